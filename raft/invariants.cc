@@ -1,0 +1,168 @@
+#include "raft/invariants.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+
+namespace rb::raft {
+namespace {
+
+absl::Status Violation(const Raft& r, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("invariant violated on node ", r.id(), " (term ",
+                                          r.term(), ", ", StateTypeName(r.state()), "): ", what,
+                                          " [", r.log().DebugString(), "]"));
+}
+
+}  // namespace
+
+absl::Status CheckNode(const Raft& r) {
+  const RaftLog& log = r.log();
+  const uint64_t last = log.LastIndex();
+  if (log.applied() > log.committed()) return Violation(r, "applied > committed");
+  if (log.committed() > last) return Violation(r, "committed > last index");
+  if (log.FirstIndex() > last + 1) return Violation(r, "first index > last index + 1");
+  if (log.LastTerm() > r.term()) return Violation(r, "log has an entry from a future term");
+  const auto& unstable = log.UnstableEntries();
+  for (size_t i = 1; i < unstable.size(); ++i) {
+    if (unstable[i].index != unstable[i - 1].index + 1) {
+      return Violation(r, "unstable entries are not contiguous");
+    }
+    if (unstable[i].term < unstable[i - 1].term) {
+      return Violation(r, "log terms decrease");
+    }
+  }
+  switch (r.state()) {
+    case StateType::kLeader: {
+      if (r.lead() != r.id()) return Violation(r, "leader does not know itself as leader");
+      if (r.vote() != r.id()) return Violation(r, "leader did not vote for itself");
+      auto self = r.tracker().progress.find(r.id());
+      if (self == r.tracker().progress.end()) {
+        // Only possible when a removed leader keeps leading (step_down_on_removal off).
+        break;
+      }
+      if (self->second.match != last) return Violation(r, "leader's own match != last index");
+      for (const auto& [id, pr] : r.tracker().progress) {
+        if (pr.match >= pr.next) {
+          return Violation(r, absl::StrCat("progress of ", id, " has match >= next"));
+        }
+        if (pr.match > last) {
+          return Violation(r, absl::StrCat("progress of ", id, " matches beyond our log"));
+        }
+      }
+      if (r.pending_conf_index() > last) return Violation(r, "pending conf index > last index");
+      break;
+    }
+    case StateType::kCandidate:
+      if (r.vote() != r.id()) return Violation(r, "candidate did not vote for itself");
+      if (r.lead() != kNone) return Violation(r, "candidate knows a leader");
+      break;
+    case StateType::kPreCandidate:
+      if (r.lead() != kNone) return Violation(r, "pre-candidate knows a leader");
+      break;
+    case StateType::kFollower:
+      break;
+  }
+  if (r.state() != StateType::kLeader && r.lead_transferee() != kNone) {
+    return Violation(r, "non-leader has a transfer in progress");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InvariantChecker::CheckHistory(const Raft& r) {
+  NodeHistory& h = history_[r.id()];
+  if (r.term() < h.term) return Violation(r, absl::StrCat("term went back from ", h.term));
+  if (r.log().committed() < h.commit) {
+    return Violation(r, absl::StrCat("commit went back from ", h.commit));
+  }
+  h.term = r.term();
+  h.commit = r.log().committed();
+  if (r.state() == StateType::kLeader) {
+    auto [it, inserted] = leader_of_term_.emplace(r.term(), r.id());
+    if (!inserted && it->second != r.id()) {
+      return Violation(r, absl::StrCat("two leaders in term ", r.term(), ": ", it->second,
+                                       " and ", r.id()));
+    }
+    const uint64_t last = r.log().LastIndex();
+    if (h.leader_term == r.term()) {
+      // Still leader of the same term: its log only grows.
+      if (last < h.leader_last_index) return Violation(r, "leader's log shrank");
+      if (h.leader_last_index >= r.log().FirstIndex() &&
+          r.log().TermOrZero(h.leader_last_index) != h.leader_last_entry_term) {
+        return Violation(r, "leader rewrote an entry of its own log");
+      }
+    }
+    h.leader_term = r.term();
+    h.leader_last_index = last;
+    h.leader_last_entry_term = r.log().LastTerm();
+    // Leader completeness: a leader of a term after the commit has the newest entry known
+    // committed anywhere. (A stale leader of an older term need not.)
+    if (r.term() > max_committed_seen_in_term_ && max_committed_index_ >= r.log().FirstIndex() &&
+        r.log().TermOrZero(max_committed_index_) != max_committed_term_) {
+      return Violation(r, absl::StrCat("leader lacks committed entry ", max_committed_index_,
+                                       " of term ", max_committed_term_));
+    }
+  } else {
+    h.leader_term = 0;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InvariantChecker::CheckLogsAgree(const Raft& a, const Raft& b) const {
+  const uint64_t lo = std::max(a.log().FirstIndex(), b.log().FirstIndex());
+  const uint64_t hi = std::min(a.log().LastIndex(), b.log().LastIndex());
+  if (lo > hi) return absl::OkStatus();
+  std::vector<Entry> ea, eb;
+  if (!a.log().Slice(lo, hi + 1, kNoLimit, &ea).ok() ||
+      !b.log().Slice(lo, hi + 1, kNoLimit, &eb).ok()) {
+    return absl::OkStatus();
+  }
+  // Log matching: find the last index where the terms agree; everything before must too.
+  size_t match_end = 0;
+  for (size_t i = ea.size(); i > 0; --i) {
+    if (ea[i - 1].term == eb[i - 1].term) {
+      match_end = i;
+      break;
+    }
+  }
+  for (size_t i = 0; i < match_end; ++i) {
+    if (!(ea[i] == eb[i])) {
+      return absl::InternalError(absl::StrCat("log matching violated between nodes ", a.id(),
+                                              " and ", b.id(), " at index ", ea[i].index));
+    }
+  }
+  // State machine safety: both committed up to here, so both must hold the same entries.
+  const uint64_t committed = std::min(a.log().committed(), b.log().committed());
+  if (match_end < ea.size() && ea[match_end].index <= committed) {
+    return absl::InternalError(absl::StrCat("nodes ", a.id(), " and ", b.id(),
+                                            " committed different entries at index ",
+                                            ea[match_end].index));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InvariantChecker::Observe(const std::vector<const Raft*>& nodes) {
+  for (const Raft* r : nodes) {
+    RETURN_IF_ERROR(CheckNode(*r));
+    const uint64_t committed = r->log().committed();
+    if (committed > max_committed_index_ && committed >= r->log().FirstIndex()) {
+      max_committed_index_ = committed;
+      max_committed_term_ = r->log().TermOrZero(committed);
+      // The commit happened in a term no later than the observer's current term.
+      max_committed_seen_in_term_ = r->term();
+    }
+  }
+  for (const Raft* r : nodes) RETURN_IF_ERROR(CheckHistory(*r));
+  if (full_log_checks_) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (size_t j = i + 1; j < nodes.size(); ++j) {
+        RETURN_IF_ERROR(CheckLogsAgree(*nodes[i], *nodes[j]));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void InvariantChecker::ForgetNode(uint64_t id) { history_.erase(id); }
+
+}  // namespace rb::raft

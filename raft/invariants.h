@@ -1,0 +1,62 @@
+// Invariant checks for the Raft core, in the spirit of LogCabin's RaftConsensusInvariants:
+// run after every step in every test build and in the simulator. A violation is a bug in
+// the core (or in a driver that broke its contract), reported as a Status naming it.
+//
+// Per node (CheckNode): index ordering (applied <= committed <= last), role consistency,
+// leader progress sanity, unstable entries contiguous with non-decreasing terms.
+// Across nodes and time (InvariantChecker::Observe):
+//   - election safety: at most one leader per term;
+//   - term and commit index never decrease (per node incarnation);
+//   - leader append-only: a leader never removes or rewrites entries of its own log;
+//   - log matching: two logs with an entry of the same index and term are identical up to it;
+//   - state machine safety: committed prefixes agree;
+//   - leader completeness: a leader holds every entry known to be committed.
+#ifndef RAFTBADGER_RAFT_INVARIANTS_H_
+#define RAFTBADGER_RAFT_INVARIANTS_H_
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "raft/raft.h"
+
+namespace rb::raft {
+
+absl::Status CheckNode(const Raft& r);
+
+class InvariantChecker {
+ public:
+  // Checks every node and the relations between them and with what was observed before.
+  absl::Status Observe(const std::vector<const Raft*>& nodes);
+  // A node restarted (crash): its volatile state may legitimately go back to what it
+  // persisted, so forget its per-incarnation history. Cluster-wide history is kept.
+  void ForgetNode(uint64_t id);
+  // Enables the O(nodes^2 * log) full log comparison (on by default; the simulator samples).
+  void set_full_log_checks(bool on) { full_log_checks_ = on; }
+
+ private:
+  struct NodeHistory {
+    uint64_t term = 0;
+    uint64_t commit = 0;
+    // While leader: the term and last entry of its log at the previous observation.
+    uint64_t leader_term = 0;
+    uint64_t leader_last_index = 0;
+    uint64_t leader_last_entry_term = 0;
+  };
+
+  absl::Status CheckHistory(const Raft& r);
+  absl::Status CheckLogsAgree(const Raft& a, const Raft& b) const;
+
+  std::map<uint64_t, uint64_t> leader_of_term_;
+  std::map<uint64_t, NodeHistory> history_;
+  // Highest index known committed anywhere, and its term.
+  uint64_t max_committed_index_ = 0;
+  uint64_t max_committed_term_ = 0;
+  uint64_t max_committed_seen_in_term_ = 0;
+  bool full_log_checks_ = true;
+};
+
+}  // namespace rb::raft
+
+#endif  // RAFTBADGER_RAFT_INVARIANTS_H_

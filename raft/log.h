@@ -1,0 +1,108 @@
+// RaftLog: the node's view of its log, stitched from Storage (persisted) and an unstable
+// tail (entries and possibly a snapshot the application has not yet persisted).
+//
+//   storage:  [first ... stable_last]
+//   unstable:                        [offset ... last]   (or a pending snapshot)
+//   indexes:  applied <= committed <= last
+#ifndef RAFTBADGER_RAFT_LOG_H_
+#define RAFTBADGER_RAFT_LOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "raft/storage.h"
+#include "raft/types.h"
+
+namespace rb::raft {
+
+class RaftLog {
+ public:
+  // Starts from what storage holds: everything in it is treated as persisted, and
+  // committed/applied start at the snapshot (first index - 1).
+  // max_applying_bytes bounds the committed entries handed out in one Ready.
+  RaftLog(const Storage* storage, uint64_t max_applying_bytes);
+
+  uint64_t committed() const { return committed_; }
+  uint64_t applied() const { return applied_; }
+  uint64_t FirstIndex() const;
+  uint64_t LastIndex() const;
+  uint64_t LastTerm() const;
+  // Term of entry i. ErrCompacted below FirstIndex()-1, ErrUnavailable above LastIndex().
+  absl::StatusOr<uint64_t> Term(uint64_t i) const;
+  // Term of entry i, or 0 if it is compacted or unavailable.
+  uint64_t TermOrZero(uint64_t i) const;
+  bool MatchTerm(uint64_t i, uint64_t term) const;
+  // Whether a log ending at (last_index, term) is at least as up to date as this one
+  // (Raft paper section 5.4.1).
+  bool IsUpToDate(uint64_t last_index, uint64_t term) const;
+
+  // A leader's MsgApp: entries follow (index, log_term). If that matches, appends them
+  // (truncating any conflict), commits up to min(committed, last new index) and returns the
+  // last new index; otherwise returns nullopt.
+  std::optional<uint64_t> MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
+                                      std::vector<Entry>* entries);
+  // Appends entries after truncating anything from entries[0].index on. Returns LastIndex().
+  // REQUIRES: entries[0].index > committed.
+  uint64_t Append(std::vector<Entry>* entries);
+  // First index at which entries conflict with the log (same index, other term) or extend
+  // it; 0 if every entry is already present.
+  uint64_t FindConflict(const std::vector<Entry>& entries) const;
+  // Scanning down from index, the first entry with term <= term: where a leader whose log
+  // has `term` at `index` can next probe. Returns (index, term of it).
+  std::pair<uint64_t, uint64_t> FindConflictByTerm(uint64_t index, uint64_t term) const;
+
+  // Entries [lo, hi) within max_bytes (at least one). ErrCompacted if lo is compacted.
+  absl::Status Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                     std::vector<Entry>* out) const;
+  // Entries from i to the end within max_bytes.
+  absl::Status EntriesFrom(uint64_t i, uint64_t max_bytes, std::vector<Entry>* out) const;
+  // Every entry, for tests and invariant checks. Crashes if storage fails.
+  std::vector<Entry> AllEntries() const;
+
+  const std::vector<Entry>& UnstableEntries() const { return unstable_entries_; }
+  bool HasNextCommittedEntries() const;
+  // Committed entries not yet handed to the application, within max_applying_bytes.
+  void NextCommittedEntries(std::vector<Entry>* out) const;
+  const std::shared_ptr<const Snapshot>& PendingSnapshot() const { return unstable_snapshot_; }
+  bool HasPendingSnapshot() const { return unstable_snapshot_ != nullptr; }
+  // The pending snapshot if any, else storage's.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const;
+
+  // REQUIRES: to_commit <= LastIndex(). Never moves committed backward.
+  void CommitTo(uint64_t to_commit);
+  // Commits max_index if its entry has `term` (only entries of the leader's own term are
+  // committed by counting replicas: Raft paper Figure 8). Returns whether it advanced.
+  bool MaybeCommit(uint64_t max_index, uint64_t term);
+  // REQUIRES: committed >= i >= applied (or i == 0).
+  void AppliedTo(uint64_t i);
+  // The application persisted entries up to (i, t): drop them from the unstable tail.
+  void StableTo(uint64_t i, uint64_t t);
+  void StableSnapTo(uint64_t i);
+  // Replaces the log with the snapshot (follower catching up).
+  void Restore(std::shared_ptr<const Snapshot> snapshot);
+
+  std::string DebugString() const;
+
+ private:
+  std::optional<uint64_t> UnstableMaybeTerm(uint64_t i) const;
+  void TruncateAndAppendUnstable(std::vector<Entry>* entries, size_t from);
+  uint64_t StorageLastIndex() const;
+  uint64_t StorageFirstIndex() const;
+
+  const Storage* storage_;
+  uint64_t max_applying_bytes_;
+  std::shared_ptr<const Snapshot> unstable_snapshot_;
+  std::vector<Entry> unstable_entries_;
+  uint64_t unstable_offset_ = 0;  // index of unstable_entries_[0]
+  uint64_t committed_ = 0;
+  uint64_t applied_ = 0;
+};
+
+}  // namespace rb::raft
+
+#endif  // RAFTBADGER_RAFT_LOG_H_

@@ -1,0 +1,217 @@
+// Leader election: Raft paper section 5.2 and 5.4.1, PreVote and CheckQuorum (thesis 9.6, 6.2).
+#include "gtest/gtest.h"
+#include "raft/test_cluster.h"
+
+namespace rb::raft {
+namespace {
+
+auto PreVote(bool pre_vote, bool check_quorum = false) {
+  return [=](Config* c) {
+    c->pre_vote = pre_vote;
+    c->check_quorum = check_quorum;
+  };
+}
+
+TEST(ElectionTest, CampaignWinsWithMajorityAndAllFollow) {
+  TestCluster c(3);
+  EXPECT_EQ(c.Elect(1), 1u);
+  EXPECT_EQ(c.raft(1).term(), 1u);
+  for (uint64_t id : {2, 3}) {
+    EXPECT_EQ(c.raft(id).state(), StateType::kFollower);
+    EXPECT_EQ(c.raft(id).lead(), 1u);
+    EXPECT_EQ(c.raft(id).term(), 1u);
+    EXPECT_EQ(c.raft(id).vote(), 1u);
+  }
+  // The new leader's empty entry is committed everywhere.
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(c.raft(id).log().committed(), 1u);
+}
+
+TEST(ElectionTest, SingleNodeElectsItselfOnTimeout) {
+  TestCluster c(1);
+  EXPECT_EQ(c.TickUntilLeader(100), 1u);
+}
+
+TEST(ElectionTest, ElectionTimeoutIsRandomizedInRange) {
+  // Different nodes draw different timeouts from [election_tick, 2*election_tick).
+  TestCluster c(5);
+  std::set<int> seen;
+  for (uint64_t id : c.ids()) {
+    const int t = c.raft(id).randomized_election_timeout();
+    EXPECT_GE(t, 10);
+    EXPECT_LT(t, 20);
+    seen.insert(t);
+  }
+  EXPECT_GT(seen.size(), 1u);
+}
+
+TEST(ElectionTest, CandidateWithoutMajorityDoesNotWin) {
+  TestCluster c(3);
+  c.Isolate(1);
+  c.Elect(1);
+  EXPECT_EQ(c.raft(1).state(), StateType::kCandidate);
+  EXPECT_EQ(c.Leader(), 0u);
+}
+
+TEST(ElectionTest, VoterGrantsAtMostOneVotePerTerm) {
+  TestCluster c(3);
+  // Both 1 and 3 become candidates in term 1 before any vote is delivered.
+  c.node(1).Campaign();
+  c.node(3).Campaign();
+  c.ProcessReadies();
+  c.Stabilize();
+  // Node 2 voted for exactly one of them, so at most one leader (the checker asserts that
+  // on every step) and exactly one here.
+  const uint64_t leader = c.Leader();
+  EXPECT_TRUE(leader == 1 || leader == 3);
+  EXPECT_EQ(c.raft(2).vote(), leader);
+}
+
+TEST(ElectionTest, DuelingCandidatesEventuallyElectOneLeader) {
+  TestCluster c(3);
+  c.Cut(1, 3);
+  c.Elect(1);  // 1 wins with 2's vote
+  EXPECT_EQ(c.Leader(), 1u);
+  c.node(3).Campaign();  // 3 cannot see 1; it campaigns in term 2 and 2 refuses (log)
+  c.Stabilize();
+  // 3's higher term made 2 (and, via 2, nobody else) step down, but 3's log is behind, so 2
+  // refused to vote; 3 stays a candidate.
+  EXPECT_EQ(c.raft(3).state(), StateType::kCandidate);
+  c.Recover();
+  EXPECT_NE(c.TickUntilLeader(), 0u);
+  // Everyone agrees on one leader and its log.
+  const uint64_t leader = c.Leader();
+  for (uint64_t id : c.ids()) EXPECT_EQ(c.raft(id).lead(), leader);
+}
+
+TEST(ElectionTest, CandidateWithStaleLogCannotWin) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Isolate(3);
+  ASSERT_TRUE(c.Propose(1, "x").ok());
+  c.Stabilize();
+  c.Recover();
+  // 3 lacks the committed entry; 1 and 2 refuse it (section 5.4.1), whatever its term.
+  c.Isolate(1);
+  c.Elect(3);
+  EXPECT_NE(c.raft(3).state(), StateType::kLeader);
+  EXPECT_EQ(c.Elect(2), 2u);
+}
+
+TEST(ElectionTest, HigherTermMakesLeaderStepDown) {
+  TestCluster c(3);
+  c.Elect(1);
+  Message m;
+  m.type = MessageType::kHeartbeat;
+  m.from = 2;
+  m.to = 1;
+  m.term = c.raft(1).term() + 5;
+  ASSERT_TRUE(c.node(1).Step(m).ok());
+  EXPECT_EQ(c.raft(1).state(), StateType::kFollower);
+  EXPECT_EQ(c.raft(1).term(), m.term);
+  EXPECT_EQ(c.raft(1).lead(), 2u);
+}
+
+TEST(ElectionTest, StaleTermMessagesAreDroppedAndCounted) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Elect(2);
+  const uint64_t before = c.raft(2).drops().stale_term;
+  Message m;
+  m.type = MessageType::kAppResp;
+  m.from = 3;
+  m.to = 2;
+  m.term = 1;
+  ASSERT_TRUE(c.node(2).Step(m).ok());
+  EXPECT_EQ(c.raft(2).drops().stale_term, before + 1);
+}
+
+TEST(ElectionTest, PartitionedNodeRejoiningWithoutPreVoteDisruptsLeader) {
+  TestCluster c(3, 0, PreVote(false));
+  c.Elect(1);
+  c.Isolate(3);
+  for (int i = 0; i < 3; ++i) c.Elect(3);  // campaigns alone, bumping its term each time
+  EXPECT_EQ(c.raft(3).term(), 4u);
+  c.Recover();
+  // Its first message at term 4 makes the leader step down.
+  c.node(3).Campaign();
+  c.Stabilize();
+  EXPECT_GE(c.raft(1).term(), 5u);
+  EXPECT_NE(c.raft(1).state(), StateType::kLeader);
+}
+
+TEST(ElectionTest, PartitionedNodeRejoiningWithPreVoteDoesNotDisrupt) {
+  TestCluster c(3, 0, PreVote(true));
+  c.Elect(1);
+  const uint64_t term = c.raft(1).term();
+  c.Isolate(3);
+  ASSERT_TRUE(c.Propose(1, "written while 3 was away").ok());
+  c.Stabilize();
+  for (int i = 0; i < 3; ++i) c.Elect(3);
+  // PreVote failed every time, so the term never moved.
+  EXPECT_EQ(c.raft(3).term(), term);
+  EXPECT_EQ(c.raft(3).state(), StateType::kPreCandidate);
+  c.Recover();
+  c.Elect(3);  // 1 and 2 have a newer log: the pre-vote is refused, nobody changes term
+  EXPECT_EQ(c.Leader(), 1u);
+  EXPECT_EQ(c.raft(1).term(), term);
+}
+
+TEST(ElectionTest, PreVoteStillElectsWhenLeaderIsGone) {
+  TestCluster c(3, 0, PreVote(true));
+  c.Elect(1);
+  c.Isolate(1);
+  // Without the leader, 2 and 3 time out; 2 wins a pre-vote and then the real vote.
+  const uint64_t leader = c.Elect(2);
+  EXPECT_EQ(leader, 2u);
+  EXPECT_EQ(c.raft(2).term(), 2u);
+}
+
+TEST(ElectionTest, CheckQuorumLeaderStepsDownWithoutQuorum) {
+  TestCluster c(3, 0, PreVote(false, true));
+  c.Elect(1);
+  c.Isolate(1);
+  // Two election timeouts: the first clears recent_active, the second finds no quorum.
+  for (int i = 0; i < 2 * 10 + 1; ++i) c.Tick(1);
+  EXPECT_EQ(c.raft(1).state(), StateType::kFollower);
+}
+
+TEST(ElectionTest, CheckQuorumLeaderStaysWithQuorum) {
+  TestCluster c(3, 0, PreVote(false, true));
+  c.Elect(1);
+  for (int i = 0; i < 50; ++i) {
+    c.Tick(1);
+    c.Stabilize();
+  }
+  EXPECT_EQ(c.raft(1).state(), StateType::kLeader);
+}
+
+TEST(ElectionTest, CheckQuorumFollowersIgnoreVotesWhileHearingLeader) {
+  TestCluster c(3, 0, PreVote(false, true));
+  c.Elect(1);
+  // 3 cannot hear the leader but 2 can: 2 must not vote 3 in (leader lease).
+  c.Cut(1, 3);
+  c.Elect(3);
+  EXPECT_EQ(c.raft(2).term(), 1u);
+  EXPECT_EQ(c.raft(2).lead(), 1u);
+  EXPECT_GT(c.raft(2).drops().ignored_votes, 0u);
+  EXPECT_EQ(c.Leader(), 1u);
+}
+
+TEST(ElectionTest, LearnerNeverCampaigns) {
+  TestCluster c(1, 1);
+  c.Elect(1);
+  c.Isolate(2);
+  c.Tick(2, 100);
+  EXPECT_EQ(c.raft(2).state(), StateType::kFollower);
+  EXPECT_FALSE(c.raft(2).Promotable());
+}
+
+TEST(ElectionTest, FollowerRefusesProposalWithoutLeader) {
+  TestCluster c(3);
+  absl::Status s = c.Propose(2, "x");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(c.raft(2).drops().proposals, 1u);
+}
+
+}  // namespace
+}  // namespace rb::raft

@@ -1,0 +1,556 @@
+// Raft::Step and the per-role step functions.
+#include <algorithm>
+#include <utility>
+
+#include "base/logging.h"
+#include "raft/codec.h"
+#include "raft/raft.h"
+
+namespace rb::raft {
+namespace {
+
+MessageType VoteResponseType(MessageType t) {
+  return t == MessageType::kVote ? MessageType::kVoteResp : MessageType::kPreVoteResp;
+}
+
+}  // namespace
+
+absl::Status Raft::Step(Message m) {
+  // Term checks common to every role (Raft paper section 5.1).
+  if (m.term == 0) {
+    // Local message (or a proposal / read request forwarded by a follower).
+  } else if (m.term > term_) {
+    if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
+      const bool force = m.context == kCampaignTransferContext;
+      const bool in_lease =
+          check_quorum_ && lead_ != kNone && election_elapsed_ < election_timeout_ticks_;
+      if (!force && in_lease) {
+        // We heard from a leader within the minimum election timeout: a candidate that
+        // cannot hear it must not depose it (thesis section 4.2.3).
+        ++drops_.ignored_votes;
+        return absl::OkStatus();
+      }
+    }
+    if (m.type == MessageType::kPreVote) {
+      // A PreVote never changes our term.
+    } else if (m.type == MessageType::kPreVoteResp && !m.reject) {
+      // A granted PreVote carries the term we will campaign in; it is not a newer leader.
+    } else if (m.type == MessageType::kApp || m.type == MessageType::kHeartbeat ||
+               m.type == MessageType::kSnap) {
+      BecomeFollower(m.term, m.from);
+    } else {
+      BecomeFollower(m.term, kNone);
+    }
+  } else if (m.term < term_) {
+    if ((check_quorum_ || pre_vote_) &&
+        (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
+      // A leader from an older term that was partitioned away: tell it our term so it steps
+      // down. Without this, a node whose elections were suppressed by PreVote/CheckQuorum
+      // could stay stuck behind a stale leader forever.
+      Message resp;
+      resp.type = MessageType::kAppResp;
+      resp.to = m.from;
+      Send(std::move(resp));
+    } else if (m.type == MessageType::kPreVote) {
+      Message resp;
+      resp.type = MessageType::kPreVoteResp;
+      resp.to = m.from;
+      resp.term = term_;
+      resp.reject = true;
+      Send(std::move(resp));
+    } else {
+      ++drops_.stale_term;
+    }
+    return absl::OkStatus();
+  }
+
+  switch (m.type) {
+    case MessageType::kHup:
+      Hup(pre_vote_ ? CampaignType::kPreElection : CampaignType::kElection);
+      return absl::OkStatus();
+    case MessageType::kVote:
+    case MessageType::kPreVote:
+      HandleVoteRequest(m);
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  switch (state_) {
+    case StateType::kLeader:
+      return StepLeader(m);
+    case StateType::kCandidate:
+    case StateType::kPreCandidate:
+      return StepCandidate(m);
+    case StateType::kFollower:
+      return StepFollower(m);
+  }
+  return absl::OkStatus();
+}
+
+void Raft::HandleVoteRequest(const Message& m) {
+  // We may vote for the node we already voted for (a retried request), for anyone if we have
+  // neither voted nor know a leader in this term, and in a PreVote for a future term.
+  const bool can_vote = vote_ == m.from || (vote_ == kNone && lead_ == kNone) ||
+                        (m.type == MessageType::kPreVote && m.term > term_);
+  Message resp;
+  resp.type = VoteResponseType(m.type);
+  resp.to = m.from;
+  if (can_vote && log_.IsUpToDate(m.index, m.log_term)) {
+    // The response carries the request's term: for a PreVote it is the future term, so that
+    // the pre-candidate recognizes it; for a Vote it equals ours after the term check.
+    resp.term = m.term;
+    Send(std::move(resp));
+    if (m.type == MessageType::kVote) {
+      // Granting a vote resets the election timer: a candidate that might win gets time.
+      election_elapsed_ = 0;
+      vote_ = m.from;
+    }
+  } else {
+    resp.term = term_;
+    resp.reject = true;
+    Send(std::move(resp));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Leader.
+
+absl::Status Raft::StepLeader(Message& m) {
+  switch (m.type) {
+    case MessageType::kBeat:
+      BroadcastHeartbeat();
+      return absl::OkStatus();
+    case MessageType::kCheckQuorum:
+      if (!tracker_.QuorumActive()) {
+        BecomeFollower(term_, kNone);
+      }
+      // Activity is measured per election timeout: start counting afresh.
+      for (auto& [id, pr] : tracker_.progress) {
+        if (id != id_) pr.recent_active = false;
+      }
+      return absl::OkStatus();
+    case MessageType::kProp:
+      return StepLeaderProposal(m);
+    case MessageType::kReadIndex:
+      StepLeaderReadIndex(m);
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  // Everything else comes from a peer, which must be a member.
+  auto it = tracker_.progress.find(m.from);
+  if (it == tracker_.progress.end()) {
+    ++drops_.unknown_peer;
+    return absl::OkStatus();
+  }
+  Progress* pr = &it->second;
+  switch (m.type) {
+    case MessageType::kAppResp:
+      StepLeaderAppendResponse(m, pr);
+      break;
+    case MessageType::kHeartbeatResp:
+      StepLeaderHeartbeatResponse(m, pr);
+      break;
+    case MessageType::kSnapStatus:
+      if (pr->state != ProgressState::kSnapshot) break;
+      if (m.reject) pr->pending_snapshot = 0;  // failed: probe from match again
+      pr->BecomeProbe();
+      // Wait for a heartbeat response before probing: the follower may still be applying.
+      pr->msg_app_flow_paused = true;
+      break;
+    case MessageType::kUnreachable:
+      // Optimistic replication is pointless while messages are lost: back off to probing.
+      if (pr->state == ProgressState::kReplicate) pr->BecomeProbe();
+      break;
+    case MessageType::kTransferLeader:
+      StepLeaderTransfer(m, pr);
+      break;
+    default:
+      break;  // e.g. a late vote response: nothing to do
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Raft::StepLeaderProposal(Message& m) {
+  if (m.entries.empty()) {
+    ++drops_.malformed;
+    return absl::InvalidArgumentError("raft proposal has no entries");
+  }
+  if (tracker_.progress.count(id_) == 0) {
+    ++drops_.proposals;
+    return ErrProposalDropped("this leader was removed from the configuration");
+  }
+  if (lead_transferee_ != kNone) {
+    ++drops_.proposals;
+    return ErrProposalDropped("leadership transfer in progress");
+  }
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    Entry& e = m.entries[i];
+    if (e.type != EntryType::kConfChange) continue;
+    auto cc = DecodeConfChange(e.data);
+    const char* refused = nullptr;
+    if (!cc.ok()) {
+      refused = "undecodable configuration change";
+    } else if (pending_conf_index_ > log_.applied()) {
+      refused = "a configuration change is still pending";
+    } else if (tracker_.config.voters.IsJoint() && !cc->LeavesJoint()) {
+      refused = "must leave the joint configuration first";
+    } else if (!tracker_.config.voters.IsJoint() && cc->LeavesJoint()) {
+      refused = "not in a joint configuration";
+    }
+    if (refused != nullptr) {
+      // Only one change may be in flight (thesis 4.1): refuse the whole proposal, so the
+      // proposer learns of it instead of finding a no-op in the log.
+      ++drops_.proposals;
+      return absl::FailedPreconditionError(
+          absl::StrCat("configuration change refused: ", refused));
+    }
+    pending_conf_index_ = log_.LastIndex() + i + 1;
+  }
+  if (!AppendEntries(&m.entries)) {
+    ++drops_.proposals;
+    return absl::ResourceExhaustedError(
+        "raft proposal dropped: too many uncommitted bytes (max_uncommitted_entries_bytes)");
+  }
+  BroadcastAppend();
+  return absl::OkStatus();
+}
+
+void Raft::StepLeaderReadIndex(Message& m) {
+  if (m.entries.size() != 1) {
+    ++drops_.malformed;
+    return;
+  }
+  if (tracker_.IsSingleton()) {
+    // No one else can be leader: the commit index is safe to read at once.
+    RespondToReadIndex(m, log_.committed());
+    return;
+  }
+  // A new leader does not know the commit index of its predecessor until it commits an
+  // entry of its own term (thesis 6.4): hold the read until then.
+  if (!CommittedEntryInCurrentTerm()) {
+    pending_read_index_messages_.push_back(std::move(m));
+    return;
+  }
+  SendReadIndexResponse(std::move(m));
+}
+
+void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
+  pr->recent_active = true;
+  if (m.reject) {
+    // The follower's log does not match at m.index. Its hint points to where it may; with
+    // the hint's term we can skip every entry of a conflicting term at once.
+    uint64_t next_probe = m.reject_hint;
+    if (m.log_term > 0) next_probe = log_.FindConflictByTerm(m.reject_hint, m.log_term).first;
+    if (pr->MaybeDecrTo(m.index, next_probe)) {
+      if (pr->state == ProgressState::kReplicate) pr->BecomeProbe();
+      SendAppend(m.from);
+    }
+    return;
+  }
+  const bool was_paused = pr->IsPaused();
+  if (!pr->MaybeUpdate(m.index) &&
+      !(pr->match == m.index && pr->state == ProgressState::kProbe)) {
+    return;  // stale acknowledgment
+  }
+  switch (pr->state) {
+    case ProgressState::kProbe:
+      pr->BecomeReplicate();
+      break;
+    case ProgressState::kSnapshot:
+      // The follower caught up past the compacted prefix (by the snapshot or otherwise).
+      if (pr->match + 1 >= log_.FirstIndex()) {
+        pr->BecomeProbe();
+        pr->BecomeReplicate();
+      }
+      break;
+    case ProgressState::kReplicate:
+      pr->inflights.FreeLE(m.index);
+      break;
+  }
+  if (MaybeCommit()) {
+    ReleasePendingReadIndexMessages();
+    BroadcastAppend();
+  } else if (was_paused) {
+    SendAppend(m.from);
+  }
+  // Pipeline: keep sending while the window allows and there is something to send. Bounded
+  // because each send advances next or fills the window.
+  const uint64_t from = m.from;
+  for (int i = 0; i < tracker_.max_inflight_msgs() && MaybeSendAppend(from, false); ++i) {
+  }
+  if (from == lead_transferee_ && tracker_.progress.count(from) > 0 &&
+      tracker_.progress.at(from).match == log_.LastIndex()) {
+    SendTimeoutNow(from);
+  }
+}
+
+void Raft::StepLeaderHeartbeatResponse(const Message& m, Progress* pr) {
+  pr->recent_active = true;
+  pr->msg_app_flow_paused = false;
+  if (pr->match < log_.LastIndex() || pr->state == ProgressState::kProbe) SendAppend(m.from);
+  if (read_only_.option() != ReadOnlyOption::kSafe || m.context.empty()) return;
+  const auto* acks = read_only_.RecvAck(m.from, m.context);
+  if (acks == nullptr || tracker_.config.voters.Vote(*acks) != VoteResult::kWon) return;
+  for (ReadIndexStatus& rs : read_only_.Advance(m.context)) {
+    RespondToReadIndex(rs.request, rs.index);
+  }
+}
+
+void Raft::StepLeaderTransfer(const Message& m, Progress* pr) {
+  if (pr->is_learner) return;  // a learner cannot lead
+  const uint64_t transferee = m.from;
+  if (lead_transferee_ != kNone) {
+    if (lead_transferee_ == transferee) return;  // already in progress
+    AbortLeaderTransfer();
+  }
+  if (transferee == id_) return;  // already leader
+  // The transfer must finish within one election timeout (TickHeartbeat aborts it).
+  election_elapsed_ = 0;
+  lead_transferee_ = transferee;
+  if (pr->match == log_.LastIndex()) {
+    SendTimeoutNow(transferee);
+  } else {
+    SendAppend(transferee);  // catch it up first; the append response sends TimeoutNow
+  }
+}
+
+bool Raft::CommittedEntryInCurrentTerm() const {
+  return log_.TermOrZero(log_.committed()) == term_;
+}
+
+void Raft::SendReadIndexResponse(Message m) {
+  switch (read_only_.option()) {
+    case ReadOnlyOption::kSafe: {
+      const std::string ctx = m.entries[0].data;
+      read_only_.AddRequest(log_.committed(), std::move(m));
+      // The leader acknowledges its own read; the rest comes with heartbeat responses.
+      read_only_.RecvAck(id_, ctx);
+      BroadcastHeartbeatWithContext(ctx);
+      break;
+    }
+    case ReadOnlyOption::kLeaseBased:
+      RespondToReadIndex(m, log_.committed());
+      break;
+  }
+}
+
+void Raft::RespondToReadIndex(const Message& request, uint64_t read_index) {
+  if (request.from == kNone || request.from == id_) {
+    read_states_.push_back(ReadState{read_index, request.entries[0].data});
+    return;
+  }
+  Message resp;
+  resp.type = MessageType::kReadIndexResp;
+  resp.to = request.from;
+  resp.index = read_index;
+  resp.entries = request.entries;
+  Send(std::move(resp));
+}
+
+void Raft::ReleasePendingReadIndexMessages() {
+  if (pending_read_index_messages_.empty() || !CommittedEntryInCurrentTerm()) return;
+  std::vector<Message> pending = std::move(pending_read_index_messages_);
+  pending_read_index_messages_.clear();
+  for (Message& m : pending) SendReadIndexResponse(std::move(m));
+}
+
+// ---------------------------------------------------------------------------------------
+// Candidate and pre-candidate.
+
+absl::Status Raft::StepCandidate(Message& m) {
+  // Only responses to our own kind of campaign count: a PreVoteResp arriving after we moved
+  // on to a real election (or the reverse) is stale.
+  const MessageType my_response =
+      state_ == StateType::kPreCandidate ? MessageType::kPreVoteResp : MessageType::kVoteResp;
+  switch (m.type) {
+    case MessageType::kProp:
+      ++drops_.proposals;
+      return ErrProposalDropped("no leader (election in progress)");
+    case MessageType::kApp:
+      BecomeFollower(m.term, m.from);  // a leader of our term exists
+      HandleAppendEntries(m);
+      break;
+    case MessageType::kHeartbeat:
+      BecomeFollower(m.term, m.from);
+      HandleHeartbeat(m);
+      break;
+    case MessageType::kSnap:
+      BecomeFollower(m.term, m.from);
+      HandleSnapshot(m);
+      break;
+    case MessageType::kTimeoutNow:
+      break;  // only followers take part in transfers
+    default:
+      if (m.type != my_response) break;
+      switch (Poll(m.from, m.type, !m.reject).result) {
+        case VoteResult::kWon:
+          if (state_ == StateType::kPreCandidate) {
+            Campaign(CampaignType::kElection);
+          } else {
+            BecomeLeader();
+            BroadcastAppend();
+          }
+          break;
+        case VoteResult::kLost:
+          // A rejected PreVote carries our current term: stay there as a follower.
+          BecomeFollower(term_, kNone);
+          break;
+        case VoteResult::kPending:
+          break;
+      }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Follower.
+
+absl::Status Raft::StepFollower(Message& m) {
+  switch (m.type) {
+    case MessageType::kProp:
+      if (lead_ == kNone) {
+        ++drops_.proposals;
+        return ErrProposalDropped("no leader");
+      }
+      if (disable_proposal_forwarding_) {
+        ++drops_.proposals;
+        return ErrProposalDropped("not the leader and forwarding is disabled");
+      }
+      m.to = lead_;
+      Send(std::move(m));
+      break;
+    case MessageType::kApp:
+      election_elapsed_ = 0;
+      lead_ = m.from;
+      HandleAppendEntries(m);
+      break;
+    case MessageType::kHeartbeat:
+      election_elapsed_ = 0;
+      lead_ = m.from;
+      HandleHeartbeat(m);
+      break;
+    case MessageType::kSnap:
+      election_elapsed_ = 0;
+      lead_ = m.from;
+      HandleSnapshot(m);
+      break;
+    case MessageType::kTransferLeader:
+      if (lead_ == kNone) return absl::OkStatus();  // dropped: nobody to forward to
+      m.to = lead_;
+      m.term = 0;
+      Send(std::move(m));
+      break;
+    case MessageType::kTimeoutNow:
+      // The leader asks us to take over: campaign at once, skipping PreVote (the leader
+      // agreed) and with the transfer marker that overrides the voters' leader lease.
+      Hup(CampaignType::kTransfer);
+      break;
+    case MessageType::kReadIndex:
+      if (lead_ == kNone) return absl::OkStatus();  // the caller retries after a timeout
+      m.to = lead_;
+      Send(std::move(m));
+      break;
+    case MessageType::kReadIndexResp:
+      if (m.entries.size() != 1) {
+        ++drops_.malformed;
+        break;
+      }
+      read_states_.push_back(ReadState{m.index, m.entries[0].data});
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+void Raft::HandleAppendEntries(Message& m) {
+  if (m.index < log_.committed()) {
+    // Everything up to our commit index matches the leader's log already (Log Matching).
+    Message resp;
+    resp.type = MessageType::kAppResp;
+    resp.to = m.from;
+    resp.index = log_.committed();
+    Send(std::move(resp));
+    return;
+  }
+  Message resp;
+  resp.type = MessageType::kAppResp;
+  resp.to = m.from;
+  if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, &m.entries)) {
+    resp.index = *last_new;
+    Send(std::move(resp));
+    return;
+  }
+  // Reject with a hint: the largest index <= m.index whose term is <= m.log_term. The
+  // leader can then skip every entry of a term we cannot match (thesis 5.3 optimization).
+  const uint64_t hint_index = std::min(m.index, log_.LastIndex());
+  const auto [index, term] = log_.FindConflictByTerm(hint_index, m.log_term);
+  resp.index = m.index;
+  resp.reject = true;
+  resp.reject_hint = index;
+  resp.log_term = term;
+  Send(std::move(resp));
+}
+
+void Raft::HandleHeartbeat(const Message& m) {
+  log_.CommitTo(std::min(m.commit, log_.LastIndex()));
+  Message resp;
+  resp.type = MessageType::kHeartbeatResp;
+  resp.to = m.from;
+  resp.context = m.context;
+  Send(std::move(resp));
+}
+
+void Raft::HandleSnapshot(const Message& m) {
+  Message resp;
+  resp.type = MessageType::kAppResp;
+  resp.to = m.from;
+  if (m.snapshot != nullptr && Restore(m.snapshot)) {
+    resp.index = log_.LastIndex();
+  } else {
+    resp.index = log_.committed();
+  }
+  Send(std::move(resp));
+}
+
+bool Raft::Restore(const std::shared_ptr<const Snapshot>& snapshot) {
+  const SnapshotMetadata& meta = snapshot->metadata;
+  if (meta.index <= log_.committed()) return false;
+  if (state_ != StateType::kFollower) {
+    // Defense in depth: only a follower installs snapshots. Move to a new term so that
+    // whoever sent this is not followed blindly.
+    BecomeFollower(term_ + 1, kNone);
+    return false;
+  }
+  const ConfState& cs = meta.conf_state;
+  auto contains = [](const std::vector<uint64_t>& v, uint64_t id) {
+    return std::find(v.begin(), v.end(), id) != v.end();
+  };
+  if (!contains(cs.voters, id_) && !contains(cs.learners, id_) &&
+      !contains(cs.voters_outgoing, id_)) {
+    // A snapshot of a configuration we are not part of: installing it could leave us with
+    // no way to ever become a member again.
+    ++drops_.malformed;
+    return false;
+  }
+  if (log_.MatchTerm(meta.index, meta.term)) {
+    // We already have the snapshot's last entry: fast-forward the commit index instead.
+    log_.CommitTo(meta.index);
+    return false;
+  }
+  // Validate the configuration before changing anything.
+  auto cp = RestoreConfig(tracker_, meta.index, cs);
+  if (!cp.ok()) {
+    ++drops_.malformed;
+    return false;
+  }
+  log_.Restore(snapshot);
+  const ConfState restored = SwitchToConfig(*std::move(cp));
+  RB_CHECK(restored == cs, "configuration restored from snapshot differs from the snapshot's");
+  Progress& self = tracker_.progress.at(id_);
+  self.MaybeUpdate(self.next - 1);
+  return true;
+}
+
+}  // namespace rb::raft
