@@ -1,1 +1,125 @@
+// Linearizable reads: ReadIndex (thesis 6.4), lease-based reads, follower ReadIndex.
 #include "gtest/gtest.h"
+#include "raft/test_cluster.h"
+
+namespace rb::raft {
+namespace {
+
+std::vector<ReadState>& Reads(TestCluster& c, uint64_t id) { return c.test_node(id).read_states; }
+
+TEST(ReadIndexTest, LeaderReadConfirmedByHeartbeatQuorum) {
+  TestCluster c(3);
+  c.Elect(1);
+  ASSERT_TRUE(c.Propose(1, "x").ok());
+  c.Stabilize();
+  int heartbeats_with_ctx = 0;
+  c.set_filter([&](Message* m) {
+    if (m->type == MessageType::kHeartbeat && m->context == "r1") ++heartbeats_with_ctx;
+    return true;
+  });
+  c.node(1).ReadIndex("r1");
+  c.ProcessReadies();
+  // No read state until the heartbeat round confirms leadership.
+  EXPECT_TRUE(Reads(c, 1).empty());
+  c.Stabilize();
+  ASSERT_EQ(Reads(c, 1).size(), 1u);
+  EXPECT_EQ(Reads(c, 1)[0].request_ctx, "r1");
+  EXPECT_EQ(Reads(c, 1)[0].index, 2u);
+  EXPECT_EQ(heartbeats_with_ctx, 2);
+}
+
+TEST(ReadIndexTest, PartitionedLeaderCannotServeRead) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Isolate(1);
+  c.node(1).ReadIndex("r");
+  c.Stabilize();
+  c.TickAll(5);
+  c.Stabilize();
+  EXPECT_TRUE(Reads(c, 1).empty());
+}
+
+TEST(ReadIndexTest, NewLeaderHoldsReadsUntilItCommitsInItsTerm) {
+  TestCluster c(3);
+  c.Elect(1);
+  // Node 2 becomes leader, but its first entry is held back, so it does not yet know the
+  // commit index of its predecessor.
+  c.IgnoreType(MessageType::kAppResp);
+  ASSERT_EQ(c.Elect(2), 2u);
+  EXPECT_EQ(c.raft(2).log().committed(), 1u);
+  c.node(2).ReadIndex("early");
+  c.Stabilize();
+  EXPECT_TRUE(Reads(c, 2).empty());
+  c.Recover();
+  c.TickAll(1);  // heartbeat -> responses -> appends -> commit of the term-2 entry
+  c.Stabilize();
+  ASSERT_EQ(Reads(c, 2).size(), 1u);
+  EXPECT_EQ(Reads(c, 2)[0].request_ctx, "early");
+  EXPECT_EQ(Reads(c, 2)[0].index, 2u);  // at least the new leader's own entry
+}
+
+TEST(ReadIndexTest, FollowerReadIsForwardedToLeader) {
+  TestCluster c(3);
+  c.Elect(1);
+  ASSERT_TRUE(c.Propose(1, "x").ok());
+  c.Stabilize();
+  c.node(3).ReadIndex("from follower");
+  c.Stabilize();
+  ASSERT_EQ(Reads(c, 3).size(), 1u);
+  EXPECT_EQ(Reads(c, 3)[0].index, 2u);
+  EXPECT_EQ(Reads(c, 3)[0].request_ctx, "from follower");
+  EXPECT_TRUE(Reads(c, 1).empty());
+}
+
+TEST(ReadIndexTest, FollowerWithoutLeaderDropsRead) {
+  TestCluster c(3);
+  c.node(2).ReadIndex("nobody");
+  c.Stabilize();
+  EXPECT_TRUE(Reads(c, 2).empty());
+}
+
+TEST(ReadIndexTest, SingleVoterAnswersAtOnce) {
+  TestCluster c(1);
+  c.Elect(1);
+  c.node(1).ReadIndex("solo");
+  c.ProcessReadies();
+  ASSERT_EQ(Reads(c, 1).size(), 1u);
+  EXPECT_EQ(Reads(c, 1)[0].index, 1u);
+}
+
+TEST(ReadIndexTest, LeaseBasedReadNeedsNoHeartbeatRound) {
+  TestCluster c(3, 0, [](Config* cfg) {
+    cfg->check_quorum = true;
+    cfg->read_only_option = ReadOnlyOption::kLeaseBased;
+  });
+  c.Elect(1);
+  c.queue().clear();
+  c.node(1).ReadIndex("lease");
+  c.ProcessReadies();
+  ASSERT_EQ(Reads(c, 1).size(), 1u);
+  EXPECT_EQ(Reads(c, 1)[0].index, 1u);
+  EXPECT_TRUE(c.queue().empty());  // no messages were needed
+}
+
+TEST(ReadIndexTest, LeaseBasedReadsRequireCheckQuorum) {
+  Config cfg;
+  MemoryStorage storage;
+  cfg.id = 1;
+  cfg.storage = &storage;
+  cfg.read_only_option = ReadOnlyOption::kLeaseBased;
+  absl::Status s = cfg.Validate();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("check_quorum"), std::string::npos);
+}
+
+TEST(ReadIndexTest, MultipleReadsBatchOnOneHeartbeatRound) {
+  TestCluster c(3);
+  c.Elect(1);
+  for (int i = 0; i < 5; ++i) c.node(1).ReadIndex("r" + std::to_string(i));
+  c.Stabilize();
+  ASSERT_EQ(Reads(c, 1).size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Reads(c, 1)[i].request_ctx, "r" + std::to_string(i));
+}
+
+}  // namespace
+}  // namespace rb::raft

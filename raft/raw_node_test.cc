@@ -1,1 +1,156 @@
+#include "raft/raw_node.h"
+
 #include "gtest/gtest.h"
+#include "raft/codec.h"
+#include "raft/memory_storage.h"
+
+namespace rb::raft {
+namespace {
+
+struct Single {
+  Single() {
+    ConfState cs;
+    cs.voters = {1};
+    storage.SetConfState(cs);
+    Config c;
+    c.id = 1;
+    c.storage = &storage;
+    node = *RawNode::Create(c);
+  }
+  // Persists and advances one Ready, returning it.
+  Ready Handle() {
+    Ready rd;
+    node->GetReady(&rd);
+    EXPECT_TRUE(storage.Append(rd.entries).ok());
+    if (rd.hard_state) storage.SetHardState(*rd.hard_state);
+    node->Advance();
+    return rd;
+  }
+  MemoryStorage storage;
+  std::unique_ptr<RawNode> node;
+};
+
+TEST(RawNodeTest, ReadyCarriesStateEntriesAndCommittedEntries) {
+  Single s;
+  EXPECT_FALSE(s.node->HasReady());
+  s.node->Campaign();
+  ASSERT_TRUE(s.node->HasReady());
+  Ready rd = s.Handle();
+  ASSERT_TRUE(rd.soft_state.has_value());
+  EXPECT_EQ(rd.soft_state->state, StateType::kLeader);
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->term, 1u);
+  EXPECT_EQ(rd.hard_state->vote, 1u);
+  EXPECT_TRUE(rd.must_sync);
+  ASSERT_EQ(rd.entries.size(), 1u);
+  ASSERT_EQ(rd.committed_entries.size(), 1u);  // a single voter commits at once
+  EXPECT_FALSE(s.node->HasReady());
+
+  ASSERT_TRUE(s.node->Propose("hello").ok());
+  rd = s.Handle();
+  ASSERT_EQ(rd.entries.size(), 1u);
+  EXPECT_EQ(rd.entries[0].data, "hello");
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
+  EXPECT_EQ(rd.committed_entries[0].data, "hello");
+  EXPECT_EQ(s.node->Status().applied, 2u);
+}
+
+TEST(RawNodeTest, CommitOnlyChangeDoesNotRequireSync) {
+  Single s;
+  s.node->Campaign();
+  s.Handle();
+  ASSERT_TRUE(s.node->Propose("x").ok());
+  Ready rd;
+  s.node->GetReady(&rd);
+  EXPECT_TRUE(rd.must_sync);  // new entries
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->commit, 2u);
+  s.node->Advance();
+}
+
+TEST(RawNodeTest, RefusesLocalMessagesAndUnknownResponders) {
+  Single s;
+  Message hup;
+  hup.type = MessageType::kHup;
+  hup.from = 2;
+  EXPECT_EQ(s.node->Step(hup).code(), absl::StatusCode::kInvalidArgument);
+  Message resp;
+  resp.type = MessageType::kAppResp;
+  resp.from = 9;
+  resp.term = 1;
+  EXPECT_EQ(s.node->Step(resp).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(RawNodeTest, RestartKeepsTermVoteAndLog) {
+  Single s;
+  s.node->Campaign();
+  s.Handle();
+  ASSERT_TRUE(s.node->Propose("x").ok());
+  s.Handle();
+  Config c;
+  c.id = 1;
+  c.storage = &s.storage;
+  c.applied = 2;
+  auto restarted = RawNode::Create(c);
+  ASSERT_TRUE(restarted.ok());
+  const NodeStatus st = (*restarted)->Status();
+  EXPECT_EQ(st.hard_state.term, 1u);
+  EXPECT_EQ(st.hard_state.vote, 1u);
+  EXPECT_EQ(st.hard_state.commit, 2u);
+  EXPECT_EQ(st.applied, 2u);
+  EXPECT_EQ(st.soft_state.state, StateType::kFollower);
+  EXPECT_FALSE((*restarted)->HasReady());  // nothing to re-apply
+}
+
+TEST(RawNodeTest, RestartReappliesCommittedButUnappliedEntries) {
+  Single s;
+  s.node->Campaign();
+  s.Handle();
+  ASSERT_TRUE(s.node->Propose("x").ok());
+  s.Handle();
+  Config c;
+  c.id = 1;
+  c.storage = &s.storage;
+  c.applied = 1;  // the application lost its last apply
+  auto restarted = *RawNode::Create(c);
+  ASSERT_TRUE(restarted->HasReady());
+  Ready rd;
+  restarted->GetReady(&rd);
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
+  EXPECT_EQ(rd.committed_entries[0].data, "x");
+}
+
+TEST(RawNodeTest, CreateRejectsInvalidConfigAndCorruptState) {
+  MemoryStorage storage;
+  Config c;
+  c.storage = &storage;
+  EXPECT_EQ(RawNode::Create(c).status().code(), absl::StatusCode::kInvalidArgument);  // id 0
+  c.id = 1;
+  c.election_tick = 1;
+  EXPECT_EQ(RawNode::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
+  c.election_tick = 10;
+  storage.SetHardState(HardState{1, 0, 5});  // commit beyond an empty log
+  EXPECT_EQ(RawNode::Create(c).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(RawNodeTest, StatusReportsProgressOnLeader) {
+  Single s;
+  s.node->Campaign();
+  s.Handle();
+  const NodeStatus st = s.node->Status();
+  EXPECT_EQ(st.soft_state.lead, 1u);
+  ASSERT_EQ(st.progress.size(), 1u);
+  EXPECT_EQ(st.progress.at(1).match, 1u);
+  EXPECT_EQ(st.config.voters, std::vector<uint64_t>{1});
+}
+
+TEST(RawNodeDeathTest, GetReadyTwiceWithoutAdvanceIsABug) {
+  Single s;
+  s.node->Campaign();
+  Ready rd;
+  s.node->GetReady(&rd);
+  EXPECT_DEATH(s.node->GetReady(&rd), "without Advance");
+}
+
+}  // namespace
+}  // namespace rb::raft

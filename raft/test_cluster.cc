@@ -11,6 +11,7 @@ TestCluster::TestCluster(int voters, int learners, std::function<void(Config*)> 
   ConfState cs;
   for (int i = 1; i <= voters; ++i) cs.voters.push_back(i);
   for (int i = voters + 1; i <= voters + learners; ++i) cs.learners.push_back(i);
+  initial_conf_state_ = cs;
   for (int i = 1; i <= voters + learners; ++i) CreateNode(i, &cs);
 }
 
@@ -38,7 +39,7 @@ std::vector<uint64_t> TestCluster::ids() const {
   return out;
 }
 
-void TestCluster::AddNode(uint64_t id) { CreateNode(id, nullptr); }
+void TestCluster::AddNode(uint64_t id) { CreateNode(id, &initial_conf_state_); }
 
 void TestCluster::Restart(uint64_t id) {
   TestNode& tn = nodes_.at(id);
@@ -53,6 +54,23 @@ void TestCluster::Restart(uint64_t id) {
   // Committed-but-unapplied entries are re-applied after restart; applied ones are kept.
   const uint64_t commit = tn.storage->hard_state().commit;
   while (!tn.applied.empty() && tn.applied.back().index > commit) tn.applied.pop_back();
+  CreateNode(id, nullptr);
+}
+
+void TestCluster::SetLog(uint64_t id, const std::vector<uint64_t>& terms, uint64_t term) {
+  TestNode& tn = nodes_.at(id);
+  ConfState cs = tn.node->raft().tracker().GetConfState();
+  tn.storage = std::make_unique<MemoryStorage>();
+  tn.storage->SetConfState(cs);
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    entries.push_back(Entry{terms[i], i + 1, EntryType::kNormal, "e" + std::to_string(i + 1)});
+  }
+  RB_CHECK(tn.storage->Append(entries).ok());
+  tn.storage->SetHardState(HardState{term, kNone, 0});
+  tn.applied.clear();
+  tn.node.reset();
+  checker_ = InvariantChecker();  // a rewritten history is a new world
   CreateNode(id, nullptr);
 }
 
@@ -106,11 +124,11 @@ void TestCluster::CheckInvariants() {
   RB_CHECK(s.ok(), s.ToString());
 }
 
-bool TestCluster::Deliverable(const Message& m) {
-  if (nodes_.count(m.to) == 0) return false;
-  if (cut_.count({m.from, m.to}) > 0) return false;
-  if (ignored_types_.count(m.type) > 0) return false;
-  auto it = drop_.find({m.from, m.to});
+bool TestCluster::Deliverable(Message* m) {
+  if (nodes_.count(m->to) == 0) return false;
+  if (cut_.count({m->from, m->to}) > 0) return false;
+  if (ignored_types_.count(m->type) > 0) return false;
+  auto it = drop_.find({m->from, m->to});
   if (it != drop_.end() && rng_.Uniform(1000000) < it->second * 1000000) return false;
   if (filter_ && !filter_(m)) return false;
   return true;
@@ -121,7 +139,7 @@ void TestCluster::DeliverRound() {
   std::deque<Message> round = std::move(queue_);
   queue_.clear();
   for (Message& m : round) {
-    if (!Deliverable(m)) continue;
+    if (!Deliverable(&m)) continue;
     const uint64_t to = m.to;
     nodes_.at(to).node->Step(std::move(m)).IgnoreError();
     ProcessReadies();

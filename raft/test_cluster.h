@@ -49,10 +49,15 @@ class TestCluster {
   MemoryStorage& storage(uint64_t id) { return *nodes_.at(id).storage; }
   std::vector<uint64_t> ids() const;
 
-  // Adds a node with empty storage (it learns the configuration from the leader).
+  // Adds a node with an empty log that knows the cluster's initial configuration (as a
+  // joining etcd member is given the initial cluster); it replays every configuration
+  // change from the leader's log, or gets a snapshot carrying the configuration.
   void AddNode(uint64_t id);
   // Crashes the node and restarts it from its storage (MemoryStorage is "durable").
   void Restart(uint64_t id);
+  // Replaces the node's log with entries of the given terms (index 1, 2, ...) and its
+  // hard state's term with `term` (no vote, nothing committed), then restarts it.
+  void SetLog(uint64_t id, const std::vector<uint64_t>& terms, uint64_t term);
 
   // Processes every node's Ready (persist, queue messages, apply). Returns whether any had one.
   bool ProcessReadies();
@@ -82,8 +87,8 @@ class TestCluster {
 
   // Messages currently queued (undelivered), for inspection and surgery in tests.
   std::deque<Message>& queue() { return queue_; }
-  // A hook to observe (and optionally drop by returning false) each message on delivery.
-  void set_filter(std::function<bool(const Message&)> f) { filter_ = std::move(f); }
+  // A hook to observe, rewrite, or drop (by returning false) each message on delivery.
+  void set_filter(std::function<bool(Message*)> f) { filter_ = std::move(f); }
   // Applied data strings on a node (normal entries with non-empty data).
   std::vector<std::string> AppliedData(uint64_t id) const;
   InvariantChecker& checker() { return checker_; }
@@ -93,10 +98,11 @@ class TestCluster {
  private:
   void CreateNode(uint64_t id, const ConfState* initial);
   void HandleReady(uint64_t id);
-  bool Deliverable(const Message& m);
+  bool Deliverable(Message* m);
   void CheckInvariants();
 
   std::function<void(Config*)> tweak_;
+  ConfState initial_conf_state_;
   uint64_t seed_;
   Rng rng_;
   std::map<uint64_t, TestNode> nodes_;
@@ -104,7 +110,7 @@ class TestCluster {
   std::set<std::pair<uint64_t, uint64_t>> cut_;
   std::map<std::pair<uint64_t, uint64_t>, double> drop_;
   std::set<MessageType> ignored_types_;
-  std::function<bool(const Message&)> filter_;
+  std::function<bool(Message*)> filter_;
   InvariantChecker checker_;
 };
 
