@@ -50,7 +50,7 @@ void ToProto(const Entry& e, pb::Entry* out) {
   out->set_term(e.term);
   out->set_index(e.index);
   out->set_type(static_cast<pb::EntryType>(e.type));
-  out->set_data(e.data);
+  out->set_data(e.data.data(), e.data.size());
 }
 
 void ToProto(const HardState& hs, pb::HardState* out) {

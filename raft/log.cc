@@ -74,14 +74,18 @@ absl::StatusOr<uint64_t> RaftLog::Term(uint64_t i) const {
   RB_FATAL("storage failure reading term of ", i, ": ", t.status().ToString());
 }
 
-uint64_t RaftLog::TermOrZero(uint64_t i) const {
+std::optional<uint64_t> RaftLog::MaybeTerm(uint64_t i) const {
+  if (i + 1 < FirstIndex() || i > LastIndex()) return std::nullopt;
   auto t = Term(i);
-  return t.ok() ? *t : 0;
+  if (!t.ok()) return std::nullopt;
+  return *t;
 }
 
+uint64_t RaftLog::TermOrZero(uint64_t i) const { return MaybeTerm(i).value_or(0); }
+
 bool RaftLog::MatchTerm(uint64_t i, uint64_t term) const {
-  auto t = Term(i);
-  return t.ok() && *t == term;
+  auto t = MaybeTerm(i);
+  return t.has_value() && *t == term;
 }
 
 bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t term) const {
@@ -90,10 +94,10 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t term) const {
 }
 
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term,
-                                             uint64_t committed, std::vector<Entry>* entries) {
+                                             uint64_t committed, absl::Span<Entry> entries) {
   if (!MatchTerm(index, log_term)) return std::nullopt;
-  const uint64_t last_new = index + entries->size();
-  const uint64_t conflict = FindConflict(*entries);
+  const uint64_t last_new = index + entries.size();
+  const uint64_t conflict = FindConflict(entries);
   if (conflict != 0) {
     RB_CHECK(conflict > committed_, "entry ", conflict, " conflicts with committed entry (",
              committed_, ")");
@@ -103,16 +107,16 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term,
   return last_new;
 }
 
-uint64_t RaftLog::Append(std::vector<Entry>* entries) {
-  if (entries->empty()) return LastIndex();
-  RB_CHECK((*entries)[0].index > committed_, "appending at ", (*entries)[0].index,
+uint64_t RaftLog::Append(absl::Span<Entry> entries) {
+  if (entries.empty()) return LastIndex();
+  RB_CHECK(entries[0].index > committed_, "appending at ", entries[0].index,
            " would overwrite committed ", committed_);
   TruncateAndAppendUnstable(entries, 0);
   return LastIndex();
 }
 
-void RaftLog::TruncateAndAppendUnstable(std::vector<Entry>* entries, size_t from) {
-  const uint64_t after = (*entries)[from].index;
+void RaftLog::TruncateAndAppendUnstable(absl::Span<Entry> entries, size_t from) {
+  const uint64_t after = entries[from].index;
   const uint64_t unstable_end = unstable_offset_ + unstable_entries_.size();
   if (after == unstable_end) {
     // The common case: a direct continuation.
@@ -124,12 +128,12 @@ void RaftLog::TruncateAndAppendUnstable(std::vector<Entry>* entries, size_t from
     // Keeps [offset, after) and replaces the rest.
     unstable_entries_.resize(after - unstable_offset_);
   }
-  for (size_t k = from; k < entries->size(); ++k) {
-    unstable_entries_.push_back(std::move((*entries)[k]));
+  for (size_t k = from; k < entries.size(); ++k) {
+    unstable_entries_.push_back(std::move(entries[k]));
   }
 }
 
-uint64_t RaftLog::FindConflict(const std::vector<Entry>& entries) const {
+uint64_t RaftLog::FindConflict(absl::Span<const Entry> entries) const {
   for (const Entry& e : entries) {
     if (!MatchTerm(e.index, e.term)) return e.index;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "raft/storage.h"
 #include "raft/types.h"
 
@@ -34,6 +35,9 @@ class RaftLog {
   uint64_t LastTerm() const;
   // Term of entry i. ErrCompacted below FirstIndex()-1, ErrUnavailable above LastIndex().
   absl::StatusOr<uint64_t> Term(uint64_t i) const;
+  // Term of entry i, or nullopt if it is compacted or unavailable. Unlike Term() it builds no
+  // Status (an error Status allocates), so the append path can probe past the end for free.
+  std::optional<uint64_t> MaybeTerm(uint64_t i) const;
   // Term of entry i, or 0 if it is compacted or unavailable.
   uint64_t TermOrZero(uint64_t i) const;
   bool MatchTerm(uint64_t i, uint64_t term) const;
@@ -44,14 +48,15 @@ class RaftLog {
   // A leader's MsgApp: entries follow (index, log_term). If that matches, appends them
   // (truncating any conflict), commits up to min(committed, last new index) and returns the
   // last new index; otherwise returns nullopt.
+  // The entries are moved from.
   std::optional<uint64_t> MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
-                                      std::vector<Entry>* entries);
+                                      absl::Span<Entry> entries);
   // Appends entries after truncating anything from entries[0].index on. Returns LastIndex().
-  // REQUIRES: entries[0].index > committed.
-  uint64_t Append(std::vector<Entry>* entries);
+  // The entries are moved from. REQUIRES: entries[0].index > committed.
+  uint64_t Append(absl::Span<Entry> entries);
   // First index at which entries conflict with the log (same index, other term) or extend
   // it; 0 if every entry is already present.
-  uint64_t FindConflict(const std::vector<Entry>& entries) const;
+  uint64_t FindConflict(absl::Span<const Entry> entries) const;
   // Scanning down from index, the first entry with term <= term: where a leader whose log
   // has `term` at `index` can next probe. Returns (index, term of it).
   std::pair<uint64_t, uint64_t> FindConflictByTerm(uint64_t index, uint64_t term) const;
@@ -90,7 +95,7 @@ class RaftLog {
 
  private:
   std::optional<uint64_t> UnstableMaybeTerm(uint64_t i) const;
-  void TruncateAndAppendUnstable(std::vector<Entry>* entries, size_t from);
+  void TruncateAndAppendUnstable(absl::Span<Entry> entries, size_t from);
   uint64_t StorageLastIndex() const;
   uint64_t StorageFirstIndex() const;
 

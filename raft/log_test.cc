@@ -18,7 +18,7 @@ TEST(RaftLogTest, AppendAndTerms) {
   RaftLog log(&ms, kNoLimit);
   EXPECT_EQ(log.LastIndex(), 2u);
   auto more = Ents(3, {3, 3});
-  EXPECT_EQ(log.Append(&more), 4u);
+  EXPECT_EQ(log.Append(absl::MakeSpan(more)), 4u);
   EXPECT_EQ(*log.Term(1), 1u);
   EXPECT_EQ(*log.Term(4), 3u);
   EXPECT_TRUE(IsErrUnavailable(log.Term(5).status()));
@@ -31,13 +31,13 @@ TEST(RaftLogTest, MaybeAppendTruncatesConflictsAndCommits) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto base = Ents(1, {1, 2, 3});
-  log.Append(&base);
+  log.Append(absl::MakeSpan(base));
   // Mismatch at the previous entry: refused.
   auto e = Ents(4, {4});
-  EXPECT_FALSE(log.MaybeAppend(3, 2, 3, &e).has_value());
+  EXPECT_FALSE(log.MaybeAppend(3, 2, 3, absl::MakeSpan(e)).has_value());
   // Match at 1, conflict at 2: truncate and replace.
   e = Ents(2, {4});
-  auto last = log.MaybeAppend(1, 1, 5, &e);
+  auto last = log.MaybeAppend(1, 1, 5, absl::MakeSpan(e));
   ASSERT_TRUE(last.has_value());
   EXPECT_EQ(*last, 2u);
   EXPECT_EQ(log.LastIndex(), 2u);
@@ -49,7 +49,7 @@ TEST(RaftLogTest, FindConflictByTermSkipsWholeTerms) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto ents = Ents(1, {1, 1, 2, 2, 2, 5, 5});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   EXPECT_EQ(log.FindConflictByTerm(7, 4), (std::pair<uint64_t, uint64_t>{5, 2}));
   EXPECT_EQ(log.FindConflictByTerm(7, 5), (std::pair<uint64_t, uint64_t>{7, 5}));
   EXPECT_EQ(log.FindConflictByTerm(5, 1), (std::pair<uint64_t, uint64_t>{2, 1}));
@@ -60,7 +60,7 @@ TEST(RaftLogTest, IsUpToDateComparesLastTermThenIndex) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto ents = Ents(1, {1, 2, 2});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   EXPECT_TRUE(log.IsUpToDate(1, 3));
   EXPECT_TRUE(log.IsUpToDate(3, 2));
   EXPECT_FALSE(log.IsUpToDate(2, 2));
@@ -71,7 +71,7 @@ TEST(RaftLogTest, CommitOnlyCurrentTermAndNeverBackward) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto ents = Ents(1, {1, 2});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   EXPECT_FALSE(log.MaybeCommit(2, 3));  // term of 2 is 2, not 3
   EXPECT_TRUE(log.MaybeCommit(2, 2));
   log.CommitTo(1);
@@ -82,7 +82,7 @@ TEST(RaftLogTest, NextCommittedEntriesRespectsByteLimit) {
   MemoryStorage ms;
   RaftLog log(&ms, 40);  // two 16-byte entries fit, the third does not
   auto ents = Ents(1, {1, 1, 1, 1});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   log.CommitTo(4);
   std::vector<Entry> out;
   log.NextCommittedEntries(&out);
@@ -100,7 +100,7 @@ TEST(RaftLogTest, SliceSpansStorageAndUnstable) {
   ASSERT_TRUE(ms.Append(Ents(3, {1, 2})).ok());
   RaftLog log(&ms, kNoLimit);
   auto more = Ents(5, {3, 3});
-  log.Append(&more);
+  log.Append(absl::MakeSpan(more));
   std::vector<Entry> out;
   ASSERT_TRUE(log.Slice(3, 7, kNoLimit, &out).ok());
   ASSERT_EQ(out.size(), 4u);
@@ -114,7 +114,7 @@ TEST(RaftLogTest, RestoreFromSnapshot) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto ents = Ents(1, {1, 1});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   auto snap = std::make_shared<Snapshot>(Snapshot{"", {{}, 10, 3}});
   log.Restore(snap);
   EXPECT_EQ(log.committed(), 10u);
@@ -130,10 +130,10 @@ TEST(RaftLogDeathTest, OverwritingCommittedEntriesIsABug) {
   MemoryStorage ms;
   RaftLog log(&ms, kNoLimit);
   auto ents = Ents(1, {1, 1});
-  log.Append(&ents);
+  log.Append(absl::MakeSpan(ents));
   log.CommitTo(2);
   auto conflict = Ents(2, {2});
-  EXPECT_DEATH(log.Append(&conflict), "overwrite committed");
+  EXPECT_DEATH(log.Append(absl::MakeSpan(conflict)), "overwrite committed");
 }
 
 }  // namespace

@@ -137,17 +137,21 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   m.type = MessageType::kApp;
   m.to = to;
   absl::Status entries_status;
+  send_scratch_.clear();
   if (prev_term.ok()) {
-    entries_status = log_.EntriesFrom(pr->next, max_msg_size_bytes_, &m.entries);
+    entries_status = log_.EntriesFrom(pr->next, max_msg_size_bytes_, &send_scratch_);
   }
   if (!prev_term.ok() || !entries_status.ok()) {
     // The entries the follower needs are compacted away.
     return MaybeSendSnapshot(to, pr);
   }
-  if (m.entries.empty() && !send_if_empty) return false;
-  const size_t count = m.entries.size();
+  if (send_scratch_.empty() && !send_if_empty) return false;
+  const size_t count = send_scratch_.size();
   uint64_t bytes = 0;
-  for (const Entry& e : m.entries) bytes += e.data.size();
+  for (Entry& e : send_scratch_) {
+    bytes += e.data.size();
+    m.entries.push_back(std::move(e));
+  }
   m.index = prev_index;
   m.log_term = *prev_term;
   m.commit = log_.committed();
@@ -208,13 +212,13 @@ void Raft::SendTimeoutNow(uint64_t to) {
 
 bool Raft::MaybeCommit() { return log_.MaybeCommit(tracker_.Committed(), term_); }
 
-bool Raft::AppendEntries(std::vector<Entry>* entries) {
+bool Raft::AppendEntries(absl::Span<Entry> entries) {
   uint64_t last = log_.LastIndex();
-  for (size_t i = 0; i < entries->size(); ++i) {
-    (*entries)[i].term = term_;
-    (*entries)[i].index = last + 1 + i;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].term = term_;
+    entries[i].index = last + 1 + i;
   }
-  if (!IncreaseUncommittedSize(*entries)) return false;
+  if (!IncreaseUncommittedSize(entries)) return false;
   last = log_.Append(entries);
   // The leader's own log counts towards the quorum once the driver persists it: RawNode
   // persists a Ready before sending its messages, so no follower acknowledges first.
@@ -223,7 +227,7 @@ bool Raft::AppendEntries(std::vector<Entry>* entries) {
   return true;
 }
 
-bool Raft::IncreaseUncommittedSize(const std::vector<Entry>& entries) {
+bool Raft::IncreaseUncommittedSize(absl::Span<const Entry> entries) {
   uint64_t bytes = 0;
   for (const Entry& e : entries) bytes += e.data.size();
   // An empty payload (leader's first entry, leave-joint) is always allowed, and so is any
@@ -251,7 +255,7 @@ void Raft::AppliedTo(uint64_t index, uint64_t applied_payload_bytes) {
     std::vector<Entry> leave(1);
     leave[0].type = EntryType::kConfChange;
     leave[0].data = EncodeConfChange(ConfChange{});
-    RB_CHECK(AppendEntries(&leave), "appending the empty leave-joint entry failed");
+    RB_CHECK(AppendEntries(absl::MakeSpan(leave)), "appending the empty leave-joint entry failed");
     pending_conf_index_ = log_.LastIndex();
   }
 }
@@ -326,7 +330,7 @@ void Raft::BecomeLeader() {
   // An empty entry of the new term: committing it commits everything before it (Figure 8)
   // and lets ReadIndex serve reads.
   std::vector<Entry> empty(1);
-  RB_CHECK(AppendEntries(&empty), "appending the leader's empty entry failed");
+  RB_CHECK(AppendEntries(absl::MakeSpan(empty)), "appending the leader's empty entry failed");
 }
 
 void Raft::Tick() {

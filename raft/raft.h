@@ -146,8 +146,8 @@ class Raft {
   void BroadcastHeartbeatWithContext(const std::string& ctx);
   void SendTimeoutNow(uint64_t to);
   bool MaybeCommit();
-  bool AppendEntries(std::vector<Entry>* entries);
-  bool IncreaseUncommittedSize(const std::vector<Entry>& entries);
+  bool AppendEntries(absl::Span<Entry> entries);
+  bool IncreaseUncommittedSize(absl::Span<const Entry> entries);
   void ReduceUncommittedSize(uint64_t bytes);
 
   // raft.cc: roles and time.
@@ -194,6 +194,8 @@ class Raft {
   Rng rng_;
 
   std::vector<Message> msgs_;
+  // Reused buffer for reading entries to send, so MsgApp needs no allocation of its own.
+  std::vector<Entry> send_scratch_;
   std::vector<ReadState> read_states_;
   // ReadIndex requests that arrived before this leader committed an entry of its term.
   std::vector<Message> pending_read_index_messages_;

@@ -207,7 +207,7 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
     }
     pending_conf_index_ = log_.LastIndex() + i + 1;
   }
-  if (!AppendEntries(&m.entries)) {
+  if (!AppendEntries(absl::MakeSpan(m.entries))) {
     ++drops_.proposals;
     return absl::ResourceExhaustedError(
         "raft proposal dropped: too many uncommitted bytes (max_uncommitted_entries_bytes)");
@@ -322,7 +322,7 @@ bool Raft::CommittedEntryInCurrentTerm() const {
 void Raft::SendReadIndexResponse(Message m) {
   switch (read_only_.option()) {
     case ReadOnlyOption::kSafe: {
-      const std::string ctx = m.entries[0].data;
+      const std::string ctx = m.entries[0].data.str();
       read_only_.AddRequest(log_.committed(), std::move(m));
       // The leader acknowledges its own read; the rest comes with heartbeat responses.
       read_only_.RecvAck(id_, ctx);
@@ -337,7 +337,7 @@ void Raft::SendReadIndexResponse(Message m) {
 
 void Raft::RespondToReadIndex(const Message& request, uint64_t read_index) {
   if (request.from == kNone || request.from == id_) {
-    read_states_.push_back(ReadState{read_index, request.entries[0].data});
+    read_states_.push_back(ReadState{read_index, request.entries[0].data.str()});
     return;
   }
   Message resp;
@@ -456,7 +456,7 @@ absl::Status Raft::StepFollower(Message& m) {
         ++drops_.malformed;
         break;
       }
-      read_states_.push_back(ReadState{m.index, m.entries[0].data});
+      read_states_.push_back(ReadState{m.index, m.entries[0].data.str()});
       break;
     default:
       break;
@@ -477,7 +477,7 @@ void Raft::HandleAppendEntries(Message& m) {
   Message resp;
   resp.type = MessageType::kAppResp;
   resp.to = m.from;
-  if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, &m.entries)) {
+  if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, absl::MakeSpan(m.entries))) {
     resp.index = *last_new;
     Send(std::move(resp));
     return;

@@ -8,7 +8,7 @@ namespace rb::raft {
 
 void ReadOnly::AddRequest(uint64_t index, Message request) {
   RB_CHECK(!request.entries.empty(), "read request without context");
-  std::string ctx = request.entries[0].data;
+  std::string ctx = request.entries[0].data.str();
   if (pending_.count(ctx) > 0) return;
   ReadIndexStatus status;
   status.index = index;

@@ -16,16 +16,4 @@ bool IsErrSnapshotTemporarilyUnavailable(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnavailable;
 }
 
-void LimitSize(uint64_t max_bytes, std::vector<Entry>* entries) {
-  if (entries->empty()) return;
-  uint64_t size = (*entries)[0].SizeBytes();
-  size_t keep = 1;
-  while (keep < entries->size()) {
-    size += (*entries)[keep].SizeBytes();
-    if (size > max_bytes) break;
-    ++keep;
-  }
-  entries->resize(keep);
-}
-
 }  // namespace rb::raft

@@ -55,17 +55,6 @@ class Storage {
   virtual absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const = 0;
 };
 
-// Size helpers shared by the log and the storages.
-inline uint64_t TotalSizeBytes(const std::vector<Entry>& entries) {
-  uint64_t total = 0;
-  for (const Entry& e : entries) total += e.SizeBytes();
-  return total;
-}
-
-// Drops entries from the end of *entries so that their total size stays within max_bytes,
-// keeping at least one.
-void LimitSize(uint64_t max_bytes, std::vector<Entry>* entries);
-
 }  // namespace rb::raft
 
 #endif  // RAFTBADGER_RAFT_STORAGE_H_

@@ -232,7 +232,7 @@ void TestCluster::Recover() {
 std::vector<std::string> TestCluster::AppliedData(uint64_t id) const {
   std::vector<std::string> out;
   for (const Entry& e : nodes_.at(id).applied) {
-    if (e.type == EntryType::kNormal && !e.data.empty()) out.push_back(e.data);
+    if (e.type == EntryType::kNormal && !e.data.empty()) out.push_back(e.data.str());
   }
   return out;
 }

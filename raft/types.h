@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
+#include "raft/payload.h"
+
 namespace rb::raft {
 
 // Node ids are never 0: kNone means "no node" (no vote, no leader).
@@ -26,7 +29,7 @@ struct Entry {
   uint64_t term = 0;
   uint64_t index = 0;
   EntryType type = EntryType::kNormal;
-  std::string data;
+  Payload data;  // shared and immutable: copying an Entry does not copy its bytes
 
   // Bytes counted against size limits (message size, uncommitted bytes): the payload plus a
   // fixed overhead, so that empty entries are not free.
@@ -107,6 +110,10 @@ bool IsLocalMessage(MessageType type);
 // True for responses (the term check treats them differently).
 bool IsResponseMessage(MessageType type);
 
+// A message's entries. Up to four live inline: a steady-state MsgApp (a few new entries) or a
+// proposal allocates nothing beyond the payloads, which are shared (payload.h).
+using MessageEntries = absl::InlinedVector<Entry, 4>;
+
 struct Message {
   MessageType type = MessageType::kHup;
   uint64_t to = kNone;
@@ -114,7 +121,7 @@ struct Message {
   uint64_t term = 0;
   uint64_t log_term = 0;
   uint64_t index = 0;
-  std::vector<Entry> entries;
+  MessageEntries entries;
   uint64_t commit = 0;
   // Only for kSnap. Shared because a snapshot may be large and is sent, kept and retried.
   std::shared_ptr<const Snapshot> snapshot;
