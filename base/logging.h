@@ -62,18 +62,18 @@ class LogVoidify {
 #define RB_LOG_SEVERITY_ERROR ::rb::LogSeverity::kError
 #define RB_LOG_SEVERITY_FATAL ::rb::LogSeverity::kFatal
 
-#define RB_LOG(severity)                                              \
-  (RB_LOG_SEVERITY_##severity < ::rb::MinLogSeverity())               \
-      ? (void)0                                                       \
-      : ::rb::LogVoidify() &                                          \
+#define RB_LOG(severity)                                \
+  (RB_LOG_SEVERITY_##severity < ::rb::MinLogSeverity()) \
+      ? (void)0                                         \
+      : ::rb::LogVoidify() &                            \
             ::rb::LogMessage(__FILE__, __LINE__, RB_LOG_SEVERITY_##severity).stream()
 
 // The message arguments are only evaluated when the check fails.
-#define RB_CHECK(condition, ...)                                                          \
-  do {                                                                                    \
-    if (__builtin_expect(!(condition), 0)) {                                              \
-      ::rb::CheckFailed(__FILE__, __LINE__, #condition, ::absl::StrCat(__VA_ARGS__));      \
-    }                                                                                     \
+#define RB_CHECK(condition, ...)                                                      \
+  do {                                                                                \
+    if (__builtin_expect(!(condition), 0)) {                                          \
+      ::rb::CheckFailed(__FILE__, __LINE__, #condition, ::absl::StrCat(__VA_ARGS__)); \
+    }                                                                                 \
   } while (0)
 
 #define RB_FATAL(...) ::rb::CheckFailed(__FILE__, __LINE__, "fatal", ::absl::StrCat(__VA_ARGS__))

@@ -14,14 +14,14 @@
 #define RB_STATUS_CONCAT_INNER_(a, b) a##b
 #define RB_STATUS_CONCAT_(a, b) RB_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                                                  \
-  do {                                                                         \
-    ::absl::Status rb_status_ = (expr);                                        \
-    if (__builtin_expect(!rb_status_.ok(), 0)) return rb_status_;              \
+#define RETURN_IF_ERROR(expr)                                     \
+  do {                                                            \
+    ::absl::Status rb_status_ = (expr);                           \
+    if (__builtin_expect(!rb_status_.ok(), 0)) return rb_status_; \
   } while (0)
 
-#define RB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)                         \
-  auto statusor = (expr);                                                      \
+#define RB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)                          \
+  auto statusor = (expr);                                                       \
   if (__builtin_expect(!statusor.ok(), 0)) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

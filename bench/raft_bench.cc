@@ -67,8 +67,8 @@ void BM_SingleVoterProposeReadyAdvance(benchmark::State& state) {
     node.Handle(&sink, &applied);
     if ((++ops & 0xffff) == 0) node.MaybeCompact();
   }
-  state.counters["allocs/op"] = static_cast<double>(AllocationCount() - allocs_before) /
-                                static_cast<double>(ops);
+  state.counters["allocs/op"] =
+      static_cast<double>(AllocationCount() - allocs_before) / static_cast<double>(ops);
   state.SetItemsProcessed(ops);
 }
 BENCHMARK(BM_SingleVoterProposeReadyAdvance);
@@ -156,8 +156,8 @@ void BM_FollowerAppend(benchmark::State& state) {
     ++index;
     if ((++ops & 0xffff) == 0) follower.MaybeCompact();
   }
-  state.counters["allocs/msg"] = static_cast<double>(AllocationCount() - allocs_before) /
-                                 static_cast<double>(ops);
+  state.counters["allocs/msg"] =
+      static_cast<double>(AllocationCount() - allocs_before) / static_cast<double>(ops);
   state.SetItemsProcessed(ops);
 }
 BENCHMARK(BM_FollowerAppend);

@@ -13,7 +13,8 @@ constexpr int kMessages = 2000;
 // MemoryStorage's vector doubles now and then; that is the storage's, not per message.
 constexpr uint64_t kAllowedStorageGrowth = 24;
 
-std::unique_ptr<RawNode> MakeNode(uint64_t id, MemoryStorage* storage, std::vector<uint64_t> voters) {
+std::unique_ptr<RawNode> MakeNode(uint64_t id, MemoryStorage* storage,
+                                  std::vector<uint64_t> voters) {
   ConfState cs;
   cs.voters = std::move(voters);
   storage->SetConfState(cs);
@@ -46,8 +47,8 @@ TEST(AllocationTest, FollowerAppendPathAllocatesNothingPerMessage) {
     m.index = i;
     m.log_term = i == 0 ? 0 : 1;
     m.commit = i;
-    m.entries.push_back(Entry{1, static_cast<uint64_t>(i + 1), EntryType::kNormal,
-                              std::string(100, 'x')});
+    m.entries.push_back(
+        Entry{1, static_cast<uint64_t>(i + 1), EntryType::kNormal, std::string(100, 'x')});
   }
   Ready rd;
   // Warm up buffers (Ready vectors, unstable log) with the first tenth.

@@ -35,8 +35,8 @@ absl::StatusOr<ConfChange> DecodeConfChange(absl::string_view data) {
   cc.context = p.context();
   for (const auto& s : p.changes()) {
     if (!pb::ConfChangeType_IsValid(s.type())) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown configuration change type ",
-                                                     s.type()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown configuration change type ", s.type()));
     }
     if (s.node_id() == kNone) {
       return absl::InvalidArgumentError("configuration change names node id 0");
@@ -96,7 +96,9 @@ absl::StatusOr<Entry> FromProto(const pb::Entry& e) {
   return Entry{e.term(), e.index(), static_cast<EntryType>(e.type()), e.data()};
 }
 
-HardState FromProto(const pb::HardState& hs) { return HardState{hs.term(), hs.vote(), hs.commit()}; }
+HardState FromProto(const pb::HardState& hs) {
+  return HardState{hs.term(), hs.vote(), hs.commit()};
+}
 
 namespace {
 

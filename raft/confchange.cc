@@ -20,8 +20,8 @@ size_t SymmetricDifference(const MajorityConfig& a, const MajorityConfig& b) {
 absl::Status CheckConfigInvariants(const ConfigAndProgress& cp) {
   const TrackerConfig& cfg = cp.config;
   auto has_progress = [&](uint64_t id) { return cp.progress.count(id) > 0; };
-  for (const MajorityConfig* set : {&cfg.voters.incoming, &cfg.voters.outgoing, &cfg.learners,
-                                    &cfg.learners_next}) {
+  for (const MajorityConfig* set :
+       {&cfg.voters.incoming, &cfg.voters.outgoing, &cfg.learners, &cfg.learners_next}) {
     for (uint64_t id : set->ids()) {
       if (!has_progress(id)) return absl::InternalError(absl::StrCat("no progress for ", id));
     }
@@ -210,7 +210,8 @@ absl::StatusOr<ConfigAndProgress> RestoreConfig(const ProgressTracker& empty_tra
   if (cs.voters_outgoing.empty()) {
     // Not joint: add members one by one (each a valid simple change).
     for (uint64_t id : cs.voters) {
-      RETURN_IF_ERROR(step(Changer(tracker, last_index).Simple({add(ConfChangeType::kAddNode, id)})));
+      RETURN_IF_ERROR(
+          step(Changer(tracker, last_index).Simple({add(ConfChangeType::kAddNode, id)})));
     }
     for (uint64_t id : cs.learners) {
       RETURN_IF_ERROR(
@@ -222,7 +223,8 @@ absl::StatusOr<ConfigAndProgress> RestoreConfig(const ProgressTracker& empty_tra
   } else {
     // Joint: build the outgoing half, then enter joint with the incoming half.
     for (uint64_t id : cs.voters_outgoing) {
-      RETURN_IF_ERROR(step(Changer(tracker, last_index).Simple({add(ConfChangeType::kAddNode, id)})));
+      RETURN_IF_ERROR(
+          step(Changer(tracker, last_index).Simple({add(ConfChangeType::kAddNode, id)})));
     }
     std::vector<ConfChangeSingle> incoming;
     for (uint64_t id : cs.voters_outgoing) incoming.push_back(add(ConfChangeType::kRemoveNode, id));

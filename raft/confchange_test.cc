@@ -39,8 +39,8 @@ TEST(ConfChangeTest, CannotRemoveAllVoters) {
 
 TEST(ConfChangeTest, EnterAndLeaveJoint) {
   ProgressTracker t = Tracker({1, 2, 3});
-  auto joint = Changer(t, 10).EnterJoint(false, {{ConfChangeType::kRemoveNode, 3},
-                                                {ConfChangeType::kAddNode, 4}});
+  auto joint = Changer(t, 10).EnterJoint(
+      false, {{ConfChangeType::kRemoveNode, 3}, {ConfChangeType::kAddNode, 4}});
   ASSERT_TRUE(joint.ok());
   EXPECT_EQ(joint->config.voters.incoming.ids(), (std::vector<uint64_t>{1, 2, 4}));
   EXPECT_EQ(joint->config.voters.outgoing.ids(), (std::vector<uint64_t>{1, 2, 3}));

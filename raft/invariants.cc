@@ -80,8 +80,8 @@ absl::Status InvariantChecker::CheckHistory(const Raft& r) {
   if (r.state() == StateType::kLeader) {
     auto [it, inserted] = leader_of_term_.emplace(r.term(), r.id());
     if (!inserted && it->second != r.id()) {
-      return Violation(r, absl::StrCat("two leaders in term ", r.term(), ": ", it->second,
-                                       " and ", r.id()));
+      return Violation(
+          r, absl::StrCat("two leaders in term ", r.term(), ": ", it->second, " and ", r.id()));
     }
     const uint64_t last = r.log().LastIndex();
     if (h.leader_term == r.term()) {

@@ -64,21 +64,25 @@ std::optional<uint64_t> RaftLog::UnstableMaybeTerm(uint64_t i) const {
 }
 
 absl::StatusOr<uint64_t> RaftLog::Term(uint64_t i) const {
-  // The valid range includes the dummy entry just before the first one.
-  const uint64_t dummy = FirstIndex() - 1;
-  if (i < dummy) return ErrCompacted();
-  if (i > LastIndex()) return ErrUnavailable();
+  // The unstable tail answers most lookups on the hot path without touching storage.
   if (auto t = UnstableMaybeTerm(i)) return *t;
+  // The valid range includes the dummy entry just before the first one.
+  if (i + 1 < FirstIndex()) return ErrCompacted();
+  if (i > LastIndex()) return ErrUnavailable();
   auto t = storage_->Term(i);
   if (t.ok() || IsErrCompacted(t.status()) || IsErrUnavailable(t.status())) return t;
   RB_FATAL("storage failure reading term of ", i, ": ", t.status().ToString());
 }
 
 std::optional<uint64_t> RaftLog::MaybeTerm(uint64_t i) const {
+  if (auto t = UnstableMaybeTerm(i)) return t;
+  // Checked before asking storage: its out-of-range errors carry messages, which allocate.
   if (i + 1 < FirstIndex() || i > LastIndex()) return std::nullopt;
-  auto t = Term(i);
-  if (!t.ok()) return std::nullopt;
-  return *t;
+  auto t = storage_->Term(i);
+  if (t.ok()) return *t;
+  RB_CHECK(IsErrCompacted(t.status()) || IsErrUnavailable(t.status()),
+           "storage failure reading term of ", i, ": ", t.status().ToString());
+  return std::nullopt;
 }
 
 uint64_t RaftLog::TermOrZero(uint64_t i) const { return MaybeTerm(i).value_or(0); }
@@ -93,8 +97,8 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t term) const {
   return term > last_term || (term == last_term && last_index >= LastIndex());
 }
 
-std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term,
-                                             uint64_t committed, absl::Span<Entry> entries) {
+std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
+                                             absl::Span<Entry> entries) {
   if (!MatchTerm(index, log_term)) return std::nullopt;
   const uint64_t last_new = index + entries.size();
   const uint64_t conflict = FindConflict(entries);
@@ -205,8 +209,8 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> RaftLog::GetSnapshot() const {
 
 void RaftLog::CommitTo(uint64_t to_commit) {
   if (committed_ >= to_commit) return;  // never decrease
-  RB_CHECK(LastIndex() >= to_commit, "commit ", to_commit, " is out of range [last ",
-           LastIndex(), "]: was the log corrupted, truncated or lost?");
+  RB_CHECK(LastIndex() >= to_commit, "commit ", to_commit, " is out of range [last ", LastIndex(),
+           "]: was the log corrupted, truncated or lost?");
   committed_ = to_commit;
 }
 
@@ -254,9 +258,9 @@ void RaftLog::Restore(std::shared_ptr<const Snapshot> snapshot) {
 }
 
 std::string RaftLog::DebugString() const {
-  return absl::StrCat("committed=", committed_, " applied=", applied_, " unstable.offset=",
-                      unstable_offset_, " unstable.len=", unstable_entries_.size(),
-                      " first=", FirstIndex(), " last=", LastIndex());
+  return absl::StrCat(
+      "committed=", committed_, " applied=", applied_, " unstable.offset=", unstable_offset_,
+      " unstable.len=", unstable_entries_.size(), " first=", FirstIndex(), " last=", LastIndex());
 }
 
 }  // namespace rb::raft

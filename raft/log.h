@@ -62,8 +62,7 @@ class RaftLog {
   std::pair<uint64_t, uint64_t> FindConflictByTerm(uint64_t index, uint64_t term) const;
 
   // Entries [lo, hi) within max_bytes (at least one). ErrCompacted if lo is compacted.
-  absl::Status Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes,
-                     std::vector<Entry>* out) const;
+  absl::Status Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes, std::vector<Entry>* out) const;
   // Entries from i to the end within max_bytes.
   absl::Status EntriesFrom(uint64_t i, uint64_t max_bytes, std::vector<Entry>* out) const;
   // Every entry, for tests and invariant checks. Crashes if storage fails.

@@ -58,15 +58,16 @@ absl::Status MemoryStorage::ApplySnapshot(std::shared_ptr<const Snapshot> snapsh
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> MemoryStorage::CreateSnapshot(
-    uint64_t i, const ConfState& cs, std::string data) {
+absl::StatusOr<std::shared_ptr<const Snapshot>> MemoryStorage::CreateSnapshot(uint64_t i,
+                                                                              const ConfState& cs,
+                                                                              std::string data) {
   if (i <= snapshot_->metadata.index) {
     return absl::FailedPreconditionError(
         absl::StrCat("snapshot at ", i, " is out of date (have ", snapshot_->metadata.index, ")"));
   }
   if (i > last_index()) {
-    return absl::OutOfRangeError(absl::StrCat("snapshot index ", i, " is past the last index ",
-                                              last_index()));
+    return absl::OutOfRangeError(
+        absl::StrCat("snapshot index ", i, " is past the last index ", last_index()));
   }
   auto snap = std::make_shared<Snapshot>();
   snap->data = std::move(data);
@@ -103,8 +104,8 @@ absl::Status MemoryStorage::Append(const std::vector<Entry>& entries) {
   if (first > entries[0].index) skip = first - entries[0].index;
   const uint64_t start = entries[skip].index;
   if (start > last_index() + 1) {
-    return absl::InternalError(absl::StrCat("missing log entries: last ", last_index(),
-                                            ", appending from ", start));
+    return absl::InternalError(
+        absl::StrCat("missing log entries: last ", last_index(), ", appending from ", start));
   }
   ents_.resize(start - ents_[0].index);  // truncate the conflicting suffix, if any
   for (size_t k = skip; k < entries.size(); ++k) {

@@ -21,7 +21,7 @@ class Payload {
   // Takes the string's buffer; one allocation for the shared block (none when empty).
   Payload(std::string bytes)  // NOLINT: implicit, so Entry{.., "data"} reads naturally
       : rep_(bytes.empty() ? nullptr : std::make_shared<const std::string>(std::move(bytes))) {}
-  Payload(const char* bytes) : Payload(std::string(bytes)) {}  // NOLINT
+  Payload(const char* bytes) : Payload(std::string(bytes)) {}        // NOLINT
   Payload(absl::string_view bytes) : Payload(std::string(bytes)) {}  // NOLINT
 
   size_t size() const { return rep_ == nullptr ? 0 : rep_->size(); }

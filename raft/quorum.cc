@@ -8,9 +8,12 @@ namespace rb::raft {
 
 const char* VoteResultName(VoteResult result) {
   switch (result) {
-    case VoteResult::kPending: return "pending";
-    case VoteResult::kLost: return "lost";
-    case VoteResult::kWon: return "won";
+    case VoteResult::kPending:
+      return "pending";
+    case VoteResult::kLost:
+      return "lost";
+    case VoteResult::kWon:
+      return "won";
   }
   return "unknown";
 }
@@ -52,9 +55,7 @@ VoteResult MajorityConfig::Vote(const std::map<uint64_t, bool>& votes) const {
   return VoteResult::kLost;
 }
 
-std::string MajorityConfig::DebugString() const {
-  return "(" + absl::StrJoin(ids_, " ") + ")";
-}
+std::string MajorityConfig::DebugString() const { return "(" + absl::StrJoin(ids_, " ") + ")"; }
 
 std::vector<uint64_t> JointConfig::Ids() const {
   std::vector<uint64_t> out;

@@ -48,9 +48,8 @@ Raft::Raft(const Config& c)
       read_only_(c.read_only_option),
       rng_(c.seed ^ (c.id * 0x9e3779b97f4a7c15ULL)),
       max_msg_size_bytes_(c.max_size_per_msg_bytes),
-      max_uncommitted_size_bytes_(c.max_uncommitted_entries_bytes == 0
-                                      ? kNoLimit
-                                      : c.max_uncommitted_entries_bytes),
+      max_uncommitted_size_bytes_(
+          c.max_uncommitted_entries_bytes == 0 ? kNoLimit : c.max_uncommitted_entries_bytes),
       election_timeout_ticks_(c.election_tick),
       heartbeat_timeout_ticks_(c.heartbeat_tick),
       check_quorum_(c.check_quorum),
@@ -75,11 +74,10 @@ absl::Status Raft::Init(const Config& config) {
   const ConfState cs = SwitchToConfig(*std::move(cp));
   RB_CHECK(cs == init.conf_state, "restored configuration differs from the stored one");
   if (!init.hard_state.IsEmpty()) {
-    if (init.hard_state.commit < log_.committed() ||
-        init.hard_state.commit > log_.LastIndex()) {
+    if (init.hard_state.commit < log_.committed() || init.hard_state.commit > log_.LastIndex()) {
       return absl::DataLossError(absl::StrCat("stored commit index ", init.hard_state.commit,
-                                              " is outside the stored log [",
-                                              log_.committed(), ", ", log_.LastIndex(), "]"));
+                                              " is outside the stored log [", log_.committed(),
+                                              ", ", log_.LastIndex(), "]"));
     }
     LoadState(init.hard_state);
   }
@@ -195,7 +193,9 @@ void Raft::BroadcastAppend() {
   }
 }
 
-void Raft::BroadcastHeartbeat() { BroadcastHeartbeatWithContext(read_only_.LastPendingRequestCtx()); }
+void Raft::BroadcastHeartbeat() {
+  BroadcastHeartbeatWithContext(read_only_.LastPendingRequestCtx());
+}
 
 void Raft::BroadcastHeartbeatWithContext(const std::string& ctx) {
   for (const auto& [id, pr] : tracker_.progress) {
@@ -250,8 +250,7 @@ void Raft::AppliedTo(uint64_t index, uint64_t applied_payload_bytes) {
   // Applied entries are certainly committed: release their bytes from the leader's budget.
   if (state_ == StateType::kLeader) ReduceUncommittedSize(applied_payload_bytes);
   // Leave an auto-leaving joint configuration once it is applied.
-  if (tracker_.config.auto_leave && index >= pending_conf_index_ &&
-      state_ == StateType::kLeader) {
+  if (tracker_.config.auto_leave && index >= pending_conf_index_ && state_ == StateType::kLeader) {
     std::vector<Entry> leave(1);
     leave[0].type = EntryType::kConfChange;
     leave[0].data = EncodeConfChange(ConfChange{});
@@ -291,9 +290,7 @@ void Raft::ResetRandomizedElectionTimeout() {
       election_timeout_ticks_ + static_cast<int>(rng_.Uniform(election_timeout_ticks_));
 }
 
-bool Raft::PastElectionTimeout() const {
-  return election_elapsed_ >= randomized_election_timeout_;
-}
+bool Raft::PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
 
 void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
   Reset(term);

@@ -70,11 +70,11 @@ absl::Status ErrProposalDropped(absl::string_view why);
 // Counters of inputs the node refused. Malformed or unexpected peer input is dropped and
 // counted here, never a crash.
 struct DropCounters {
-  uint64_t stale_term = 0;        // message from an older term
-  uint64_t unknown_peer = 0;      // response from a node not in the configuration
-  uint64_t malformed = 0;         // structurally invalid (e.g. MsgReadIndexResp w/o entry)
-  uint64_t proposals = 0;         // proposals refused
-  uint64_t ignored_votes = 0;     // vote requests ignored under leader lease (CheckQuorum)
+  uint64_t stale_term = 0;     // message from an older term
+  uint64_t unknown_peer = 0;   // response from a node not in the configuration
+  uint64_t malformed = 0;      // structurally invalid (e.g. MsgReadIndexResp w/o entry)
+  uint64_t proposals = 0;      // proposals refused
+  uint64_t ignored_votes = 0;  // vote requests ignored under leader lease (CheckQuorum)
 };
 
 class Raft {

@@ -77,8 +77,8 @@ TEST(MembershipTest, ReplaceLeaderThroughJointConsensus) {
   c.Elect(1);
   c.AddNode(4);
   // {1,2,3} -> {2,3,4} in one joint change, left automatically.
-  ConfChange cc = Joint(ConfChangeTransition::kAuto, {{ConfChangeType::kRemoveNode, 1},
-                                                      {ConfChangeType::kAddNode, 4}});
+  ConfChange cc = Joint(ConfChangeTransition::kAuto,
+                        {{ConfChangeType::kRemoveNode, 1}, {ConfChangeType::kAddNode, 4}});
   ASSERT_TRUE(c.ProposeConfChange(1, cc).ok());
   c.Stabilize();
   c.TickAll(1);
@@ -99,8 +99,8 @@ TEST(MembershipTest, ExplicitJointStaysUntilLeft) {
   TestCluster c(3);
   c.Elect(1);
   c.AddNode(4);
-  ASSERT_TRUE(c.ProposeConfChange(1, Joint(ConfChangeTransition::kJointExplicit,
-                                           {{ConfChangeType::kAddNode, 4}}))
+  ASSERT_TRUE(c.ProposeConfChange(
+                   1, Joint(ConfChangeTransition::kJointExplicit, {{ConfChangeType::kAddNode, 4}}))
                   .ok());
   c.Stabilize();
   ConfState cs = c.raft(1).tracker().GetConfState();
@@ -121,11 +121,11 @@ TEST(MembershipTest, JointConfigurationNeedsBothMajorities) {
   c.Elect(1);
   c.AddNode(4);
   c.AddNode(5);
-  ASSERT_TRUE(c.ProposeConfChange(1, Joint(ConfChangeTransition::kJointExplicit,
-                                           {{ConfChangeType::kRemoveNode, 2},
-                                            {ConfChangeType::kRemoveNode, 3},
-                                            {ConfChangeType::kAddNode, 4},
-                                            {ConfChangeType::kAddNode, 5}}))
+  ASSERT_TRUE(c.ProposeConfChange(
+                   1, Joint(ConfChangeTransition::kJointExplicit, {{ConfChangeType::kRemoveNode, 2},
+                                                                   {ConfChangeType::kRemoveNode, 3},
+                                                                   {ConfChangeType::kAddNode, 4},
+                                                                   {ConfChangeType::kAddNode, 5}}))
                   .ok());
   c.Stabilize();
   ASSERT_TRUE(c.raft(1).tracker().config.voters.IsJoint());

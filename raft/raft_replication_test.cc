@@ -64,12 +64,12 @@ TEST(ReplicationTest, ForwardingCanBeDisabled) {
 TEST(ReplicationTest, Figure7FollowerLogsAreRepaired) {
   const std::vector<uint64_t> leader = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6};
   const std::vector<std::vector<uint64_t>> followers = {
-      {1, 1, 1, 4, 4, 5, 5, 6, 6},              // (a) missing entries
-      {1, 1, 1, 4},                             // (b)
-      {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6},        // (c) an extra uncommitted entry
-      {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7},     // (d) extra entries of a later term
-      {1, 1, 1, 4, 4, 4, 4},                    // (e) missing and extra
-      {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3},        // (f) a whole divergent history
+      {1, 1, 1, 4, 4, 5, 5, 6, 6},           // (a) missing entries
+      {1, 1, 1, 4},                          // (b)
+      {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6},     // (c) an extra uncommitted entry
+      {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7},  // (d) extra entries of a later term
+      {1, 1, 1, 4, 4, 4, 4},                 // (e) missing and extra
+      {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3},     // (f) a whole divergent history
   };
   for (size_t k = 0; k < followers.size(); ++k) {
     SCOPED_TRACE(k);

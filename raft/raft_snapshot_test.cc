@@ -11,7 +11,8 @@ void SnapshotAndCompact(TestCluster& c, uint64_t id) {
   const uint64_t applied = c.raft(id).log().applied();
   std::string data;
   for (const std::string& s : c.AppliedData(id)) data += s + ",";
-  ASSERT_TRUE(c.storage(id).CreateSnapshot(applied, c.raft(id).tracker().GetConfState(), data).ok());
+  ASSERT_TRUE(
+      c.storage(id).CreateSnapshot(applied, c.raft(id).tracker().GetConfState(), data).ok());
   ASSERT_TRUE(c.storage(id).Compact(applied).ok());
 }
 

@@ -202,8 +202,7 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
       // Only one change may be in flight (thesis 4.1): refuse the whole proposal, so the
       // proposer learns of it instead of finding a no-op in the log.
       ++drops_.proposals;
-      return absl::FailedPreconditionError(
-          absl::StrCat("configuration change refused: ", refused));
+      return absl::FailedPreconditionError(absl::StrCat("configuration change refused: ", refused));
     }
     pending_conf_index_ = log_.LastIndex() + i + 1;
   }
@@ -249,8 +248,7 @@ void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
     return;
   }
   const bool was_paused = pr->IsPaused();
-  if (!pr->MaybeUpdate(m.index) &&
-      !(pr->match == m.index && pr->state == ProgressState::kProbe)) {
+  if (!pr->MaybeUpdate(m.index) && !(pr->match == m.index && pr->state == ProgressState::kProbe)) {
     return;  // stale acknowledgment
   }
   switch (pr->state) {

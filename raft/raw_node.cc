@@ -67,8 +67,8 @@ absl::Status RawNode::Step(Message m) {
         absl::StrCat("refusing local message type ", MessageTypeName(m.type), " from a peer"));
   }
   if (IsResponseMessage(m.type) && raft_->tracker().progress.count(m.from) == 0) {
-    return absl::NotFoundError(absl::StrCat("response from ", m.from,
-                                            ", which is not in the configuration"));
+    return absl::NotFoundError(
+        absl::StrCat("response from ", m.from, ", which is not in the configuration"));
   }
   return raft_->Step(std::move(m));
 }

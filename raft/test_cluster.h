@@ -30,17 +30,17 @@ namespace rb::raft {
 struct TestNode {
   std::unique_ptr<MemoryStorage> storage;
   std::unique_ptr<RawNode> node;
-  std::vector<Entry> applied;             // committed entries in apply order
-  std::vector<ReadState> read_states;     // every read state seen
-  Ready ready;                            // reused across rounds
+  std::vector<Entry> applied;          // committed entries in apply order
+  std::vector<ReadState> read_states;  // every read state seen
+  Ready ready;                         // reused across rounds
 };
 
 class TestCluster {
  public:
   // Creates nodes 1..voters as voters (and voters+1..voters+learners as learners) with a
   // shared initial configuration. `tweak` may adjust each node's Config.
-  TestCluster(int voters, int learners = 0,
-              std::function<void(Config*)> tweak = nullptr, uint64_t seed = 1);
+  TestCluster(int voters, int learners = 0, std::function<void(Config*)> tweak = nullptr,
+              uint64_t seed = 1);
 
   RawNode& node(uint64_t id) { return *nodes_.at(id).node; }
   const Raft& raft(uint64_t id) const { return nodes_.at(id).node->raft(); }
@@ -78,12 +78,12 @@ class TestCluster {
   absl::Status ProposeConfChange(uint64_t id, const ConfChange& cc);
 
   // Network faults.
-  void Cut(uint64_t a, uint64_t b);       // both directions
+  void Cut(uint64_t a, uint64_t b);  // both directions
   void CutOneWay(uint64_t from, uint64_t to);
   void Isolate(uint64_t id);
   void DropRate(uint64_t from, uint64_t to, double rate);
   void IgnoreType(MessageType t) { ignored_types_.insert(t); }
-  void Recover();                         // heals everything above
+  void Recover();  // heals everything above
 
   // Messages currently queued (undelivered), for inspection and surgery in tests.
   std::deque<Message>& queue() { return queue_; }

@@ -4,25 +4,44 @@ namespace rb::raft {
 
 const char* MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kHup: return "MsgHup";
-    case MessageType::kBeat: return "MsgBeat";
-    case MessageType::kProp: return "MsgProp";
-    case MessageType::kApp: return "MsgApp";
-    case MessageType::kAppResp: return "MsgAppResp";
-    case MessageType::kVote: return "MsgVote";
-    case MessageType::kVoteResp: return "MsgVoteResp";
-    case MessageType::kSnap: return "MsgSnap";
-    case MessageType::kHeartbeat: return "MsgHeartbeat";
-    case MessageType::kHeartbeatResp: return "MsgHeartbeatResp";
-    case MessageType::kUnreachable: return "MsgUnreachable";
-    case MessageType::kSnapStatus: return "MsgSnapStatus";
-    case MessageType::kCheckQuorum: return "MsgCheckQuorum";
-    case MessageType::kTransferLeader: return "MsgTransferLeader";
-    case MessageType::kTimeoutNow: return "MsgTimeoutNow";
-    case MessageType::kReadIndex: return "MsgReadIndex";
-    case MessageType::kReadIndexResp: return "MsgReadIndexResp";
-    case MessageType::kPreVote: return "MsgPreVote";
-    case MessageType::kPreVoteResp: return "MsgPreVoteResp";
+    case MessageType::kHup:
+      return "MsgHup";
+    case MessageType::kBeat:
+      return "MsgBeat";
+    case MessageType::kProp:
+      return "MsgProp";
+    case MessageType::kApp:
+      return "MsgApp";
+    case MessageType::kAppResp:
+      return "MsgAppResp";
+    case MessageType::kVote:
+      return "MsgVote";
+    case MessageType::kVoteResp:
+      return "MsgVoteResp";
+    case MessageType::kSnap:
+      return "MsgSnap";
+    case MessageType::kHeartbeat:
+      return "MsgHeartbeat";
+    case MessageType::kHeartbeatResp:
+      return "MsgHeartbeatResp";
+    case MessageType::kUnreachable:
+      return "MsgUnreachable";
+    case MessageType::kSnapStatus:
+      return "MsgSnapStatus";
+    case MessageType::kCheckQuorum:
+      return "MsgCheckQuorum";
+    case MessageType::kTransferLeader:
+      return "MsgTransferLeader";
+    case MessageType::kTimeoutNow:
+      return "MsgTimeoutNow";
+    case MessageType::kReadIndex:
+      return "MsgReadIndex";
+    case MessageType::kReadIndexResp:
+      return "MsgReadIndexResp";
+    case MessageType::kPreVote:
+      return "MsgPreVote";
+    case MessageType::kPreVoteResp:
+      return "MsgPreVoteResp";
   }
   return "MsgUnknown";
 }
@@ -41,10 +60,14 @@ bool IsResponseMessage(MessageType type) {
 
 const char* StateTypeName(StateType state) {
   switch (state) {
-    case StateType::kFollower: return "follower";
-    case StateType::kCandidate: return "candidate";
-    case StateType::kLeader: return "leader";
-    case StateType::kPreCandidate: return "pre-candidate";
+    case StateType::kFollower:
+      return "follower";
+    case StateType::kCandidate:
+      return "candidate";
+    case StateType::kLeader:
+      return "leader";
+    case StateType::kPreCandidate:
+      return "pre-candidate";
   }
   return "unknown";
 }
