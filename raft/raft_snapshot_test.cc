@@ -75,22 +75,27 @@ TEST(SnapshotTest, FailedSnapshotReturnsToProbe) {
   EXPECT_EQ(c.raft(3).log().committed(), 4u);
 }
 
+// A MsgSnap from leader 1 in term 1 carrying a snapshot at `index` of configuration `cs`.
+Message SnapMessage(uint64_t to, uint64_t index, const ConfState& cs) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->metadata.index = index;
+  snap->metadata.term = 1;
+  snap->metadata.conf_state = cs;
+  Message m;
+  m.type = MessageType::kSnap;
+  m.from = 1;
+  m.to = to;
+  m.term = 1;
+  m.snapshot = snap;
+  return m;
+}
+
 TEST(SnapshotTest, StaleSnapshotIsIgnored) {
   TestCluster c(3);
   c.Elect(1);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.Propose(1, "v").ok());
   c.Stabilize();
-  auto snap = std::make_shared<Snapshot>();
-  snap->metadata.index = 2;
-  snap->metadata.term = 1;
-  snap->metadata.conf_state = c.raft(1).tracker().GetConfState();
-  Message m;
-  m.type = MessageType::kSnap;
-  m.from = 1;
-  m.to = 2;
-  m.term = 1;
-  m.snapshot = snap;
-  ASSERT_TRUE(c.node(2).Step(m).ok());
+  ASSERT_TRUE(c.node(2).Step(SnapMessage(2, 2, c.raft(1).tracker().GetConfState())).ok());
   c.ProcessReadies();
   EXPECT_EQ(c.raft(2).log().committed(), 4u);
   EXPECT_FALSE(c.raft(2).log().HasPendingSnapshot());
@@ -99,17 +104,9 @@ TEST(SnapshotTest, StaleSnapshotIsIgnored) {
 TEST(SnapshotTest, SnapshotOfConfigurationWithoutUsIsRefused) {
   TestCluster c(3);
   c.Elect(1);
-  auto snap = std::make_shared<Snapshot>();
-  snap->metadata.index = 10;
-  snap->metadata.term = 1;
-  snap->metadata.conf_state.voters = {1, 3};
-  Message m;
-  m.type = MessageType::kSnap;
-  m.from = 1;
-  m.to = 2;
-  m.term = 1;
-  m.snapshot = snap;
-  ASSERT_TRUE(c.node(2).Step(m).ok());
+  ConfState without_2;
+  without_2.voters = {1, 3};
+  ASSERT_TRUE(c.node(2).Step(SnapMessage(2, 10, without_2)).ok());
   EXPECT_FALSE(c.raft(2).log().HasPendingSnapshot());
   EXPECT_EQ(c.raft(2).drops().malformed, 1u);
 }

@@ -17,6 +17,17 @@ struct Single {
     c.storage = &storage;
     node = *RawNode::Create(c);
   }
+  // A new RawNode over the same storage, as after a crash; `applied` is what the
+  // application's state machine had applied.
+  std::unique_ptr<RawNode> Restart(uint64_t applied) {
+    Config c;
+    c.id = 1;
+    c.storage = &storage;
+    c.applied = applied;
+    auto restarted = RawNode::Create(c);
+    EXPECT_TRUE(restarted.ok()) << restarted.status();
+    return restarted.ok() ? *std::move(restarted) : nullptr;
+  }
   // Persists and advances one Ready, returning it.
   Ready Handle() {
     Ready rd;
@@ -87,19 +98,15 @@ TEST(RawNodeTest, RestartKeepsTermVoteAndLog) {
   s.Handle();
   ASSERT_TRUE(s.node->Propose("x").ok());
   s.Handle();
-  Config c;
-  c.id = 1;
-  c.storage = &s.storage;
-  c.applied = 2;
-  auto restarted = RawNode::Create(c);
-  ASSERT_TRUE(restarted.ok());
-  const NodeStatus st = (*restarted)->Status();
+  auto restarted = s.Restart(2);
+  ASSERT_NE(restarted, nullptr);
+  const NodeStatus st = restarted->Status();
   EXPECT_EQ(st.hard_state.term, 1u);
   EXPECT_EQ(st.hard_state.vote, 1u);
   EXPECT_EQ(st.hard_state.commit, 2u);
   EXPECT_EQ(st.applied, 2u);
   EXPECT_EQ(st.soft_state.state, StateType::kFollower);
-  EXPECT_FALSE((*restarted)->HasReady());  // nothing to re-apply
+  EXPECT_FALSE(restarted->HasReady());  // nothing to re-apply
 }
 
 TEST(RawNodeTest, RestartReappliesCommittedButUnappliedEntries) {
@@ -108,11 +115,8 @@ TEST(RawNodeTest, RestartReappliesCommittedButUnappliedEntries) {
   s.Handle();
   ASSERT_TRUE(s.node->Propose("x").ok());
   s.Handle();
-  Config c;
-  c.id = 1;
-  c.storage = &s.storage;
-  c.applied = 1;  // the application lost its last apply
-  auto restarted = *RawNode::Create(c);
+  auto restarted = s.Restart(1);  // the application lost its last apply
+  ASSERT_NE(restarted, nullptr);
   ASSERT_TRUE(restarted->HasReady());
   Ready rd;
   restarted->GetReady(&rd);
