@@ -11,7 +11,7 @@ packages=(
   g++ pkg-config ca-certificates git
   # Libraries, all linked from the system through pkg-config (see third_party/system_libs.bzl).
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 
 missing=()

@@ -24,6 +24,7 @@ _LIBRARIES = {
     "protobuf": ["protobuf"],
     "grpc": ["grpc++", "protobuf"],
     "sqlite3": ["sqlite3"],
+    "xxhash": ["libxxhash"],
     "gtest": ["gtest", "gmock"],
     "gtest_main": ["gtest", "gmock", "gtest_main"],
     "benchmark": ["benchmark"],

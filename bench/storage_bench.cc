@@ -1,0 +1,158 @@
+// Storage benchmarks: durable appends next to the machine's raw limit, and point reads.
+//
+//   bazel run -c opt //bench:storage_bench
+//
+// Files go under $RB_BENCH_DIR (default /var/tmp), on the real disk: these numbers are
+// about fsync. BM_RawWriteFdatasync/N appends N*256 bytes and fdatasyncs, the floor any
+// durable store pays; BM_StoreAppend/N appends a batch of N 256-byte entries plus the hard
+// state in one Store::Write (one WAL fsync).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "raft/rng.h"
+#include "storage/store.h"
+
+namespace rb::storage {
+namespace {
+
+constexpr size_t kEntryBytes = 256;
+
+std::string BenchDir(const std::string& name) {
+  const char* base = std::getenv("RB_BENCH_DIR");
+  std::string dir =
+      absl::StrCat(base != nullptr ? base : "/var/tmp", "/raftbadger-bench-", name, "-", getpid());
+  return dir;
+}
+
+void RemoveTree(const std::string& dir) {
+  const std::string cmd = absl::StrCat("rm -rf '", dir, "'");
+  if (std::system(cmd.c_str()) != 0) std::abort();
+}
+
+void BM_RawWriteFdatasync(benchmark::State& state) {
+  const size_t bytes = static_cast<size_t>(state.range(0)) * kEntryBytes;
+  const std::string dir = BenchDir("raw");
+  const std::string mkdir = absl::StrCat("mkdir -p '", dir, "'");
+  if (std::system(mkdir.c_str()) != 0) std::abort();
+  const std::string path = dir + "/raw.log";
+  const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_APPEND | O_TRUNC, 0644);
+  if (fd < 0) {
+    state.SkipWithError("cannot create the raw file");
+    return;
+  }
+  const std::string buf(bytes, 'r');
+  int64_t written = 0;
+  for (auto _ : state) {
+    if (write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()) ||
+        fdatasync(fd) != 0) {
+      state.SkipWithError("write/fdatasync failed");
+      break;
+    }
+    written += bytes;
+    // Keep the file from growing without bound over long runs.
+    if (written > (256 << 20)) {
+      if (ftruncate(fd, 0) != 0) std::abort();
+      written = 0;
+    }
+  }
+  close(fd);
+  RemoveTree(dir);
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_RawWriteFdatasync)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
+
+void BM_StoreAppend(benchmark::State& state) {
+  const uint64_t batch = static_cast<uint64_t>(state.range(0));
+  const std::string dir = BenchDir("store");
+  StoreOptions options;
+  options.dir = dir;
+  auto store = Store::Open(options);
+  if (!store.ok()) {
+    state.SkipWithError(std::string(store.status().message()).c_str());
+    return;
+  }
+  raft::ConfState cs;
+  cs.voters = {1};
+  uint64_t next = 1;
+  std::vector<raft::Entry> entries(batch);
+  const std::string payload(kEntryBytes, 'e');
+  for (auto& e : entries) e.data = payload;
+  for (auto _ : state) {
+    for (uint64_t i = 0; i < batch; ++i) {
+      entries[i].term = 1;
+      entries[i].index = next + i;
+    }
+    absl::Status s = (*store)->Write([&](WriteTxn* t) -> absl::Status {
+      absl::Status a = t->AppendEntries(entries);
+      if (!a.ok()) return a;
+      return t->SetHardState(raft::HardState{1, 1, next + batch - 1});
+    });
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+    next += batch;
+    // Compact now and then, as a node does after snapshots, so the log stays small.
+    if (next > 200000) {
+      state.PauseTiming();
+      (void)(*store)->Write([&](WriteTxn* t) -> absl::Status {
+        absl::Status a = t->SetApplied(next - 1, cs);
+        if (!a.ok()) return a;
+        return t->Compact(next - 1000);
+      });
+      state.ResumeTiming();
+    }
+  }
+  store->reset();
+  RemoveTree(dir);
+  state.SetBytesProcessed(state.iterations() * batch * kEntryBytes);
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_StoreAppend)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
+
+// Uniformly random point reads over `keys` keys of 100-byte values, all in SQLite's page
+// cache (warm). With 100k keys the table (~12 MB) exceeds the CPU caches.
+void BM_StoreGet(benchmark::State& state) {
+  const uint64_t kKeys = static_cast<uint64_t>(state.range(0));
+  const std::string dir = BenchDir("get");
+  StoreOptions options;
+  options.dir = dir;
+  auto store = Store::Open(options);
+  if (!store.ok()) {
+    state.SkipWithError(std::string(store.status().message()).c_str());
+    return;
+  }
+  (void)(*store)->Write([&](WriteTxn* t) -> absl::Status {
+    for (uint64_t i = 0; i < kKeys; ++i) {
+      absl::Status s = t->Put(absl::StrCat("key", i), std::string(100, 'v'), 1);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  std::vector<std::string> keys;
+  for (uint64_t i = 0; i < kKeys; ++i) keys.push_back(absl::StrCat("key", i));
+  // Warm the page cache.
+  for (const std::string& k : keys) benchmark::DoNotOptimize((*store)->Get(k));
+  raft::Rng rng(1);
+  int64_t found = 0;
+  for (auto _ : state) {
+    auto v = (*store)->Get(keys[rng.Uniform(kKeys)]);
+    found += v.ok() && v->has_value();
+  }
+  if (found != state.iterations()) state.SkipWithError("a key was missing");
+  store->reset();
+  RemoveTree(dir);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StoreGet)->Arg(10000)->Arg(100000);
+
+}  // namespace
+}  // namespace rb::storage
+
+BENCHMARK_MAIN();

@@ -1,0 +1,201 @@
+// Store: a node's durable state in one SQLite database (WAL mode): the Raft log, the hard
+// state, the latest snapshot's metadata and the key-value state machine with its applied
+// index. It implements raft::Storage for the core's reads; writes go through Write().
+//
+// DURABILITY CONTRACT. When Write() returns OK, everything its function wrote survives a
+// kill -9 of the process and a power loss: the transaction is committed to the WAL with
+// synchronous=FULL, so the WAL is fsynced before COMMIT returns. A Write() that returns an
+// error wrote nothing (the transaction is rolled back), and after an I/O error the store
+// refuses further writes (FailedPrecondition): after a failed fsync the kernel may have
+// dropped the dirty pages, so continuing could acknowledge data that is not on disk.
+//
+// One Write() per Ready is group commit: the Ready's entries, hard state and snapshot (and,
+// if the driver wishes, the application of its committed entries) cost one fsync.
+//
+// Opening never starts empty over something it could not read: a file that is not a
+// RaftBadger database, a newer schema, or a corrupted file fail Open() with a message
+// naming the file. A missing data directory is created.
+//
+// Nothing here reads a clock or sleeps (no SQLite busy handler). Single-threaded: one
+// Store per node, used from one thread; SnapshotBuilder reads on its own connection.
+#ifndef RAFTBADGER_STORAGE_STORE_H_
+#define RAFTBADGER_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "raft/storage.h"
+#include "raft/types.h"
+#include "storage/sqlite.h"
+
+namespace rb::storage {
+
+// Schema version written by this build. Opening a database with a higher one fails.
+inline constexpr int kSchemaVersion = 1;
+// PRAGMA application_id of RaftBadger databases: "RBdr".
+inline constexpr int kApplicationId = 0x52426472;
+inline constexpr char kDatabaseFileName[] = "raftbadger.db";
+inline constexpr char kSnapshotDirName[] = "snapshots";
+
+struct StoreOptions {
+  // Data directory; created if missing (only on the real disk: a custom VFS owns its paths).
+  std::string dir;
+  // SQLite VFS to use; empty for the real disk. The simulator passes its fault-injecting one.
+  std::string vfs;
+  // Run PRAGMA quick_check when opening (reads the whole file once).
+  bool verify_on_open = true;
+  // WAL pages after which a commit runs a passive checkpoint.
+  int wal_autocheckpoint_pages = 1000;
+  // After a checkpoint, the WAL file is truncated down to this size.
+  int64_t journal_size_limit_bytes = 16 << 20;
+  // SQLite's page cache for this connection. Reads that hit it cost no system call.
+  int64_t page_cache_bytes = 64 << 20;
+};
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  uint64_t mod_index = 0;  // log index of the last write to the key
+};
+
+struct LogPosition {
+  uint64_t index = 0;
+  uint64_t term = 0;
+};
+
+class Store;
+
+// The operations available inside one Write() transaction. Changes become visible to the
+// Store's readers (and the core) only once the transaction commits.
+class WriteTxn {
+ public:
+  // Appends entries, truncating any stored suffix from entries[0].index on (a conflicting
+  // suffix replaced by a new leader). Entries at or before the compacted prefix are skipped.
+  // REQUIRES: contiguous; entries[0].index <= LastIndex() + 1.
+  absl::Status AppendEntries(absl::Span<const raft::Entry> entries);
+  absl::Status SetHardState(const raft::HardState& hs);
+  // The configuration of a new cluster (used when there is no snapshot yet).
+  absl::Status SetConfState(const raft::ConfState& cs);
+  // Replaces the state machine and the log with a snapshot received from the leader. Its
+  // file must be complete in the snapshot directory (SnapshotReceiver). Atomic with the rest
+  // of the transaction: a crash leaves the previous state.
+  absl::Status InstallSnapshot(const raft::Snapshot& snapshot);
+  // Discards log entries before compact_index (which becomes the new dummy entry).
+  // REQUIRES: compact_index <= last index and <= applied index.
+  absl::Status Compact(uint64_t compact_index);
+
+  // State machine. `index` is the log index of the command doing the write.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key);
+  absl::Status Put(absl::string_view key, absl::string_view value, uint64_t index);
+  // Returns whether the key existed.
+  absl::StatusOr<bool> Delete(absl::string_view key);
+  // Writes only if the key exists; returns whether it did.
+  absl::StatusOr<bool> UpdateIfExists(absl::string_view key, absl::string_view value,
+                                      uint64_t index);
+  // Writes `value` only if the current value equals *expected (or the key is absent when
+  // expected is nullopt); returns whether it wrote.
+  absl::StatusOr<bool> CompareAndSwap(absl::string_view key,
+                                      std::optional<absl::string_view> expected,
+                                      absl::string_view value, uint64_t index);
+  // Records that entries up to `index` are applied, with the configuration in force then.
+  absl::Status SetApplied(uint64_t index, const raft::ConfState& conf_state);
+
+ private:
+  friend class Store;
+  explicit WriteTxn(Store* store);
+
+  Store* store_;
+  // Cached state as it will be once committed.
+  raft::HardState hard_state_;
+  std::optional<raft::ConfState> conf_state_;
+  std::shared_ptr<const raft::Snapshot> snapshot_;
+  LogPosition log_start_;
+  uint64_t last_index_;
+  uint64_t applied_index_;
+  raft::ConfState applied_conf_state_;
+};
+
+class Store : public raft::Storage {
+ public:
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store() override;
+
+  // raft::Storage.
+  absl::StatusOr<raft::InitialState> GetInitialState() const override;
+  absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                       std::vector<raft::Entry>* out) const override;
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override;
+  absl::StatusOr<uint64_t> FirstIndex() const override;
+  absl::StatusOr<uint64_t> LastIndex() const override;
+  absl::StatusOr<std::shared_ptr<const raft::Snapshot>> GetSnapshot() const override;
+
+  // Runs fn inside one transaction and commits it (see the durability contract above).
+  // If fn returns an error, nothing is written and that error is returned.
+  absl::Status Write(const std::function<absl::Status(WriteTxn*)>& fn);
+
+  // State machine reads (committed state).
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
+  // Keys starting with prefix, in key order, at most `limit` of them.
+  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix, size_t limit) const;
+  uint64_t applied_index() const { return applied_index_; }
+  const raft::ConfState& applied_conf_state() const { return applied_conf_state_; }
+  const raft::HardState& hard_state() const { return hard_state_; }
+
+  // Size of the WAL file in bytes (0 if there is none), and a checkpoint on demand that
+  // truncates it when no reader pins it.
+  absl::StatusOr<int64_t> WalSizeBytes() const;
+  absl::Status Checkpoint();
+
+  const std::string& dir() const { return options_.dir; }
+  const std::string& db_path() const { return db_path_; }
+  std::string snapshot_path(absl::string_view file_name) const;
+  const StoreOptions& options() const { return options_; }
+  // Records snap as the latest snapshot if it is newer (SnapshotBuilder calls this).
+  absl::Status RecordSnapshot(std::shared_ptr<const raft::Snapshot> snap);
+  // Deletes snapshot files older than the latest one (through the VFS).
+  void DeleteOldSnapshotFiles(absl::Span<const std::string> file_names);
+  // The store's connection, for SQLite's backup API (SnapshotBuilder). Writes made through
+  // the store are applied to an ongoing backup by SQLite itself.
+  sqlite3* db_handle() { return db_->handle(); }
+
+ private:
+  friend class WriteTxn;
+  Store(StoreOptions options, std::string db_path, std::unique_ptr<SqliteDb> db);
+
+  absl::Status Initialize();
+  absl::Status CheckIdentity(bool fresh);
+  absl::Status LoadState();
+  absl::Status PutMeta(absl::string_view name, const std::string& value);
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view name) const;
+  absl::StatusOr<std::optional<std::string>> GetKv(absl::string_view key) const;
+  absl::Status PutKv(absl::string_view key, absl::string_view value, uint64_t index);
+  absl::StatusOr<bool> DeleteKv(absl::string_view key);
+  absl::Status CopySnapshotInto(const raft::Snapshot& snapshot);
+
+  StoreOptions options_;
+  std::string db_path_;
+  std::unique_ptr<SqliteDb> db_;
+  // Set after an I/O error: the store refuses writes from then on.
+  std::string failed_;
+
+  // Committed state, cached (the store is the database's only writer).
+  raft::HardState hard_state_;
+  raft::ConfState conf_state_;
+  std::shared_ptr<const raft::Snapshot> snapshot_;
+  LogPosition log_start_;  // the dummy entry: last compacted index and its term
+  uint64_t last_index_ = 0;
+  uint64_t applied_index_ = 0;
+  raft::ConfState applied_conf_state_;
+};
+
+}  // namespace rb::storage
+
+#endif  // RAFTBADGER_STORAGE_STORE_H_

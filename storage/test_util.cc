@@ -1,0 +1,25 @@
+#include "storage/test_util.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "base/logging.h"
+
+namespace rb::storage {
+
+std::string MakeTempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/store-XXXXXX");
+  RB_CHECK(mkdtemp(pattern.data()) != nullptr, "mkdtemp ", pattern);
+  return pattern;
+}
+
+std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term) {
+  std::vector<raft::Entry> out;
+  for (uint64_t i = first; i < first + n; ++i) {
+    out.push_back(raft::Entry{term, i, raft::EntryType::kNormal, absl::StrCat("e", i)});
+  }
+  return out;
+}
+
+}  // namespace rb::storage
