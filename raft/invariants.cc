@@ -41,7 +41,10 @@ absl::Status CheckNode(const Raft& r) {
         // Only possible when a removed leader keeps leading (step_down_on_removal off).
         break;
       }
-      if (self->second.match != last) return Violation(r, "leader's own match != last index");
+      if (self->second.match > last) return Violation(r, "leader's own match > last index");
+      if (self->second.match > r.log().StableLastIndex()) {
+        return Violation(r, "leader counts entries it has not persisted");
+      }
       for (const auto& [id, pr] : r.tracker().progress) {
         if (pr.match >= pr.next) {
           return Violation(r, absl::StrCat("progress of ", id, " has match >= next"));

@@ -69,6 +69,11 @@ class RaftLog {
   std::vector<Entry> AllEntries() const;
 
   const std::vector<Entry>& UnstableEntries() const { return unstable_entries_; }
+  // Last index of the durable prefix that agrees with this log (entries before the unstable
+  // tail). 0 while a snapshot is pending, which is not durable yet.
+  uint64_t StableLastIndex() const {
+    return unstable_snapshot_ != nullptr ? 0 : unstable_offset_ - 1;
+  }
   bool HasNextCommittedEntries() const;
   // Committed entries not yet handed to the application, within max_applying_bytes.
   void NextCommittedEntries(std::vector<Entry>* out) const;

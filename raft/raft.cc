@@ -136,7 +136,11 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   m.to = to;
   absl::Status entries_status;
   send_scratch_.clear();
-  if (prev_term.ok()) {
+  // With a full window (a heartbeat response unpaused it) send an empty append: its answer,
+  // accept or reject, clears the window, so replication cannot stall even if every message
+  // in flight was lost. Adding entries would overflow the window.
+  const bool window_full = pr->state == ProgressState::kReplicate && pr->inflights.Full();
+  if (prev_term.ok() && !window_full) {
     entries_status = log_.EntriesFrom(pr->next, max_msg_size_bytes_, &send_scratch_);
   }
   if (!prev_term.ok() || !entries_status.ok()) {
@@ -219,12 +223,22 @@ bool Raft::AppendEntries(absl::Span<Entry> entries) {
     entries[i].index = last + 1 + i;
   }
   if (!IncreaseUncommittedSize(entries)) return false;
-  last = log_.Append(entries);
-  // The leader's own log counts towards the quorum once the driver persists it: RawNode
-  // persists a Ready before sending its messages, so no follower acknowledges first.
-  tracker_.progress.at(id_).MaybeUpdate(last);
-  MaybeCommit();
+  log_.Append(entries);
+  // The leader's own copy counts towards the quorum only once it is durable
+  // (OnEntriesStable): an index is committed when a majority has it on disk, the leader
+  // included. Counting it now would let a lone voter commit what a crash then loses.
   return true;
+}
+
+void Raft::OnEntriesStable() {
+  if (state_ != StateType::kLeader) return;
+  auto self = tracker_.progress.find(id_);
+  if (self == tracker_.progress.end()) return;
+  if (!self->second.MaybeUpdate(log_.StableLastIndex())) return;
+  if (MaybeCommit()) {
+    ReleasePendingReadIndexMessages();
+    BroadcastAppend();
+  }
 }
 
 bool Raft::IncreaseUncommittedSize(absl::Span<const Entry> entries) {
@@ -277,7 +291,7 @@ void Raft::Reset(uint64_t term) {
   for (auto& [id, pr] : tracker_.progress) {
     const bool is_learner = pr.is_learner;
     pr = tracker_.NewProgress(last + 1, is_learner);
-    if (id == id_) pr.match = last;
+    if (id == id_) pr.match = log_.StableLastIndex();  // only what is durable counts
   }
   pending_conf_index_ = 0;
   uncommitted_size_ = 0;

@@ -91,6 +91,9 @@ class Raft {
   // Applies a committed configuration change. On error the configuration is unchanged (the
   // same happens on every node, since all apply the same entries in the same order).
   absl::StatusOr<ConfState> ApplyConfChange(const ConfChange& cc);
+  // The driver persisted the log up to the stable index (RawNode::Advance): the leader's
+  // own copy now counts towards commitment.
+  void OnEntriesStable();
   // The application applied entries up to index, whose payloads total
   // applied_payload_bytes (released from the leader's uncommitted budget).
   void AppliedTo(uint64_t index, uint64_t applied_payload_bytes);

@@ -161,6 +161,28 @@ TEST(ReplicationTest, InflightWindowBoundsPipelinedAppends) {
   EXPECT_EQ(c.raft(2).log().committed(), 21u);
 }
 
+// Found by the simulator (seed 6): a heartbeat response unpauses a follower whose inflight
+// window is full; the leader must then probe it with an empty append, not add to the window.
+TEST(ReplicationTest, HeartbeatResponseWithFullWindowSendsEmptyAppend) {
+  TestCluster c(3, 0, [](Config* cfg) { cfg->max_inflight_msgs = 2; });
+  c.Elect(1);
+  c.IgnoreType(MessageType::kAppResp);  // every acknowledgment is lost
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Propose(1, "x").ok());
+  ASSERT_TRUE(c.raft(1).tracker().progress.at(2).inflights.Full());
+  c.queue().clear();
+  c.TickAll(1);  // heartbeats go out; their responses arrive
+  c.Stabilize();
+  // The window is still full and the leader has not crashed; once acknowledgments flow
+  // again, the empty appends' answers drain the window and replication resumes.
+  c.Recover();
+  c.TickAll(1);
+  c.Stabilize();
+  c.TickAll(1);
+  c.Stabilize();
+  EXPECT_EQ(c.raft(2).log().committed(), 6u);
+  EXPECT_FALSE(c.raft(1).tracker().progress.at(2).inflights.Full());
+}
+
 TEST(ReplicationTest, InflightBytesBoundPipelinedAppends) {
   TestCluster c(3, 0, [](Config* cfg) {
     cfg->max_size_per_msg_bytes = 100;

@@ -155,6 +155,7 @@ void RawNode::Advance() {
   if (applied_cursor_ > 0) raft_->AppliedTo(applied_cursor_, applied_payload_bytes_);
   if (stable_index_ > 0) raft_->mutable_log().StableTo(stable_index_, stable_term_);
   if (stable_snapshot_index_ > 0) raft_->mutable_log().StableSnapTo(stable_snapshot_index_);
+  if (stable_index_ > 0) raft_->OnEntriesStable();
 }
 
 NodeStatus RawNode::Status() const {

@@ -28,6 +28,10 @@ struct Single {
     EXPECT_TRUE(restarted.ok()) << restarted.status();
     return restarted.ok() ? *std::move(restarted) : nullptr;
   }
+  // Handles Readies until there are none left.
+  void HandleAll() {
+    for (int i = 0; i < 10 && node->HasReady(); ++i) Handle();
+  }
   // Persists and advances one Ready, returning it.
   Ready Handle() {
     Ready rd;
@@ -54,29 +58,48 @@ TEST(RawNodeTest, ReadyCarriesStateEntriesAndCommittedEntries) {
   EXPECT_EQ(rd.hard_state->vote, 1u);
   EXPECT_TRUE(rd.must_sync);
   ASSERT_EQ(rd.entries.size(), 1u);
-  ASSERT_EQ(rd.committed_entries.size(), 1u);  // a single voter commits at once
+  // Not committed yet: even a lone voter's entry counts only once it is persisted.
+  EXPECT_TRUE(rd.committed_entries.empty());
+  ASSERT_TRUE(s.node->HasReady());  // Advance() reported it durable: now it commits
+  rd = s.Handle();
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
   EXPECT_FALSE(s.node->HasReady());
 
   ASSERT_TRUE(s.node->Propose("hello").ok());
   rd = s.Handle();
   ASSERT_EQ(rd.entries.size(), 1u);
   EXPECT_EQ(rd.entries[0].data, "hello");
+  rd = s.Handle();
   ASSERT_EQ(rd.committed_entries.size(), 1u);
   EXPECT_EQ(rd.committed_entries[0].data, "hello");
   EXPECT_EQ(s.node->Status().applied, 2u);
 }
 
+TEST(RawNodeTest, NothingCommitsBeforeTheLeaderPersistsIt) {
+  Single s;
+  s.node->Campaign();
+  Ready rd;
+  s.node->GetReady(&rd);
+  // The driver has not persisted (nor called Advance): the commit index must not move,
+  // or a crash now would lose an entry the node already considered committed.
+  EXPECT_EQ(s.node->raft().log().committed(), 0u);
+  ASSERT_TRUE(s.storage.Append(rd.entries).ok());
+  s.node->Advance();
+  EXPECT_EQ(s.node->raft().log().committed(), 1u);
+}
+
 TEST(RawNodeTest, CommitOnlyChangeDoesNotRequireSync) {
   Single s;
   s.node->Campaign();
-  s.Handle();
+  s.HandleAll();
   ASSERT_TRUE(s.node->Propose("x").ok());
-  Ready rd;
-  s.node->GetReady(&rd);
+  Ready rd = s.Handle();
   EXPECT_TRUE(rd.must_sync);  // new entries
+  rd = s.Handle();            // the commit of "x" alone
   ASSERT_TRUE(rd.hard_state.has_value());
   EXPECT_EQ(rd.hard_state->commit, 2u);
-  s.node->Advance();
+  EXPECT_TRUE(rd.entries.empty());
+  EXPECT_FALSE(rd.must_sync);
 }
 
 TEST(RawNodeTest, RefusesLocalMessagesAndUnknownResponders) {
@@ -95,9 +118,9 @@ TEST(RawNodeTest, RefusesLocalMessagesAndUnknownResponders) {
 TEST(RawNodeTest, RestartKeepsTermVoteAndLog) {
   Single s;
   s.node->Campaign();
-  s.Handle();
+  s.HandleAll();
   ASSERT_TRUE(s.node->Propose("x").ok());
-  s.Handle();
+  s.HandleAll();
   auto restarted = s.Restart(2);
   ASSERT_NE(restarted, nullptr);
   const NodeStatus st = restarted->Status();
@@ -112,9 +135,9 @@ TEST(RawNodeTest, RestartKeepsTermVoteAndLog) {
 TEST(RawNodeTest, RestartReappliesCommittedButUnappliedEntries) {
   Single s;
   s.node->Campaign();
-  s.Handle();
+  s.HandleAll();
   ASSERT_TRUE(s.node->Propose("x").ok());
-  s.Handle();
+  s.HandleAll();
   auto restarted = s.Restart(1);  // the application lost its last apply
   ASSERT_NE(restarted, nullptr);
   ASSERT_TRUE(restarted->HasReady());
@@ -140,7 +163,7 @@ TEST(RawNodeTest, CreateRejectsInvalidConfigAndCorruptState) {
 TEST(RawNodeTest, StatusReportsProgressOnLeader) {
   Single s;
   s.node->Campaign();
-  s.Handle();
+  s.HandleAll();
   const NodeStatus st = s.node->Status();
   EXPECT_EQ(st.soft_state.lead, 1u);
   ASSERT_EQ(st.progress.size(), 1u);

@@ -1,0 +1,52 @@
+// MemoryNodeStore: a NodeStore kept in memory, the simulator's model of the storage
+// contract. Persist() is atomic and takes effect only when the driver's scheduler runs its
+// completion (the simulator delays it by a disk latency); a crash before that (Crash())
+// loses it, exactly like an unsynced write. Everything else is durable at once.
+#ifndef RAFTBADGER_NODE_MEMORY_NODE_STORE_H_
+#define RAFTBADGER_NODE_MEMORY_NODE_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "node/node_store.h"
+#include "raft/memory_storage.h"
+
+namespace rb::node {
+
+class MemoryNodeStore : public NodeStore {
+ public:
+  // Runs `work` now or later. The default runs it at once (synchronous persistence).
+  using Scheduler = std::function<void(std::function<void()> work)>;
+
+  explicit MemoryNodeStore(const raft::ConfState& initial, Scheduler scheduler = nullptr);
+
+  const raft::Storage& raft_storage() const override { return log_; }
+  void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
+  absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
+  uint64_t applied_index() const override { return applied_index_; }
+  absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
+
+  // The process died: a persist in flight never completes, and its callback is dropped.
+  void Crash() { ++incarnation_; }
+  void set_scheduler(Scheduler scheduler) { scheduler_ = std::move(scheduler); }
+  const raft::HardState& durable_hard_state() const { return log_.hard_state(); }
+  const std::map<std::string, std::string>& data() const { return kv_; }
+
+ private:
+  class Txn;
+
+  raft::MemoryStorage log_;
+  Scheduler scheduler_;
+  uint64_t incarnation_ = 0;
+  std::map<std::string, std::string> kv_;  // ordered: snapshots and scans are deterministic
+  uint64_t applied_index_ = 0;
+  raft::ConfState applied_conf_state_;
+};
+
+}  // namespace rb::node
+
+#endif  // RAFTBADGER_NODE_MEMORY_NODE_STORE_H_

@@ -1,0 +1,287 @@
+#include "node/node.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "node/state_machine.h"
+#include "raft/codec.h"
+
+namespace rb::node {
+
+namespace kvpb = raftbadger::kvpb;
+
+Node::Node(const NodeOptions& options, NodeStore* store, Transport* transport, NodeHooks hooks)
+    : id_(options.raft.id),
+      options_(options),
+      store_(store),
+      transport_(transport),
+      hooks_(std::move(hooks)) {}
+
+Node::~Node() = default;
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, NodeStore* store,
+                                                   Transport* transport, NodeHooks hooks) {
+  std::unique_ptr<Node> node(new Node(options, store, transport, std::move(hooks)));
+  raft::Config config = options.raft;
+  config.storage = &store->raft_storage();
+  // Entries up to the store's applied index are already in the state machine.
+  config.applied = store->applied_index();
+  ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(config));
+  ASSIGN_OR_RETURN(raft::InitialState init, store->raft_storage().GetInitialState());
+  node->conf_state_ = init.conf_state;
+  ASSIGN_OR_RETURN(auto snapshot, store->raft_storage().GetSnapshot());
+  node->last_snapshot_index_ = snapshot->metadata.index;
+  return node;
+}
+
+size_t Node::pending_requests() const {
+  return pending_writes_.size() + reads_by_ctx_.size() + reads_by_index_.size();
+}
+
+void Node::Tick() {
+  if (!failure_.ok()) return;
+  raw_->Tick();
+  Pump();
+}
+
+void Node::Receive(raft::Message m) {
+  if (!failure_.ok()) return;
+  if (m.to != id_) {
+    ++counters_.dropped_peer_messages;
+    return;
+  }
+  if (!raw_->Step(std::move(m)).ok()) ++counters_.dropped_peer_messages;
+  Pump();
+}
+
+void Node::Write(kvpb::Command cmd, WriteCallback done) {
+  if (!failure_.ok()) {
+    done(absl::UnavailableError(absl::StrCat("node ", id_, " has failed: ", failure_.message())));
+    return;
+  }
+  absl::Status valid;
+  switch (cmd.op_case()) {
+    case kvpb::Command::kPut:
+      valid = ValidateKey(cmd.put().key());
+      break;
+    case kvpb::Command::kDelete:
+      valid = ValidateKey(cmd.delete_().key());
+      break;
+    case kvpb::Command::kCas:
+      valid = ValidateKey(cmd.cas().key());
+      break;
+    case kvpb::Command::OP_NOT_SET:
+      valid = absl::InvalidArgumentError("command has no operation");
+      break;
+  }
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  if (pending_requests() >= options_.max_pending_requests) {
+    done(absl::ResourceExhaustedError("too many requests in flight on this node"));
+    return;
+  }
+  absl::Status proposed = raw_->Propose(cmd.SerializeAsString());
+  if (!proposed.ok()) {
+    done(proposed);
+    return;
+  }
+  const auto key = std::make_pair(cmd.client_id(), cmd.seq());
+  auto it = pending_writes_.find(key);
+  if (it != pending_writes_.end()) {
+    // A retry of the same command on this node: the earlier caller gave up on it.
+    it->second(absl::AbortedError("superseded by a retry of the same command"));
+    it->second = std::move(done);
+  } else {
+    pending_writes_.emplace(key, std::move(done));
+  }
+  Pump();
+}
+
+void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done) {
+  if (!failure_.ok()) {
+    done(absl::UnavailableError(absl::StrCat("node ", id_, " has failed")));
+    return;
+  }
+  absl::Status valid = ValidateKey(key);
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  if (consistency == ReadConsistency::kLocal) {
+    done(store_->Get(key));
+    return;
+  }
+  if (pending_requests() >= options_.max_pending_requests) {
+    done(absl::ResourceExhaustedError("too many requests in flight on this node"));
+    return;
+  }
+  std::string ctx = absl::StrCat(id_, "/", ++next_read_id_);
+  reads_by_ctx_.emplace(ctx, PendingRead{std::move(key), std::move(done)});
+  raw_->ReadIndex(std::move(ctx));
+  Pump();
+}
+
+void Node::Campaign() {
+  if (!failure_.ok()) return;
+  raw_->Campaign();
+  Pump();
+}
+
+void Node::TransferLeader(uint64_t transferee) {
+  if (!failure_.ok()) return;
+  raw_->TransferLeader(transferee);
+  Pump();
+}
+
+void Node::Pump() {
+  // Re-entrancy: a store that persists synchronously calls HandlePersisted from inside.
+  if (pumping_) return;
+  pumping_ = true;
+  // Bounded: each round consumes one Ready; more work comes back through later inputs.
+  for (int round = 0; round < 64; ++round) {
+    if (!failure_.ok() || persist_in_flight_ || !raw_->HasReady()) break;
+    raw_->GetReady(&ready_);
+    if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
+      ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
+    }
+    if (options_.bugs.send_before_persist) SendMessages();  // BUG (test only)
+    persist_in_flight_ = true;
+    store_->Persist(ready_, [this](absl::Status s) { HandlePersisted(std::move(s)); });
+  }
+  pumping_ = false;
+}
+
+void Node::HandlePersisted(absl::Status status) {
+  RB_CHECK(persist_in_flight_, "persist completion without a persist in flight");
+  persist_in_flight_ = false;
+  if (!status.ok()) {
+    // Durability is no longer certain: stop rather than acknowledge anything.
+    Fail(status);
+    return;
+  }
+  if (!options_.bugs.send_before_persist) SendMessages();
+  if (ready_.snapshot != nullptr) conf_state_ = ready_.snapshot->metadata.conf_state;
+  absl::Status applied = ApplyCommitted();
+  if (!applied.ok()) {
+    Fail(applied);
+    return;
+  }
+  HandleReadStates();
+  if (ready_.soft_state) OnLeadershipChange();
+  raw_->Advance();
+  ServeReads();
+  if (options_.snapshot_every_entries > 0 &&
+      store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries) {
+    absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    last_snapshot_index_ = store_->applied_index();
+  }
+  if (!pumping_) Pump();
+}
+
+void Node::SendMessages() {
+  for (raft::Message& m : ready_.messages) {
+    if (hooks_.on_send) hooks_.on_send(m);
+    transport_->Send(std::move(m));
+  }
+  ready_.messages.clear();
+}
+
+absl::Status Node::ApplyCommitted() {
+  if (ready_.committed_entries.empty()) return absl::OkStatus();
+  std::vector<std::pair<ApplyOutcome, uint64_t>> outcomes;
+  const uint64_t already = store_->applied_index();
+  RETURN_IF_ERROR(store_->Apply([&](KvTxn* txn) -> absl::Status {
+    for (const raft::Entry& e : ready_.committed_entries) {
+      if (e.index <= already) continue;  // in the state machine already (snapshot)
+      if (e.type == raft::EntryType::kConfChange) {
+        auto cc = raft::DecodeConfChange(e.data);
+        if (cc.ok()) {
+          auto cs = raw_->ApplyConfChange(*cc);
+          if (cs.ok()) conf_state_ = *cs;  // an invalid change leaves the config as is
+        }
+      } else if (!e.data.empty()) {
+        ASSIGN_OR_RETURN(ApplyOutcome outcome, ApplyCommand(txn, e.index, e.data));
+        outcomes.emplace_back(std::move(outcome), e.index);
+      }
+    }
+    return txn->SetApplied(ready_.committed_entries.back().index, conf_state_);
+  }));
+  for (const raft::Entry& e : ready_.committed_entries) {
+    if (hooks_.on_apply && e.index > already) hooks_.on_apply(e);
+  }
+  for (auto& [outcome, index] : outcomes) {
+    if (outcome.malformed) ++counters_.malformed_entries;
+    if (outcome.duplicate) ++counters_.duplicates_suppressed;
+    auto it = pending_writes_.find({outcome.client_id, outcome.seq});
+    if (it == pending_writes_.end()) continue;
+    WriteCallback done = std::move(it->second);
+    pending_writes_.erase(it);
+    if (outcome.stale) {
+      done(absl::FailedPreconditionError("a newer command of this client was applied first"));
+    } else {
+      done(outcome.result);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Node::HandleReadStates() {
+  for (raft::ReadState& rs : ready_.read_states) {
+    auto it = reads_by_ctx_.find(rs.request_ctx);
+    if (it == reads_by_ctx_.end()) continue;
+    reads_by_index_.emplace(rs.index, std::move(it->second));
+    reads_by_ctx_.erase(it);
+  }
+}
+
+void Node::ServeReads() {
+  const uint64_t applied = store_->applied_index();
+  while (!reads_by_index_.empty() && reads_by_index_.begin()->first <= applied) {
+    PendingRead read = std::move(reads_by_index_.begin()->second);
+    reads_by_index_.erase(reads_by_index_.begin());
+    read.done(store_->Get(read.key));
+  }
+}
+
+void Node::OnLeadershipChange() {
+  const uint64_t leader = ready_.soft_state->lead;
+  if (leader == last_known_leader_) return;
+  const bool was_leader = last_known_leader_ == id_;
+  last_known_leader_ = leader;
+  // Read requests in flight may have been dropped with the old leader. Writes proposed
+  // under a leader that lost its role may or may not commit: the client must retry with
+  // the same seq (sessions make that safe) rather than wait here.
+  absl::Status changed = absl::UnavailableError(
+      absl::StrCat("leadership changed on node ", id_, "; outcome unknown, retry"));
+  for (auto& [ctx, read] : reads_by_ctx_) read.done(changed);
+  reads_by_ctx_.clear();
+  if (was_leader) {
+    for (auto& [key, done] : pending_writes_) done(changed);
+    pending_writes_.clear();
+  }
+}
+
+void Node::Fail(absl::Status status) {
+  RB_LOG(ERROR) << "node " << id_ << " stops: " << status;
+  failure_ = status;
+  FailPending(absl::UnavailableError(absl::StrCat("node ", id_, " stopped: ", status.message())));
+}
+
+void Node::FailPending(const absl::Status& status) {
+  for (auto& [key, done] : pending_writes_) done(status);
+  pending_writes_.clear();
+  for (auto& [ctx, read] : reads_by_ctx_) read.done(status);
+  reads_by_ctx_.clear();
+  for (auto& [index, read] : reads_by_index_) read.done(status);
+  reads_by_index_.clear();
+}
+
+}  // namespace rb::node

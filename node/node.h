@@ -1,0 +1,149 @@
+// Node: the logic between the pure Raft core and the outside world, shared by the
+// production server and the simulator. It owns a RawNode and drives its Ready loop in the
+// order durability requires:
+//
+//   1. persist the Ready (hard state, entries, snapshot) through NodeStore, which may finish
+//      later (the simulator models disk latency; a crash before it finishes loses it);
+//   2. only then send the Ready's messages (a vote or an append acknowledgment promises
+//      that something is on disk);
+//   3. apply committed entries to the state machine, atomically with the applied index,
+//      with per-client sessions suppressing duplicates; answer the clients waiting for them;
+//   4. serve linearizable reads whose read index has been applied.
+//
+// The node reads no clock and starts no thread: the driver calls Tick() at its tick
+// interval and Pump() happens inside every input call. Malformed peer messages are dropped
+// and counted.
+#ifndef RAFTBADGER_NODE_NODE_H_
+#define RAFTBADGER_NODE_NODE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "node/node_store.h"
+#include "proto/kv.pb.h"
+#include "raft/raw_node.h"
+
+namespace rb::node {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends to m.to. Best effort: the network may lose it; Raft retries.
+  virtual void Send(raft::Message m) = 0;
+};
+
+enum class ReadConsistency {
+  kLinearizable,  // ReadIndex: confirmed by the leader, served once applied
+  kLocal,         // whatever this node has applied (may be stale)
+};
+
+struct NodeOptions {
+  raft::Config raft;  // raft.storage is set by the node
+  // Take a snapshot (and compact the log) every this many applied entries; 0: never.
+  uint64_t snapshot_every_entries = 0;
+  uint64_t snapshot_keep_entries = 100;
+  // Bound on client requests waiting for an outcome; more are refused (ResourceExhausted).
+  size_t max_pending_requests = 10000;
+
+  // Deliberate bugs, only for proving that the simulator's checkers catch them.
+  struct Bugs {
+    bool send_before_persist = false;    // acknowledge before the data is durable
+    bool skip_vote_persistence = false;  // persist term but not vote
+  } bugs;
+};
+
+using WriteCallback = std::function<void(absl::StatusOr<raftbadger::kvpb::CommandResult>)>;
+using ReadCallback = std::function<void(absl::StatusOr<std::optional<std::string>>)>;
+
+// Observation points for the simulator's checkers.
+struct NodeHooks {
+  // Every message as it leaves the node.
+  std::function<void(const raft::Message&)> on_send;
+  // Every committed entry as it is applied.
+  std::function<void(const raft::Entry&)> on_apply;
+};
+
+struct NodeCounters {
+  uint64_t dropped_peer_messages = 0;
+  uint64_t duplicates_suppressed = 0;
+  uint64_t malformed_entries = 0;
+};
+
+class Node {
+ public:
+  // The store must outlive the node.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(const NodeOptions& options, NodeStore* store,
+                                                      Transport* transport, NodeHooks hooks = {});
+  ~Node();
+
+  void Tick();
+  // A message from a peer (already decoded and validated by the transport).
+  void Receive(raft::Message m);
+  // Proposes a write; done is called once with its result when this node applies it, or
+  // with an error (not leader / no leader: Unavailable, outcome unknown after a leadership
+  // change: Unavailable, too many pending: ResourceExhausted, bad key: InvalidArgument).
+  // An Unavailable error means the client should retry with the same seq.
+  void Write(raftbadger::kvpb::Command cmd, WriteCallback done);
+  void Read(std::string key, ReadConsistency consistency, ReadCallback done);
+  void Campaign();
+  void TransferLeader(uint64_t transferee);
+
+  uint64_t id() const { return id_; }
+  uint64_t leader() const { return raw_->raft().lead(); }
+  bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
+  const raft::RawNode& raw() const { return *raw_; }
+  const NodeCounters& counters() const { return counters_; }
+  // Non-OK once storage failed; the node then does nothing more.
+  const absl::Status& failure() const { return failure_; }
+  size_t pending_requests() const;
+
+ private:
+  Node(const NodeOptions& options, NodeStore* store, Transport* transport, NodeHooks hooks);
+
+  void Pump();
+  void HandlePersisted(absl::Status status);
+  void SendMessages();
+  absl::Status ApplyCommitted();
+  void HandleReadStates();
+  void ServeReads();
+  void OnLeadershipChange();
+  void Fail(absl::Status status);
+  void FailPending(const absl::Status& status);
+
+  struct PendingRead {
+    std::string key;
+    ReadCallback done;
+  };
+
+  const uint64_t id_;
+  NodeOptions options_;
+  NodeStore* store_;
+  Transport* transport_;
+  NodeHooks hooks_;
+  std::unique_ptr<raft::RawNode> raw_;
+  raft::Ready ready_;
+  bool persist_in_flight_ = false;
+  bool pumping_ = false;
+  absl::Status failure_;
+  raft::ConfState conf_state_;
+  uint64_t last_snapshot_index_ = 0;
+  uint64_t last_known_leader_ = raft::kNone;
+  NodeCounters counters_;
+
+  std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
+  uint64_t next_read_id_ = 0;
+  std::map<std::string, PendingRead> reads_by_ctx_;      // waiting for a read index
+  std::multimap<uint64_t, PendingRead> reads_by_index_;  // waiting to be applied
+};
+
+}  // namespace rb::node
+
+#endif  // RAFTBADGER_NODE_NODE_H_

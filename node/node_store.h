@@ -1,0 +1,52 @@
+// NodeStore: what the node logic (node.h) needs from durable storage, as one interface
+// with two implementations: MemoryNodeStore (the simulator's model of the contract) and
+// SqliteNodeStore (storage::Store, in production and, through a VFS, in the simulator).
+#ifndef RAFTBADGER_NODE_NODE_STORE_H_
+#define RAFTBADGER_NODE_NODE_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "raft/raw_node.h"
+#include "raft/storage.h"
+
+namespace rb::node {
+
+// The key-value operations available while applying committed entries; everything done
+// through one KvTxn commits atomically with the applied index.
+class KvTxn {
+ public:
+  virtual ~KvTxn() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) = 0;
+  virtual absl::Status Put(absl::string_view key, absl::string_view value, uint64_t index) = 0;
+  virtual absl::StatusOr<bool> Delete(absl::string_view key) = 0;
+  virtual absl::Status SetApplied(uint64_t index, const raft::ConfState& cs) = 0;
+};
+
+class NodeStore {
+ public:
+  virtual ~NodeStore() = default;
+
+  // The core's read side.
+  virtual const raft::Storage& raft_storage() const = 0;
+  // Makes the Ready's hard state, entries and snapshot durable, then calls done (perhaps
+  // later, from the driver's event loop; never after the store is destroyed). At most one
+  // persist is in flight. REQUIRES: a snapshot in rd is complete locally.
+  virtual void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) = 0;
+  // Runs fn in one atomic transaction over the state machine.
+  virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
+  virtual uint64_t applied_index() const = 0;
+  // Takes a snapshot of the state machine at its applied index and compacts the log up to
+  // keep_entries before it.
+  virtual absl::Status SnapshotAndCompact(uint64_t keep_entries) = 0;
+};
+
+}  // namespace rb::node
+
+#endif  // RAFTBADGER_NODE_NODE_STORE_H_

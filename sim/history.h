@@ -1,0 +1,40 @@
+// The client history of a simulation run: one record per operation, as the clients saw it.
+#ifndef RAFTBADGER_SIM_HISTORY_H_
+#define RAFTBADGER_SIM_HISTORY_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace rb::sim {
+
+enum class OpKind { kPut, kGet, kDelete, kCas };
+const char* OpKindName(OpKind kind);
+
+inline constexpr uint64_t kNeverReturned = std::numeric_limits<uint64_t>::max();
+
+struct Operation {
+  uint64_t client = 0;
+  OpKind kind = OpKind::kGet;
+  std::string key;
+  // Inputs: the value written (put, cas) and what cas expects (nullopt: absent).
+  std::string value;
+  std::optional<std::string> expected;
+  // Outputs, valid when `completed`: what get read, whether cas swapped / delete found it.
+  std::optional<std::string> read;
+  bool flag = false;
+  bool completed = false;  // false: timed out, the effect may or may not have happened
+  uint64_t call_us = 0;
+  uint64_t return_us = kNeverReturned;
+};
+
+// One JSON object per line: client, op, key, input, output (or "timeout"), call and return
+// time in virtual microseconds.
+void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out);
+
+}  // namespace rb::sim
+
+#endif  // RAFTBADGER_SIM_HISTORY_H_

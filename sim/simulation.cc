@@ -1,0 +1,621 @@
+#include "sim/simulation.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "node/memory_node_store.h"
+#include "proto/kv.pb.h"
+#include "raft/invariants.h"
+#include "raft/rng.h"
+#include "sim/linearizability.h"
+
+namespace rb::sim {
+namespace {
+
+namespace kvpb = raftbadger::kvpb;
+
+constexpr uint64_t kTickUs = 10'000;  // one Raft tick of virtual time
+constexpr int kElectionTicks = 10;
+constexpr uint64_t kOpTimeoutUs = 3'000'000;
+constexpr uint64_t kAttemptTimeoutUs = 400'000;
+// After healing, a leader must exist within this long (PreVote + vote rounds + jitter).
+constexpr uint64_t kLivenessBoundUs = 2 * kElectionTicks * kTickUs * 5;
+constexpr int kKeys = 5;
+
+// What one seed draws: the scenario.
+struct Scenario {
+  int voters = 3;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  uint64_t snapshot_every = 0;
+  uint64_t min_delay_us = 100, max_delay_us = 5'000;
+  uint32_t drop_per_mille = 0, duplicate_per_mille = 0;
+  uint64_t fault_interval_us = 0;  // mean time between faults; 0: none
+  uint32_t crash_weight = 0, partition_weight = 0, clog_weight = 0;
+  uint64_t max_disk_latency_us = 0;
+
+  std::string Describe() const {
+    return absl::StrCat("voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
+                        " snapshot_every=", snapshot_every, " delay=", min_delay_us, "..",
+                        max_delay_us, "us drop=", drop_per_mille, "/1000 dup=", duplicate_per_mille,
+                        "/1000 fault_interval=", fault_interval_us,
+                        "us weights(crash/partition/clog)=", crash_weight, "/", partition_weight,
+                        "/", clog_weight, " disk_latency<=", max_disk_latency_us, "us");
+  }
+};
+
+Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
+  Scenario s;
+  if (o.voters > 0) {
+    s.voters = o.voters;
+  } else {
+    static constexpr int kSizes[] = {1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7};
+    s.voters = kSizes[rng->Uniform(sizeof(kSizes) / sizeof(kSizes[0]))];
+  }
+  s.pre_vote = rng->Chance(2, 3);
+  s.check_quorum = rng->Chance(2, 3);
+  static constexpr uint64_t kSnapshotEvery[] = {0, 20, 100};
+  s.snapshot_every = kSnapshotEvery[rng->Uniform(3)];
+  if (o.network_faults) {
+    s.min_delay_us = rng->Range(50, 2'000);
+    s.max_delay_us = s.min_delay_us + rng->Range(0, 40'000);
+    s.drop_per_mille = static_cast<uint32_t>(rng->Chance(1, 3) ? 0 : rng->Range(1, 200));
+    s.duplicate_per_mille = static_cast<uint32_t>(rng->Chance(1, 2) ? 0 : rng->Range(1, 50));
+    s.clog_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  }
+  if (o.crashes) s.crash_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  if (o.partitions) s.partition_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  if (s.crash_weight + s.partition_weight + s.clog_weight > 0 && !rng->Chance(1, 6)) {
+    s.fault_interval_us = rng->Range(100'000, 2'000'000);
+  }
+  if (o.disk_latency) s.max_disk_latency_us = rng->Range(10, 20'000);
+  return s;
+}
+
+class Simulation;
+
+class SimTransport : public node::Transport {
+ public:
+  SimTransport(Simulation* sim, uint64_t id) : sim_(sim), id_(id) {}
+  void Send(raft::Message m) override;
+
+ private:
+  Simulation* sim_;
+  uint64_t id_;
+};
+
+struct SimNode {
+  uint64_t id = 0;
+  std::unique_ptr<node::MemoryNodeStore> disk;  // survives crashes
+  std::unique_ptr<node::Node> node;             // null while crashed
+  std::unique_ptr<SimTransport> transport;
+  uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
+  uint64_t durable_commit = 0;
+  uint64_t last_applied = 0;  // across restarts: no index applied twice
+};
+
+struct Client {
+  uint64_t id = 0;
+  uint64_t seq = 0;
+  int op = -1;             // index into the history of the operation in progress
+  uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
+  uint64_t preferred = 0;  // node to try first (last known leader)
+  kvpb::Command command;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options);
+  SimResult Run();
+
+  void SendMessage(uint64_t from, raft::Message m);
+
+ private:
+  struct Event {
+    uint64_t time;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  };
+
+  void Schedule(uint64_t delay_us, std::function<void()> fn);
+  // Folds an event into the trace hash (and prints it when tracing).
+  void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c,
+             const std::function<std::string()>& describe);
+  void Fail(const std::string& what);
+
+  node::NodeOptions MakeNodeOptions(uint64_t id) const;
+  void StartNode(SimNode* n);
+  void Crash(SimNode* n);
+  void Deliver(raft::Message m);
+  void TickNode(uint64_t id);
+  void InjectFault();
+  void HealAll();
+  void OnSend(SimNode* n, const raft::Message& m);
+  void OnApply(SimNode* n, const raft::Entry& e);
+  void CheckAfterEvent();
+
+  void ClientNext(Client* c);
+  void ClientAttempt(Client* c);
+  void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
+                  const std::function<void(Operation*)>& record);
+  void ClientRetry(Client* c, uint64_t attempt);
+  SimNode* PickNode(Client* c);
+
+  SimOptions options_;
+  raft::Rng rng_;
+  Scenario scenario_;
+  SimResult result_;
+  uint64_t now_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t end_us_ = 0;
+  uint64_t healed_at_ = 0;
+  bool healed_ = false;
+  bool failed_ = false;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  std::map<uint64_t, SimNode> nodes_;
+  std::vector<Client> clients_;
+  std::set<std::pair<uint64_t, uint64_t>> cut_;  // (from, to) links down
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> clogged_until_;
+  raft::InvariantChecker checker_;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
+  uint64_t hash_ = 0;
+};
+
+void SimTransport::Send(raft::Message m) { sim_->SendMessage(id_, std::move(m)); }
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  uint64_t state = h ^ (v + 0x9e3779b97f4a7c15ULL);
+  return raft::SplitMix64(&state);
+}
+
+uint64_t HashBytes(absl::string_view s) {
+  uint64_t h = s.size();
+  for (char c : s) h = Mix(h, static_cast<unsigned char>(c));
+  return h;
+}
+
+Simulation::Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
+  raft::Rng scenario_rng = rng_.Fork();
+  scenario_ = DrawScenario(options_, &scenario_rng);
+  result_.scenario = scenario_.Describe();
+  end_us_ = options_.fault_phase_us + options_.quiet_phase_us;
+}
+
+void Simulation::Schedule(uint64_t delay_us, std::function<void()> fn) {
+  events_.push(Event{now_ + delay_us, next_seq_++, std::move(fn)});
+}
+
+void Simulation::Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c,
+                       const std::function<std::string()>& describe) {
+  hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
+  if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
+}
+
+void Simulation::Fail(const std::string& what) {
+  if (failed_) return;
+  failed_ = true;
+  result_.ok = false;
+  result_.failure = absl::StrCat("at ", now_, "us: ", what);
+}
+
+node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
+  node::NodeOptions o;
+  o.raft.id = id;
+  o.raft.election_tick = kElectionTicks;
+  o.raft.heartbeat_tick = 1;
+  o.raft.pre_vote = scenario_.pre_vote;
+  o.raft.check_quorum = scenario_.check_quorum;
+  o.raft.max_inflight_msgs = 64;
+  o.raft.max_size_per_msg_bytes = 64 << 10;
+  o.raft.seed = options_.seed;  // mixed with the id inside the core
+  o.snapshot_every_entries = scenario_.snapshot_every;
+  o.snapshot_keep_entries = 10;
+  o.bugs = options_.bugs;
+  return o;
+}
+
+void Simulation::StartNode(SimNode* n) {
+  node::NodeHooks hooks;
+  hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
+  hooks.on_apply = [this, n](const raft::Entry& e) { OnApply(n, e); };
+  auto created = node::Node::Create(MakeNodeOptions(n->id), n->disk.get(), n->transport.get(),
+                                    std::move(hooks));
+  if (!created.ok()) {
+    Fail(absl::StrCat("node ", n->id,
+                      " cannot restart from its disk: ", created.status().ToString()));
+    return;
+  }
+  n->node = *std::move(created);
+  Trace(1, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " starts"); });
+}
+
+void Simulation::Crash(SimNode* n) {
+  Trace(2, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " crashes (kill -9)"); });
+  n->node.reset();   // volatile state gone; pending client callbacks are never called
+  n->disk->Crash();  // a persist in flight is lost
+  checker_.ForgetNode(n->id);
+}
+
+void Simulation::SendMessage(uint64_t from, raft::Message m) {
+  const uint64_t to = m.to;
+  auto describe = [&] {
+    return absl::StrCat(from, "->", to, " ", raft::MessageTypeName(m.type), " term=", m.term,
+                        " index=", m.index, " entries=", m.entries.size(), " commit=", m.commit,
+                        m.reject ? " reject" : "");
+  };
+  if (cut_.count({from, to}) > 0 || rng_.Chance(scenario_.drop_per_mille, 1000)) {
+    Trace(3, from, to, static_cast<uint64_t>(m.type), [&] { return "drop " + describe(); });
+    return;
+  }
+  uint64_t delay = rng_.Range(scenario_.min_delay_us, scenario_.max_delay_us);
+  auto clog = clogged_until_.find({from, to});
+  if (clog != clogged_until_.end() && clog->second > now_) delay += clog->second - now_;
+  Trace(4, from, to, static_cast<uint64_t>(m.type), [&] { return "send " + describe(); });
+  if (rng_.Chance(scenario_.duplicate_per_mille, 1000)) {
+    raft::Message copy = m;
+    const uint64_t dup_delay = rng_.Range(scenario_.min_delay_us, 4 * scenario_.max_delay_us);
+    Schedule(dup_delay, [this, copy = std::move(copy)]() mutable { Deliver(std::move(copy)); });
+  }
+  Schedule(delay, [this, m = std::move(m)]() mutable { Deliver(std::move(m)); });
+}
+
+void Simulation::Deliver(raft::Message m) {
+  SimNode& n = nodes_.at(m.to);
+  Trace(5, m.from, m.to, static_cast<uint64_t>(m.type), [&] {
+    return absl::StrCat("deliver ", m.from, "->", m.to, " ", raft::MessageTypeName(m.type),
+                        n.node == nullptr ? " (node down)" : "");
+  });
+  if (n.node == nullptr) return;
+  ++result_.messages_delivered;
+  n.node->Receive(std::move(m));
+}
+
+void Simulation::TickNode(uint64_t id) {
+  SimNode& n = nodes_.at(id);
+  if (n.node != nullptr) n.node->Tick();
+  Schedule(kTickUs, [this, id] { TickNode(id); });
+}
+
+void Simulation::OnSend(SimNode* n, const raft::Message& m) {
+  // Durability before promises: a granted vote or an append acknowledgment may leave the
+  // node only once what it promises is on disk.
+  // A promise made in an older term is moot once the durable term is newer (one Ready can
+  // carry a vote of term T and hard state of term T+1).
+  const raft::HardState& hs = n->disk->durable_hard_state();
+  if (m.type == raft::MessageType::kVoteResp && !m.reject) {
+    if (hs.term < m.term || (hs.term == m.term && hs.vote != m.to)) {
+      Fail(absl::StrCat("node ", n->id, " granted its vote to ", m.to, " in term ", m.term,
+                        " before the vote was durable (durable term ", hs.term, ", vote ", hs.vote,
+                        ")"));
+    }
+  }
+  if (m.type == raft::MessageType::kAppResp && !m.reject) {
+    auto last = n->disk->raft_storage().LastIndex();
+    if (hs.term <= m.term && (!last.ok() || *last < m.index)) {
+      Fail(absl::StrCat("node ", n->id, " acknowledged index ", m.index,
+                        " before it was durable (durable last index ", last.ok() ? *last : 0, ")"));
+    }
+  }
+}
+
+void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
+  if (e.index <= n->last_applied) {
+    Fail(absl::StrCat("node ", n->id, " applied index ", e.index, " twice (last applied ",
+                      n->last_applied, ")"));
+  }
+  n->last_applied = e.index;
+  const auto fingerprint = std::make_pair(e.term, HashBytes(e.data.view()));
+  auto [it, inserted] = applied_.emplace(e.index, fingerprint);
+  if (!inserted && it->second != fingerprint) {
+    Fail(absl::StrCat("node ", n->id, " applied a different command at index ", e.index, " (term ",
+                      e.term, " vs ", it->second.first, ")"));
+  }
+}
+
+void Simulation::CheckAfterEvent() {
+  std::vector<const raft::Raft*> live;
+  for (auto& [id, n] : nodes_) {
+    const raft::HardState& hs = n.disk->durable_hard_state();
+    if (hs.term < n.durable_term || hs.commit < n.durable_commit) {
+      Fail(absl::StrCat("node ", id, "'s durable state went back: term ", n.durable_term, "->",
+                        hs.term, ", commit ", n.durable_commit, "->", hs.commit));
+    }
+    n.durable_term = std::max(n.durable_term, hs.term);
+    n.durable_commit = std::max(n.durable_commit, hs.commit);
+    if (n.node != nullptr) live.push_back(&n.node->raw().raft());
+  }
+  // The O(nodes^2 * log) comparison of whole logs runs every 256 events and at the end.
+  checker_.set_full_log_checks(result_.events % 256 == 0);
+  absl::Status s = checker_.Observe(live);
+  if (!s.ok()) Fail(s.ToString());
+}
+
+void Simulation::InjectFault() {
+  if (now_ >= options_.fault_phase_us) return;
+  const uint32_t total =
+      scenario_.crash_weight + scenario_.partition_weight + scenario_.clog_weight;
+  uint64_t pick = rng_.Uniform(total);
+  std::vector<uint64_t> ids;
+  for (auto& [id, n] : nodes_) ids.push_back(id);
+  if (pick < scenario_.crash_weight) {
+    SimNode& n = nodes_.at(ids[rng_.Uniform(ids.size())]);
+    if (n.node != nullptr) {
+      Crash(&n);
+      const uint64_t id = n.id;
+      Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
+        SimNode& again = nodes_.at(id);
+        if (again.node == nullptr) StartNode(&again);
+      });
+    }
+  } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
+    // Split into two random sides; sometimes only one direction is cut.
+    std::set<uint64_t> side;
+    for (uint64_t id : ids) {
+      if (rng_.Chance(1, 2)) side.insert(id);
+    }
+    const bool one_way = rng_.Chance(1, 4);
+    for (uint64_t a : ids) {
+      for (uint64_t b : ids) {
+        if (side.count(a) > 0 && side.count(b) == 0) {
+          cut_.insert({a, b});
+          if (!one_way) cut_.insert({b, a});
+        }
+      }
+    }
+    Trace(6, side.size(), one_way, 0, [&] {
+      return absl::StrCat("partition {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
+    });
+    Schedule(rng_.Range(200'000, 3'000'000), [this] {
+      cut_.clear();
+      Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
+    });
+  } else {
+    const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
+    clogged_until_[{a, b}] = now_ + rng_.Range(100'000, 2'000'000);
+    Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
+  }
+  Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
+           [this] { InjectFault(); });
+}
+
+void Simulation::HealAll() {
+  healed_ = true;
+  healed_at_ = now_;
+  cut_.clear();
+  clogged_until_.clear();
+  scenario_.drop_per_mille = 0;
+  scenario_.duplicate_per_mille = 0;
+  Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
+  for (auto& [id, n] : nodes_) {
+    if (n.node == nullptr) StartNode(&n);
+  }
+  // Liveness: a leader within the bound.
+  Schedule(kLivenessBoundUs, [this] {
+    for (auto& [id, n] : nodes_) {
+      if (n.node != nullptr && n.node->is_leader()) return;
+    }
+    Fail(absl::StrCat("no leader ", kLivenessBoundUs, "us after the cluster was healed"));
+  });
+}
+
+SimNode* Simulation::PickNode(Client* c) {
+  auto it = nodes_.find(c->preferred);
+  if (it != nodes_.end() && it->second.node != nullptr && rng_.Chance(9, 10)) return &it->second;
+  std::vector<SimNode*> up;
+  for (auto& [id, n] : nodes_) {
+    if (n.node != nullptr) up.push_back(&n);
+  }
+  if (up.empty()) return nullptr;
+  return up[rng_.Uniform(up.size())];
+}
+
+void Simulation::ClientNext(Client* c) {
+  if (now_ + kOpTimeoutUs > end_us_) return;  // no new operations that cannot finish
+  Operation op;
+  op.client = c->id;
+  op.key = absl::StrCat("k", rng_.Uniform(kKeys));
+  op.call_us = now_;
+  const uint64_t kind = rng_.Uniform(10);
+  op.kind = kind < 3   ? OpKind::kGet
+            : kind < 6 ? OpKind::kPut
+            : kind < 8 ? OpKind::kCas
+                       : OpKind::kDelete;
+  c->command.Clear();
+  c->command.set_client_id(c->id);
+  c->command.set_seq(++c->seq);
+  op.value = absl::StrCat("c", c->id, "-", c->seq);
+  switch (op.kind) {
+    case OpKind::kPut:
+      c->command.mutable_put()->set_key(op.key);
+      c->command.mutable_put()->set_value(op.value);
+      break;
+    case OpKind::kDelete:
+      c->command.mutable_delete_()->set_key(op.key);
+      break;
+    case OpKind::kCas: {
+      // Expect a value some client may have written, or absence.
+      if (!rng_.Chance(1, 4)) {
+        op.expected = absl::StrCat("c", 1 + rng_.Uniform(clients_.size()), "-",
+                                   1 + rng_.Uniform(std::max<uint64_t>(c->seq, 1)));
+      }
+      auto* cas = c->command.mutable_cas();
+      cas->set_key(op.key);
+      cas->set_expect_absent(!op.expected.has_value());
+      if (op.expected) cas->set_expected(*op.expected);
+      cas->set_value(op.value);
+      break;
+    }
+    case OpKind::kGet:
+      break;
+  }
+  c->op = static_cast<int>(result_.history.size());
+  result_.history.push_back(std::move(op));
+  const uint64_t attempt = ++c->attempt;
+  const int op_index = c->op;
+  Schedule(kOpTimeoutUs, [this, c, attempt, op_index] {
+    if (c->op != op_index) return;
+    ++result_.ops_timed_out;
+    if (healed_ && result_.history[op_index].call_us > healed_at_ + kLivenessBoundUs) {
+      Fail(absl::StrCat("client ", c->id, "'s request timed out after the cluster was healed"));
+    }
+    Trace(10, c->id, attempt, 0, [&] { return absl::StrCat("client ", c->id, " times out"); });
+    c->op = -1;
+    ++c->attempt;
+    Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+  });
+  ClientAttempt(c);
+}
+
+void Simulation::ClientAttempt(Client* c) {
+  if (c->op < 0) return;
+  const uint64_t attempt = ++c->attempt;
+  SimNode* n = PickNode(c);
+  if (n == nullptr) {
+    Schedule(50'000, [this, c, attempt] { ClientRetry(c, attempt); });
+    return;
+  }
+  Operation& op = result_.history[c->op];
+  Trace(11, c->id, n->id, static_cast<uint64_t>(op.kind), [&] {
+    return absl::StrCat("client ", c->id, " sends ", OpKindName(op.kind), " ", op.key, " (seq ",
+                        c->seq, ") to node ", n->id);
+  });
+  // An attempt that hears nothing (the node crashed, the request was lost) is retried.
+  Schedule(kAttemptTimeoutUs, [this, c, attempt] { ClientRetry(c, attempt); });
+  if (op.kind == OpKind::kGet) {
+    n->node->Read(op.key, node::ReadConsistency::kLinearizable,
+                  [this, c, attempt](absl::StatusOr<std::optional<std::string>> r) {
+                    ClientDone(c, attempt, r.status(), [&](Operation* o) {
+                      if (r.ok()) o->read = *r;
+                    });
+                  });
+  } else {
+    n->node->Write(c->command, [this, c, attempt](absl::StatusOr<kvpb::CommandResult> r) {
+      ClientDone(c, attempt, r.status(), [&](Operation* o) {
+        if (!r.ok()) return;
+        o->flag = o->kind == OpKind::kCas ? r->swapped() : r->existed();
+      });
+    });
+  }
+  if (!n->node->is_leader() && n->node->leader() != raft::kNone) {
+    c->preferred = n->node->leader();
+  }
+}
+
+void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
+                            const std::function<void(Operation*)>& record) {
+  if (attempt != c->attempt || c->op < 0) return;  // a stale attempt
+  if (!status.ok()) {
+    // Retry the same command (same seq): sessions make a repeat harmless.
+    Schedule(rng_.Range(5'000, 50'000), [this, c, attempt] { ClientRetry(c, attempt); });
+    return;
+  }
+  Operation& op = result_.history[c->op];
+  record(&op);
+  op.completed = true;
+  op.return_us = now_;
+  ++result_.ops_completed;
+  Trace(12, c->id, c->seq, 0, [&] {
+    return absl::StrCat("client ", c->id, " done: ", OpKindName(op.kind), " ", op.key);
+  });
+  c->op = -1;
+  ++c->attempt;
+  Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+}
+
+void Simulation::ClientRetry(Client* c, uint64_t attempt) {
+  if (attempt != c->attempt || c->op < 0) return;
+  c->preferred = 0;
+  ClientAttempt(c);
+}
+
+SimResult Simulation::Run() {
+  raft::ConfState cs;
+  for (int i = 1; i <= scenario_.voters; ++i) cs.voters.push_back(i);
+  for (int i = 1; i <= scenario_.voters; ++i) {
+    SimNode& n = nodes_[i];
+    n.id = i;
+    const uint64_t id = i;
+    n.disk = std::make_unique<node::MemoryNodeStore>(cs, [this, id](std::function<void()> work) {
+      const uint64_t latency =
+          scenario_.max_disk_latency_us == 0 ? 0 : rng_.Range(1, scenario_.max_disk_latency_us);
+      Schedule(latency, [this, id, work = std::move(work)] {
+        Trace(13, id, 0, 0, [&] { return absl::StrCat("node ", id, " disk sync done"); });
+        work();
+      });
+    });
+    n.transport = std::make_unique<SimTransport>(this, i);
+    StartNode(&n);
+    Schedule(rng_.Range(0, kTickUs), [this, id] { TickNode(id); });
+  }
+  clients_.resize(options_.clients);
+  for (size_t i = 0; i < clients_.size(); ++i) {
+    clients_[i].id = 1000 + i;
+    Client* c = &clients_[i];
+    Schedule(rng_.Range(0, 100'000), [this, c] { ClientNext(c); });
+  }
+  if (scenario_.fault_interval_us > 0) {
+    Schedule(rng_.Range(0, scenario_.fault_interval_us), [this] { InjectFault(); });
+  }
+  events_.push(Event{options_.fault_phase_us, next_seq_++, [this] { HealAll(); }});
+
+  while (!events_.empty() && !failed_) {
+    Event e = std::move(const_cast<Event&>(events_.top()));
+    events_.pop();
+    if (e.time > end_us_) break;
+    now_ = e.time;
+    e.fn();
+    ++result_.events;
+    CheckAfterEvent();
+    if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
+  }
+  result_.virtual_us = now_;
+  if (!failed_) {
+    checker_.set_full_log_checks(true);
+    CheckAfterEvent();
+  }
+  if (!failed_) {
+    LinearizabilityResult lin = CheckLinearizable(result_.history);
+    result_.linearizability_inconclusive = lin.inconclusive;
+    if (!lin.linearizable) Fail("client history is not linearizable: " + lin.explanation);
+  }
+  if (!failed_ && result_.ops_completed == 0 && options_.clients > 0) {
+    Fail("no client operation completed in the whole run");
+  }
+  result_.trace_hash = hash_;
+  return result_;
+}
+
+}  // namespace
+
+SimResult RunSimulation(const SimOptions& options) {
+  Simulation sim(options);
+  return sim.Run();
+}
+
+std::string CheckDeterminism(SimOptions options) {
+  options.record_event_hashes = true;
+  options.trace = nullptr;
+  const SimResult a = RunSimulation(options);
+  const SimResult b = RunSimulation(options);
+  const size_t n = std::min(a.event_hashes.size(), b.event_hashes.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a.event_hashes[i] != b.event_hashes[i]) {
+      return absl::StrCat("runs diverge at event ", i, " (of ", a.event_hashes.size(), " and ",
+                          b.event_hashes.size(), "); rerun with --trace to compare");
+    }
+  }
+  if (a.event_hashes.size() != b.event_hashes.size() || a.trace_hash != b.trace_hash) {
+    return absl::StrCat("runs differ in length: ", a.event_hashes.size(), " vs ",
+                        b.event_hashes.size(), " events");
+  }
+  return "";
+}
+
+}  // namespace rb::sim
