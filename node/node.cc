@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, N
   config.storage = &store->raft_storage();
   // Entries up to the store's applied index are already in the state machine.
   config.applied = store->applied_index();
+  config.testing_unsafe_commit_by_counting = options.bugs.commit_by_counting;
   ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(config));
   ASSIGN_OR_RETURN(raft::InitialState init, store->raft_storage().GetInitialState());
   node->conf_state_ = init.conf_state;

@@ -57,6 +57,7 @@ struct NodeOptions {
   struct Bugs {
     bool send_before_persist = false;    // acknowledge before the data is durable
     bool skip_vote_persistence = false;  // persist term but not vote
+    bool commit_by_counting = false;     // core commits earlier-term entries (Figure 8)
   } bugs;
 };
 

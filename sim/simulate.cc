@@ -22,7 +22,7 @@ ABSL_FLAG(uint64_t, seed, 0, "seed to run; 0 draws one (printed first)");
 ABSL_FLAG(int, seeds, 1, "run this many consecutive seeds starting at --seed");
 ABSL_FLAG(int, voters, 0, "cluster size; 0 lets each seed draw 1 to 7");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
-ABSL_FLAG(double, quiet_seconds, 6, "virtual seconds after healing (liveness)");
+ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
 ABSL_FLAG(bool, partitions, true, "network partitions");
 ABSL_FLAG(bool, crashes, true, "process crashes and restarts");
@@ -31,6 +31,9 @@ ABSL_FLAG(int, clients, 3, "concurrent clients");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
+ABSL_FLAG(std::string, bug, "",
+          "run a deliberately broken node, to see the checkers catch it: "
+          "send_before_persist, skip_vote_persistence or commit_by_counting");
 
 namespace {
 
@@ -75,6 +78,17 @@ int main(int argc, char** argv) {
     o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
     o.clients = absl::GetFlag(FLAGS_clients);
     if (absl::GetFlag(FLAGS_trace)) o.trace = &std::cout;
+    const std::string bug = absl::GetFlag(FLAGS_bug);
+    if (bug == "send_before_persist") {
+      o.bugs.send_before_persist = true;
+    } else if (bug == "skip_vote_persistence") {
+      o.bugs.skip_vote_persistence = true;
+    } else if (bug == "commit_by_counting") {
+      o.bugs.commit_by_counting = true;
+    } else if (!bug.empty()) {
+      std::fprintf(stderr, "unknown --bug=%s\n", bug.c_str());
+      return 2;
+    }
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     std::fflush(stdout);  // printed before the run, so a crash still names its seed
     if (absl::GetFlag(FLAGS_check_determinism)) {

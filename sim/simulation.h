@@ -35,7 +35,7 @@ struct SimOptions {
   int voters = 0;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
-  uint64_t quiet_phase_us = 6'000'000;
+  uint64_t quiet_phase_us = 9'000'000;
   // Fault classes (each seed draws rates for the enabled ones).
   bool network_faults = true;  // delay spread, drops, duplicates, clogged links
   bool partitions = true;

@@ -1,0 +1,98 @@
+// Randomized fault scenarios under `bazel test`: a fixed range of seeds in chunks (gtest
+// spreads the chunks over Bazel's test shards), plus every seed in regression_seeds.txt. A
+// failing seed is printed with the command that replays it.
+//
+// RB_SIM_FRESH_SEEDS=N (via --test_env) also runs N fresh random seeds, for exploration.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "base/logging.h"
+#include "gtest/gtest.h"
+#include "sim/simulation.h"
+
+namespace rb::sim {
+namespace {
+
+constexpr uint64_t kChunks = 40;
+constexpr uint64_t kSeedsPerChunk = 50;  // 2,000 seeds in all
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? fallback : std::atoi(v);
+}
+
+void ExpectSeedPasses(uint64_t seed) {
+  SimOptions o;
+  o.seed = seed;
+  const SimResult r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << "seed " << seed << " failed: " << r.failure << "\n  " << r.scenario
+                    << "\n  replay: bazel run //sim:simulate -- --seed=" << seed;
+}
+
+class SimTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SetMinLogSeverity(LogSeverity::kError); }
+};
+
+class SeedChunkTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
+
+TEST_P(SeedChunkTest, AllSeedsPass) {
+  const uint64_t first = 1 + GetParam() * kSeedsPerChunk;
+  for (uint64_t seed = first; seed < first + kSeedsPerChunk; ++seed) {
+    ExpectSeedPasses(seed);
+    if (HasFailure()) break;  // one failing seed per chunk is enough to report
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, SeedChunkTest, ::testing::Range<uint64_t>(0, kChunks));
+
+TEST_F(SimTest, RegressionSeeds) {
+  std::ifstream in(std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") +
+                   "/sim/regression_seeds.txt");
+  ASSERT_TRUE(in.good()) << "cannot read sim/regression_seeds.txt";
+  std::string line;
+  int seeds = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    uint64_t seed = 0;
+    if (line.empty() || line[0] == '#' || !(fields >> seed)) continue;
+    ExpectSeedPasses(seed);
+    ++seeds;
+  }
+  EXPECT_GT(seeds, 0);
+}
+
+TEST_F(SimTest, FreshSeeds) {
+  const int n = EnvInt("RB_SIM_FRESH_SEEDS", 0);
+  if (n == 0) GTEST_SKIP() << "set --test_env=RB_SIM_FRESH_SEEDS=N to explore new seeds";
+  // Only the choice of seeds is random; each run is a function of its seed.
+  std::random_device entropy;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t seed = (uint64_t{entropy()} << 32) | entropy();
+    std::printf("fresh seed %llu\n", static_cast<unsigned long long>(seed));
+    ExpectSeedPasses(seed);
+  }
+}
+
+TEST_F(SimTest, RunsAreDeterministic) {
+  for (uint64_t seed : {1, 2, 3, 4, 5, 99, 1234}) {
+    SimOptions o;
+    o.seed = seed;
+    EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
+  }
+}
+
+TEST_F(SimTest, DifferentSeedsDiffer) {
+  SimOptions a, b;
+  a.seed = 10;
+  b.seed = 11;
+  EXPECT_NE(RunSimulation(a).trace_hash, RunSimulation(b).trace_hash);
+}
+
+}  // namespace
+}  // namespace rb::sim
