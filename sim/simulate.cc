@@ -26,6 +26,8 @@ ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
 ABSL_FLAG(bool, partitions, true, "network partitions");
 ABSL_FLAG(bool, crashes, true, "process crashes and restarts");
+ABSL_FLAG(bool, pauses, true, "stopped processes that resume later");
+ABSL_FLAG(bool, clock_drift, true, "per-node clock drift (tick rate up to 10% off)");
 ABSL_FLAG(bool, disk_latency, true, "simulated fsync latency");
 ABSL_FLAG(int, clients, 3, "concurrent clients");
 ABSL_FLAG(bool, trace, false, "print every event");
@@ -75,6 +77,8 @@ int main(int argc, char** argv) {
     o.network_faults = absl::GetFlag(FLAGS_network_faults);
     o.partitions = absl::GetFlag(FLAGS_partitions);
     o.crashes = absl::GetFlag(FLAGS_crashes);
+    o.pauses = absl::GetFlag(FLAGS_pauses);
+    o.clock_drift = absl::GetFlag(FLAGS_clock_drift);
     o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
     o.clients = absl::GetFlag(FLAGS_clients);
     if (absl::GetFlag(FLAGS_trace)) o.trace = &std::cout;

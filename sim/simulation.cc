@@ -44,17 +44,19 @@ struct Scenario {
   uint64_t min_delay_us = 100, max_delay_us = 5'000;
   uint32_t drop_per_mille = 0, duplicate_per_mille = 0;
   uint64_t fault_interval_us = 0;  // mean time between faults; 0: none
-  uint32_t crash_weight = 0, partition_weight = 0, clog_weight = 0;
+  uint32_t crash_weight = 0, partition_weight = 0, clog_weight = 0, pause_weight = 0;
+  uint32_t max_drift_permille = 0;  // each node's clock runs up to this much fast or slow
   uint64_t max_disk_latency_us = 0;
 
   std::string Describe() const {
-    return absl::StrCat("voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
-                        " snapshot_every=", snapshot_every, " max_msg=", max_msg_bytes,
-                        " delay=", min_delay_us, "..", max_delay_us, "us drop=", drop_per_mille,
-                        "/1000 dup=", duplicate_per_mille,
-                        "/1000 fault_interval=", fault_interval_us,
-                        "us weights(crash/partition/clog)=", crash_weight, "/", partition_weight,
-                        "/", clog_weight, " disk_latency<=", max_disk_latency_us, "us");
+    return absl::StrCat(
+        "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
+        " snapshot_every=", snapshot_every, " max_msg=", max_msg_bytes, " delay=", min_delay_us,
+        "..", max_delay_us, "us drop=", drop_per_mille, "/1000 dup=", duplicate_per_mille,
+        "/1000 fault_interval=", fault_interval_us,
+        "us weights(crash/partition/clog/pause)=", crash_weight, "/", partition_weight, "/",
+        clog_weight, "/", pause_weight, " drift<=", max_drift_permille,
+        "/1000 disk_latency<=", max_disk_latency_us, "us");
   }
 };
 
@@ -80,8 +82,11 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     s.clog_weight = static_cast<uint32_t>(rng->Range(0, 3));
   }
   if (o.crashes) s.crash_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  if (o.pauses) s.pause_weight = static_cast<uint32_t>(rng->Range(0, 2));
+  if (o.clock_drift) s.max_drift_permille = static_cast<uint32_t>(rng->Range(0, 100));
   if (o.partitions) s.partition_weight = static_cast<uint32_t>(rng->Range(0, 3));
-  if (s.crash_weight + s.partition_weight + s.clog_weight > 0 && !rng->Chance(1, 6)) {
+  if (s.crash_weight + s.partition_weight + s.clog_weight + s.pause_weight > 0 &&
+      !rng->Chance(1, 6)) {
     s.fault_interval_us = rng->Range(100'000, 2'000'000);
   }
   if (o.disk_latency) s.max_disk_latency_us = rng->Range(10, 20'000);
@@ -108,6 +113,9 @@ struct SimNode {
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
   uint64_t last_applied = 0;  // across restarts: no index applied twice
+  uint64_t tick_us = 0;       // this node's clock: the nominal tick, drifted
+  uint64_t paused_until = 0;  // stopped process: nothing runs before this time
+  bool paused(uint64_t now) const { return paused_until > now; }
 };
 
 struct Client {
@@ -323,6 +331,11 @@ void Simulation::Deliver(raft::Message m) {
                         n.node == nullptr ? " (node down)" : "");
   });
   if (n.node == nullptr) return;
+  if (n.paused(now_)) {
+    // A stopped process reads its socket when it resumes.
+    ScheduleDelivery(n.paused_until - now_, std::move(m));
+    return;
+  }
   ++result_.messages_delivered;
   n.node->Receive(std::move(m));
 }
@@ -330,8 +343,8 @@ void Simulation::Deliver(raft::Message m) {
 void Simulation::TickNode(uint64_t id) {
   touched_ = id;
   SimNode& n = nodes_.at(id);
-  if (n.node != nullptr) n.node->Tick();
-  events_.push(Event{now_ + kTickUs, next_seq_++, id, EventKind::kTick});
+  if (n.node != nullptr && !n.paused(now_)) n.node->Tick();
+  events_.push(Event{now_ + n.tick_us, next_seq_++, id, EventKind::kTick});
 }
 
 void Simulation::OnSend(SimNode* n, const raft::Message& m) {
@@ -394,8 +407,8 @@ void Simulation::CheckAfterEvent() {
 
 void Simulation::InjectFault() {
   if (now_ >= options_.fault_phase_us) return;
-  const uint32_t total =
-      scenario_.crash_weight + scenario_.partition_weight + scenario_.clog_weight;
+  const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
+                         scenario_.clog_weight + scenario_.pause_weight;
   uint64_t pick = rng_.Uniform(total);
   std::vector<uint64_t> ids;
   uint64_t leader = 0;
@@ -417,37 +430,69 @@ void Simulation::InjectFault() {
       });
     }
   } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
-    // Split into two random sides; sometimes only one direction is cut.
-    std::set<uint64_t> side;
-    if (at_leader) {
-      // The leader alone, or with one follower: a minority that may not commit.
-      side.insert(leader);
-      if (ids.size() > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(ids.size())]);
-    } else {
-      for (uint64_t id : ids) {
-        if (rng_.Chance(1, 2)) side.insert(id);
-      }
-    }
-    const bool one_way = rng_.Chance(1, 4);
-    for (uint64_t a : ids) {
-      for (uint64_t b : ids) {
-        if (side.count(a) > 0 && side.count(b) == 0) {
-          cut_.insert({a, b});
-          if (!one_way) cut_.insert({b, a});
+    const size_t n = ids.size();
+    const uint64_t pattern = at_leader ? 0 : rng_.Uniform(3);
+    std::string what;
+    if (pattern == 2 && n >= 4) {
+      // Majorities ring: each node hears only its two neighbours, so several overlapping
+      // majorities each see part of the cluster.
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t j = 0; j < n; ++j) {
+          const size_t d = (i + n - j) % n;
+          if (i != j && d != 1 && d != n - 1) cut_.insert({ids[i], ids[j]});
         }
       }
+      what = "majorities ring";
+    } else if (pattern == 1 && n >= 3) {
+      // Bridge: two halves that only one node (the bridge) connects.
+      const uint64_t bridge = ids[rng_.Uniform(n)];
+      std::set<uint64_t> half;
+      for (uint64_t id : ids) {
+        if (id != bridge && rng_.Chance(1, 2)) half.insert(id);
+      }
+      for (uint64_t a : ids) {
+        for (uint64_t b : ids) {
+          if (a != bridge && b != bridge && half.count(a) != half.count(b)) cut_.insert({a, b});
+        }
+      }
+      what = absl::StrCat("bridge through ", bridge, ", halves {", absl::StrJoin(half, ","), "}");
+    } else {
+      // Two sides, symmetric or one-way; aimed at the leader: it alone or with one follower.
+      std::set<uint64_t> side;
+      if (at_leader) {
+        side.insert(leader);
+        if (n > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(n)]);
+      } else {
+        for (uint64_t id : ids) {
+          if (rng_.Chance(1, 2)) side.insert(id);
+        }
+      }
+      const bool one_way = rng_.Chance(1, 4);
+      for (uint64_t a : ids) {
+        for (uint64_t b : ids) {
+          if (side.count(a) > 0 && side.count(b) == 0) {
+            cut_.insert({a, b});
+            if (!one_way) cut_.insert({b, a});
+          }
+        }
+      }
+      what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
     }
-    Trace(6, side.size(), one_way, 0, [&] {
-      return absl::StrCat("partition {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
-    });
+    Trace(6, pattern, cut_.size(), 0, [&] { return "partition: " + what; });
     Schedule(rng_.Range(200'000, 3'000'000), [this] {
       cut_.clear();
       Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
     });
-  } else {
+  } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
     const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
     clogged_until_[{a, b}] = now_ + rng_.Range(100'000, 2'000'000);
     Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
+  } else {
+    // A stopped process (GC pause, SIGSTOP, a stalled VM): it neither ticks nor reads.
+    SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
+    n.paused_until = now_ + rng_.Range(50'000, 2'000'000);
+    Trace(14, n.id, n.paused_until, 0,
+          [&] { return absl::StrCat("node ", n.id, " paused until ", n.paused_until, "us"); });
   }
   Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
            [this] { InjectFault(); });
@@ -462,6 +507,7 @@ void Simulation::HealAll() {
   scenario_.duplicate_per_mille = 0;
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
   for (auto& [id, n] : nodes_) {
+    n.paused_until = 0;
     if (n.node == nullptr) StartNode(&n);
   }
   // Liveness: a leader within the bound.
@@ -551,6 +597,11 @@ void Simulation::ClientAttempt(Client* c) {
     return;
   }
   Operation& op = result_.history[c->op];
+  if (n->paused(now_)) {
+    // The request sits unread; the attempt timeout retries elsewhere.
+    Schedule(kAttemptTimeoutUs, [this, c, attempt] { ClientRetry(c, attempt); });
+    return;
+  }
   Trace(11, c->id, n->id, static_cast<uint64_t>(op.kind), [&] {
     return absl::StrCat("client ", c->id, " sends ", OpKindName(op.kind), " ", op.key, " (seq ",
                         c->seq, ") to node ", n->id);
@@ -614,13 +665,25 @@ SimResult Simulation::Run() {
     n.disk = std::make_unique<node::MemoryNodeStore>(cs, [this, id](std::function<void()> work) {
       const uint64_t latency =
           scenario_.max_disk_latency_us == 0 ? 0 : rng_.Range(1, scenario_.max_disk_latency_us);
-      Schedule(latency, [this, id, work = std::move(work)] {
+      Schedule(latency, [this, id, work = std::move(work)]() mutable {
+        SimNode& owner = nodes_.at(id);
+        if (owner.paused(now_)) {
+          // The device finished; the stopped process handles it when it resumes.
+          Schedule(owner.paused_until - now_, std::move(work));
+          return;
+        }
         touched_ = id;
         Trace(13, id, 0, 0, [&] { return absl::StrCat("node ", id, " disk sync done"); });
         work();
       });
     });
     n.transport = std::make_unique<SimTransport>(this, i);
+    const int64_t drift =
+        scenario_.max_drift_permille == 0
+            ? 0
+            : static_cast<int64_t>(rng_.Range(0, 2 * scenario_.max_drift_permille)) -
+                  static_cast<int64_t>(scenario_.max_drift_permille);
+    n.tick_us = static_cast<uint64_t>(static_cast<int64_t>(kTickUs) * (1000 + drift) / 1000);
     StartNode(&n);
     Schedule(rng_.Range(0, kTickUs), [this, id] { TickNode(id); });
   }

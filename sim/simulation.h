@@ -39,7 +39,9 @@ struct SimOptions {
   // Fault classes (each seed draws rates for the enabled ones).
   bool network_faults = true;  // delay spread, drops, duplicates, clogged links
   bool partitions = true;
-  bool crashes = true;  // kill -9 and restart from disk
+  bool crashes = true;      // kill -9 and restart from disk
+  bool pauses = true;       // stopped processes (GC pause, SIGSTOP)
+  bool clock_drift = true;  // each node's tick runs up to 10% fast or slow
   bool disk_latency = true;
   int clients = 3;
   // A readable event log, if set.
