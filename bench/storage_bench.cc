@@ -35,6 +35,18 @@ void RemoveTree(const std::string& dir) {
   if (std::system(cmd.c_str()) != 0) std::abort();
 }
 
+// Opens a fresh store under a benchmark directory, or marks the benchmark failed.
+std::unique_ptr<Store> OpenBenchStore(const std::string& dir, benchmark::State& state) {
+  StoreOptions options;
+  options.dir = dir;
+  auto store = Store::Open(options);
+  if (!store.ok()) {
+    state.SkipWithError(std::string(store.status().message()).c_str());
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
 void BM_RawWriteFdatasync(benchmark::State& state) {
   const size_t bytes = static_cast<size_t>(state.range(0)) * kEntryBytes;
   const std::string dir = BenchDir("raw");
@@ -70,13 +82,8 @@ BENCHMARK(BM_RawWriteFdatasync)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime
 void BM_StoreAppend(benchmark::State& state) {
   const uint64_t batch = static_cast<uint64_t>(state.range(0));
   const std::string dir = BenchDir("store");
-  StoreOptions options;
-  options.dir = dir;
-  auto store = Store::Open(options);
-  if (!store.ok()) {
-    state.SkipWithError(std::string(store.status().message()).c_str());
-    return;
-  }
+  std::unique_ptr<Store> store = OpenBenchStore(dir, state);
+  if (store == nullptr) return;
   raft::ConfState cs;
   cs.voters = {1};
   uint64_t next = 1;
@@ -88,7 +95,7 @@ void BM_StoreAppend(benchmark::State& state) {
       entries[i].term = 1;
       entries[i].index = next + i;
     }
-    absl::Status s = (*store)->Write([&](WriteTxn* t) -> absl::Status {
+    absl::Status s = store->Write([&](WriteTxn* t) -> absl::Status {
       absl::Status a = t->AppendEntries(entries);
       if (!a.ok()) return a;
       return t->SetHardState(raft::HardState{1, 1, next + batch - 1});
@@ -101,7 +108,7 @@ void BM_StoreAppend(benchmark::State& state) {
     // Compact now and then, as a node does after snapshots, so the log stays small.
     if (next > 200000) {
       state.PauseTiming();
-      (void)(*store)->Write([&](WriteTxn* t) -> absl::Status {
+      (void)store->Write([&](WriteTxn* t) -> absl::Status {
         absl::Status a = t->SetApplied(next - 1, cs);
         if (!a.ok()) return a;
         return t->Compact(next - 1000);
@@ -109,7 +116,7 @@ void BM_StoreAppend(benchmark::State& state) {
       state.ResumeTiming();
     }
   }
-  store->reset();
+  store.reset();
   RemoveTree(dir);
   state.SetBytesProcessed(state.iterations() * batch * kEntryBytes);
   state.SetItemsProcessed(state.iterations() * batch);
@@ -121,14 +128,9 @@ BENCHMARK(BM_StoreAppend)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
 void BM_StoreGet(benchmark::State& state) {
   const uint64_t kKeys = static_cast<uint64_t>(state.range(0));
   const std::string dir = BenchDir("get");
-  StoreOptions options;
-  options.dir = dir;
-  auto store = Store::Open(options);
-  if (!store.ok()) {
-    state.SkipWithError(std::string(store.status().message()).c_str());
-    return;
-  }
-  (void)(*store)->Write([&](WriteTxn* t) -> absl::Status {
+  std::unique_ptr<Store> store = OpenBenchStore(dir, state);
+  if (store == nullptr) return;
+  (void)store->Write([&](WriteTxn* t) -> absl::Status {
     for (uint64_t i = 0; i < kKeys; ++i) {
       absl::Status s = t->Put(absl::StrCat("key", i), std::string(100, 'v'), 1);
       if (!s.ok()) return s;
@@ -138,15 +140,15 @@ void BM_StoreGet(benchmark::State& state) {
   std::vector<std::string> keys;
   for (uint64_t i = 0; i < kKeys; ++i) keys.push_back(absl::StrCat("key", i));
   // Warm the page cache.
-  for (const std::string& k : keys) benchmark::DoNotOptimize((*store)->Get(k));
+  for (const std::string& k : keys) benchmark::DoNotOptimize(store->Get(k));
   raft::Rng rng(1);
   int64_t found = 0;
   for (auto _ : state) {
-    auto v = (*store)->Get(keys[rng.Uniform(kKeys)]);
+    auto v = store->Get(keys[rng.Uniform(kKeys)]);
     found += v.ok() && v->has_value();
   }
   if (found != state.iterations()) state.SkipWithError("a key was missing");
-  store->reset();
+  store.reset();
   RemoveTree(dir);
   state.SetItemsProcessed(state.iterations());
 }

@@ -7,6 +7,20 @@
 namespace rb::raft {
 namespace {
 
+// A delivery filter that removes entries at or after `index` from every append: the
+// message still arrives, without them.
+std::function<bool(Message*)> StripEntriesFrom(uint64_t index) {
+  return [index](Message* m) {
+    if (m->type == MessageType::kApp) {
+      auto& es = m->entries;
+      es.erase(std::remove_if(es.begin(), es.end(),
+                              [index](const Entry& e) { return e.index >= index; }),
+               es.end());
+    }
+    return true;
+  };
+}
+
 std::vector<uint64_t> Terms(const Raft& r) {
   std::vector<uint64_t> out;
   for (const Entry& e : r.log().AllEntries()) out.push_back(e.term);
@@ -119,14 +133,7 @@ TEST(ReplicationTest, Figure8OnlyCurrentTermEntriesCommitByCounting) {
   c.SetLog(2, {1}, 2);
   c.SetLog(3, {1}, 2);
   // Let the term-2 entry (index 2) through, but strip the leader's term-3 entry.
-  c.set_filter([](Message* m) {
-    if (m->type == MessageType::kApp) {
-      auto& es = m->entries;
-      es.erase(std::remove_if(es.begin(), es.end(), [](const Entry& e) { return e.index >= 3; }),
-               es.end());
-    }
-    return true;
-  });
+  c.set_filter(StripEntriesFrom(3));
   ASSERT_EQ(c.Elect(1), 1u);
   c.Stabilize();
   // Index 2 is on a majority (1 and 2), yet not committed: its term is 2, ours is 3.
@@ -157,14 +164,7 @@ void RunFigure8Schedule(bool unsafe_commit_by_counting) {
   // (c) S1 leads term 4 and re-replicates index 2 to S3, but not its own term-4 entry.
   c.Cut(1, 4);
   c.Cut(1, 5);
-  c.set_filter([](Message* m) {
-    if (m->type == MessageType::kApp) {
-      auto& es = m->entries;
-      es.erase(std::remove_if(es.begin(), es.end(), [](const Entry& e) { return e.index >= 3; }),
-               es.end());
-    }
-    return true;
-  });
+  c.set_filter(StripEntriesFrom(3));
   ASSERT_EQ(c.Elect(1), 1u);
   c.Stabilize();
   ASSERT_EQ(c.raft(3).log().LastIndex(), 2u);
