@@ -1,0 +1,41 @@
+// SqliteNodeStore: the NodeStore over storage::Store (SQLite, WAL). What the server runs,
+// and what the simulator can run in place of the in-memory model.
+//
+// Persist() is one write transaction per Ready (group commit). Apply() is a second one,
+// holding the state machine's changes and the applied index together. A snapshot in a
+// Ready must already be complete in the snapshot directory (the transport receives it with
+// storage::SnapshotReceiver before handing MsgSnap to the node).
+#ifndef RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
+#define RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
+
+#include <memory>
+
+#include "node/node_store.h"
+#include "storage/store.h"
+
+namespace rb::node {
+
+class SqliteNodeStore : public NodeStore {
+ public:
+  // Opens (or creates) the store. A new store gets `bootstrap` as its initial
+  // configuration; an existing one keeps its own.
+  static absl::StatusOr<std::unique_ptr<SqliteNodeStore>> Open(const storage::StoreOptions& options,
+                                                               const raft::ConfState& bootstrap);
+
+  const raft::Storage& raft_storage() const override { return *store_; }
+  void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
+  absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
+  uint64_t applied_index() const override { return store_->applied_index(); }
+  absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
+
+  storage::Store& store() { return *store_; }
+
+ private:
+  explicit SqliteNodeStore(std::unique_ptr<storage::Store> store) : store_(std::move(store)) {}
+  std::unique_ptr<storage::Store> store_;
+};
+
+}  // namespace rb::node
+
+#endif  // RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
