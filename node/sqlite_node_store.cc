@@ -33,7 +33,7 @@ constexpr int kSnapshotPagesPerStep = 1024;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
-    const storage::StoreOptions& options, const raft::ConfState& bootstrap) {
+    const storage::StoreOptions& options, const raft::ConfState& bootstrap, Scheduler scheduler) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(options));
   ASSIGN_OR_RETURN(raft::InitialState init, store->GetInitialState());
   ASSIGN_OR_RETURN(uint64_t last, store->LastIndex());
@@ -42,16 +42,22 @@ absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
     RETURN_IF_ERROR(
         store->Write([&](storage::WriteTxn* txn) { return txn->SetConfState(bootstrap); }));
   }
-  return std::unique_ptr<SqliteNodeStore>(new SqliteNodeStore(std::move(store)));
+  return std::unique_ptr<SqliteNodeStore>(
+      new SqliteNodeStore(std::move(store), std::move(scheduler)));
 }
 
 void SqliteNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) {
-  done(store_->Write([&](storage::WriteTxn* txn) -> absl::Status {
+  absl::Status status = store_->Write([&](storage::WriteTxn* txn) -> absl::Status {
     if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));
     RETURN_IF_ERROR(txn->AppendEntries(rd.entries));
     if (rd.hard_state) RETURN_IF_ERROR(txn->SetHardState(*rd.hard_state));
     return absl::OkStatus();
-  }));
+  });
+  if (scheduler_) {
+    scheduler_([done = std::move(done), status]() { done(status); });
+  } else {
+    done(status);
+  }
 }
 
 absl::Status SqliteNodeStore::Apply(const std::function<absl::Status(KvTxn*)>& fn) {

@@ -19,8 +19,12 @@ class SqliteNodeStore : public NodeStore {
  public:
   // Opens (or creates) the store. A new store gets `bootstrap` as its initial
   // configuration; an existing one keeps its own.
+  // Runs a persist's completion now or later (the simulator delays it by a disk latency).
+  using Scheduler = std::function<void(std::function<void()> work)>;
+
   static absl::StatusOr<std::unique_ptr<SqliteNodeStore>> Open(const storage::StoreOptions& options,
-                                                               const raft::ConfState& bootstrap);
+                                                               const raft::ConfState& bootstrap,
+                                                               Scheduler scheduler = nullptr);
 
   const raft::Storage& raft_storage() const override { return *store_; }
   void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
@@ -32,8 +36,10 @@ class SqliteNodeStore : public NodeStore {
   storage::Store& store() { return *store_; }
 
  private:
-  explicit SqliteNodeStore(std::unique_ptr<storage::Store> store) : store_(std::move(store)) {}
+  SqliteNodeStore(std::unique_ptr<storage::Store> store, Scheduler scheduler)
+      : store_(std::move(store)), scheduler_(std::move(scheduler)) {}
   std::unique_ptr<storage::Store> store_;
+  Scheduler scheduler_;
 };
 
 }  // namespace rb::node

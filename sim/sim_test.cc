@@ -26,12 +26,14 @@ int EnvInt(const char* name, int fallback) {
   return v == nullptr ? fallback : std::atoi(v);
 }
 
-void ExpectSeedPasses(uint64_t seed) {
+void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::Storage::kMemory) {
   SimOptions o;
   o.seed = seed;
+  o.storage = storage;
   const SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << "seed " << seed << " failed: " << r.failure << "\n  " << r.scenario
-                    << "\n  replay: bazel run //sim:simulate -- --seed=" << seed;
+                    << "\n  replay: bazel run //sim:simulate -- --seed=" << seed
+                    << (storage == SimOptions::Storage::kSqlite ? " --storage=sqlite" : "");
 }
 
 class SimTest : public ::testing::Test {
@@ -50,6 +52,24 @@ TEST_P(SeedChunkTest, AllSeedsPass) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SeedChunkTest, ::testing::Range<uint64_t>(0, kChunks));
+
+// The same faults with the real SQLite store (node/SqliteNodeStore over storage::Store) in
+// place of the in-memory model: the production storage code under the simulator.
+constexpr uint64_t kSqliteChunks = 4;
+constexpr uint64_t kSqliteSeedsPerChunk = 25;
+
+class SqliteSeedChunkTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
+
+TEST_P(SqliteSeedChunkTest, AllSeedsPass) {
+  const uint64_t first = 1 + GetParam() * kSqliteSeedsPerChunk;
+  for (uint64_t seed = first; seed < first + kSqliteSeedsPerChunk; ++seed) {
+    ExpectSeedPasses(seed, SimOptions::Storage::kSqlite);
+    if (HasFailure()) break;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SqliteSeeds, SqliteSeedChunkTest,
+                         ::testing::Range<uint64_t>(0, kSqliteChunks));
 
 TEST_F(SimTest, RegressionSeeds) {
   std::ifstream in(std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") +

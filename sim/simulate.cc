@@ -30,6 +30,8 @@ ABSL_FLAG(bool, pauses, true, "stopped processes that resume later");
 ABSL_FLAG(bool, clock_drift, true, "per-node clock drift (tick rate up to 10% off)");
 ABSL_FLAG(bool, disk_latency, true, "simulated fsync latency");
 ABSL_FLAG(int, clients, 3, "concurrent clients");
+ABSL_FLAG(std::string, storage, "memory",
+          "node storage: memory (the model of the contract) or sqlite (the real store)");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
@@ -81,6 +83,13 @@ int main(int argc, char** argv) {
     o.clock_drift = absl::GetFlag(FLAGS_clock_drift);
     o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
     o.clients = absl::GetFlag(FLAGS_clients);
+    const std::string storage = absl::GetFlag(FLAGS_storage);
+    if (storage == "sqlite") {
+      o.storage = rb::sim::SimOptions::Storage::kSqlite;
+    } else if (storage != "memory") {
+      std::fprintf(stderr, "--storage must be memory or sqlite, got %s\n", storage.c_str());
+      return 2;
+    }
     if (absl::GetFlag(FLAGS_trace)) o.trace = &std::cout;
     const std::string bug = absl::GetFlag(FLAGS_bug);
     if (bug == "send_before_persist") {

@@ -1,5 +1,8 @@
 #include "sim/simulation.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,10 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/memory_node_store.h"
+#include "node/sqlite_node_store.h"
 #include "proto/kv.pb.h"
 #include "raft/invariants.h"
 #include "raft/rng.h"
 #include "sim/linearizability.h"
+#include "storage/snapshot.h"
 
 namespace rb::sim {
 namespace {
@@ -107,8 +112,14 @@ class SimTransport : public node::Transport {
 
 struct SimNode {
   uint64_t id = 0;
-  std::unique_ptr<node::MemoryNodeStore> disk;  // survives crashes
-  std::unique_ptr<node::Node> node;             // null while crashed
+  // Memory back end: the disk model, which survives crashes.
+  std::unique_ptr<node::MemoryNodeStore> memory;
+  // SQLite back end: the real store, open while the process runs, over files in `dir`.
+  std::unique_ptr<node::SqliteNodeStore> sqlite;
+  std::string dir;
+  raft::HardState closed_hard_state;  // SQLite: the durable hard state when it was closed
+  uint64_t incarnation = 0;           // bumped by each crash: older completions are dropped
+  std::unique_ptr<node::Node> node;   // null while crashed
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
@@ -116,6 +127,13 @@ struct SimNode {
   uint64_t tick_us = 0;       // this node's clock: the nominal tick, drifted
   uint64_t paused_until = 0;  // stopped process: nothing runs before this time
   bool paused(uint64_t now) const { return paused_until > now; }
+  node::NodeStore* store() {
+    return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
+  }
+  raft::HardState durable_hard_state() const {
+    if (memory != nullptr) return memory->durable_hard_state();
+    return sqlite != nullptr ? sqlite->store().hard_state() : closed_hard_state;
+  }
 };
 
 struct Client {
@@ -176,6 +194,10 @@ class Simulation {
 
   node::NodeOptions MakeNodeOptions(uint64_t id) const;
   void StartNode(SimNode* n);
+  std::function<void(std::function<void()>)> DiskScheduler(uint64_t id);
+  void CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
+                        std::function<void()> work);
+  bool TransferSnapshot(const raft::Message& m);
   void Crash(SimNode* n);
   void Deliver(raft::Message m);
   void TickNode(uint64_t id);
@@ -214,6 +236,8 @@ class Simulation {
   uint64_t touched_ = 0;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
   uint64_t hash_ = 0;
+  raft::ConfState initial_conf_;
+  std::string sqlite_base_dir_;
 };
 
 void SimTransport::Send(raft::Message m) { sim_->SendMessage(id_, std::move(m)); }
@@ -279,11 +303,24 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
 }
 
 void Simulation::StartNode(SimNode* n) {
+  if (options_.storage == SimOptions::Storage::kSqlite && n->sqlite == nullptr) {
+    storage::StoreOptions store_options;
+    store_options.dir = n->dir;
+    store_options.sync = false;  // process crashes only: the OS keeps what was written
+    store_options.verify_on_open = false;
+    store_options.page_cache_bytes = 4 << 20;
+    auto opened = node::SqliteNodeStore::Open(store_options, initial_conf_, DiskScheduler(n->id));
+    if (!opened.ok()) {
+      Fail(absl::StrCat("node ", n->id, " cannot open its store: ", opened.status().ToString()));
+      return;
+    }
+    n->sqlite = *std::move(opened);
+  }
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
   hooks.on_apply = [this, n](const raft::Entry& e) { OnApply(n, e); };
-  auto created = node::Node::Create(MakeNodeOptions(n->id), n->disk.get(), n->transport.get(),
-                                    std::move(hooks));
+  auto created =
+      node::Node::Create(MakeNodeOptions(n->id), n->store(), n->transport.get(), std::move(hooks));
   if (!created.ok()) {
     Fail(absl::StrCat("node ", n->id,
                       " cannot restart from its disk: ", created.status().ToString()));
@@ -296,7 +333,13 @@ void Simulation::StartNode(SimNode* n) {
 void Simulation::Crash(SimNode* n) {
   Trace(2, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " crashes (kill -9)"); });
   n->node.reset();   // volatile state gone; pending client callbacks are never called
-  n->disk->Crash();  // a persist in flight is lost
+  ++n->incarnation;  // a persist completion in flight is never delivered
+  if (n->memory != nullptr) {
+    n->memory->Crash();  // and, in the memory model, its write is lost
+  } else {
+    n->closed_hard_state = n->sqlite->store().hard_state();
+    n->sqlite.reset();  // the process dies: the store is closed, the files stay
+  }
   checker_.ForgetNode(n->id);
 }
 
@@ -331,6 +374,11 @@ void Simulation::Deliver(raft::Message m) {
                         n.node == nullptr ? " (node down)" : "");
   });
   if (n.node == nullptr) return;
+  if (m.type == raft::MessageType::kSnap && options_.storage == SimOptions::Storage::kSqlite &&
+      !n.paused(now_) && !TransferSnapshot(m)) {
+    Trace(15, m.from, m.to, 0, [&] { return std::string("snapshot transfer failed: dropped"); });
+    return;
+  }
   if (n.paused(now_)) {
     // A stopped process reads its socket when it resumes.
     ScheduleDelivery(n.paused_until - now_, std::move(m));
@@ -352,7 +400,7 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
   // node only once what it promises is on disk.
   // A promise made in an older term is moot once the durable term is newer (one Ready can
   // carry a vote of term T and hard state of term T+1).
-  const raft::HardState& hs = n->disk->durable_hard_state();
+  const raft::HardState hs = n->durable_hard_state();
   if (m.type == raft::MessageType::kVoteResp && !m.reject) {
     if (hs.term < m.term || (hs.term == m.term && hs.vote != m.to)) {
       Fail(absl::StrCat("node ", n->id, " granted its vote to ", m.to, " in term ", m.term,
@@ -361,7 +409,7 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
     }
   }
   if (m.type == raft::MessageType::kAppResp && !m.reject) {
-    auto last = n->disk->raft_storage().LastIndex();
+    auto last = n->store()->raft_storage().LastIndex();
     if (hs.term <= m.term && (!last.ok() || *last < m.index)) {
       Fail(absl::StrCat("node ", n->id, " acknowledged index ", m.index,
                         " before it was durable (durable last index ", last.ok() ? *last : 0, ")"));
@@ -391,7 +439,7 @@ void Simulation::CheckAfterEvent() {
   std::vector<const raft::Raft*> live;
   for (auto& [id, n] : nodes_) {
     if (!all_nodes && id != touched_) continue;
-    const raft::HardState& hs = n.disk->durable_hard_state();
+    const raft::HardState hs = n.durable_hard_state();
     if (hs.term < n.durable_term || hs.commit < n.durable_commit) {
       Fail(absl::StrCat("node ", id, "'s durable state went back: term ", n.durable_term, "->",
                         hs.term, ", commit ", n.durable_commit, "->", hs.commit));
@@ -655,28 +703,68 @@ void Simulation::ClientRetry(Client* c, uint64_t attempt) {
   ClientAttempt(c);
 }
 
+std::function<void(std::function<void()>)> Simulation::DiskScheduler(uint64_t id) {
+  return [this, id](std::function<void()> work) {
+    const uint64_t latency =
+        scenario_.max_disk_latency_us == 0 ? 0 : rng_.Range(1, scenario_.max_disk_latency_us);
+    CompleteDiskWork(id, nodes_.at(id).incarnation, latency, std::move(work));
+  };
+}
+
+void Simulation::CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
+                                  std::function<void()> work) {
+  Schedule(delay_us, [this, id, incarnation, work = std::move(work)]() mutable {
+    SimNode& owner = nodes_.at(id);
+    // Checked on every attempt: the process may die while the completion waits.
+    if (owner.incarnation != incarnation) return;
+    if (owner.paused(now_)) {
+      // The device finished; the stopped process handles it when it resumes.
+      CompleteDiskWork(id, incarnation, owner.paused_until - now_, std::move(work));
+      return;
+    }
+    touched_ = id;
+    Trace(13, id, 0, 0, [&] { return absl::StrCat("node ", id, " disk sync done"); });
+    work();
+  });
+}
+
+bool Simulation::TransferSnapshot(const raft::Message& m) {
+  // The SQLite back end keeps a snapshot in a file; like the production transport, stream
+  // it from the sender's directory to the receiver's before the message is handed over.
+  SimNode& from = nodes_.at(m.from);
+  SimNode& to = nodes_.at(m.to);
+  if (from.sqlite == nullptr || to.sqlite == nullptr || m.snapshot == nullptr) return false;
+  auto reader = storage::SnapshotReader::Open(from.sqlite->store(), *m.snapshot);
+  if (!reader.ok()) return false;  // replaced by a newer snapshot meanwhile: the leader retries
+  auto receiver = storage::SnapshotReceiver::Begin(to.sqlite->store(), *m.snapshot);
+  if (!receiver.ok()) return false;
+  for (int i = 0; i < 1'000'000; ++i) {
+    auto chunk = (*reader)->Next(64 << 10);
+    if (!chunk.ok() || !(*receiver)->Add(*chunk).ok()) return false;
+    if (chunk->last()) break;
+  }
+  return (*receiver)->Finish().ok();
+}
+
 SimResult Simulation::Run() {
   raft::ConfState cs;
   for (int i = 1; i <= scenario_.voters; ++i) cs.voters.push_back(i);
+  initial_conf_ = cs;
+  if (options_.storage == SimOptions::Storage::kSqlite) {
+    std::string base = options_.sqlite_dir;
+    if (base.empty()) base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+    sqlite_base_dir_ = absl::StrCat(base, "/raftbadger-sim-", getpid(), "-", options_.seed);
+    std::filesystem::remove_all(sqlite_base_dir_);
+  }
   for (int i = 1; i <= scenario_.voters; ++i) {
     SimNode& n = nodes_[i];
     n.id = i;
     const uint64_t id = i;
-    n.disk = std::make_unique<node::MemoryNodeStore>(cs, [this, id](std::function<void()> work) {
-      const uint64_t latency =
-          scenario_.max_disk_latency_us == 0 ? 0 : rng_.Range(1, scenario_.max_disk_latency_us);
-      Schedule(latency, [this, id, work = std::move(work)]() mutable {
-        SimNode& owner = nodes_.at(id);
-        if (owner.paused(now_)) {
-          // The device finished; the stopped process handles it when it resumes.
-          Schedule(owner.paused_until - now_, std::move(work));
-          return;
-        }
-        touched_ = id;
-        Trace(13, id, 0, 0, [&] { return absl::StrCat("node ", id, " disk sync done"); });
-        work();
-      });
-    });
+    if (options_.storage == SimOptions::Storage::kMemory) {
+      n.memory = std::make_unique<node::MemoryNodeStore>(cs, DiskScheduler(id));
+    } else {
+      n.dir = absl::StrCat(sqlite_base_dir_, "/node", i);
+    }
     n.transport = std::make_unique<SimTransport>(this, i);
     const int64_t drift =
         scenario_.max_drift_permille == 0
@@ -734,6 +822,10 @@ SimResult Simulation::Run() {
     Fail("no client operation completed in the whole run");
   }
   result_.trace_hash = hash_;
+  if (!sqlite_base_dir_.empty()) {
+    nodes_.clear();  // close every store before removing its files
+    std::filesystem::remove_all(sqlite_base_dir_);
+  }
   return result_;
 }
 

@@ -44,6 +44,11 @@ struct SimOptions {
   bool clock_drift = true;  // each node's tick runs up to 10% fast or slow
   bool disk_latency = true;
   int clients = 3;
+  // Where nodes keep their state: the in-memory model of the storage contract (fast), or
+  // the real SQLite store over files in a scratch directory (the production code path).
+  enum class Storage { kMemory, kSqlite };
+  Storage storage = Storage::kMemory;
+  std::string sqlite_dir;  // base for the SQLite files; empty: /dev/shm, else /tmp
   // A readable event log, if set.
   std::ostream* trace = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.

@@ -157,7 +157,7 @@ absl::Status Store::Initialize() {
     return absl::FailedPreconditionError(
         absl::StrCat(db_path_, ": cannot enable WAL mode (got \"", journal_mode, "\")"));
   }
-  RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
+  RETURN_IF_ERROR(db_->Exec(options_.sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   RETURN_IF_ERROR(
       db_->Exec(absl::StrCat("PRAGMA wal_autocheckpoint=", options_.wal_autocheckpoint_pages)));
   RETURN_IF_ERROR(

@@ -58,6 +58,10 @@ struct StoreOptions {
   int64_t journal_size_limit_bytes = 16 << 20;
   // SQLite's page cache for this connection. Reads that hit it cost no system call.
   int64_t page_cache_bytes = 64 << 20;
+  // fsync on every commit (synchronous=FULL). Only the simulator turns this off: its
+  // crashes are process crashes, after which the OS still holds every write, so the
+  // contract it tests is unchanged. Never off in production.
+  bool sync = true;
 };
 
 struct KeyValue {
