@@ -60,6 +60,14 @@ class MemoryNodeStore::Txn : public KvTxn {
   raft::ConfState conf_state_;
 };
 
+absl::StatusOr<raft::InitialState> MemoryNodeStore::LogView::GetInitialState() const {
+  ASSIGN_OR_RETURN(raft::InitialState state, store_->log_.GetInitialState());
+  if (!store_->applied_conf_state_.voters.empty()) {
+    state.conf_state = store_->applied_conf_state_;
+  }
+  return state;
+}
+
 MemoryNodeStore::MemoryNodeStore(const raft::ConfState& initial, Scheduler scheduler)
     : scheduler_(std::move(scheduler)) {
   log_.SetConfState(initial);

@@ -23,7 +23,7 @@ class MemoryNodeStore : public NodeStore {
 
   explicit MemoryNodeStore(const raft::ConfState& initial, Scheduler scheduler = nullptr);
 
-  const raft::Storage& raft_storage() const override { return log_; }
+  const raft::Storage& raft_storage() const override { return view_; }
   void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
@@ -39,7 +39,30 @@ class MemoryNodeStore : public NodeStore {
  private:
   class Txn;
 
+  // The log as the core reads it, except that the initial configuration is the one as of
+  // the applied index (entries after it, conf changes included, are applied again after a
+  // restart; those before it are not). storage::Store reports it the same way.
+  class LogView : public raft::Storage {
+   public:
+    explicit LogView(const MemoryNodeStore* store) : store_(store) {}
+    absl::StatusOr<raft::InitialState> GetInitialState() const override;
+    absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                         std::vector<raft::Entry>* out) const override {
+      return store_->log_.Entries(lo, hi, max_bytes, out);
+    }
+    absl::StatusOr<uint64_t> Term(uint64_t i) const override { return store_->log_.Term(i); }
+    absl::StatusOr<uint64_t> FirstIndex() const override { return store_->log_.FirstIndex(); }
+    absl::StatusOr<uint64_t> LastIndex() const override { return store_->log_.LastIndex(); }
+    absl::StatusOr<std::shared_ptr<const raft::Snapshot>> GetSnapshot() const override {
+      return store_->log_.GetSnapshot();
+    }
+
+   private:
+    const MemoryNodeStore* store_;
+  };
+
   raft::MemoryStorage log_;
+  LogView view_{this};
   Scheduler scheduler_;
   uint64_t incarnation_ = 0;
   std::map<std::string, std::string> kv_;  // ordered: snapshots and scans are deterministic

@@ -85,6 +85,15 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
     done(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return;
   }
+  if (!is_leader()) {
+    // Writes go to the leader: a follower would forward the proposal, then answer only once
+    // it applied it itself, so its replication lag would become the client's latency.
+    done(absl::UnavailableError(
+        leader() == raft::kNone
+            ? absl::StrCat("node ", id_, " is not the leader and knows none; retry elsewhere")
+            : absl::StrCat("node ", id_, " is not the leader; leader is ", leader())));
+    return;
+  }
   absl::Status proposed = raw_->Propose(cmd.SerializeAsString());
   if (!proposed.ok()) {
     done(proposed);
@@ -120,6 +129,11 @@ void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done)
     done(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return;
   }
+  if (leader() == raft::kNone) {
+    // The core would drop the read: say so now rather than leave the caller to time out.
+    done(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
+    return;
+  }
   std::string ctx = absl::StrCat(id_, "/", ++next_read_id_);
   reads_by_ctx_.emplace(ctx, PendingRead{std::move(key), std::move(done)});
   raw_->ReadIndex(std::move(ctx));
@@ -130,6 +144,13 @@ void Node::Campaign() {
   if (!failure_.ok()) return;
   raw_->Campaign();
   Pump();
+}
+
+absl::Status Node::ProposeConfChange(const raft::ConfChange& cc) {
+  if (!failure_.ok()) return absl::UnavailableError(absl::StrCat("node ", id_, " has failed"));
+  absl::Status s = raw_->ProposeConfChange(cc);
+  Pump();
+  return s;
 }
 
 void Node::TransferLeader(uint64_t transferee) {
@@ -188,11 +209,17 @@ void Node::HandlePersisted(absl::Status status) {
 }
 
 void Node::SendMessages() {
+  std::vector<uint64_t> snapshots_sent;
   for (raft::Message& m : ready_.messages) {
     if (hooks_.on_send) hooks_.on_send(m);
+    if (m.type == raft::MessageType::kSnap) snapshots_sent.push_back(m.to);
     transport_->Send(std::move(m));
   }
   ready_.messages.clear();
+  // The leader keeps a follower paused until it hears how a snapshot went. The transport
+  // is fire-and-forget, so report success at once: the follower goes back to probing, and
+  // if the snapshot was lost the probe is rejected and the leader sends another.
+  for (uint64_t to : snapshots_sent) raw_->ReportSnapshot(to, /*failed=*/false);
 }
 
 absl::Status Node::ApplyCommitted() {

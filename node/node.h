@@ -88,14 +88,17 @@ class Node {
   void Tick();
   // A message from a peer (already decoded and validated by the transport).
   void Receive(raft::Message m);
-  // Proposes a write; done is called once with its result when this node applies it, or
-  // with an error (not leader / no leader: Unavailable, outcome unknown after a leadership
-  // change: Unavailable, too many pending: ResourceExhausted, bad key: InvalidArgument).
+  // Proposes a write on the leader; done is called once with its result when it is applied,
+  // or with an error: not the leader (Unavailable, naming the leader if known: see
+  // leader()), outcome unknown after a leadership change (Unavailable), too many pending
+  // (ResourceExhausted), bad key (InvalidArgument).
   // An Unavailable error means the client should retry with the same seq.
   void Write(raftbadger::kvpb::Command cmd, WriteCallback done);
   void Read(std::string key, ReadConsistency consistency, ReadCallback done);
   void Campaign();
   void TransferLeader(uint64_t transferee);
+  // Proposes a membership change (one at a time; see raft::RawNode::ProposeConfChange).
+  absl::Status ProposeConfChange(const raft::ConfChange& cc);
 
   uint64_t id() const { return id_; }
   uint64_t leader() const { return raw_->raft().lead(); }

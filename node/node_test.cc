@@ -62,9 +62,13 @@ class Network {
       if (queue_.empty()) continue;
       raft::Message m = std::move(queue_.front());
       queue_.pop_front();
+      if (drop && drop(m)) continue;
       nodes_.at(m.to).node->Receive(std::move(m));
     }
   }
+  // Messages for which this returns true are lost in delivery.
+  std::function<bool(const raft::Message&)> drop;
+
   uint64_t ElectLeader(uint64_t id) {
     node(id).Campaign();
     Settle();
@@ -114,15 +118,29 @@ TEST(NodeTest, MessagesLeaveOnlyAfterThePersistCompletes) {
   EXPECT_EQ(net.store(1).durable_hard_state().vote, 1u);
 }
 
-TEST(NodeTest, RetryOnAnotherNodeIsAppliedOnce) {
+TEST(NodeTest, RetriedCommandIsAppliedOnce) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
   int results = 0;
   net.node(1).Write(Put(9, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
-  net.node(2).Write(Put(9, 1, "counter", "1"), [&](auto r) { results += r.ok(); });  // retry
   net.Settle();
-  EXPECT_EQ(results, 2);  // both callers hear the (one) outcome
-  EXPECT_EQ(net.node(1).counters().duplicates_suppressed, 1u);
+  // The client did not hear back (say), and retries the same command after a new leader
+  // took over: it is applied once, and the retry gets the recorded outcome.
+  ASSERT_EQ(net.ElectLeader(2), 2u);
+  net.node(2).Write(Put(9, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
+  net.Settle();
+  EXPECT_EQ(results, 2);
+  EXPECT_EQ(net.node(2).counters().duplicates_suppressed, 1u);
+}
+
+TEST(NodeTest, FollowerRedirectsWritesToTheLeader) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  absl::Status status;
+  net.node(3).Write(Put(9, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("leader is 1"), std::string::npos) << status;
+  EXPECT_EQ(net.node(3).leader(), 1u);
 }
 
 TEST(NodeTest, LinearizableReadSeesPrecedingWrite) {
@@ -152,10 +170,13 @@ TEST(NodeTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(NodeTest, WriteWithoutLeaderIsUnavailable) {
+TEST(NodeTest, WriteOrReadWithoutLeaderIsUnavailableAtOnce) {
   Network net(3);
   absl::Status status;
   net.node(2).Write(Put(9, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  status = absl::OkStatus();
+  net.node(2).Read("k", ReadConsistency::kLinearizable, [&](auto r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
@@ -168,6 +189,57 @@ TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {
   ASSERT_EQ(net.ElectLeader(2), 2u);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("retry"), std::string::npos);
+}
+
+// Found by the simulator: after a restart, the store must report the configuration as of
+// the applied index, or the node forgets membership changes it already applied.
+TEST(NodeTest, RestartKeepsAppliedConfiguration) {
+  raft::ConfState solo;
+  solo.voters = {1};
+  MemoryNodeStore store(solo);
+  class Drop : public Transport {
+   public:
+    void Send(raft::Message) override {}
+  } drop;
+  NodeOptions options;
+  options.raft.id = 1;
+  {
+    auto node = *Node::Create(options, &store, &drop);
+    node->Campaign();
+    raft::ConfChange cc;
+    cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, 2});
+    ASSERT_TRUE(node->ProposeConfChange(cc).ok());
+    ASSERT_EQ(node->raw().raft().tracker().GetConfState().learners, std::vector<uint64_t>{2});
+  }
+  auto restarted = *Node::Create(options, &store, &drop);
+  EXPECT_EQ(restarted->raw().raft().tracker().GetConfState().learners, std::vector<uint64_t>{2});
+}
+
+// Found by the simulator: a lost snapshot must not leave the follower paused for good.
+TEST(NodeTest, LostSnapshotIsSentAgain) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  // Node 3 misses everything while the log grows; then the leader compacts its log.
+  net.drop = [](const raft::Message& m) { return m.to == 3; };
+  for (uint64_t i = 1; i <= 30; ++i) {
+    net.node(1).Write(Put(9, i, "k", "v"), [](auto) {});
+    net.Settle();
+  }
+  ASSERT_TRUE(net.store(1).SnapshotAndCompact(2).ok());
+  // Node 3 is back, but the first snapshot sent to it is lost.
+  int snapshots = 0;
+  net.drop = [&](const raft::Message& m) {
+    return m.type == raft::MessageType::kSnap && ++snapshots == 1;
+  };
+  for (int round = 0; round < 100 && net.store(3).applied_index() < 31; ++round) {
+    net.node(1).Tick();
+    net.node(2).Tick();
+    net.node(3).Tick();
+    net.Settle();
+  }
+  EXPECT_GE(snapshots, 2);  // the lost one, and the one that arrived
+  EXPECT_GE(net.store(3).applied_index(), 31u);
+  EXPECT_EQ(**net.store(3).Get("k"), "v");
 }
 
 TEST(NodeTest, PeerMessageForAnotherNodeIsDroppedAndCounted) {

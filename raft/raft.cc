@@ -304,6 +304,7 @@ void Raft::Reset(uint64_t term) {
   }
   pending_conf_index_ = 0;
   uncommitted_size_ = 0;
+  stepping_down_ = false;
   read_only_ = ReadOnly(read_only_.option());
   pending_read_index_messages_.clear();
 }
@@ -385,6 +386,8 @@ void Raft::TickHeartbeat() {
     }
     // A transfer that has not finished within an election timeout is abandoned.
     if (state_ == StateType::kLeader && lead_transferee_ != kNone) AbortLeaderTransfer();
+    // A removed leader whose handover did not finish steps down anyway.
+    if (state_ == StateType::kLeader && stepping_down_) BecomeFollower(term_, kNone);
   }
   if (state_ != StateType::kLeader) return;
   if (heartbeat_elapsed_ >= heartbeat_timeout_ticks_) {
@@ -477,9 +480,34 @@ ConfState Raft::SwitchToConfig(ConfigAndProgress cp) {
   const bool present = self != tracker_.progress.end();
   is_learner_ = present && self->second.is_learner;
   if ((!present || is_learner_) && state_ == StateType::kLeader) {
-    // Removed or demoted: keep leading only if asked to (etcd's old behaviour). Stepping
-    // down hands leadership to a member that still counts.
-    if (step_down_on_removal_) BecomeFollower(term_, kNone);
+    // Removed or demoted. Stepping down at once can wedge the cluster: the remaining
+    // members may not know the change is committed (its commit index travels with the next
+    // append, which may be lost), keep using the old configuration, and need a vote from us
+    // that our longer log refuses. So hand over first: broadcast the commit index, transfer
+    // leadership to the best-replicated member, and step down when that member takes over
+    // or an election timeout passes (TickHeartbeat). Found by the simulator.
+    if (!step_down_on_removal_) return cs;  // etcd's old behaviour: keep leading
+    BroadcastAppend();
+    uint64_t best = kNone, best_match = 0;
+    for (uint64_t id : tracker_.config.voters.incoming.ids()) {
+      const Progress& pr = tracker_.progress.at(id);
+      if (id != id_ && (best == kNone || pr.match > best_match)) {
+        best = id;
+        best_match = pr.match;
+      }
+    }
+    if (best == kNone) {
+      BecomeFollower(term_, kNone);
+      return cs;
+    }
+    stepping_down_ = true;
+    election_elapsed_ = 0;
+    lead_transferee_ = best;
+    if (best_match == log_.LastIndex()) {
+      SendTimeoutNow(best);
+    } else {
+      SendAppend(best);  // the append response sends TimeoutNow once it caught up
+    }
     return cs;
   }
   if (state_ != StateType::kLeader || cs.voters.empty()) return cs;

@@ -210,6 +210,8 @@ class Raft {
   uint64_t max_uncommitted_size_bytes_;
   uint64_t uncommitted_size_ = 0;
   uint64_t lead_transferee_ = kNone;
+  // A leader removed from the configuration, handing over before it steps down.
+  bool stepping_down_ = false;
   // Index of the newest conf change the leader appended; another may be proposed only once
   // this one is applied.
   uint64_t pending_conf_index_ = 0;

@@ -101,14 +101,30 @@ TEST(SnapshotTest, StaleSnapshotIsIgnored) {
   EXPECT_FALSE(c.raft(2).log().HasPendingSnapshot());
 }
 
-TEST(SnapshotTest, SnapshotOfConfigurationWithoutUsIsRefused) {
+// Found by the simulator: a node added after the leader's newest snapshot gets that
+// snapshot (whose configuration predates it), then the entries that add it.
+TEST(SnapshotTest, NodeAddedAfterTheSnapshotCatchesUp) {
   TestCluster c(3);
   c.Elect(1);
-  ConfState without_2;
-  without_2.voters = {1, 3};
-  ASSERT_TRUE(c.node(2).Step(SnapMessage(2, 10, without_2)).ok());
-  EXPECT_FALSE(c.raft(2).log().HasPendingSnapshot());
-  EXPECT_EQ(c.raft(2).drops().malformed, 1u);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Propose(1, "v" + std::to_string(i)).ok());
+  c.Stabilize();
+  SnapshotAndCompact(c, 1);  // configuration {1,2,3} at index 6
+  c.AddNode(4);
+  ConfChange add;
+  add.changes.push_back({ConfChangeType::kAddNode, 4});
+  ASSERT_TRUE(c.ProposeConfChange(1, add).ok());
+  ASSERT_TRUE(c.Propose(1, "after").ok());
+  c.Stabilize();
+  // The log before index 7 is gone, so node 4 must start from the snapshot without itself.
+  ASSERT_TRUE(c.storage(1).Compact(7).ok());
+  for (int i = 0; i < 10; ++i) {
+    c.TickAll(1);
+    c.Stabilize();
+    c.node(1).ReportSnapshot(4, false);
+  }
+  EXPECT_EQ(c.raft(4).tracker().GetConfState().voters, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(c.AppliedData(4).back(), "after");
+  EXPECT_EQ(c.raft(4).log().committed(), c.raft(1).log().committed());
 }
 
 TEST(SnapshotTest, RestartFromSnapshotRestoresConfigAndLog) {

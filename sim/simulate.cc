@@ -28,6 +28,9 @@ ABSL_FLAG(bool, partitions, true, "network partitions");
 ABSL_FLAG(bool, crashes, true, "process crashes and restarts");
 ABSL_FLAG(bool, pauses, true, "stopped processes that resume later");
 ABSL_FLAG(bool, clock_drift, true, "per-node clock drift (tick rate up to 10% off)");
+ABSL_FLAG(bool, membership_changes, true,
+          "configuration changes (learners, promotions, removals, joint replacements) and "
+          "leader transfers");
 ABSL_FLAG(bool, disk_latency, true, "simulated fsync latency");
 ABSL_FLAG(int, clients, 3, "concurrent clients");
 ABSL_FLAG(std::string, storage, "memory",
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     o.crashes = absl::GetFlag(FLAGS_crashes);
     o.pauses = absl::GetFlag(FLAGS_pauses);
     o.clock_drift = absl::GetFlag(FLAGS_clock_drift);
+    o.membership_changes = absl::GetFlag(FLAGS_membership_changes);
     o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
     o.clients = absl::GetFlag(FLAGS_clients);
     const std::string storage = absl::GetFlag(FLAGS_storage);

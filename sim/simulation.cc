@@ -50,6 +50,7 @@ struct Scenario {
   uint32_t drop_per_mille = 0, duplicate_per_mille = 0;
   uint64_t fault_interval_us = 0;  // mean time between faults; 0: none
   uint32_t crash_weight = 0, partition_weight = 0, clog_weight = 0, pause_weight = 0;
+  uint32_t membership_weight = 0;   // configuration changes and leader transfers
   uint32_t max_drift_permille = 0;  // each node's clock runs up to this much fast or slow
   uint64_t max_disk_latency_us = 0;
 
@@ -60,8 +61,8 @@ struct Scenario {
         "..", max_delay_us, "us drop=", drop_per_mille, "/1000 dup=", duplicate_per_mille,
         "/1000 fault_interval=", fault_interval_us,
         "us weights(crash/partition/clog/pause)=", crash_weight, "/", partition_weight, "/",
-        clog_weight, "/", pause_weight, " drift<=", max_drift_permille,
-        "/1000 disk_latency<=", max_disk_latency_us, "us");
+        clog_weight, "/", pause_weight, " membership=", membership_weight,
+        " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us");
   }
 };
 
@@ -88,9 +89,15 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   }
   if (o.crashes) s.crash_weight = static_cast<uint32_t>(rng->Range(0, 3));
   if (o.pauses) s.pause_weight = static_cast<uint32_t>(rng->Range(0, 2));
+  if (o.membership_changes) s.membership_weight = static_cast<uint32_t>(rng->Range(0, 2));
+  // A removed node that never learns of its removal campaigns forever with ever higher
+  // terms; without PreVote every campaign deposes the leader (Raft thesis 4.2.3). Clusters
+  // that change membership run with PreVote, as etcd's defaults do.
+  if (s.membership_weight > 0) s.pre_vote = true;
   if (o.clock_drift) s.max_drift_permille = static_cast<uint32_t>(rng->Range(0, 100));
   if (o.partitions) s.partition_weight = static_cast<uint32_t>(rng->Range(0, 3));
-  if (s.crash_weight + s.partition_weight + s.clog_weight + s.pause_weight > 0 &&
+  if (s.crash_weight + s.partition_weight + s.clog_weight + s.pause_weight + s.membership_weight >
+          0 &&
       !rng->Chance(1, 6)) {
     s.fault_interval_us = rng->Range(100'000, 2'000'000);
   }
@@ -202,6 +209,8 @@ class Simulation {
   void Deliver(raft::Message m);
   void TickNode(uint64_t id);
   void InjectFault();
+  // A configuration change or leader transfer, proposed through the leader.
+  void ChangeMembership(uint64_t leader);
   void HealAll();
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
@@ -456,7 +465,8 @@ void Simulation::CheckAfterEvent() {
 void Simulation::InjectFault() {
   if (now_ >= options_.fault_phase_us) return;
   const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
-                         scenario_.clog_weight + scenario_.pause_weight;
+                         scenario_.clog_weight + scenario_.pause_weight +
+                         scenario_.membership_weight;
   uint64_t pick = rng_.Uniform(total);
   std::vector<uint64_t> ids;
   uint64_t leader = 0;
@@ -535,6 +545,8 @@ void Simulation::InjectFault() {
     const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
     clogged_until_[{a, b}] = now_ + rng_.Range(100'000, 2'000'000);
     Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
+  } else if ((pick -= scenario_.clog_weight) < scenario_.membership_weight) {
+    ChangeMembership(leader);
   } else {
     // A stopped process (GC pause, SIGSTOP, a stalled VM): it neither ticks nor reads.
     SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
@@ -544,6 +556,68 @@ void Simulation::InjectFault() {
   }
   Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
            [this] { InjectFault(); });
+}
+
+void Simulation::ChangeMembership(uint64_t leader) {
+  if (leader == 0) return;
+  node::Node& l = *nodes_.at(leader).node;
+  const raft::ProgressTracker& tracker = l.raw().raft().tracker();
+  std::vector<uint64_t> voters = tracker.config.voters.incoming.ids();
+  std::vector<uint64_t> learners = tracker.config.learners.ids();
+  std::vector<uint64_t> others;  // known nodes outside the configuration
+  for (auto& [id, n] : nodes_) {
+    if (!tracker.config.voters.Contains(id) && !tracker.config.learners.Contains(id)) {
+      others.push_back(id);
+    }
+  }
+  auto pick = [this](const std::vector<uint64_t>& from) { return from[rng_.Uniform(from.size())]; };
+  raft::ConfChange cc;
+  std::string what;
+  if (tracker.config.voters.IsJoint()) {
+    what = "leave joint configuration";  // an explicit joint change waits for this
+  } else {
+    switch (rng_.Uniform(5)) {
+      case 0:
+        if (others.empty()) return;
+        cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, pick(others)});
+        what = absl::StrCat("add learner ", cc.changes[0].node_id);
+        break;
+      case 1:
+        if (learners.empty()) return;
+        cc.changes.push_back({raft::ConfChangeType::kAddNode, pick(learners)});
+        what = absl::StrCat("promote ", cc.changes[0].node_id);
+        break;
+      case 2:
+        if (voters.size() <= 3) return;  // keep a cluster that tolerates a failure
+        cc.changes.push_back({raft::ConfChangeType::kRemoveNode, pick(voters)});
+        what = absl::StrCat("remove ", cc.changes[0].node_id);
+        break;
+      case 3: {
+        // Replace a voter through joint consensus (left automatically, or explicitly).
+        std::vector<uint64_t> candidates = learners;
+        candidates.insert(candidates.end(), others.begin(), others.end());
+        if (candidates.empty()) return;
+        cc.transition = rng_.Chance(1, 2) ? raft::ConfChangeTransition::kAuto
+                                          : raft::ConfChangeTransition::kJointExplicit;
+        cc.changes.push_back({raft::ConfChangeType::kRemoveNode, pick(voters)});
+        cc.changes.push_back({raft::ConfChangeType::kAddNode, pick(candidates)});
+        what = absl::StrCat("replace ", cc.changes[0].node_id, " by ", cc.changes[1].node_id,
+                            " (joint)");
+        break;
+      }
+      default: {
+        const uint64_t target = pick(voters);
+        Trace(16, leader, target, 0,
+              [&] { return absl::StrCat("transfer leadership ", leader, " -> ", target); });
+        l.TransferLeader(target);
+        return;
+      }
+    }
+  }
+  const absl::Status s = l.ProposeConfChange(cc);
+  Trace(17, leader, cc.changes.size(), s.ok(), [&] {
+    return absl::StrCat("leader ", leader, " proposes: ", what, s.ok() ? "" : " (refused)");
+  });
 }
 
 void Simulation::HealAll() {
@@ -671,9 +745,7 @@ void Simulation::ClientAttempt(Client* c) {
       });
     });
   }
-  if (!n->node->is_leader() && n->node->leader() != raft::kNone) {
-    c->preferred = n->node->leader();
-  }
+  if (!n->node->is_leader()) c->preferred = n->node->leader();  // the hint, or none
 }
 
 void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
@@ -699,8 +771,7 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
 
 void Simulation::ClientRetry(Client* c, uint64_t attempt) {
   if (attempt != c->attempt || c->op < 0) return;
-  c->preferred = 0;
-  ClientAttempt(c);
+  ClientAttempt(c);  // PickNode still prefers the last leader hint, when that node is up
 }
 
 std::function<void(std::function<void()>)> Simulation::DiskScheduler(uint64_t id) {
@@ -756,7 +827,10 @@ SimResult Simulation::Run() {
     sqlite_base_dir_ = absl::StrCat(base, "/raftbadger-sim-", getpid(), "-", options_.seed);
     std::filesystem::remove_all(sqlite_base_dir_);
   }
-  for (int i = 1; i <= scenario_.voters; ++i) {
+  // With membership changes, two more nodes run from the start: they know the initial
+  // configuration but are not in it until a change adds them.
+  const int spares = scenario_.membership_weight > 0 ? 2 : 0;
+  for (int i = 1; i <= scenario_.voters + spares; ++i) {
     SimNode& n = nodes_[i];
     n.id = i;
     const uint64_t id = i;

@@ -39,9 +39,10 @@ struct SimOptions {
   // Fault classes (each seed draws rates for the enabled ones).
   bool network_faults = true;  // delay spread, drops, duplicates, clogged links
   bool partitions = true;
-  bool crashes = true;      // kill -9 and restart from disk
-  bool pauses = true;       // stopped processes (GC pause, SIGSTOP)
-  bool clock_drift = true;  // each node's tick runs up to 10% fast or slow
+  bool crashes = true;             // kill -9 and restart from disk
+  bool pauses = true;              // stopped processes (GC pause, SIGSTOP)
+  bool membership_changes = true;  // add/promote/remove/replace members, transfer leadership
+  bool clock_drift = true;         // each node's tick runs up to 10% fast or slow
   bool disk_latency = true;
   int clients = 3;
   // Where nodes keep their state: the in-memory model of the storage contract (fast), or
