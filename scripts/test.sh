@@ -18,23 +18,31 @@ skipped=0
 targets=$(bazel query 'tests(//...)' 2>/dev/null)
 for target in $targets; do
   label=${target#//}
-  xml="bazel-testlogs/${label/://}/test.xml"
-  if [ ! -f "$xml" ]; then
+  dir="bazel-testlogs/${label/://}"
+  # One test.xml, or one per shard (shard_1_of_8/test.xml, ...) for sharded tests.
+  xmls=()
+  [ -f "$dir/test.xml" ] && xmls+=("$dir/test.xml")
+  for shard in "$dir"/shard_*_of_*/test.xml; do
+    [ -f "$shard" ] && xmls+=("$shard")
+  done
+  if [ ${#xmls[@]} -eq 0 ]; then
     echo "no result for $target" >&2
     failed=$((failed + 1))
     continue
   fi
-  # A <testcase> is failed if a <failure> or <error> follows it before the next testcase,
-  # skipped if marked so, passed otherwise.
-  read -r p f s < <(awk '
-    function close_case() { if (open) { if (bad) f++; else if (skip) s++; else p++ } open = 0 }
-    /<testcase/ { close_case(); open = 1; bad = 0; skip = ($0 ~ /result="skipped"/) }
-    /<failure|<error/ { if (open) bad = 1 }
-    /<testcase[^>]*\/>/ { close_case() }
-    END { close_case(); print p + 0, f + 0, s + 0 }' "$xml")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  skipped=$((skipped + s))
+  for xml in "${xmls[@]}"; do
+    # A <testcase> is failed if a <failure> or <error> follows it before the next testcase,
+    # skipped if marked so, passed otherwise.
+    read -r p f s < <(awk '
+      function close_case() { if (open) { if (bad) f++; else if (skip) s++; else p++ } open = 0 }
+      /<testcase/ { close_case(); open = 1; bad = 0; skip = ($0 ~ /result="skipped"/) }
+      /<failure|<error/ { if (open) bad = 1 }
+      /<testcase[^>]*\/>/ { close_case() }
+      END { close_case(); print p + 0, f + 0, s + 0 }' "$xml")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + s))
+  done
 done
 
 if [ "$bazel_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
