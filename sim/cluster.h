@@ -1,0 +1,228 @@
+// Internals of the simulator, shared by its source files: the scenario a seed draws, the
+// simulated nodes and clients, and the Simulation that runs them. Not a public interface:
+// use simulation.h.
+//
+//   simulation.cc  the event loop, nodes, network and disk, the checks, the run
+//   nemesis.cc     faults: crashes, partitions, clogs, pauses, membership changes, healing
+//   workload.cc    the clients and their operations
+//   scenario.cc    what a seed draws
+#ifndef RAFTBADGER_SIM_CLUSTER_H_
+#define RAFTBADGER_SIM_CLUSTER_H_
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "node/memory_node_store.h"
+#include "node/node.h"
+#include "node/sqlite_node_store.h"
+#include "proto/kv.pb.h"
+#include "raft/invariants.h"
+#include "raft/rng.h"
+#include "sim/simulation.h"
+
+namespace rb::sim::internal {
+
+namespace kvpb = raftbadger::kvpb;
+
+constexpr uint64_t kTickUs = 10'000;  // one Raft tick of virtual time
+// 20 ticks: randomized timeouts take 20 distinct values, so two candidates rarely collide
+// round after round even with tens of milliseconds of delay.
+constexpr int kElectionTicks = 20;
+constexpr uint64_t kOpTimeoutUs = 3'000'000;
+constexpr uint64_t kAttemptTimeoutUs = 400'000;
+// After healing, a leader must exist within this many election timeouts, and requests
+// issued after that must complete. Raft's liveness is probabilistic (split votes can
+// repeat), so the bound is generous: 20 election timeouts, 4 s of virtual time.
+constexpr uint64_t kLivenessElectionTimeouts = 20;
+constexpr uint64_t kLivenessBoundUs = kLivenessElectionTimeouts * kElectionTicks * kTickUs;
+constexpr int kKeys = 5;
+
+// What one seed draws: the scenario.
+struct Scenario {
+  int voters = 3;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  uint64_t snapshot_every = 0;
+  uint64_t max_msg_bytes = 64 << 10;  // 1: one entry per MsgApp
+  uint64_t min_delay_us = 100, max_delay_us = 5'000;
+  uint32_t drop_per_mille = 0, duplicate_per_mille = 0;
+  uint64_t fault_interval_us = 0;  // mean time between faults; 0: none
+  uint32_t crash_weight = 0, partition_weight = 0, clog_weight = 0, pause_weight = 0;
+  uint32_t membership_weight = 0;   // configuration changes and leader transfers
+  uint32_t max_drift_permille = 0;  // each node's clock runs up to this much fast or slow
+  uint64_t max_disk_latency_us = 0;
+
+  std::string Describe() const {
+    return absl::StrCat(
+        "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
+        " snapshot_every=", snapshot_every, " max_msg=", max_msg_bytes, " delay=", min_delay_us,
+        "..", max_delay_us, "us drop=", drop_per_mille, "/1000 dup=", duplicate_per_mille,
+        "/1000 fault_interval=", fault_interval_us,
+        "us weights(crash/partition/clog/pause)=", crash_weight, "/", partition_weight, "/",
+        clog_weight, "/", pause_weight, " membership=", membership_weight,
+        " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us");
+  }
+};
+
+Scenario DrawScenario(const SimOptions& o, raft::Rng* rng);
+
+class Simulation;
+
+class SimTransport : public node::Transport {
+ public:
+  SimTransport(Simulation* sim, uint64_t id) : sim_(sim), id_(id) {}
+  void Send(raft::Message m) override;
+
+ private:
+  Simulation* sim_;
+  uint64_t id_;
+};
+
+struct SimNode {
+  uint64_t id = 0;
+  // Memory back end: the disk model, which survives crashes.
+  std::unique_ptr<node::MemoryNodeStore> memory;
+  // SQLite back end: the real store, open while the process runs, over files in `dir`.
+  std::unique_ptr<node::SqliteNodeStore> sqlite;
+  std::string dir;
+  raft::HardState closed_hard_state;  // SQLite: the durable hard state when it was closed
+  uint64_t incarnation = 0;           // bumped by each crash: older completions are dropped
+  std::unique_ptr<node::Node> node;   // null while crashed
+  std::unique_ptr<SimTransport> transport;
+  uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
+  uint64_t durable_commit = 0;
+  uint64_t last_applied = 0;  // across restarts: no index applied twice
+  uint64_t tick_us = 0;       // this node's clock: the nominal tick, drifted
+  uint64_t paused_until = 0;  // stopped process: nothing runs before this time
+  bool paused(uint64_t now) const { return paused_until > now; }
+  node::NodeStore* store() {
+    return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
+  }
+  raft::HardState durable_hard_state() const {
+    if (memory != nullptr) return memory->durable_hard_state();
+    return sqlite != nullptr ? sqlite->store().hard_state() : closed_hard_state;
+  }
+};
+
+struct Client {
+  uint64_t id = 0;
+  uint64_t seq = 0;
+  int op = -1;             // index into the history of the operation in progress
+  uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
+  uint64_t preferred = 0;  // node to try first (last known leader)
+  kvpb::Command command;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options);
+  SimResult Run();
+
+  void SendMessage(uint64_t from, raft::Message m);
+
+ private:
+  // Heap entries stay small and trivially movable (the heap moves them on every push and
+  // pop): a delivery refers to a message parked in message_pool_, a closure to one parked
+  // in closure_pool_, and a tick carries its node id.
+  enum class EventKind : uint8_t { kClosure, kDeliver, kTick };
+  struct Event {
+    uint64_t time;
+    uint64_t seq;
+    uint64_t arg;  // kDeliver: message slot; kClosure: closure slot; kTick: node id
+    EventKind kind;
+    bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  };
+  template <typename T>
+  struct Pool {
+    std::vector<T> slots;
+    std::vector<uint64_t> free;
+    uint64_t Put(T value) {
+      if (free.empty()) {
+        slots.push_back(std::move(value));
+        return slots.size() - 1;
+      }
+      const uint64_t slot = free.back();
+      free.pop_back();
+      slots[slot] = std::move(value);
+      return slot;
+    }
+    T Take(uint64_t slot) {
+      T value = std::move(slots[slot]);
+      free.push_back(slot);
+      return value;
+    }
+  };
+
+  void Schedule(uint64_t delay_us, std::function<void()> fn);
+  void ScheduleDelivery(uint64_t delay_us, raft::Message m);
+  // Folds an event into the trace hash (and prints it when tracing).
+  void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c,
+             const std::function<std::string()>& describe);
+  void Fail(const std::string& what);
+
+  node::NodeOptions MakeNodeOptions(uint64_t id) const;
+  void StartNode(SimNode* n);
+  std::function<void(std::function<void()>)> DiskScheduler(uint64_t id);
+  void CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
+                        std::function<void()> work);
+  bool TransferSnapshot(const raft::Message& m);
+  void Crash(SimNode* n);
+  void Deliver(raft::Message m);
+  void TickNode(uint64_t id);
+  void InjectFault();
+  // A configuration change or leader transfer, proposed through the leader.
+  void ChangeMembership(uint64_t leader);
+  void HealAll();
+  void OnSend(SimNode* n, const raft::Message& m);
+  void OnApply(SimNode* n, const raft::Entry& e);
+  void CheckAfterEvent();
+
+  void ClientNext(Client* c);
+  void ClientAttempt(Client* c);
+  void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
+                  const std::function<void(Operation*)>& record);
+  void ClientRetry(Client* c, uint64_t attempt);
+  SimNode* PickNode(Client* c);
+
+  SimOptions options_;
+  raft::Rng rng_;
+  Scenario scenario_;
+  SimResult result_;
+  uint64_t now_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t end_us_ = 0;
+  uint64_t healed_at_ = 0;
+  bool healed_ = false;
+  bool failed_ = false;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  std::map<uint64_t, SimNode> nodes_;
+  std::vector<Client> clients_;
+  std::set<std::pair<uint64_t, uint64_t>> cut_;  // (from, to) links down
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> clogged_until_;
+  raft::InvariantChecker checker_;
+  Pool<raft::Message> message_pool_;
+  Pool<std::function<void()>> closure_pool_;
+  // The node the current event acted on (0: possibly several); only it is re-checked.
+  uint64_t touched_ = 0;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
+  uint64_t hash_ = 0;
+  raft::ConfState initial_conf_;
+  std::string sqlite_base_dir_;
+};
+
+// Folds v into a running trace hash.
+uint64_t Mix(uint64_t h, uint64_t v);
+uint64_t HashBytes(absl::string_view s);
+
+}  // namespace rb::sim::internal
+
+#endif  // RAFTBADGER_SIM_CLUSTER_H_

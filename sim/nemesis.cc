@@ -1,0 +1,189 @@
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sim/cluster.h"
+
+namespace rb::sim::internal {
+
+void Simulation::InjectFault() {
+  if (now_ >= options_.fault_phase_us) return;
+  const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
+                         scenario_.clog_weight + scenario_.pause_weight +
+                         scenario_.membership_weight;
+  uint64_t pick = rng_.Uniform(total);
+  std::vector<uint64_t> ids;
+  uint64_t leader = 0;
+  for (auto& [id, n] : nodes_) {
+    ids.push_back(id);
+    if (n.node != nullptr && n.node->is_leader()) leader = id;
+  }
+  // Half the faults aim at the leader, as a nemesis would: that is where the interesting
+  // schedules start (a leader dying with entries half replicated, Figure 8).
+  const bool at_leader = leader != 0 && rng_.Chance(1, 2);
+  if (pick < scenario_.crash_weight) {
+    SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
+    if (n.node != nullptr) {
+      Crash(&n);
+      const uint64_t id = n.id;
+      Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
+        SimNode& again = nodes_.at(id);
+        if (again.node == nullptr) StartNode(&again);
+      });
+    }
+  } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
+    const size_t n = ids.size();
+    const uint64_t pattern = at_leader ? 0 : rng_.Uniform(3);
+    std::string what;
+    if (pattern == 2 && n >= 4) {
+      // Majorities ring: each node hears only its two neighbours, so several overlapping
+      // majorities each see part of the cluster.
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t j = 0; j < n; ++j) {
+          const size_t d = (i + n - j) % n;
+          if (i != j && d != 1 && d != n - 1) cut_.insert({ids[i], ids[j]});
+        }
+      }
+      what = "majorities ring";
+    } else if (pattern == 1 && n >= 3) {
+      // Bridge: two halves that only one node (the bridge) connects.
+      const uint64_t bridge = ids[rng_.Uniform(n)];
+      std::set<uint64_t> half;
+      for (uint64_t id : ids) {
+        if (id != bridge && rng_.Chance(1, 2)) half.insert(id);
+      }
+      for (uint64_t a : ids) {
+        for (uint64_t b : ids) {
+          if (a != bridge && b != bridge && half.count(a) != half.count(b)) cut_.insert({a, b});
+        }
+      }
+      what = absl::StrCat("bridge through ", bridge, ", halves {", absl::StrJoin(half, ","), "}");
+    } else {
+      // Two sides, symmetric or one-way; aimed at the leader: it alone or with one follower.
+      std::set<uint64_t> side;
+      if (at_leader) {
+        side.insert(leader);
+        if (n > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(n)]);
+      } else {
+        for (uint64_t id : ids) {
+          if (rng_.Chance(1, 2)) side.insert(id);
+        }
+      }
+      const bool one_way = rng_.Chance(1, 4);
+      for (uint64_t a : ids) {
+        for (uint64_t b : ids) {
+          if (side.count(a) > 0 && side.count(b) == 0) {
+            cut_.insert({a, b});
+            if (!one_way) cut_.insert({b, a});
+          }
+        }
+      }
+      what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
+    }
+    Trace(6, pattern, cut_.size(), 0, [&] { return "partition: " + what; });
+    Schedule(rng_.Range(200'000, 3'000'000), [this] {
+      cut_.clear();
+      Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
+    });
+  } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
+    const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
+    clogged_until_[{a, b}] = now_ + rng_.Range(100'000, 2'000'000);
+    Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
+  } else if ((pick -= scenario_.clog_weight) < scenario_.membership_weight) {
+    ChangeMembership(leader);
+  } else {
+    // A stopped process (GC pause, SIGSTOP, a stalled VM): it neither ticks nor reads.
+    SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
+    n.paused_until = now_ + rng_.Range(50'000, 2'000'000);
+    Trace(14, n.id, n.paused_until, 0,
+          [&] { return absl::StrCat("node ", n.id, " paused until ", n.paused_until, "us"); });
+  }
+  Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
+           [this] { InjectFault(); });
+}
+
+void Simulation::ChangeMembership(uint64_t leader) {
+  if (leader == 0) return;
+  node::Node& l = *nodes_.at(leader).node;
+  const raft::ProgressTracker& tracker = l.raw().raft().tracker();
+  std::vector<uint64_t> voters = tracker.config.voters.incoming.ids();
+  std::vector<uint64_t> learners = tracker.config.learners.ids();
+  std::vector<uint64_t> others;  // known nodes outside the configuration
+  for (auto& [id, n] : nodes_) {
+    if (!tracker.config.voters.Contains(id) && !tracker.config.learners.Contains(id)) {
+      others.push_back(id);
+    }
+  }
+  auto pick = [this](const std::vector<uint64_t>& from) { return from[rng_.Uniform(from.size())]; };
+  raft::ConfChange cc;
+  std::string what;
+  if (tracker.config.voters.IsJoint()) {
+    what = "leave joint configuration";  // an explicit joint change waits for this
+  } else {
+    switch (rng_.Uniform(5)) {
+      case 0:
+        if (others.empty()) return;
+        cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, pick(others)});
+        what = absl::StrCat("add learner ", cc.changes[0].node_id);
+        break;
+      case 1:
+        if (learners.empty()) return;
+        cc.changes.push_back({raft::ConfChangeType::kAddNode, pick(learners)});
+        what = absl::StrCat("promote ", cc.changes[0].node_id);
+        break;
+      case 2:
+        if (voters.size() <= 3) return;  // keep a cluster that tolerates a failure
+        cc.changes.push_back({raft::ConfChangeType::kRemoveNode, pick(voters)});
+        what = absl::StrCat("remove ", cc.changes[0].node_id);
+        break;
+      case 3: {
+        // Replace a voter through joint consensus (left automatically, or explicitly).
+        std::vector<uint64_t> candidates = learners;
+        candidates.insert(candidates.end(), others.begin(), others.end());
+        if (candidates.empty()) return;
+        cc.transition = rng_.Chance(1, 2) ? raft::ConfChangeTransition::kAuto
+                                          : raft::ConfChangeTransition::kJointExplicit;
+        cc.changes.push_back({raft::ConfChangeType::kRemoveNode, pick(voters)});
+        cc.changes.push_back({raft::ConfChangeType::kAddNode, pick(candidates)});
+        what = absl::StrCat("replace ", cc.changes[0].node_id, " by ", cc.changes[1].node_id,
+                            " (joint)");
+        break;
+      }
+      default: {
+        const uint64_t target = pick(voters);
+        Trace(16, leader, target, 0,
+              [&] { return absl::StrCat("transfer leadership ", leader, " -> ", target); });
+        l.TransferLeader(target);
+        return;
+      }
+    }
+  }
+  const absl::Status s = l.ProposeConfChange(cc);
+  Trace(17, leader, cc.changes.size(), s.ok(), [&] {
+    return absl::StrCat("leader ", leader, " proposes: ", what, s.ok() ? "" : " (refused)");
+  });
+}
+
+void Simulation::HealAll() {
+  healed_ = true;
+  healed_at_ = now_;
+  cut_.clear();
+  clogged_until_.clear();
+  scenario_.drop_per_mille = 0;
+  scenario_.duplicate_per_mille = 0;
+  Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
+  for (auto& [id, n] : nodes_) {
+    n.paused_until = 0;
+    if (n.node == nullptr) StartNode(&n);
+  }
+  // Liveness: a leader within the bound.
+  Schedule(kLivenessBoundUs, [this] {
+    for (auto& [id, n] : nodes_) {
+      if (n.node != nullptr && n.node->is_leader()) return;
+    }
+    Fail(absl::StrCat("no leader ", kLivenessElectionTimeouts,
+                      " election timeouts after the cluster was healed"));
+  });
+}
+
+}  // namespace rb::sim::internal

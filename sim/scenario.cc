@@ -1,0 +1,47 @@
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "sim/cluster.h"
+
+namespace rb::sim::internal {
+
+Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
+  Scenario s;
+  if (o.voters > 0) {
+    s.voters = o.voters;
+  } else {
+    static constexpr int kSizes[] = {1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7};
+    s.voters = kSizes[rng->Uniform(sizeof(kSizes) / sizeof(kSizes[0]))];
+  }
+  s.pre_vote = rng->Chance(2, 3);
+  s.check_quorum = rng->Chance(2, 3);
+  static constexpr uint64_t kSnapshotEvery[] = {0, 20, 100};
+  s.snapshot_every = kSnapshotEvery[rng->Uniform(3)];
+  static constexpr uint64_t kMaxMsgBytes[] = {1, 300, 64 << 10};
+  s.max_msg_bytes = kMaxMsgBytes[rng->Uniform(3)];
+  if (o.network_faults) {
+    s.min_delay_us = rng->Range(50, 2'000);
+    s.max_delay_us = s.min_delay_us + rng->Range(0, 40'000);
+    s.drop_per_mille = static_cast<uint32_t>(rng->Chance(1, 3) ? 0 : rng->Range(1, 200));
+    s.duplicate_per_mille = static_cast<uint32_t>(rng->Chance(1, 2) ? 0 : rng->Range(1, 50));
+    s.clog_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  }
+  if (o.crashes) s.crash_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  if (o.pauses) s.pause_weight = static_cast<uint32_t>(rng->Range(0, 2));
+  if (o.membership_changes) s.membership_weight = static_cast<uint32_t>(rng->Range(0, 2));
+  // A removed node that never learns of its removal campaigns forever with ever higher
+  // terms; without PreVote every campaign deposes the leader (Raft thesis 4.2.3). Clusters
+  // that change membership run with PreVote, as etcd's defaults do.
+  if (s.membership_weight > 0) s.pre_vote = true;
+  if (o.clock_drift) s.max_drift_permille = static_cast<uint32_t>(rng->Range(0, 100));
+  if (o.partitions) s.partition_weight = static_cast<uint32_t>(rng->Range(0, 3));
+  if (s.crash_weight + s.partition_weight + s.clog_weight + s.pause_weight + s.membership_weight >
+          0 &&
+      !rng->Chance(1, 6)) {
+    s.fault_interval_us = rng->Range(100'000, 2'000'000);
+  }
+  if (o.disk_latency) s.max_disk_latency_us = rng->Range(10, 20'000);
+  return s;
+}
+
+}  // namespace rb::sim::internal
