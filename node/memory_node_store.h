@@ -32,9 +32,7 @@ class MemoryNodeStore : public NodeStore {
 
   // The process died: a persist in flight never completes, and its callback is dropped.
   void Crash() { ++incarnation_; }
-  void set_scheduler(Scheduler scheduler) { scheduler_ = std::move(scheduler); }
   const raft::HardState& durable_hard_state() const { return log_.hard_state(); }
-  const std::map<std::string, std::string>& data() const { return kv_; }
 
  private:
   class Txn;

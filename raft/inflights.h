@@ -26,7 +26,6 @@ class Inflights {
   bool Full() const;
   size_t Count() const { return count_; }
   uint64_t Bytes() const { return bytes_; }
-  size_t capacity() const { return capacity_; }
 
  private:
   struct Slot {

@@ -87,7 +87,9 @@ TEST(InvariantsTest, DetectsLeaderMissingCommittedEntry) {
   EXPECT_NE(s.message().find("lacks committed entry 2 of term 1"), std::string::npos) << s;
 }
 
-TEST(InvariantsTest, CheckNodeCatchesInconsistentCandidate) {
+// No false alarms: the states a node legitimately passes through are accepted. (The
+// tests above are the ones that feed the checker broken states.)
+TEST(InvariantsTest, CheckNodeAcceptsCandidateThenLeader) {
   TestCluster c(3);
   Raft& r = c.mutable_raft(1);
   r.BecomeCandidate();

@@ -41,7 +41,6 @@ class ReadOnly {
   std::vector<ReadIndexStatus> Advance(const std::string& ctx);
   // Context of the newest pending read, or empty.
   std::string LastPendingRequestCtx() const;
-  size_t pending() const { return queue_.size(); }
 
  private:
   ReadOnlyOption option_;

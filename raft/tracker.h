@@ -46,7 +46,6 @@ class ProgressTracker {
   uint64_t Committed() const;
   // Whether a quorum has been recently active (each Progress.recent_active).
   bool QuorumActive() const;
-  bool IsVoter(uint64_t id) const { return config.voters.Contains(id); }
 
   void ResetVotes() { votes_.clear(); }
   // Records the first vote from id; later ones are ignored.

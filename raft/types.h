@@ -101,7 +101,6 @@ enum class MessageType : uint8_t {
   kPreVote = 17,
   kPreVoteResp = 18,
 };
-inline constexpr int kMessageTypeCount = 19;
 
 const char* MessageTypeName(MessageType type);
 

@@ -60,11 +60,6 @@ Statement& Statement::BindText(int index, absl::string_view value) {
   return *this;
 }
 
-Statement& Statement::BindNull(int index) {
-  sqlite3_bind_null(stmt_, index);
-  return *this;
-}
-
 absl::StatusOr<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -91,10 +86,6 @@ absl::string_view Statement::ColumnBlob(int index) const {
   const int size = sqlite3_column_bytes(stmt_, index);
   if (data == nullptr) return absl::string_view();
   return absl::string_view(static_cast<const char*>(data), size);
-}
-
-bool Statement::ColumnIsNull(int index) const {
-  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,

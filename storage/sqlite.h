@@ -44,7 +44,6 @@ class Statement {
   Statement& BindInt64(int index, int64_t value);
   Statement& BindBlob(int index, absl::string_view value);
   Statement& BindText(int index, absl::string_view value);
-  Statement& BindNull(int index);
 
   // Advances: true if a row is available, false when done.
   absl::StatusOr<bool> Step();
@@ -53,7 +52,6 @@ class Statement {
 
   int64_t ColumnInt64(int index) const;
   absl::string_view ColumnBlob(int index) const;
-  bool ColumnIsNull(int index) const;
 
  private:
   SqliteDb* db_;
