@@ -2,24 +2,17 @@
 // survives a restart (the store is reopened from its directory).
 #include "node/sqlite_node_store.h"
 
-#include <cstdlib>
 #include <deque>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "node/node.h"
+#include "storage/test_util.h"
 
 namespace rb::node {
 namespace {
 
 namespace kvpb = raftbadger::kvpb;
-
-std::string TempDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/node-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
 
 class NullTransport : public Transport {
  public:
@@ -58,7 +51,7 @@ void PutAndWait(Node* node, uint64_t seq, std::string key, std::string value) {
 
 TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
   storage::StoreOptions options;
-  options.dir = TempDir();
+  options.dir = storage::MakeTempDir();
   NullTransport transport;
   {
     auto store = *SqliteNodeStore::Open(options, Solo());
@@ -90,7 +83,7 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
 
 TEST(SqliteNodeStoreTest, SnapshotsCompactTheLog) {
   storage::StoreOptions options;
-  options.dir = TempDir();
+  options.dir = storage::MakeTempDir();
   NullTransport transport;
   auto store = *SqliteNodeStore::Open(options, Solo());
   auto node = Start(store.get(), &transport, /*snapshot_every=*/10);
@@ -104,7 +97,7 @@ TEST(SqliteNodeStoreTest, SnapshotsCompactTheLog) {
 
 TEST(SqliteNodeStoreTest, ExistingStoreKeepsItsConfiguration) {
   storage::StoreOptions options;
-  options.dir = TempDir();
+  options.dir = storage::MakeTempDir();
   { auto store = *SqliteNodeStore::Open(options, Solo()); }
   raft::ConfState other;
   other.voters = {1, 2, 3};

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,21 +50,14 @@ constexpr char kLogStart[] = "log_start";    // dummy entry: raftpb.SnapshotMeta
 constexpr char kApplied[] = "applied";       // raftpb.SnapshotMetadata{index, conf_state}
 
 absl::Status MakeDirs(const std::string& dir) {
-  std::string partial;
-  for (size_t pos = 0; pos != std::string::npos;) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create directory ", partial, ": ", std::strerror(errno)));
-    }
-  }
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  std::error_code created, checked;
+  std::filesystem::create_directories(dir, created);
+  if (std::filesystem::is_directory(dir, checked)) return absl::OkStatus();
+  if (std::filesystem::exists(dir, checked)) {
     return absl::FailedPreconditionError(absl::StrCat(dir, " exists and is not a directory"));
   }
-  return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("cannot create directory ", dir, ": ", created.message()));
 }
 
 // Makes a newly created file's directory entry durable.
