@@ -83,7 +83,11 @@ absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   ASSIGN_OR_RETURN(uint64_t first, store_->FirstIndex());
   const uint64_t compact = index - keep_entries;
   if (compact < first) return absl::OkStatus();
-  return store_->Write([&](storage::WriteTxn* txn) { return txn->Compact(compact); });
+  RETURN_IF_ERROR(store_->Write([&](storage::WriteTxn* txn) { return txn->Compact(compact); }));
+  // Compaction is when the WAL holds the most dead frames: checkpoint and truncate it, so
+  // that its disk space comes back. Unavailable only means a reader pins it: next time.
+  const absl::Status checkpoint = store_->Checkpoint();
+  return checkpoint.code() == absl::StatusCode::kUnavailable ? absl::OkStatus() : checkpoint;
 }
 
 }  // namespace rb::node

@@ -33,6 +33,11 @@ absl::StatusOr<std::unique_ptr<SnapshotBuilder>> SnapshotBuilder::Start(Store* s
   SqliteOpenOptions options;
   options.vfs = store->options().vfs;
   ASSIGN_OR_RETURN(b->copy_, SqliteDb::Open(path, options));
+  // The copy is in WAL mode (the store's header says so) until Finish() switches it to a
+  // rollback journal. Held exclusively, it keeps its WAL index in memory: no -shm file,
+  // which a full disk could not create and a VFS without shared memory (the simulator's)
+  // does not offer. Nothing else opens the file before Finish().
+  RETURN_IF_ERROR(b->copy_->Exec("PRAGMA locking_mode=EXCLUSIVE"));
   b->backup_ = sqlite3_backup_init(b->copy_->handle(), "main", store->db_handle(), "main");
   if (b->backup_ == nullptr) {
     return b->copy_->Error(sqlite3_errcode(b->copy_->handle()), "starting the snapshot copy");

@@ -283,13 +283,38 @@ TEST(StoreTest, ChecksumCatchesTamperedEntryAndValue) {
   }
   RawSql(dir + "/raftbadger.db",
          "UPDATE raft_log SET data = x'6576696c' WHERE idx = 2; UPDATE kv SET value = x'00';");
-  auto s = OpenStore(dir);  // structurally fine: only payloads changed
-  ASSERT_NE(s, nullptr);
+  // Structurally fine (only payloads changed), but verification on open reads every row.
+  StoreOptions options;
+  options.dir = dir;
+  auto refused = Store::Open(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("log entry 2"), std::string::npos) << refused.status();
+  // Without it, the damage is caught on read.
+  options.verify_on_open = false;
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Store> s = *std::move(opened);
   std::vector<Entry> out;
   absl::Status st = s->Entries(1, 4, raft::kNoLimit, &out);
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(st.message().find("log entry 2"), std::string::npos) << st;
   EXPECT_EQ(s->Get("k").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(StoreTest, OpenRefusesATamperedStateMachineRow) {
+  const std::string dir = MakeTempDir();
+  {
+    auto s = OpenStore(dir);
+    ASSERT_TRUE(s->Write([](WriteTxn* t) { return t->Put("k", "v", 1); }).ok());
+  }
+  RawSql(dir + "/raftbadger.db", "UPDATE kv SET value = x'00';");
+  StoreOptions options;
+  options.dir = dir;
+  auto refused = Store::Open(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("a row of kv"), std::string::npos) << refused.status();
 }
 
 TEST(StoreTest, WalStaysBoundedUnderSteadyWrites) {
