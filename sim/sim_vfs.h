@@ -1,0 +1,84 @@
+// SimVfs: a SQLite VFS whose files live on simulated disks (SimDisk), so that the real
+// store (storage/Store, SQLite in WAL mode) runs inside the simulator and meets the same
+// power losses, torn writes and corruption as the in-memory model.
+//
+// Paths are "/<disk>/<file>": the first path component names the disk mounted under it
+// (one per simulated node). Nothing here touches the real file system, reads a clock or
+// sleeps; SQLite's randomness (WAL salts) comes from a seeded generator.
+//
+// The files offer no shared-memory methods: SQLite then runs WAL only in exclusive locking
+// mode, which is what the store uses. Locks always succeed (one process, one connection
+// per file).
+#ifndef RAFTBADGER_SIM_SIM_VFS_H_
+#define RAFTBADGER_SIM_SIM_VFS_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "raft/rng.h"
+#include "sim/sim_disk.h"
+
+namespace rb::sim {
+
+class SimVfs {
+ public:
+  // Registers the VFS with SQLite under a name unique in this process.
+  explicit SimVfs(uint64_t seed);
+  // REQUIRES: no database opened through this VFS is still open.
+  ~SimVfs();
+  SimVfs(const SimVfs&) = delete;
+  SimVfs& operator=(const SimVfs&) = delete;
+
+  // The name to pass as StoreOptions::vfs.
+  const std::string& name() const { return name_; }
+  // Files under "/<disk_name>/" live on `disk`, which must outlive every file opened there.
+  void Mount(absl::string_view disk_name, SimDisk* disk);
+
+  // Counters, for tests and traces.
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  struct File;
+  SimDisk* DiskFor(absl::string_view path) const;
+
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                  int* out_flags);
+  static int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir);
+  static int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out);
+  static int FullPathname(sqlite3_vfs* vfs, const char* name, int n, char* out);
+  static int Randomness(sqlite3_vfs* vfs, int n, char* out);
+  static int Sleep(sqlite3_vfs* vfs, int microseconds);
+  static int CurrentTime(sqlite3_vfs* vfs, double* out);
+  static int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out);
+  static int GetLastError(sqlite3_vfs* vfs, int n, char* out);
+
+  static int Close(sqlite3_file* file);
+  static int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 offset);
+  static int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 offset);
+  static int Truncate(sqlite3_file* file, sqlite3_int64 size);
+  static int Sync(sqlite3_file* file, int flags);
+  static int FileSize(sqlite3_file* file, sqlite3_int64* out);
+  static int Lock(sqlite3_file* file, int level);
+  static int Unlock(sqlite3_file* file, int level);
+  static int CheckReservedLock(sqlite3_file* file, int* out);
+  static int FileControl(sqlite3_file* file, int op, void* arg);
+  static int SectorSize(sqlite3_file* file);
+  static int DeviceCharacteristics(sqlite3_file* file);
+
+  static const sqlite3_io_methods kIoMethods;
+
+  std::string name_;
+  sqlite3_vfs vfs_{};
+  raft::Rng rng_;
+  std::map<std::string, SimDisk*, std::less<>> disks_;
+  uint64_t temp_files_ = 0;
+  uint64_t syncs_ = 0;
+};
+
+}  // namespace rb::sim
+
+#endif  // RAFTBADGER_SIM_SIM_VFS_H_
