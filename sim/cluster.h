@@ -9,9 +9,6 @@
 #ifndef RAFTBADGER_SIM_CLUSTER_H_
 #define RAFTBADGER_SIM_CLUSTER_H_
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +24,8 @@
 #include "proto/kv.pb.h"
 #include "raft/invariants.h"
 #include "raft/rng.h"
+#include "sim/sim_disk.h"
+#include "sim/sim_vfs.h"
 #include "sim/simulation.h"
 
 namespace rb::sim::internal {
@@ -60,6 +59,11 @@ struct Scenario {
   uint32_t membership_weight = 0;   // configuration changes and leader transfers
   uint32_t max_drift_permille = 0;  // each node's clock runs up to this much fast or slow
   uint64_t max_disk_latency_us = 0;
+  // SQLite back end: per crash, the chance (per mille) that it is a power loss, and that a
+  // power loss strikes inside the node's next I/O rather than between them.
+  uint32_t power_loss_per_mille = 0;
+  uint32_t mid_io_per_mille = 0;
+  uint32_t corruption_per_mille = 0;  // per power loss: damage a sector of the database
 
   std::string Describe() const {
     return absl::StrCat(
@@ -69,7 +73,9 @@ struct Scenario {
         "/1000 fault_interval=", fault_interval_us,
         "us weights(crash/partition/clog/pause)=", crash_weight, "/", partition_weight, "/",
         clog_weight, "/", pause_weight, " membership=", membership_weight,
-        " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us");
+        " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us",
+        " power_loss=", power_loss_per_mille, "/1000 mid_io=", mid_io_per_mille,
+        "/1000 corruption=", corruption_per_mille, "/1000");
   }
 };
 
@@ -91,10 +97,16 @@ struct SimNode {
   uint64_t id = 0;
   // Memory back end: the disk model, which survives crashes.
   std::unique_ptr<node::MemoryNodeStore> memory;
-  // SQLite back end: the real store, open while the process runs, over files in `dir`.
+  // SQLite back end: the simulated disk (declared first: it outlives the store), and the
+  // real store, open while the process runs, over files in `dir` on that disk.
+  std::unique_ptr<SimDisk> disk;
   std::unique_ptr<node::SqliteNodeStore> sqlite;
   std::string dir;
   raft::HardState closed_hard_state;  // SQLite: the durable hard state when it was closed
+  bool crash_armed = false;           // a power loss waits for the node's next I/O
+  bool lost_power_in_io = false;      // it struck: the commit in flight may be lost
+  bool disk_corrupted = false;        // the simulator damaged its database
+  bool refused_start = false;         // and it refused to start over it: down for good
   uint64_t incarnation = 0;           // bumped by each crash: older completions are dropped
   std::unique_ptr<node::Node> node;   // null while crashed
   std::unique_ptr<SimTransport> transport;
@@ -175,7 +187,16 @@ class Simulation {
   void CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
                         std::function<void()> work);
   bool TransferSnapshot(const raft::Message& m);
-  void Crash(SimNode* n);
+  // kill -9; with power_loss, the disk also loses, keeps or tears each unsynced write.
+  void Crash(SimNode* n, bool power_loss = false);
+  // Flips a bit of a page of the node's database file that no WAL frame supersedes (a
+  // superseded page is never read, so damaging it proves nothing). Returns what it did, or
+  // "" if there was no such page. REQUIRES: the node is down.
+  std::string DamageDatabase(SimNode* n);
+  // A node whose disk froze in the middle of its I/O (an armed power loss) dies now.
+  void CrashFrozenNodes();
+  // Restarts a crashed node after a random downtime (unless it refused to start).
+  void ScheduleRestart(uint64_t id);
   void Deliver(raft::Message m);
   void TickNode(uint64_t id);
   void InjectFault();
@@ -204,6 +225,7 @@ class Simulation {
   bool healed_ = false;
   bool failed_ = false;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  std::unique_ptr<SimVfs> vfs_;  // declared before the nodes: their stores close first
   std::map<uint64_t, SimNode> nodes_;
   std::vector<Client> clients_;
   std::set<std::pair<uint64_t, uint64_t>> cut_;  // (from, to) links down
@@ -216,7 +238,6 @@ class Simulation {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
   uint64_t hash_ = 0;
   raft::ConfState initial_conf_;
-  std::string sqlite_base_dir_;
 };
 
 // Folds v into a running trace hash.

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/cluster.h"
+#include "storage/store.h"
 
 namespace rb::sim::internal {
 
@@ -23,13 +24,22 @@ void Simulation::InjectFault() {
   const bool at_leader = leader != 0 && rng_.Chance(1, 2);
   if (pick < scenario_.crash_weight) {
     SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
-    if (n.node != nullptr) {
-      Crash(&n);
-      const uint64_t id = n.id;
-      Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
-        SimNode& again = nodes_.at(id);
-        if (again.node == nullptr) StartNode(&again);
-      });
+    if (n.node != nullptr && !n.crash_armed) {
+      const bool power_loss =
+          n.disk != nullptr && rng_.Chance(scenario_.power_loss_per_mille, 1000);
+      if (power_loss && rng_.Chance(scenario_.mid_io_per_mille, 1000)) {
+        // Power fails during one of the node's next disk operations, which may be in the
+        // middle of a commit; CrashFrozenNodes() takes it down when that happens.
+        const uint64_t ops = rng_.Range(1, 16);
+        n.disk->FreezeAfter(ops);
+        n.crash_armed = true;
+        Trace(21, n.id, ops, 0, [&] {
+          return absl::StrCat("node ", n.id, " will lose power at its disk operation ", ops);
+        });
+      } else {
+        Crash(&n, power_loss);
+        ScheduleRestart(n.id);
+      }
     }
   } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
     const size_t n = ids.size();
@@ -100,6 +110,64 @@ void Simulation::InjectFault() {
   }
   Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
            [this] { InjectFault(); });
+}
+
+namespace {
+
+uint32_t BigEndian32(const char* p) {
+  return (uint32_t{static_cast<uint8_t>(p[0])} << 24) |
+         (uint32_t{static_cast<uint8_t>(p[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(p[2])} << 8) | uint32_t{static_cast<uint8_t>(p[3])};
+}
+
+}  // namespace
+
+std::string Simulation::DamageDatabase(SimNode* n) {
+  const std::string db = absl::StrCat(n->dir, "/", storage::kDatabaseFileName);
+  if (!n->disk->Exists(db) || n->disk->Size(db) < 100) return "";
+  // SQLite's file formats (sqlite.org/fileformat.html): the page size is at byte 16 of the
+  // database header; the WAL header holds two salts at bytes 16 and 20, and each frame is a
+  // 24-byte header (page number first, salts at 8 and 12) and a page. Frames carrying the
+  // header's salts belong to the live WAL.
+  char header[100];
+  n->disk->Read(db, 0, sizeof(header), header);
+  uint64_t page_bytes =
+      (uint64_t{static_cast<uint8_t>(header[16])} << 8) | static_cast<uint8_t>(header[17]);
+  if (page_bytes == 1) page_bytes = 65536;
+  if (page_bytes < 512) return "";
+  std::set<uint64_t> superseded;
+  const std::string wal = db + "-wal";
+  if (n->disk->Exists(wal) && n->disk->Size(wal) >= 32) {
+    char wal_header[32];
+    n->disk->Read(wal, 0, sizeof(wal_header), wal_header);
+    const uint32_t salt1 = BigEndian32(wal_header + 16), salt2 = BigEndian32(wal_header + 20);
+    const uint64_t frame_bytes = 24 + page_bytes;
+    for (uint64_t at = 32; at + frame_bytes <= n->disk->Size(wal); at += frame_bytes) {
+      char frame[24];
+      n->disk->Read(wal, at, sizeof(frame), frame);
+      if (BigEndian32(frame + 8) == salt1 && BigEndian32(frame + 12) == salt2) {
+        superseded.insert(BigEndian32(frame));
+      }
+    }
+  }
+  std::vector<uint64_t> pages;
+  for (uint64_t page = 1; page * page_bytes <= n->disk->Size(db); ++page) {
+    if (superseded.count(page) == 0) pages.push_back(page);
+  }
+  if (pages.empty()) return "";
+  const uint64_t page = pages[rng_.Uniform(pages.size())];
+  const uint64_t offset = (page - 1) * page_bytes + rng_.Uniform(page_bytes);
+  const int bit = static_cast<int>(rng_.Uniform(8));
+  n->disk->FlipBit(db, offset, bit);
+  return absl::StrCat(db, " page ", page, " byte ", offset, " bit ", bit, " (", pages.size(),
+                      " of ", n->disk->Size(db) / page_bytes, " pages not superseded by the WAL)");
+}
+
+void Simulation::ScheduleRestart(uint64_t id) {
+  Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
+    SimNode& again = nodes_.at(id);
+    if (again.node == nullptr && !again.refused_start) StartNode(&again);
+  });
 }
 
 void Simulation::ChangeMembership(uint64_t leader) {
@@ -174,7 +242,13 @@ void Simulation::HealAll() {
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
   for (auto& [id, n] : nodes_) {
     n.paused_until = 0;
-    if (n.node == nullptr) StartNode(&n);
+    if (n.crash_armed && !n.disk->frozen()) {
+      n.disk->Thaw();  // disarm a power loss still waiting for I/O
+      n.crash_armed = false;
+    }
+    // A node that refused to start over a damaged disk stays down: only an operator, who
+    // replaces it as a new member, could bring it back.
+    if (n.node == nullptr && !n.refused_start) StartNode(&n);
   }
   // Liveness: a leader within the bound.
   Schedule(kLivenessBoundUs, [this] {

@@ -41,6 +41,15 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     s.fault_interval_us = rng->Range(100'000, 2'000'000);
   }
   if (o.disk_latency) s.max_disk_latency_us = rng->Range(10, 20'000);
+  // Drawn last, and only for the SQLite back end, so that in-memory seeds keep drawing
+  // exactly what they drew before these faults existed.
+  if (o.storage == SimOptions::Storage::kSqlite && o.crashes && o.power_loss) {
+    s.power_loss_per_mille = static_cast<uint32_t>(rng->Range(0, 1000));
+    s.mid_io_per_mille = static_cast<uint32_t>(rng->Range(0, 1000));
+    if (o.disk_corruption && rng->Chance(1, 2)) {
+      s.corruption_per_mille = static_cast<uint32_t>(rng->Range(100, 1000));
+    }
+  }
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "base/logging.h"
 #include "sim/simulation.h"
 
@@ -34,7 +35,13 @@ ABSL_FLAG(bool, membership_changes, true,
 ABSL_FLAG(bool, disk_latency, true, "simulated fsync latency");
 ABSL_FLAG(int, clients, 3, "concurrent clients");
 ABSL_FLAG(std::string, storage, "memory",
-          "node storage: memory (the model of the contract) or sqlite (the real store)");
+          "node storage: memory (the model of the contract) or sqlite (the real store on a "
+          "simulated disk)");
+ABSL_FLAG(bool, power_loss, true,
+          "sqlite: crashes may be power losses that lose or tear unsynced writes, some inside "
+          "a commit");
+ABSL_FLAG(bool, disk_corruption, true,
+          "sqlite: a power loss may damage a sector of one node's database");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
@@ -44,11 +51,37 @@ ABSL_FLAG(std::string, bug, "",
 
 namespace {
 
+// The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
-  std::string cmd = "bazel run //sim:simulate -- --seed=" + std::to_string(seed);
-  if (absl::GetFlag(FLAGS_voters) != 0) {
-    cmd += " --voters=" + std::to_string(absl::GetFlag(FLAGS_voters));
+  std::string cmd = absl::StrCat("bazel run //sim:simulate -- --seed=", seed);
+  if (absl::GetFlag(FLAGS_voters) != 0)
+    absl::StrAppend(&cmd, " --voters=", absl::GetFlag(FLAGS_voters));
+  if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
+    absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
+  if (absl::GetFlag(FLAGS_quiet_seconds) != 9) {
+    absl::StrAppend(&cmd, " --quiet_seconds=", absl::GetFlag(FLAGS_quiet_seconds));
+  }
+  if (absl::GetFlag(FLAGS_clients) != 3)
+    absl::StrAppend(&cmd, " --clients=", absl::GetFlag(FLAGS_clients));
+  const std::pair<const char*, bool> classes[] = {
+      {"network_faults", absl::GetFlag(FLAGS_network_faults)},
+      {"partitions", absl::GetFlag(FLAGS_partitions)},
+      {"crashes", absl::GetFlag(FLAGS_crashes)},
+      {"pauses", absl::GetFlag(FLAGS_pauses)},
+      {"clock_drift", absl::GetFlag(FLAGS_clock_drift)},
+      {"membership_changes", absl::GetFlag(FLAGS_membership_changes)},
+      {"disk_latency", absl::GetFlag(FLAGS_disk_latency)},
+      {"power_loss", absl::GetFlag(FLAGS_power_loss)},
+      {"disk_corruption", absl::GetFlag(FLAGS_disk_corruption)},
+  };
+  for (const auto& [name, on] : classes) {
+    if (!on) absl::StrAppend(&cmd, " --", name, "=false");
+  }
+  if (absl::GetFlag(FLAGS_storage) != "memory") {
+    absl::StrAppend(&cmd, " --storage=", absl::GetFlag(FLAGS_storage));
+  }
+  if (!absl::GetFlag(FLAGS_bug).empty()) absl::StrAppend(&cmd, " --bug=", absl::GetFlag(FLAGS_bug));
   return cmd;
 }
 
@@ -87,6 +120,8 @@ int main(int argc, char** argv) {
     o.membership_changes = absl::GetFlag(FLAGS_membership_changes);
     o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
     o.clients = absl::GetFlag(FLAGS_clients);
+    o.power_loss = absl::GetFlag(FLAGS_power_loss);
+    o.disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
     const std::string storage = absl::GetFlag(FLAGS_storage);
     if (storage == "sqlite") {
       o.storage = rb::sim::SimOptions::Storage::kSqlite;
@@ -131,6 +166,13 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.ops_timed_out),
                 static_cast<unsigned long long>(r.trace_hash),
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
+    if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
+      std::printf("  power_losses=%llu torn_writes=%llu corrupted_disks=%llu refused_starts=%llu\n",
+                  static_cast<unsigned long long>(r.power_losses),
+                  static_cast<unsigned long long>(r.torn_writes),
+                  static_cast<unsigned long long>(r.corrupted_disks),
+                  static_cast<unsigned long long>(r.refused_starts));
+    }
     if (!r.ok) {
       ++failures;
       std::printf("FAILED seed %llu: %s\n  replay: %s\n", static_cast<unsigned long long>(seed),

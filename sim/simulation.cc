@@ -72,17 +72,34 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
 
 void Simulation::StartNode(SimNode* n) {
   if (options_.storage == SimOptions::Storage::kSqlite && n->sqlite == nullptr) {
-    storage::StoreOptions store_options;
+    storage::StoreOptions store_options;  // as in production, on the simulated disk
     store_options.dir = n->dir;
-    store_options.sync = false;  // process crashes only: the OS keeps what was written
-    store_options.verify_on_open = false;
+    store_options.vfs = vfs_->name();
     store_options.page_cache_bytes = 4 << 20;
+    // Checkpoints (writes to the database file) every 64 pages rather than 1000, so that
+    // power losses and damage also strike the database file, not only the WAL.
+    store_options.wal_autocheckpoint_pages = 64;
     auto opened = node::SqliteNodeStore::Open(store_options, initial_conf_, DiskScheduler(n->id));
     if (!opened.ok()) {
+      if (n->disk_corrupted && opened.status().code() == absl::StatusCode::kDataLoss) {
+        // What it must do: never start over state it cannot trust. It stays down.
+        n->refused_start = true;
+        ++result_.refused_starts;
+        Trace(19, n->id, 0, 0, [&] {
+          return absl::StrCat("node ", n->id, " refuses to start: ", opened.status().ToString());
+        });
+        return;
+      }
       Fail(absl::StrCat("node ", n->id, " cannot open its store: ", opened.status().ToString()));
       return;
     }
     n->sqlite = *std::move(opened);
+    if (n->lost_power_in_io) {
+      // The application in flight when the power failed never reached the disk: the node
+      // applies those entries again (the fingerprints still check they are the same).
+      n->last_applied = std::min(n->last_applied, n->sqlite->store().applied_index());
+      n->lost_power_in_io = false;
+    }
   }
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
@@ -98,17 +115,61 @@ void Simulation::StartNode(SimNode* n) {
   Trace(1, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " starts"); });
 }
 
-void Simulation::Crash(SimNode* n) {
-  Trace(2, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " crashes (kill -9)"); });
+void Simulation::Crash(SimNode* n, bool power_loss) {
+  Trace(2, n->id, power_loss, 0, [&] {
+    return absl::StrCat("node ", n->id, power_loss ? " loses power" : " crashes (kill -9)",
+                        n->crash_armed ? " inside its I/O" : "");
+  });
   n->node.reset();   // volatile state gone; pending client callbacks are never called
   ++n->incarnation;  // a persist completion in flight is never delivered
   if (n->memory != nullptr) {
     n->memory->Crash();  // and, in the memory model, its write is lost
-  } else {
-    n->closed_hard_state = n->sqlite->store().hard_state();
-    n->sqlite.reset();  // the process dies: the store is closed, the files stay
+    checker_.ForgetNode(n->id);
+    return;
   }
+  // The store's cached hard state is durable unless the disk froze inside the commit that
+  // wrote it; then the last one the checks saw durable stands in until the restart.
+  n->lost_power_in_io = n->disk->frozen();
+  n->closed_hard_state = n->disk->frozen() ? raft::HardState{n->durable_term, 0, n->durable_commit}
+                                           : n->sqlite->store().hard_state();
+  // The process dies: closing its connections here must not write (a real kill -9 runs no
+  // checkpoint), so the disk is frozen around the close.
+  n->disk->Freeze();
+  n->sqlite.reset();
+  n->disk->Thaw();
+  n->crash_armed = false;
   checker_.ForgetNode(n->id);
+  if (!power_loss) return;
+  ++result_.power_losses;
+  const SimDisk::CrashReport report = n->disk->Crash(&rng_);
+  result_.torn_writes += report.writes_torn;
+  Trace(18, n->id, report.writes_lost, report.writes_torn, [&] {
+    return absl::StrCat("node ", n->id, " disk: ", report.writes_lost, " unsynced writes lost, ",
+                        report.writes_kept, " kept, ", report.writes_torn, " torn");
+  });
+  if (result_.corrupted_disks == 0 && initial_conf_.voters.size() >= 3 &&
+      rng_.Chance(scenario_.corruption_per_mille, 1000)) {
+    const std::string what = DamageDatabase(n);
+    if (!what.empty()) {
+      ++result_.corrupted_disks;
+      n->disk_corrupted = true;
+      Trace(20, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " disk damaged: ", what); });
+    }
+  }
+}
+
+void Simulation::CrashFrozenNodes() {
+  auto check = [this](SimNode& n) {
+    if (n.node != nullptr && n.disk != nullptr && n.disk->frozen()) {
+      Crash(&n, /*power_loss=*/true);
+      ScheduleRestart(n.id);
+    }
+  };
+  if (touched_ != 0) {
+    check(nodes_.at(touched_));
+  } else {
+    for (auto& [id, n] : nodes_) check(n);
+  }
 }
 
 void Simulation::SendMessage(uint64_t from, raft::Message m) {
@@ -269,10 +330,7 @@ SimResult Simulation::Run() {
   for (int i = 1; i <= scenario_.voters; ++i) cs.voters.push_back(i);
   initial_conf_ = cs;
   if (options_.storage == SimOptions::Storage::kSqlite) {
-    std::string base = options_.sqlite_dir;
-    if (base.empty()) base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-    sqlite_base_dir_ = absl::StrCat(base, "/raftbadger-sim-", getpid(), "-", options_.seed);
-    std::filesystem::remove_all(sqlite_base_dir_);
+    vfs_ = std::make_unique<SimVfs>(rng_.Next());
   }
   // With membership changes, two more nodes run from the start: they know the initial
   // configuration but are not in it until a change adds them.
@@ -284,7 +342,9 @@ SimResult Simulation::Run() {
     if (options_.storage == SimOptions::Storage::kMemory) {
       n.memory = std::make_unique<node::MemoryNodeStore>(cs, DiskScheduler(id));
     } else {
-      n.dir = absl::StrCat(sqlite_base_dir_, "/node", i);
+      n.disk = std::make_unique<SimDisk>();
+      vfs_->Mount(absl::StrCat("node", i), n.disk.get());
+      n.dir = absl::StrCat("/node", i);
     }
     n.transport = std::make_unique<SimTransport>(this, i);
     const int64_t drift =
@@ -325,6 +385,7 @@ SimResult Simulation::Run() {
         TickNode(e.arg);
         break;
     }
+    if (vfs_ != nullptr) CrashFrozenNodes();
     ++result_.events;
     CheckAfterEvent();
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
@@ -343,10 +404,6 @@ SimResult Simulation::Run() {
     Fail("no client operation completed in the whole run");
   }
   result_.trace_hash = hash_;
-  if (!sqlite_base_dir_.empty()) {
-    nodes_.clear();  // close every store before removing its files
-    std::filesystem::remove_all(sqlite_base_dir_);
-  }
   return result_;
 }
 

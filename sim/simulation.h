@@ -3,9 +3,10 @@
 // One seed decides everything: the cluster size and the fault mix (swarm testing: some
 // seeds are calm, others storms), every message delay, drop and duplicate, every crash,
 // partition and disk latency, each node's election jitter and the clients' workload. The
-// nodes run the production node logic (node/Node) over the pure core with the in-memory
-// storage model (node/MemoryNodeStore), whose writes become durable only after a simulated
-// disk latency, so a crash loses unsynced writes.
+// nodes run the production node logic (node/Node) over the pure core with either the
+// in-memory storage model (node/MemoryNodeStore), whose writes become durable only after a
+// simulated disk latency, so a crash loses unsynced writes; or the real SQLite store on a
+// simulated disk that loses, keeps or tears unsynced writes at a power loss.
 //
 // Checked while it runs (a violation stops the run):
 //   - the core's invariants after every event (raft/invariants.h): one leader per term, log
@@ -46,10 +47,17 @@ struct SimOptions {
   bool disk_latency = true;
   int clients = 3;
   // Where nodes keep their state: the in-memory model of the storage contract (fast), or
-  // the real SQLite store over files in a scratch directory (the production code path).
+  // the real SQLite store (the production code path) on a simulated disk (sim/sim_disk.h)
+  // through a SQLite VFS (sim/sim_vfs.h).
   enum class Storage { kMemory, kSqlite };
   Storage storage = Storage::kMemory;
-  std::string sqlite_dir;  // base for the SQLite files; empty: /dev/shm, else /tmp
+  // SQLite back end only: crashes are also power losses (unsynced writes lost or torn),
+  // some striking inside a commit.
+  bool power_loss = true;
+  // SQLite back end only: a power loss may also damage a sector of the node's database
+  // (at most one node per run, in clusters of 3 or more voters). The node must refuse to
+  // start over it; the cluster goes on without it.
+  bool disk_corruption = true;
   // A readable event log, if set.
   std::ostream* trace = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.
@@ -68,6 +76,10 @@ struct SimResult {
   uint64_t virtual_us = 0;
   uint64_t ops_completed = 0;
   uint64_t ops_timed_out = 0;
+  uint64_t power_losses = 0;
+  uint64_t torn_writes = 0;
+  uint64_t corrupted_disks = 0;  // damaged by the simulator
+  uint64_t refused_starts = 0;   // nodes that would not start over a damaged disk
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;
