@@ -167,6 +167,7 @@ void Node::Pump() {
   for (int round = 0; round < 64; ++round) {
     if (!failure_.ok() || persist_in_flight_ || !raw_->HasReady()) break;
     raw_->GetReady(&ready_);
+    ++counters_.readies;
     if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
       ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
     }

@@ -73,6 +73,7 @@ struct NodeHooks {
 };
 
 struct NodeCounters {
+  uint64_t readies = 0;  // Ready batches handled: unchanged means the core's state is too
   uint64_t dropped_peer_messages = 0;
   uint64_t duplicates_suppressed = 0;
   uint64_t malformed_entries = 0;

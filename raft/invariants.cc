@@ -16,13 +16,23 @@ absl::Status Violation(const Raft& r, absl::string_view what) {
 
 }  // namespace
 
-absl::Status CheckNode(const Raft& r) {
+LogShape LogShape::Of(const RaftLog& log) {
+  LogShape shape;
+  shape.first = log.FirstIndex();
+  shape.last = log.LastIndex();
+  shape.last_term = log.LastTerm();
+  return shape;
+}
+
+absl::Status CheckNode(const Raft& r) { return CheckNode(r, LogShape::Of(r.log())); }
+
+absl::Status CheckNode(const Raft& r, const LogShape& shape) {
   const RaftLog& log = r.log();
-  const uint64_t last = log.LastIndex();
+  const uint64_t last = shape.last;
   if (log.applied() > log.committed()) return Violation(r, "applied > committed");
   if (log.committed() > last) return Violation(r, "committed > last index");
-  if (log.FirstIndex() > last + 1) return Violation(r, "first index > last index + 1");
-  if (log.LastTerm() > r.term()) return Violation(r, "log has an entry from a future term");
+  if (shape.first > last + 1) return Violation(r, "first index > last index + 1");
+  if (shape.last_term > r.term()) return Violation(r, "log has an entry from a future term");
   const auto& unstable = log.UnstableEntries();
   for (size_t i = 1; i < unstable.size(); ++i) {
     if (unstable[i].index != unstable[i - 1].index + 1) {
@@ -72,7 +82,7 @@ absl::Status CheckNode(const Raft& r) {
   return absl::OkStatus();
 }
 
-absl::Status InvariantChecker::CheckHistory(const Raft& r) {
+absl::Status InvariantChecker::CheckHistory(const Raft& r, const LogShape& shape) {
   NodeHistory& h = history_[r.id()];
   if (r.term() < h.term) return Violation(r, absl::StrCat("term went back from ", h.term));
   if (r.log().committed() < h.commit) {
@@ -86,21 +96,21 @@ absl::Status InvariantChecker::CheckHistory(const Raft& r) {
       return Violation(
           r, absl::StrCat("two leaders in term ", r.term(), ": ", it->second, " and ", r.id()));
     }
-    const uint64_t last = r.log().LastIndex();
+    const uint64_t last = shape.last;
     if (h.leader_term == r.term()) {
       // Still leader of the same term: its log only grows.
       if (last < h.leader_last_index) return Violation(r, "leader's log shrank");
-      if (h.leader_last_index >= r.log().FirstIndex() &&
+      if (h.leader_last_index >= shape.first &&
           r.log().TermOrZero(h.leader_last_index) != h.leader_last_entry_term) {
         return Violation(r, "leader rewrote an entry of its own log");
       }
     }
     h.leader_term = r.term();
     h.leader_last_index = last;
-    h.leader_last_entry_term = r.log().LastTerm();
+    h.leader_last_entry_term = shape.last_term;
     // Leader completeness: a leader of a term after the commit has the newest entry known
     // committed anywhere. (A stale leader of an older term need not.)
-    if (r.term() > max_committed_seen_in_term_ && max_committed_index_ >= r.log().FirstIndex() &&
+    if (r.term() > max_committed_seen_in_term_ && max_committed_index_ >= shape.first &&
         r.log().TermOrZero(max_committed_index_) != max_committed_term_) {
       return Violation(r, absl::StrCat("leader lacks committed entry ", max_committed_index_,
                                        " of term ", max_committed_term_));
@@ -145,17 +155,21 @@ absl::Status InvariantChecker::CheckLogsAgree(const Raft& a, const Raft& b) cons
 }
 
 absl::Status InvariantChecker::Observe(const std::vector<const Raft*>& nodes) {
+  // Read each log's bounds once: every read may go through the storage interface, and this
+  // runs after every event of a simulation.
+  shapes_.clear();
   for (const Raft* r : nodes) {
-    RETURN_IF_ERROR(CheckNode(*r));
+    shapes_.push_back(LogShape::Of(r->log()));
+    RETURN_IF_ERROR(CheckNode(*r, shapes_.back()));
     const uint64_t committed = r->log().committed();
-    if (committed > max_committed_index_ && committed >= r->log().FirstIndex()) {
+    if (committed > max_committed_index_ && committed >= shapes_.back().first) {
       max_committed_index_ = committed;
       max_committed_term_ = r->log().TermOrZero(committed);
       // The commit happened in a term no later than the observer's current term.
       max_committed_seen_in_term_ = r->term();
     }
   }
-  for (const Raft* r : nodes) RETURN_IF_ERROR(CheckHistory(*r));
+  for (size_t i = 0; i < nodes.size(); ++i) RETURN_IF_ERROR(CheckHistory(*nodes[i], shapes_[i]));
   if (full_log_checks_) {
     for (size_t i = 0; i < nodes.size(); ++i) {
       for (size_t j = i + 1; j < nodes.size(); ++j) {

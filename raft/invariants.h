@@ -23,7 +23,16 @@
 
 namespace rb::raft {
 
+// A log's bounds, read once per check.
+struct LogShape {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  uint64_t last_term = 0;
+  static LogShape Of(const RaftLog& log);
+};
+
 absl::Status CheckNode(const Raft& r);
+absl::Status CheckNode(const Raft& r, const LogShape& shape);
 
 class InvariantChecker {
  public:
@@ -45,7 +54,7 @@ class InvariantChecker {
     uint64_t leader_last_entry_term = 0;
   };
 
-  absl::Status CheckHistory(const Raft& r);
+  absl::Status CheckHistory(const Raft& r, const LogShape& shape);
   absl::Status CheckLogsAgree(const Raft& a, const Raft& b) const;
 
   std::map<uint64_t, uint64_t> leader_of_term_;
@@ -55,6 +64,7 @@ class InvariantChecker {
   uint64_t max_committed_term_ = 0;
   uint64_t max_committed_seen_in_term_ = 0;
   bool full_log_checks_ = true;
+  std::vector<LogShape> shapes_;  // Observe's scratch space, one per node
 };
 
 }  // namespace rb::raft

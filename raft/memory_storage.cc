@@ -39,9 +39,6 @@ absl::StatusOr<uint64_t> MemoryStorage::Term(uint64_t i) const {
   return ents_[i - offset].term;
 }
 
-absl::StatusOr<uint64_t> MemoryStorage::FirstIndex() const { return first_index(); }
-absl::StatusOr<uint64_t> MemoryStorage::LastIndex() const { return last_index(); }
-
 absl::StatusOr<std::shared_ptr<const Snapshot>> MemoryStorage::GetSnapshot() const {
   return snapshot_;
 }

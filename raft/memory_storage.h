@@ -20,8 +20,9 @@ class MemoryStorage : public Storage {
   absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
                        std::vector<Entry>* out) const override;
   absl::StatusOr<uint64_t> Term(uint64_t i) const override;
-  absl::StatusOr<uint64_t> FirstIndex() const override;
-  absl::StatusOr<uint64_t> LastIndex() const override;
+  // Inline: the core asks for these several times per message.
+  absl::StatusOr<uint64_t> FirstIndex() const override { return first_index(); }
+  absl::StatusOr<uint64_t> LastIndex() const override { return last_index(); }
   absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const override;
 
   void SetHardState(const HardState& hs) { hard_state_ = hs; }
