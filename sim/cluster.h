@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "base/logging.h"
 #include "node/memory_node_store.h"
 #include "node/node.h"
 #include "node/sqlite_node_store.h"
@@ -36,6 +37,10 @@ constexpr uint64_t kTickUs = 10'000;  // one Raft tick of virtual time
 // 20 ticks: randomized timeouts take 20 distinct values, so two candidates rarely collide
 // round after round even with tens of milliseconds of delay.
 constexpr int kElectionTicks = 20;
+// A heartbeat every 2 ticks (20 ms): one tenth of the election timeout, etcd's default
+// ratio (100 ms heartbeats, 1 s elections). Heartbeats are most of the simulated traffic;
+// every tick would double them and slow the simulator by a quarter for no new schedules.
+constexpr int kHeartbeatTicks = 2;
 constexpr uint64_t kOpTimeoutUs = 3'000'000;
 constexpr uint64_t kAttemptTimeoutUs = 400'000;
 // After healing, a leader must exist within this many election timeouts, and requests
@@ -64,6 +69,9 @@ struct Scenario {
   uint32_t power_loss_per_mille = 0;
   uint32_t mid_io_per_mille = 0;
   uint32_t corruption_per_mille = 0;  // per power loss: damage a sector of the database
+  // Per new leader: the chance (per mille) that it crashes within a few message delays of
+  // winning, likely with entries of earlier terms half replicated (Figure 8's schedule).
+  uint32_t new_leader_crash_per_mille = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -75,11 +83,15 @@ struct Scenario {
         clog_weight, "/", pause_weight, " membership=", membership_weight,
         " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us",
         " power_loss=", power_loss_per_mille, "/1000 mid_io=", mid_io_per_mille,
-        "/1000 corruption=", corruption_per_mille, "/1000");
+        "/1000 corruption=", corruption_per_mille,
+        "/1000 new_leader_crash=", new_leader_crash_per_mille, "/1000");
   }
 };
 
 Scenario DrawScenario(const SimOptions& o, raft::Rng* rng);
+
+// Folds v into a running trace hash.
+uint64_t Mix(uint64_t h, uint64_t v);
 
 class Simulation;
 
@@ -115,6 +127,10 @@ struct SimNode {
   uint64_t last_applied = 0;  // across restarts: no index applied twice
   uint64_t tick_us = 0;       // this node's clock: the nominal tick, drifted
   uint64_t paused_until = 0;  // stopped process: nothing runs before this time
+  uint64_t led_term = 0;      // the last term in which it was seen leading
+  // Leading in doomed_term, it crashes as soon as its commit index passes this.
+  uint64_t doomed_term = 0;
+  uint64_t doomed_after_commit = 0;
   bool paused(uint64_t now) const { return paused_until > now; }
   node::NodeStore* store() {
     return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
@@ -145,11 +161,12 @@ class Simulation {
   // Heap entries stay small and trivially movable (the heap moves them on every push and
   // pop): a delivery refers to a message parked in message_pool_, a closure to one parked
   // in closure_pool_, and a tick carries its node id.
-  enum class EventKind : uint8_t { kClosure, kDeliver, kTick };
+  enum class EventKind : uint8_t { kClosure, kDeliver, kTick, kDiskDone };
   struct Event {
     uint64_t time;
     uint64_t seq;
-    uint64_t arg;  // kDeliver: message slot; kClosure: closure slot; kTick: node id
+    // kDeliver: message slot; kClosure: closure slot; kTick: node id; kDiskDone: disk slot
+    uint64_t arg;
     EventKind kind;
     bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
   };
@@ -176,16 +193,28 @@ class Simulation {
 
   void Schedule(uint64_t delay_us, std::function<void()> fn);
   void ScheduleDelivery(uint64_t delay_us, raft::Message m);
-  // Folds an event into the trace hash (and prints it when tracing).
-  void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c,
-             const std::function<std::string()>& describe);
+  // Folds an event into the trace hash (and prints it when tracing). A template, not a
+  // std::function: most calls capture more than fits inline, and allocating a closure on
+  // every event only to skip it when not tracing cost several percent of a run.
+  template <typename Describe>
+  void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c, const Describe& describe) {
+    hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
+    if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
+  }
   void Fail(const std::string& what);
 
   node::NodeOptions MakeNodeOptions(uint64_t id) const;
   void StartNode(SimNode* n);
   std::function<void(std::function<void()>)> DiskScheduler(uint64_t id);
+  // A disk operation's completion, delivered after delay_us to the incarnation that issued it.
+  struct DiskWork {
+    uint64_t id = 0;
+    uint64_t incarnation = 0;
+    std::function<void()> work;
+  };
   void CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
                         std::function<void()> work);
+  void DiskDone(DiskWork done);
   bool TransferSnapshot(const raft::Message& m);
   // kill -9; with power_loss, the disk also loses, keeps or tears each unsynced write.
   void Crash(SimNode* n, bool power_loss = false);
@@ -195,6 +224,8 @@ class Simulation {
   std::string DamageDatabase(SimNode* n);
   // A node whose disk froze in the middle of its I/O (an armed power loss) dies now.
   void CrashFrozenNodes();
+  // Notices a node that just became leader, and may schedule its early death.
+  void WatchLeaders();
   // Restarts a crashed node after a random downtime (unless it refused to start).
   void ScheduleRestart(uint64_t id);
   void Deliver(raft::Message m);
@@ -227,12 +258,58 @@ class Simulation {
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   std::unique_ptr<SimVfs> vfs_;  // declared before the nodes: their stores close first
   std::map<uint64_t, SimNode> nodes_;
+  // nodes_ by id (1..N), for the lookups every event makes; map nodes never move.
+  std::vector<SimNode*> by_id_;
+  SimNode& NodeById(uint64_t id) {
+    RB_CHECK(id < by_id_.size() && by_id_[id] != nullptr, "no simulated node ", id);
+    return *by_id_[id];
+  }
   std::vector<Client> clients_;
-  std::set<std::pair<uint64_t, uint64_t>> cut_;  // (from, to) links down
-  std::map<std::pair<uint64_t, uint64_t>, uint64_t> clogged_until_;
+  // Per directed link (from, to), looked up on every message: flat tables indexed by
+  // from * link_stride_ + to (node ids are 1..N).
+  class Links {
+   public:
+    void Resize(uint64_t max_id) {
+      stride_ = max_id + 1;
+      cut_.assign(stride_ * stride_, 0);
+      clogged_until_.assign(stride_ * stride_, 0);
+      cut_count_ = 0;
+    }
+    bool cut(uint64_t from, uint64_t to) const { return cut_[from * stride_ + to] != 0; }
+    void Cut(uint64_t from, uint64_t to) {
+      uint8_t& c = cut_[from * stride_ + to];
+      cut_count_ += c == 0 ? 1 : 0;
+      c = 1;
+    }
+    void Restore(uint64_t from, uint64_t to) {
+      uint8_t& c = cut_[from * stride_ + to];
+      cut_count_ -= c != 0 ? 1 : 0;
+      c = 0;
+    }
+    void RestoreAll() {
+      std::fill(cut_.begin(), cut_.end(), 0);
+      cut_count_ = 0;
+    }
+    uint64_t cut_count() const { return cut_count_; }
+    uint64_t& clogged_until(uint64_t from, uint64_t to) {
+      return clogged_until_[from * stride_ + to];
+    }
+    void Unclog() { std::fill(clogged_until_.begin(), clogged_until_.end(), 0); }
+
+   private:
+    uint64_t stride_ = 0;
+    std::vector<uint8_t> cut_;
+    std::vector<uint64_t> clogged_until_;
+    uint64_t cut_count_ = 0;
+  };
+  Links links_;
   raft::InvariantChecker checker_;
   Pool<raft::Message> message_pool_;
   Pool<std::function<void()>> closure_pool_;
+  Pool<DiskWork> disk_pool_;
+  std::vector<const raft::Raft*> live_;  // CheckAfterEvent's scratch list
+  uint64_t last_full_check_ = 0;         // event count at the last whole-log comparison
+  bool unchanged_ = false;               // the current event changed no node's state
   // The node the current event acted on (0: possibly several); only it is re-checked.
   uint64_t touched_ = 0;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
@@ -240,8 +317,6 @@ class Simulation {
   raft::ConfState initial_conf_;
 };
 
-// Folds v into a running trace hash.
-uint64_t Mix(uint64_t h, uint64_t v);
 uint64_t HashBytes(absl::string_view s);
 
 }  // namespace rb::sim::internal

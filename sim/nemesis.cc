@@ -23,7 +23,7 @@ void Simulation::InjectFault() {
   // schedules start (a leader dying with entries half replicated, Figure 8).
   const bool at_leader = leader != 0 && rng_.Chance(1, 2);
   if (pick < scenario_.crash_weight) {
-    SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
+    SimNode& n = NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
     if (n.node != nullptr && !n.crash_armed) {
       const bool power_loss =
           n.disk != nullptr && rng_.Chance(scenario_.power_loss_per_mille, 1000);
@@ -51,7 +51,7 @@ void Simulation::InjectFault() {
       for (size_t i = 0; i < n; ++i) {
         for (size_t j = 0; j < n; ++j) {
           const size_t d = (i + n - j) % n;
-          if (i != j && d != 1 && d != n - 1) cut_.insert({ids[i], ids[j]});
+          if (i != j && d != 1 && d != n - 1) links_.Cut(ids[i], ids[j]);
         }
       }
       what = "majorities ring";
@@ -64,7 +64,7 @@ void Simulation::InjectFault() {
       }
       for (uint64_t a : ids) {
         for (uint64_t b : ids) {
-          if (a != bridge && b != bridge && half.count(a) != half.count(b)) cut_.insert({a, b});
+          if (a != bridge && b != bridge && half.count(a) != half.count(b)) links_.Cut(a, b);
         }
       }
       what = absl::StrCat("bridge through ", bridge, ", halves {", absl::StrJoin(half, ","), "}");
@@ -83,27 +83,27 @@ void Simulation::InjectFault() {
       for (uint64_t a : ids) {
         for (uint64_t b : ids) {
           if (side.count(a) > 0 && side.count(b) == 0) {
-            cut_.insert({a, b});
-            if (!one_way) cut_.insert({b, a});
+            links_.Cut(a, b);
+            if (!one_way) links_.Cut(b, a);
           }
         }
       }
       what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
     }
-    Trace(6, pattern, cut_.size(), 0, [&] { return "partition: " + what; });
+    Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
     Schedule(rng_.Range(200'000, 3'000'000), [this] {
-      cut_.clear();
+      links_.RestoreAll();
       Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
     });
   } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
     const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
-    clogged_until_[{a, b}] = now_ + rng_.Range(100'000, 2'000'000);
+    links_.clogged_until(a, b) = now_ + rng_.Range(100'000, 2'000'000);
     Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
   } else if ((pick -= scenario_.clog_weight) < scenario_.membership_weight) {
     ChangeMembership(leader);
   } else {
     // A stopped process (GC pause, SIGSTOP, a stalled VM): it neither ticks nor reads.
-    SimNode& n = nodes_.at(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
+    SimNode& n = NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
     n.paused_until = now_ + rng_.Range(50'000, 2'000'000);
     Trace(14, n.id, n.paused_until, 0,
           [&] { return absl::StrCat("node ", n.id, " paused until ", n.paused_until, "us"); });
@@ -163,16 +163,63 @@ std::string Simulation::DamageDatabase(SimNode* n) {
                       " of ", n->disk->Size(db) / page_bytes, " pages not superseded by the WAL)");
 }
 
+void Simulation::WatchLeaders() {
+  auto watch = [this](SimNode& n) {
+    if (n.node == nullptr || !n.node->is_leader()) return;
+    const raft::Raft& raft = n.node->raw().raft();
+    const uint64_t term = raft.term();
+    if (term == n.doomed_term && raft.log().committed() > n.doomed_after_commit && !healed_) {
+      // The moment it advances its commit index, before any follower has heard of it: the
+      // commit is known to the leader alone, and entries of earlier terms may be among it.
+      n.doomed_term = 0;
+      Crash(&n);
+      ScheduleRestart(n.id);
+      return;
+    }
+    if (term <= n.led_term) return;
+    n.led_term = term;
+    if (healed_ || !rng_.Chance(scenario_.new_leader_crash_per_mille, 1000)) return;
+    const uint64_t id = n.id;
+    if (rng_.Chance(1, 2)) {
+      n.doomed_term = term;
+      n.doomed_after_commit = raft.log().committed();
+      Trace(22, id, term, 0, [&] {
+        return absl::StrCat("node ", id, " leads term ", term,
+                            "; it will crash as soon as it commits");
+      });
+      return;
+    }
+    // Its first appends (its new-term entry among them) never leave: it keeps entries
+    // nobody else has, and a later election may put it back in charge of them.
+    for (auto& [other, unused] : nodes_) {
+      if (other != id) links_.Cut(id, other);
+    }
+    const uint64_t heal_us = rng_.Range(10'000, 1'000'000);
+    Trace(23, id, term, heal_us, [&] {
+      return absl::StrCat("node ", id, " leads term ", term, "; its sends are cut for ", heal_us,
+                          "us");
+    });
+    Schedule(heal_us, [this, id] {
+      for (auto& [other, unused] : nodes_) links_.Restore(id, other);
+    });
+  };
+  if (touched_ != 0) {
+    watch(NodeById(touched_));
+  } else {
+    for (auto& [id, n] : nodes_) watch(n);
+  }
+}
+
 void Simulation::ScheduleRestart(uint64_t id) {
   Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
-    SimNode& again = nodes_.at(id);
+    SimNode& again = NodeById(id);
     if (again.node == nullptr && !again.refused_start) StartNode(&again);
   });
 }
 
 void Simulation::ChangeMembership(uint64_t leader) {
   if (leader == 0) return;
-  node::Node& l = *nodes_.at(leader).node;
+  node::Node& l = *NodeById(leader).node;
   const raft::ProgressTracker& tracker = l.raw().raft().tracker();
   std::vector<uint64_t> voters = tracker.config.voters.incoming.ids();
   std::vector<uint64_t> learners = tracker.config.learners.ids();
@@ -235,8 +282,8 @@ void Simulation::ChangeMembership(uint64_t leader) {
 void Simulation::HealAll() {
   healed_ = true;
   healed_at_ = now_;
-  cut_.clear();
-  clogged_until_.clear();
+  links_.RestoreAll();
+  links_.Unclog();
   scenario_.drop_per_mille = 0;
   scenario_.duplicate_per_mille = 0;
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });

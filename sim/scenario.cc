@@ -18,7 +18,8 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   static constexpr uint64_t kSnapshotEvery[] = {0, 20, 100};
   s.snapshot_every = kSnapshotEvery[rng->Uniform(3)];
   static constexpr uint64_t kMaxMsgBytes[] = {1, 300, 64 << 10};
-  s.max_msg_bytes = kMaxMsgBytes[rng->Uniform(3)];
+  s.max_msg_bytes = kMaxMsgBytes[rng->Uniform(3)];  // drawn even when pinned: same stream
+  if (o.max_msg_bytes > 0) s.max_msg_bytes = o.max_msg_bytes;
   if (o.network_faults) {
     s.min_delay_us = rng->Range(50, 2'000);
     s.max_delay_us = s.min_delay_us + rng->Range(0, 40'000);
@@ -48,6 +49,14 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     s.mid_io_per_mille = static_cast<uint32_t>(rng->Range(0, 1000));
     if (o.disk_corruption && rng->Chance(1, 2)) {
       s.corruption_per_mille = static_cast<uint32_t>(rng->Range(100, 1000));
+    }
+  }
+  // Also drawn last (after the SQLite faults), for the same reason.
+  if (o.crashes && o.leader_faults != SimOptions::LeaderFaults::kOff) {
+    const bool drawn = rng->Chance(1, 2);
+    const auto per_mille = static_cast<uint32_t>(rng->Range(100, 700));
+    if (drawn || o.leader_faults == SimOptions::LeaderFaults::kAlways) {
+      s.new_leader_crash_per_mille = per_mille;
     }
   }
   return s;

@@ -78,12 +78,12 @@ INSTANTIATE_TEST_SUITE_P(SqliteSeeds, SqliteSeedChunkTest,
 TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   SimOptions o;
   o.storage = SimOptions::Storage::kSqlite;
-  o.seed = 12;  // a power loss damages node 3's database; it refuses to start
+  o.seed = 67;  // a power loss damages a database; that node refuses to start
   SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.corrupted_disks, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
-  o.seed = 113;  // a power loss inside a commit tears a write
+  o.seed = 6;  // a power loss inside a commit tears a write
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
@@ -124,7 +124,7 @@ TEST_F(SimTest, RunsAreDeterministic) {
     o.seed = seed;
     EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
   }
-  for (uint64_t seed : {12, 113}) {  // the SQLite store over the simulated disk and VFS
+  for (uint64_t seed : {6, 67}) {  // the SQLite store over the simulated disk and VFS
     SimOptions o;
     o.seed = seed;
     o.storage = SimOptions::Storage::kSqlite;

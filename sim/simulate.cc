@@ -22,6 +22,11 @@
 ABSL_FLAG(uint64_t, seed, 0, "seed to run; 0 draws one (printed first)");
 ABSL_FLAG(int, seeds, 1, "run this many consecutive seeds starting at --seed");
 ABSL_FLAG(int, voters, 0, "cluster size; 0 lets each seed draw 1 to 7");
+ABSL_FLAG(uint64_t, max_msg_bytes, 0,
+          "bytes of entries per append (1: one entry each); 0 lets each seed draw");
+ABSL_FLAG(std::string, leader_faults, "drawn",
+          "new leaders cut off or crashed at their first commit: off, drawn (about half the "
+          "seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -54,8 +59,15 @@ namespace {
 // The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
   std::string cmd = absl::StrCat("bazel run //sim:simulate -- --seed=", seed);
-  if (absl::GetFlag(FLAGS_voters) != 0)
+  if (absl::GetFlag(FLAGS_voters) != 0) {
     absl::StrAppend(&cmd, " --voters=", absl::GetFlag(FLAGS_voters));
+  }
+  if (absl::GetFlag(FLAGS_max_msg_bytes) != 0) {
+    absl::StrAppend(&cmd, " --max_msg_bytes=", absl::GetFlag(FLAGS_max_msg_bytes));
+  }
+  if (absl::GetFlag(FLAGS_leader_faults) != "drawn") {
+    absl::StrAppend(&cmd, " --leader_faults=", absl::GetFlag(FLAGS_leader_faults));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -110,6 +122,17 @@ int main(int argc, char** argv) {
     rb::sim::SimOptions o;
     o.seed = seed;
     o.voters = absl::GetFlag(FLAGS_voters);
+    o.max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
+    const std::string leader_faults = absl::GetFlag(FLAGS_leader_faults);
+    if (leader_faults == "off") {
+      o.leader_faults = rb::sim::SimOptions::LeaderFaults::kOff;
+    } else if (leader_faults == "always") {
+      o.leader_faults = rb::sim::SimOptions::LeaderFaults::kAlways;
+    } else if (leader_faults != "drawn") {
+      std::fprintf(stderr, "--leader_faults must be off, drawn or always, got %s\n",
+                   leader_faults.c_str());
+      return 2;
+    }
     o.fault_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_fault_seconds) * 1e6);
     o.quiet_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_quiet_seconds) * 1e6);
     o.network_faults = absl::GetFlag(FLAGS_network_faults);

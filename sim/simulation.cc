@@ -41,12 +41,6 @@ void Simulation::ScheduleDelivery(uint64_t delay_us, raft::Message m) {
       Event{now_ + delay_us, next_seq_++, message_pool_.Put(std::move(m)), EventKind::kDeliver});
 }
 
-void Simulation::Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c,
-                       const std::function<std::string()>& describe) {
-  hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
-  if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
-}
-
 void Simulation::Fail(const std::string& what) {
   if (failed_) return;
   failed_ = true;
@@ -58,7 +52,7 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
   node::NodeOptions o;
   o.raft.id = id;
   o.raft.election_tick = kElectionTicks;
-  o.raft.heartbeat_tick = 1;
+  o.raft.heartbeat_tick = kHeartbeatTicks;
   o.raft.pre_vote = scenario_.pre_vote;
   o.raft.check_quorum = scenario_.check_quorum;
   o.raft.max_inflight_msgs = 64;
@@ -166,7 +160,7 @@ void Simulation::CrashFrozenNodes() {
     }
   };
   if (touched_ != 0) {
-    check(nodes_.at(touched_));
+    check(NodeById(touched_));
   } else {
     for (auto& [id, n] : nodes_) check(n);
   }
@@ -179,13 +173,13 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
                         " index=", m.index, " entries=", m.entries.size(), " commit=", m.commit,
                         m.reject ? " reject" : "");
   };
-  if (cut_.count({from, to}) > 0 || rng_.Chance(scenario_.drop_per_mille, 1000)) {
+  if (links_.cut(from, to) || rng_.Chance(scenario_.drop_per_mille, 1000)) {
     Trace(3, from, to, static_cast<uint64_t>(m.type), [&] { return "drop " + describe(); });
     return;
   }
   uint64_t delay = rng_.Range(scenario_.min_delay_us, scenario_.max_delay_us);
-  auto clog = clogged_until_.find({from, to});
-  if (clog != clogged_until_.end() && clog->second > now_) delay += clog->second - now_;
+  const uint64_t clogged_until = links_.clogged_until(from, to);
+  if (clogged_until > now_) delay += clogged_until - now_;
   Trace(4, from, to, static_cast<uint64_t>(m.type), [&] { return "send " + describe(); });
   if (rng_.Chance(scenario_.duplicate_per_mille, 1000)) {
     raft::Message copy = m;
@@ -197,7 +191,7 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
 
 void Simulation::Deliver(raft::Message m) {
   touched_ = m.to;
-  SimNode& n = nodes_.at(m.to);
+  SimNode& n = NodeById(m.to);
   Trace(5, m.from, m.to, static_cast<uint64_t>(m.type), [&] {
     return absl::StrCat("deliver ", m.from, "->", m.to, " ", raft::MessageTypeName(m.type),
                         n.node == nullptr ? " (node down)" : "");
@@ -219,8 +213,15 @@ void Simulation::Deliver(raft::Message m) {
 
 void Simulation::TickNode(uint64_t id) {
   touched_ = id;
-  SimNode& n = nodes_.at(id);
-  if (n.node != nullptr && !n.paused(now_)) n.node->Tick();
+  SimNode& n = NodeById(id);
+  if (n.node != nullptr && !n.paused(now_)) {
+    const uint64_t readies = n.node->counters().readies;
+    n.node->Tick();
+    // A tick that produced no Ready only advanced the core's timers: nothing to check.
+    unchanged_ = n.node != nullptr && n.node->counters().readies == readies;
+  } else {
+    unchanged_ = true;
+  }
   events_.push(Event{now_ + n.tick_us, next_seq_++, id, EventKind::kTick});
 }
 
@@ -263,22 +264,26 @@ void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
 void Simulation::CheckAfterEvent() {
   // Whole-log comparison across nodes (O(nodes^2 * log)) every 4096 events and at the end;
   // otherwise only the node the event acted on is checked (the others did not change).
-  const bool full_logs = result_.events % 4096 == 0;
-  const bool all_nodes = full_logs || touched_ == 0;
-  std::vector<const raft::Raft*> live;
-  for (auto& [id, n] : nodes_) {
-    if (!all_nodes && id != touched_) continue;
+  const bool full_logs = result_.events >= last_full_check_ + 4096;
+  if (full_logs) last_full_check_ = result_.events;
+  live_.clear();  // reused: no allocation per event
+  auto check = [this](SimNode& n) {
     const raft::HardState hs = n.durable_hard_state();
     if (hs.term < n.durable_term || hs.commit < n.durable_commit) {
-      Fail(absl::StrCat("node ", id, "'s durable state went back: term ", n.durable_term, "->",
+      Fail(absl::StrCat("node ", n.id, "'s durable state went back: term ", n.durable_term, "->",
                         hs.term, ", commit ", n.durable_commit, "->", hs.commit));
     }
     n.durable_term = std::max(n.durable_term, hs.term);
     n.durable_commit = std::max(n.durable_commit, hs.commit);
-    if (n.node != nullptr) live.push_back(&n.node->raw().raft());
+    if (n.node != nullptr) live_.push_back(&n.node->raw().raft());
+  };
+  if (full_logs || touched_ == 0) {
+    for (auto& [id, n] : nodes_) check(n);
+  } else {
+    check(NodeById(touched_));
   }
   checker_.set_full_log_checks(full_logs);
-  absl::Status s = checker_.Observe(live);
+  absl::Status s = checker_.Observe(live_);
   if (!s.ok()) Fail(s.ToString());
 }
 
@@ -286,32 +291,36 @@ std::function<void(std::function<void()>)> Simulation::DiskScheduler(uint64_t id
   return [this, id](std::function<void()> work) {
     const uint64_t latency =
         scenario_.max_disk_latency_us == 0 ? 0 : rng_.Range(1, scenario_.max_disk_latency_us);
-    CompleteDiskWork(id, nodes_.at(id).incarnation, latency, std::move(work));
+    CompleteDiskWork(id, NodeById(id).incarnation, latency, std::move(work));
   };
 }
 
 void Simulation::CompleteDiskWork(uint64_t id, uint64_t incarnation, uint64_t delay_us,
                                   std::function<void()> work) {
-  Schedule(delay_us, [this, id, incarnation, work = std::move(work)]() mutable {
-    SimNode& owner = nodes_.at(id);
-    // Checked on every attempt: the process may die while the completion waits.
-    if (owner.incarnation != incarnation) return;
-    if (owner.paused(now_)) {
-      // The device finished; the stopped process handles it when it resumes.
-      CompleteDiskWork(id, incarnation, owner.paused_until - now_, std::move(work));
-      return;
-    }
-    touched_ = id;
-    Trace(13, id, 0, 0, [&] { return absl::StrCat("node ", id, " disk sync done"); });
-    work();
-  });
+  events_.push(Event{now_ + delay_us, next_seq_++,
+                     disk_pool_.Put(DiskWork{id, incarnation, std::move(work)}),
+                     EventKind::kDiskDone});
+}
+
+void Simulation::DiskDone(DiskWork done) {
+  SimNode& owner = NodeById(done.id);
+  // Checked on every attempt: the process may die while the completion waits.
+  if (owner.incarnation != done.incarnation) return;
+  if (owner.paused(now_)) {
+    // The device finished; the stopped process handles it when it resumes.
+    CompleteDiskWork(done.id, done.incarnation, owner.paused_until - now_, std::move(done.work));
+    return;
+  }
+  touched_ = done.id;
+  Trace(13, done.id, 0, 0, [&] { return absl::StrCat("node ", done.id, " disk sync done"); });
+  done.work();
 }
 
 bool Simulation::TransferSnapshot(const raft::Message& m) {
   // The SQLite back end keeps a snapshot in a file; like the production transport, stream
   // it from the sender's directory to the receiver's before the message is handed over.
-  SimNode& from = nodes_.at(m.from);
-  SimNode& to = nodes_.at(m.to);
+  SimNode& from = NodeById(m.from);
+  SimNode& to = NodeById(m.to);
   if (from.sqlite == nullptr || to.sqlite == nullptr || m.snapshot == nullptr) return false;
   auto reader = storage::SnapshotReader::Open(from.sqlite->store(), *m.snapshot);
   if (!reader.ok()) return false;  // replaced by a newer snapshot meanwhile: the leader retries
@@ -335,9 +344,12 @@ SimResult Simulation::Run() {
   // With membership changes, two more nodes run from the start: they know the initial
   // configuration but are not in it until a change adds them.
   const int spares = scenario_.membership_weight > 0 ? 2 : 0;
+  links_.Resize(scenario_.voters + spares);
   for (int i = 1; i <= scenario_.voters + spares; ++i) {
     SimNode& n = nodes_[i];
     n.id = i;
+    by_id_.resize(i + 1, nullptr);
+    by_id_[i] = &n;
     const uint64_t id = i;
     if (options_.storage == SimOptions::Storage::kMemory) {
       n.memory = std::make_unique<node::MemoryNodeStore>(cs, DiskScheduler(id));
@@ -384,10 +396,15 @@ SimResult Simulation::Run() {
       case EventKind::kTick:
         TickNode(e.arg);
         break;
+      case EventKind::kDiskDone:
+        DiskDone(disk_pool_.Take(e.arg));
+        break;
     }
     if (vfs_ != nullptr) CrashFrozenNodes();
+    if (scenario_.new_leader_crash_per_mille > 0) WatchLeaders();
     ++result_.events;
-    CheckAfterEvent();
+    if (!unchanged_) CheckAfterEvent();
+    unchanged_ = false;
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
   }
   result_.virtual_us = now_;

@@ -34,6 +34,13 @@ struct SimOptions {
   uint64_t seed = 1;
   // Voters; 0 draws 1 to 7 from the seed.
   int voters = 0;
+  // Bytes of entries per append message (1: one entry each); 0 draws 1, 300 or 64 KiB.
+  uint64_t max_msg_bytes = 0;
+  // Leader-targeted faults: some new leaders have their first appends cut, others crash as
+  // soon as they commit (the schedules behind the Figure 8 anomaly). Part of `crashes`;
+  // `always` gives them to every seed instead of about half.
+  enum class LeaderFaults { kOff, kDrawn, kAlways };
+  LeaderFaults leader_faults = LeaderFaults::kDrawn;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
   uint64_t quiet_phase_us = 9'000'000;
