@@ -158,6 +158,9 @@ class Simulation {
   void SendMessage(uint64_t from, raft::Message m);
 
  private:
+  // Creates the nodes, clients and first events the seed calls for.
+  void SetUp();
+
   // Heap entries stay small and trivially movable (the heap moves them on every push and
   // pop): a delivery refers to a message parked in message_pool_, a closure to one parked
   // in closure_pool_, and a tick carries its node id.
@@ -231,6 +234,10 @@ class Simulation {
   void Deliver(raft::Message m);
   void TickNode(uint64_t id);
   void InjectFault();
+  // A kill -9 or power loss (now, or armed for the node's next disk operations).
+  void CrashFault(SimNode* n);
+  // Cuts links: a split (around `leader` if non-zero), a majorities ring or a bridge.
+  void Partition(const std::vector<uint64_t>& ids, uint64_t leader);
   // A configuration change or leader transfer, proposed through the leader.
   void ChangeMembership(uint64_t leader);
   void HealAll();

@@ -23,78 +23,9 @@ void Simulation::InjectFault() {
   // schedules start (a leader dying with entries half replicated, Figure 8).
   const bool at_leader = leader != 0 && rng_.Chance(1, 2);
   if (pick < scenario_.crash_weight) {
-    SimNode& n = NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
-    if (n.node != nullptr && !n.crash_armed) {
-      const bool power_loss =
-          n.disk != nullptr && rng_.Chance(scenario_.power_loss_per_mille, 1000);
-      if (power_loss && rng_.Chance(scenario_.mid_io_per_mille, 1000)) {
-        // Power fails during one of the node's next disk operations, which may be in the
-        // middle of a commit; CrashFrozenNodes() takes it down when that happens.
-        const uint64_t ops = rng_.Range(1, 16);
-        n.disk->FreezeAfter(ops);
-        n.crash_armed = true;
-        Trace(21, n.id, ops, 0, [&] {
-          return absl::StrCat("node ", n.id, " will lose power at its disk operation ", ops);
-        });
-      } else {
-        Crash(&n, power_loss);
-        ScheduleRestart(n.id);
-      }
-    }
+    CrashFault(&NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]));
   } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
-    const size_t n = ids.size();
-    const uint64_t pattern = at_leader ? 0 : rng_.Uniform(3);
-    std::string what;
-    if (pattern == 2 && n >= 4) {
-      // Majorities ring: each node hears only its two neighbours, so several overlapping
-      // majorities each see part of the cluster.
-      for (size_t i = 0; i < n; ++i) {
-        for (size_t j = 0; j < n; ++j) {
-          const size_t d = (i + n - j) % n;
-          if (i != j && d != 1 && d != n - 1) links_.Cut(ids[i], ids[j]);
-        }
-      }
-      what = "majorities ring";
-    } else if (pattern == 1 && n >= 3) {
-      // Bridge: two halves that only one node (the bridge) connects.
-      const uint64_t bridge = ids[rng_.Uniform(n)];
-      std::set<uint64_t> half;
-      for (uint64_t id : ids) {
-        if (id != bridge && rng_.Chance(1, 2)) half.insert(id);
-      }
-      for (uint64_t a : ids) {
-        for (uint64_t b : ids) {
-          if (a != bridge && b != bridge && half.count(a) != half.count(b)) links_.Cut(a, b);
-        }
-      }
-      what = absl::StrCat("bridge through ", bridge, ", halves {", absl::StrJoin(half, ","), "}");
-    } else {
-      // Two sides, symmetric or one-way; aimed at the leader: it alone or with one follower.
-      std::set<uint64_t> side;
-      if (at_leader) {
-        side.insert(leader);
-        if (n > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(n)]);
-      } else {
-        for (uint64_t id : ids) {
-          if (rng_.Chance(1, 2)) side.insert(id);
-        }
-      }
-      const bool one_way = rng_.Chance(1, 4);
-      for (uint64_t a : ids) {
-        for (uint64_t b : ids) {
-          if (side.count(a) > 0 && side.count(b) == 0) {
-            links_.Cut(a, b);
-            if (!one_way) links_.Cut(b, a);
-          }
-        }
-      }
-      what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
-    }
-    Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
-    Schedule(rng_.Range(200'000, 3'000'000), [this] {
-      links_.RestoreAll();
-      Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
-    });
+    Partition(ids, at_leader ? leader : 0);
   } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
     const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
     links_.clogged_until(a, b) = now_ + rng_.Range(100'000, 2'000'000);
@@ -110,6 +41,80 @@ void Simulation::InjectFault() {
   }
   Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
            [this] { InjectFault(); });
+}
+
+void Simulation::CrashFault(SimNode* n) {
+  if (n->node == nullptr || n->crash_armed) return;
+  const bool power_loss = n->disk != nullptr && rng_.Chance(scenario_.power_loss_per_mille, 1000);
+  if (power_loss && rng_.Chance(scenario_.mid_io_per_mille, 1000)) {
+    // Power fails during one of the node's next disk operations, which may be in the
+    // middle of a commit; CrashFrozenNodes() takes it down when that happens.
+    const uint64_t ops = rng_.Range(1, 16);
+    n->disk->FreezeAfter(ops);
+    n->crash_armed = true;
+    Trace(21, n->id, ops, 0, [&] {
+      return absl::StrCat("node ", n->id, " will lose power at its disk operation ", ops);
+    });
+    return;
+  }
+  Crash(n, power_loss);
+  ScheduleRestart(n->id);
+}
+
+void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
+  const size_t n = ids.size();
+  const uint64_t pattern = leader != 0 ? 0 : rng_.Uniform(3);
+  std::string what;
+  if (pattern == 2 && n >= 4) {
+    // Majorities ring: each node hears only its two neighbours, so several overlapping
+    // majorities each see part of the cluster.
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        const size_t d = (i + n - j) % n;
+        if (i != j && d != 1 && d != n - 1) links_.Cut(ids[i], ids[j]);
+      }
+    }
+    what = "majorities ring";
+  } else if (pattern == 1 && n >= 3) {
+    // Bridge: two halves that only one node (the bridge) connects.
+    const uint64_t bridge = ids[rng_.Uniform(n)];
+    std::set<uint64_t> half;
+    for (uint64_t id : ids) {
+      if (id != bridge && rng_.Chance(1, 2)) half.insert(id);
+    }
+    for (uint64_t a : ids) {
+      for (uint64_t b : ids) {
+        if (a != bridge && b != bridge && half.count(a) != half.count(b)) links_.Cut(a, b);
+      }
+    }
+    what = absl::StrCat("bridge through ", bridge, ", halves {", absl::StrJoin(half, ","), "}");
+  } else {
+    // Two sides, symmetric or one-way; aimed at the leader: it alone or with one follower.
+    std::set<uint64_t> side;
+    if (leader != 0) {
+      side.insert(leader);
+      if (n > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(n)]);
+    } else {
+      for (uint64_t id : ids) {
+        if (rng_.Chance(1, 2)) side.insert(id);
+      }
+    }
+    const bool one_way = rng_.Chance(1, 4);
+    for (uint64_t a : ids) {
+      for (uint64_t b : ids) {
+        if (side.count(a) > 0 && side.count(b) == 0) {
+          links_.Cut(a, b);
+          if (!one_way) links_.Cut(b, a);
+        }
+      }
+    }
+    what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
+  }
+  Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
+  Schedule(rng_.Range(200'000, 3'000'000), [this] {
+    links_.RestoreAll();
+    Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
+  });
 }
 
 namespace {

@@ -99,6 +99,55 @@ std::string ReplayCommand(uint64_t seed) {
 
 }  // namespace
 
+// Fills the options every seed shares from the flags. Prints the problem and returns false
+// for a bad flag value.
+bool OptionsFromFlags(rb::sim::SimOptions* o) {
+  o->voters = absl::GetFlag(FLAGS_voters);
+  o->max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
+  const std::string leader_faults = absl::GetFlag(FLAGS_leader_faults);
+  if (leader_faults == "off") {
+    o->leader_faults = rb::sim::SimOptions::LeaderFaults::kOff;
+  } else if (leader_faults == "always") {
+    o->leader_faults = rb::sim::SimOptions::LeaderFaults::kAlways;
+  } else if (leader_faults != "drawn") {
+    std::fprintf(stderr, "--leader_faults must be off, drawn or always, got %s\n",
+                 leader_faults.c_str());
+    return false;
+  }
+  o->fault_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_fault_seconds) * 1e6);
+  o->quiet_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_quiet_seconds) * 1e6);
+  o->network_faults = absl::GetFlag(FLAGS_network_faults);
+  o->partitions = absl::GetFlag(FLAGS_partitions);
+  o->crashes = absl::GetFlag(FLAGS_crashes);
+  o->pauses = absl::GetFlag(FLAGS_pauses);
+  o->clock_drift = absl::GetFlag(FLAGS_clock_drift);
+  o->membership_changes = absl::GetFlag(FLAGS_membership_changes);
+  o->disk_latency = absl::GetFlag(FLAGS_disk_latency);
+  o->clients = absl::GetFlag(FLAGS_clients);
+  o->power_loss = absl::GetFlag(FLAGS_power_loss);
+  o->disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
+  const std::string storage = absl::GetFlag(FLAGS_storage);
+  if (storage == "sqlite") {
+    o->storage = rb::sim::SimOptions::Storage::kSqlite;
+  } else if (storage != "memory") {
+    std::fprintf(stderr, "--storage must be memory or sqlite, got %s\n", storage.c_str());
+    return false;
+  }
+  if (absl::GetFlag(FLAGS_trace)) o->trace = &std::cout;
+  const std::string bug = absl::GetFlag(FLAGS_bug);
+  if (bug == "send_before_persist") {
+    o->bugs.send_before_persist = true;
+  } else if (bug == "skip_vote_persistence") {
+    o->bugs.skip_vote_persistence = true;
+  } else if (bug == "commit_by_counting") {
+    o->bugs.commit_by_counting = true;
+  } else if (!bug.empty()) {
+    std::fprintf(stderr, "unknown --bug=%s\n", bug.c_str());
+    return false;
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Deterministic simulation of a RaftBadger cluster.");
   absl::ParseCommandLine(argc, argv);
@@ -118,52 +167,11 @@ int main(int argc, char** argv) {
   int failures = 0;
   const auto start = std::chrono::steady_clock::now();
   uint64_t virtual_us = 0, messages = 0;
+  rb::sim::SimOptions shared;
+  if (!OptionsFromFlags(&shared)) return 2;
   for (int i = 0; i < count; ++i, ++seed) {
-    rb::sim::SimOptions o;
+    rb::sim::SimOptions o = shared;
     o.seed = seed;
-    o.voters = absl::GetFlag(FLAGS_voters);
-    o.max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
-    const std::string leader_faults = absl::GetFlag(FLAGS_leader_faults);
-    if (leader_faults == "off") {
-      o.leader_faults = rb::sim::SimOptions::LeaderFaults::kOff;
-    } else if (leader_faults == "always") {
-      o.leader_faults = rb::sim::SimOptions::LeaderFaults::kAlways;
-    } else if (leader_faults != "drawn") {
-      std::fprintf(stderr, "--leader_faults must be off, drawn or always, got %s\n",
-                   leader_faults.c_str());
-      return 2;
-    }
-    o.fault_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_fault_seconds) * 1e6);
-    o.quiet_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_quiet_seconds) * 1e6);
-    o.network_faults = absl::GetFlag(FLAGS_network_faults);
-    o.partitions = absl::GetFlag(FLAGS_partitions);
-    o.crashes = absl::GetFlag(FLAGS_crashes);
-    o.pauses = absl::GetFlag(FLAGS_pauses);
-    o.clock_drift = absl::GetFlag(FLAGS_clock_drift);
-    o.membership_changes = absl::GetFlag(FLAGS_membership_changes);
-    o.disk_latency = absl::GetFlag(FLAGS_disk_latency);
-    o.clients = absl::GetFlag(FLAGS_clients);
-    o.power_loss = absl::GetFlag(FLAGS_power_loss);
-    o.disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
-    const std::string storage = absl::GetFlag(FLAGS_storage);
-    if (storage == "sqlite") {
-      o.storage = rb::sim::SimOptions::Storage::kSqlite;
-    } else if (storage != "memory") {
-      std::fprintf(stderr, "--storage must be memory or sqlite, got %s\n", storage.c_str());
-      return 2;
-    }
-    if (absl::GetFlag(FLAGS_trace)) o.trace = &std::cout;
-    const std::string bug = absl::GetFlag(FLAGS_bug);
-    if (bug == "send_before_persist") {
-      o.bugs.send_before_persist = true;
-    } else if (bug == "skip_vote_persistence") {
-      o.bugs.skip_vote_persistence = true;
-    } else if (bug == "commit_by_counting") {
-      o.bugs.commit_by_counting = true;
-    } else if (!bug.empty()) {
-      std::fprintf(stderr, "unknown --bug=%s\n", bug.c_str());
-      return 2;
-    }
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     std::fflush(stdout);  // printed before the run, so a crash still names its seed
     if (absl::GetFlag(FLAGS_check_determinism)) {

@@ -334,7 +334,7 @@ bool Simulation::TransferSnapshot(const raft::Message& m) {
   return (*receiver)->Finish().ok();
 }
 
-SimResult Simulation::Run() {
+void Simulation::SetUp() {
   raft::ConfState cs;
   for (int i = 1; i <= scenario_.voters; ++i) cs.voters.push_back(i);
   initial_conf_ = cs;
@@ -379,7 +379,10 @@ SimResult Simulation::Run() {
   }
   events_.push(Event{options_.fault_phase_us, next_seq_++, closure_pool_.Put([this] { HealAll(); }),
                      EventKind::kClosure});
+}
 
+SimResult Simulation::Run() {
+  SetUp();
   while (!events_.empty() && !failed_) {
     const Event e = events_.top();
     events_.pop();

@@ -171,18 +171,22 @@ absl::Status Store::Initialize() {
     }
     if (options_.vfs.empty()) SyncDir(options_.dir);
   } else if (options_.verify_on_open) {
-    ASSIGN_OR_RETURN(Statement * check, db_->Prepare("PRAGMA quick_check"));
-    check->Reset();
-    ASSIGN_OR_RETURN(bool has_row, check->Step());
-    const std::string result = has_row ? std::string(check->ColumnBlob(0)) : "no result";
-    check->Reset();
-    if (result != "ok") {
-      return absl::DataLossError(
-          absl::StrCat(db_path_, " is corrupted (quick_check: ", result, ")"));
-    }
+    RETURN_IF_ERROR(VerifyStructure());
   }
   RETURN_IF_ERROR(LoadState());
   if (!fresh && options_.verify_on_open) RETURN_IF_ERROR(VerifyRows());
+  return absl::OkStatus();
+}
+
+absl::Status Store::VerifyStructure() const {
+  ASSIGN_OR_RETURN(Statement * check, db_->Prepare("PRAGMA quick_check"));
+  check->Reset();
+  ASSIGN_OR_RETURN(bool has_row, check->Step());
+  const std::string result = has_row ? std::string(check->ColumnBlob(0)) : "no result";
+  check->Reset();
+  if (result != "ok") {
+    return absl::DataLossError(absl::StrCat(db_path_, " is corrupted (quick_check: ", result, ")"));
+  }
   return absl::OkStatus();
 }
 

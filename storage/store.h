@@ -179,6 +179,8 @@ class Store : public raft::Storage {
   absl::Status Initialize();
   absl::Status CheckIdentity(bool fresh);
   absl::Status LoadState();
+  // SQLite's own structure check (verify_on_open).
+  absl::Status VerifyStructure() const;
   // Every log entry and state-machine row against its checksum (verify_on_open).
   absl::Status VerifyRows() const;
   // Checks each row of a WITHOUT ROWID table against its checksum and finds it again by key.
