@@ -78,6 +78,7 @@ struct DropCounters {
   uint64_t malformed = 0;      // structurally invalid (e.g. MsgReadIndexResp w/o entry)
   uint64_t proposals = 0;      // proposals refused
   uint64_t ignored_votes = 0;  // vote requests ignored under leader lease (CheckQuorum)
+  uint64_t read_index_during_transfer = 0;  // lease reads refused while transferring
 };
 
 class Raft {

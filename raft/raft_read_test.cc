@@ -87,6 +87,45 @@ TEST(ReadIndexTest, SingleVoterAnswersAtOnce) {
   EXPECT_EQ(Reads(c, 1)[0].index, 1u);
 }
 
+// Found by the simulator (seed 500903): a leader removed from the configuration keeps
+// leading until it hands over. With one other voter left, the configuration looks like a
+// single voter, but that voter is not this leader and may already lead a newer term (it
+// did, and had committed deletes the removed leader's read then missed).
+TEST(ReadIndexTest, RemovedLeaderDoesNotAnswerAsIfItWereTheSingleVoter) {
+  TestCluster c(2);
+  c.Elect(1);
+  ConfChange remove_self;
+  remove_self.changes.push_back({ConfChangeType::kRemoveNode, 1});
+  ASSERT_TRUE(c.ProposeConfChange(1, remove_self).ok());
+  c.Stabilize();
+  ASSERT_EQ(c.raft(1).state(), StateType::kLeader);  // still leading, handing over
+  ASSERT_EQ(c.raft(1).tracker().config.voters.incoming.ids(), std::vector<uint64_t>{2});
+  c.Isolate(1);  // whatever node 2 does now, node 1 cannot hear of it
+  Reads(c, 1).clear();
+  c.node(1).ReadIndex("after removal");
+  c.ProcessReadies();
+  c.Stabilize();
+  EXPECT_TRUE(Reads(c, 1).empty()) << "answered at index " << Reads(c, 1)[0].index;
+}
+
+// Once a leader has sent TimeoutNow, the transferee may win a newer term at once, without
+// waiting for any lease to run out: lease-based reads must wait until the transfer ends.
+TEST(ReadIndexTest, LeaseBasedReadsWaitWhileLeadershipIsBeingTransferred) {
+  TestCluster c(3, 0, [](Config* cfg) {
+    cfg->check_quorum = true;
+    cfg->read_only_option = ReadOnlyOption::kLeaseBased;
+  });
+  c.Elect(1);
+  c.Isolate(2);  // the transferee never answers, so the transfer stays in progress
+  c.node(1).TransferLeader(2);
+  c.Stabilize();
+  ASSERT_EQ(c.raft(1).lead_transferee(), 2u);
+  Reads(c, 1).clear();
+  c.node(1).ReadIndex("during transfer");
+  c.ProcessReadies();
+  EXPECT_TRUE(Reads(c, 1).empty());
+}
+
 TEST(ReadIndexTest, LeaseBasedReadNeedsNoHeartbeatRound) {
   TestCluster c(3, 0, [](Config* cfg) {
     cfg->check_quorum = true;

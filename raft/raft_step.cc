@@ -220,8 +220,10 @@ void Raft::StepLeaderReadIndex(Message& m) {
     ++drops_.malformed;
     return;
   }
-  if (tracker_.IsSingleton()) {
-    // No one else can be leader: the commit index is safe to read at once.
+  if (tracker_.IsSingleton() && tracker_.config.voters.Contains(id_)) {
+    // This leader is the only voter: no one else can lead, so the commit index is safe to
+    // read at once. (A removed leader that still hands over may see one other voter; that
+    // one may already lead a newer term.)
     RespondToReadIndex(m, log_.committed());
     return;
   }
@@ -328,6 +330,12 @@ void Raft::SendReadIndexResponse(Message m) {
       break;
     }
     case ReadOnlyOption::kLeaseBased:
+      if (lead_transferee_ != kNone) {
+        // The transferee may already have won a newer term (TimeoutNow skips the lease):
+        // the lease proves nothing until the transfer ends.
+        ++drops_.read_index_during_transfer;
+        break;
+      }
       RespondToReadIndex(m, log_.committed());
       break;
   }
