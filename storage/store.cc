@@ -4,13 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "proto/raft.pb.h"
@@ -160,6 +164,7 @@ absl::Status Store::Initialize() {
   // A negative cache_size is in KiB.
   RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA cache_size=-", options_.page_cache_bytes / 1024)));
 
+  if (!fresh) RETURN_IF_ERROR(CheckSchema());
   if (fresh) {
     RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
     absl::Status s = db_->Exec(absl::StrCat(kSchema, "PRAGMA application_id=", kApplicationId,
@@ -175,6 +180,40 @@ absl::Status Store::Initialize() {
   }
   RETURN_IF_ERROR(LoadState());
   if (!fresh && options_.verify_on_open) RETURN_IF_ERROR(VerifyRows());
+  return absl::OkStatus();
+}
+
+absl::Status Store::CheckSchema() const {
+  // SQLite keeps each CREATE statement as written. A damaged byte in it can still parse,
+  // into a table with a misspelt column, and every later query would fail with a "no such
+  // column" logic error instead of saying what happened.
+  std::vector<std::string> expected;
+  for (absl::string_view statement : absl::StrSplit(kSchema, ';')) {
+    statement = absl::StripAsciiWhitespace(statement);
+    if (!statement.empty()) expected.emplace_back(statement);
+  }
+  std::sort(expected.begin(), expected.end());
+  ASSIGN_OR_RETURN(Statement * tables,
+                   db_->Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' ORDER BY sql"));
+  tables->Reset();
+  std::vector<std::string> found;
+  absl::Status status;
+  for (size_t i = 0; i <= expected.size(); ++i) {  // one more than expected: extra tables
+    auto row = tables->Step();
+    if (!row.ok()) {
+      status = row.status();
+      break;
+    }
+    if (!*row) break;
+    found.emplace_back(tables->ColumnBlob(0));
+  }
+  tables->Reset();
+  RETURN_IF_ERROR(status);
+  if (found != expected) {
+    return absl::DataLossError(
+        absl::StrCat(db_path_, " is corrupted: its schema is not the one schema version ",
+                     kSchemaVersion, " wrote; refusing to start over it"));
+  }
   return absl::OkStatus();
 }
 

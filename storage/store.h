@@ -179,6 +179,8 @@ class Store : public raft::Storage {
   absl::Status Initialize();
   absl::Status CheckIdentity(bool fresh);
   absl::Status LoadState();
+  // The tables are exactly the ones this schema version creates (always checked).
+  absl::Status CheckSchema() const;
   // SQLite's own structure check (verify_on_open).
   absl::Status VerifyStructure() const;
   // Every log entry and state-machine row against its checksum (verify_on_open).

@@ -302,6 +302,23 @@ TEST(StoreTest, ChecksumCatchesTamperedEntryAndValue) {
   EXPECT_EQ(s->Get("k").status().code(), absl::StatusCode::kDataLoss);
 }
 
+// Found by the simulator (a damaged byte in the stored CREATE statement): the schema still
+// parsed, with a misspelt column, and Open() failed with a bare "no such column" error.
+TEST(StoreTest, OpenRefusesADamagedSchemaAsDataLoss) {
+  const std::string dir = MakeTempDir();
+  { auto s = OpenStore(dir); }
+  RawSql(dir + "/raftbadger.db",
+         "PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = replace(sql, 'type INTEGER', "
+         "'tyqe INTEGER') WHERE name = 'raft_log';");
+  StoreOptions options;
+  options.dir = dir;
+  options.verify_on_open = false;  // checked regardless
+  auto refused = Store::Open(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_NE(refused.status().message().find("schema"), std::string::npos) << refused.status();
+}
+
 TEST(StoreTest, OpenRefusesATamperedStateMachineRow) {
   const std::string dir = MakeTempDir();
   {
