@@ -56,8 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Seeds, SeedChunkTest, ::testing::Range<uint64_t>(0, kCh
 // The same faults with the real SQLite store (node/SqliteNodeStore over storage::Store) in
 // place of the in-memory model, on simulated disks: the production storage code under the
 // simulator, with power losses (some inside a commit, tearing writes) and damaged sectors.
-constexpr uint64_t kSqliteChunks = 4;
-constexpr uint64_t kSqliteSeedsPerChunk = 25;
+constexpr uint64_t kSqliteChunks = 8;
+constexpr uint64_t kSqliteSeedsPerChunk = 40;  // 320 seeds
 
 class SqliteSeedChunkTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
