@@ -49,6 +49,7 @@ constexpr uint64_t kAttemptTimeoutUs = 400'000;
 constexpr uint64_t kLivenessElectionTimeouts = 20;
 constexpr uint64_t kLivenessBoundUs = kLivenessElectionTimeouts * kElectionTicks * kTickUs;
 constexpr int kKeys = 5;
+constexpr uint64_t kReplaceRetryUs = 300'000;  // the operator checks on a replacement
 
 // What one seed draws: the scenario.
 struct Scenario {
@@ -229,6 +230,9 @@ class Simulation {
   void CrashFrozenNodes();
   // Notices a node that just became leader, and may schedule its early death.
   void WatchLeaders();
+  // Replaces a member that refused to start by a spare node, through the leader; retries
+  // until the configuration no longer holds it.
+  void ReplaceMember(uint64_t dead);
   // Restarts a crashed node after a random downtime (unless it refused to start).
   void ScheduleRestart(uint64_t id);
   void Deliver(raft::Message m);

@@ -215,6 +215,51 @@ void Simulation::WatchLeaders() {
   }
 }
 
+void Simulation::ReplaceMember(uint64_t dead) {
+  // What an operator does with a member whose disk is damaged: replace it, through the
+  // leader, by a node outside the configuration (never by wiping it and bringing it back
+  // under the same id, which could forget a vote or an acknowledged entry).
+  auto retry = [this, dead] { Schedule(kReplaceRetryUs, [this, dead] { ReplaceMember(dead); }); };
+  SimNode* leader = nullptr;
+  for (auto& [id, n] : nodes_) {
+    if (n.node != nullptr && n.node->is_leader()) leader = &n;
+  }
+  if (leader == nullptr) return retry();
+  const raft::TrackerConfig& config = leader->node->raw().raft().tracker().config;
+  if (!config.voters.Contains(dead) && !config.learners.Contains(dead)) {
+    ++result_.members_replaced;
+    Trace(26, dead, leader->id, 0, [&] {
+      return absl::StrCat("node ", dead, " is no longer a member (leader ", leader->id, ")");
+    });
+    return;
+  }
+  if (config.voters.IsJoint()) return retry();  // a change is under way: wait for it
+  uint64_t spare = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!n.refused_start && !config.voters.Contains(id) && !config.learners.Contains(id)) {
+      spare = id;
+      break;
+    }
+  }
+  if (spare == 0) {
+    Trace(24, dead, 0, 0, [&] {
+      return absl::StrCat("no spare node to replace node ", dead, ": it stays a dead member");
+    });
+    return;
+  }
+  raft::ConfChange cc;
+  cc.transition = raft::ConfChangeTransition::kAuto;
+  cc.changes.push_back({raft::ConfChangeType::kRemoveNode, dead});
+  if (config.voters.Contains(dead)) cc.changes.push_back({raft::ConfChangeType::kAddNode, spare});
+  const absl::Status s = leader->node->ProposeConfChange(cc);
+  Trace(25, dead, spare, s.ok(), [&] {
+    return absl::StrCat("operator: replace damaged node ", dead, " by ", spare, " through leader ",
+                        leader->id, s.ok() ? "" : " (refused, will retry)");
+  });
+  if (s.ok()) ++result_.replacements_proposed;
+  retry();  // until the leader's configuration no longer holds it
+}
+
 void Simulation::ScheduleRestart(uint64_t id) {
   Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
     SimNode& again = NodeById(id);
@@ -230,7 +275,9 @@ void Simulation::ChangeMembership(uint64_t leader) {
   std::vector<uint64_t> learners = tracker.config.learners.ids();
   std::vector<uint64_t> others;  // known nodes outside the configuration
   for (auto& [id, n] : nodes_) {
-    if (!tracker.config.voters.Contains(id) && !tracker.config.learners.Contains(id)) {
+    // (An operator would not add back a node that refused to start over a damaged disk.)
+    if (!tracker.config.voters.Contains(id) && !tracker.config.learners.Contains(id) &&
+        !n.refused_start) {
       others.push_back(id);
     }
   }

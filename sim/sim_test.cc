@@ -83,6 +83,7 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.corrupted_disks, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
+  EXPECT_EQ(r.members_replaced, 1u) << "the operator did not replace the damaged member";
   o.seed = 6;  // a power loss inside a commit tears a write
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;

@@ -198,11 +198,15 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.trace_hash),
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
-      std::printf("  power_losses=%llu torn_writes=%llu corrupted_disks=%llu refused_starts=%llu\n",
-                  static_cast<unsigned long long>(r.power_losses),
-                  static_cast<unsigned long long>(r.torn_writes),
-                  static_cast<unsigned long long>(r.corrupted_disks),
-                  static_cast<unsigned long long>(r.refused_starts));
+      std::printf(
+          "  power_losses=%llu torn_writes=%llu corrupted_disks=%llu refused_starts=%llu "
+          "replacements_proposed=%llu members_replaced=%llu\n",
+          static_cast<unsigned long long>(r.power_losses),
+          static_cast<unsigned long long>(r.torn_writes),
+          static_cast<unsigned long long>(r.corrupted_disks),
+          static_cast<unsigned long long>(r.refused_starts),
+          static_cast<unsigned long long>(r.replacements_proposed),
+          static_cast<unsigned long long>(r.members_replaced));
     }
     if (!r.ok) {
       ++failures;

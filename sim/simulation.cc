@@ -75,13 +75,19 @@ void Simulation::StartNode(SimNode* n) {
     store_options.wal_autocheckpoint_pages = 64;
     auto opened = node::SqliteNodeStore::Open(store_options, initial_conf_, DiskScheduler(n->id));
     if (!opened.ok()) {
-      if (n->disk_corrupted && opened.status().code() == absl::StatusCode::kDataLoss) {
-        // What it must do: never start over state it cannot trust. It stays down.
+      // What it must do: never start over state it cannot trust. It stays down. Damage is
+      // reported as DataLoss, except in the header fields that identify the file (a flipped
+      // schema version reads as a newer one): FailedPrecondition, also a refusal.
+      const absl::StatusCode code = opened.status().code();
+      if (n->disk_corrupted &&
+          (code == absl::StatusCode::kDataLoss || code == absl::StatusCode::kFailedPrecondition)) {
         n->refused_start = true;
         ++result_.refused_starts;
         Trace(19, n->id, 0, 0, [&] {
           return absl::StrCat("node ", n->id, " refuses to start: ", opened.status().ToString());
         });
+        const uint64_t dead = n->id;
+        Schedule(kReplaceRetryUs, [this, dead] { ReplaceMember(dead); });
         return;
       }
       Fail(absl::StrCat("node ", n->id, " cannot open its store: ", opened.status().ToString()));
