@@ -16,14 +16,6 @@ raft::ConfState Voters(std::vector<uint64_t> ids) {
   return cs;
 }
 
-std::unique_ptr<Store> OpenStore(const std::string& dir) {
-  StoreOptions options;
-  options.dir = dir;
-  auto store = Store::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
-
 // Applies `n` puts k<i> = v<i> at log indexes first..first+n-1 (term 1).
 void ApplyPuts(Store* s, uint64_t first, uint64_t n, const std::string& prefix = "v") {
   ASSERT_TRUE(s->Write([&](WriteTxn* t) -> absl::Status {

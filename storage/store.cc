@@ -230,36 +230,19 @@ absl::Status Store::VerifyStructure() const {
 }
 
 absl::Status Store::VerifyRows() const {
-  // One pass per table, in key order, holding one row at a time.
-  auto damaged = [this](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(db_path_, " is corrupted: ", what,
-                                            "; refusing to start over it. Replace this member "
-                                            "(remove it, wipe the directory, add it back)."));
-  };
-  ASSIGN_OR_RETURN(
-      Statement * log,
-      db_->Prepare("SELECT idx, term, type, data, checksum FROM raft_log ORDER BY idx"));
-  log->Reset();
-  absl::Status status;
-  for (uint64_t expected = log_start_.index + 1; expected <= last_index_; ++expected) {
-    auto row = log->Step();
-    if (!row.ok() || !*row) {
-      status =
-          row.ok() ? damaged(absl::StrCat("log entry ", expected, " is missing")) : row.status();
-      break;
+  // The log through Entries(), which checks each entry's index, type and checksum; in
+  // bounded chunks, so memory stays bounded however long the log.
+  constexpr uint64_t kChunkEntries = 1024;
+  std::vector<raft::Entry> chunk;
+  for (uint64_t lo = log_start_.index + 1; lo <= last_index_; lo += kChunkEntries) {
+    chunk.clear();
+    const uint64_t hi = std::min(lo + kChunkEntries, last_index_ + 1);
+    const absl::Status s = Entries(lo, hi, raft::kNoLimit, &chunk);
+    if (s.code() == absl::StatusCode::kDataLoss) {
+      return absl::DataLossError(absl::StrCat(s.message(), "; refusing to start over it"));
     }
-    const auto index = static_cast<uint64_t>(log->ColumnInt64(0));
-    const int type = static_cast<int>(log->ColumnInt64(2));
-    if (index != expected || (type != 0 && type != 1) ||
-        static_cast<uint64_t>(log->ColumnInt64(4)) !=
-            EntryChecksum(index, static_cast<uint64_t>(log->ColumnInt64(1)), type,
-                          log->ColumnBlob(3))) {
-      status = damaged(absl::StrCat("log entry ", expected, " fails its checksum"));
-      break;
-    }
+    RETURN_IF_ERROR(s);
   }
-  log->Reset();
-  RETURN_IF_ERROR(status);
   // meta and kv are keyed b-trees (WITHOUT ROWID), whose interior keys quick_check does not
   // order-check: a damaged one sends point lookups to the wrong leaf, and a present key
   // reads as absent (a hard state as never written). So every key found by the scan must

@@ -14,14 +14,6 @@ namespace {
 
 using raft::Entry;
 
-std::unique_ptr<Store> OpenStore(const std::string& dir) {
-  StoreOptions options;
-  options.dir = dir;
-  auto store = Store::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
-
 std::vector<Entry> ReadAll(const Store& s) {
   std::vector<Entry> out;
   EXPECT_TRUE(s.Entries(*s.FirstIndex(), *s.LastIndex() + 1, raft::kNoLimit, &out).ok());

@@ -1,9 +1,11 @@
 #include "storage/test_util.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "gtest/gtest.h"
 
 namespace rb::storage {
 
@@ -12,6 +14,14 @@ std::string MakeTempDir() {
   std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/store-XXXXXX");
   RB_CHECK(mkdtemp(pattern.data()) != nullptr, "mkdtemp ", pattern);
   return pattern;
+}
+
+std::unique_ptr<Store> OpenStore(const std::string& dir) {
+  StoreOptions options;
+  options.dir = dir;
+  auto store = Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
 }
 
 std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term) {

@@ -1,17 +1,23 @@
-// Helpers for storage tests: fresh temporary directories under Bazel's TEST_TMPDIR.
+// Helpers for storage tests: fresh temporary directories under Bazel's TEST_TMPDIR, stores
+// opened in them, and log entries.
 #ifndef RAFTBADGER_STORAGE_TEST_UTIL_H_
 #define RAFTBADGER_STORAGE_TEST_UTIL_H_
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "raft/types.h"
+#include "storage/store.h"
 
 namespace rb::storage {
 
 // A new empty directory (mkdtemp) under TEST_TMPDIR or /tmp.
 std::string MakeTempDir();
+// Opens the store in dir with default options; on failure, records a test failure and
+// returns null.
+std::unique_ptr<Store> OpenStore(const std::string& dir);
 // Entries index first..first+n-1, all of `term`, payload "e<index>".
 std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term);
 
