@@ -1,6 +1,7 @@
 #include "raft/invariants.h"
 
 #include <algorithm>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -84,6 +85,8 @@ absl::Status CheckNode(const Raft& r, const LogShape& shape) {
 
 absl::Status InvariantChecker::CheckHistory(const Raft& r, const LogShape& shape) {
   NodeHistory& h = history_[r.id()];
+  if (shape.last_term != h.last_term) commit_safety_due_ = true;
+  h.last_term = shape.last_term;
   if (r.term() < h.term) return Violation(r, absl::StrCat("term went back from ", h.term));
   if (r.log().committed() < h.commit) {
     return Violation(r, absl::StrCat("commit went back from ", h.commit));
@@ -165,6 +168,7 @@ absl::Status InvariantChecker::Observe(const std::vector<const Raft*>& nodes) {
     if (committed > max_committed_index_ && committed >= shapes_.back().first) {
       max_committed_index_ = committed;
       max_committed_term_ = r->log().TermOrZero(committed);
+      commit_safety_due_ = true;
       // The commit happened in a term no later than the observer's current term.
       max_committed_seen_in_term_ = r->term();
     }
@@ -175,6 +179,48 @@ absl::Status InvariantChecker::Observe(const std::vector<const Raft*>& nodes) {
       for (size_t j = i + 1; j < nodes.size(); ++j) {
         RETURN_IF_ERROR(CheckLogsAgree(*nodes[i], *nodes[j]));
       }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InvariantChecker::CheckCommitSafety(const std::vector<const Raft*>& nodes) {
+  commit_safety_due_ = false;
+  if (max_committed_index_ == 0 || nodes.empty()) return absl::OkStatus();
+  const MajorityConfig& voters = nodes[0]->tracker().config.voters.incoming;
+  for (const Raft* r : nodes) {
+    const JointConfig& config = r->tracker().config.voters;
+    if (config.IsJoint() || !(config.incoming == voters)) return absl::OkStatus();
+  }
+  const uint64_t c = max_committed_index_;
+  shapes_.clear();
+  for (const Raft* r : nodes) shapes_.push_back(LogShape::Of(r->log()));
+  // Raft's election restriction: a voter grants its vote only to a log at least as up to
+  // date as its own.
+  auto at_least_as_up_to_date = [](const LogShape& a, const LogShape& b) {
+    return a.last_term > b.last_term || (a.last_term == b.last_term && a.last >= b.last);
+  };
+  const size_t quorum = voters.size() / 2 + 1;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Raft& n = *nodes[i];
+    if (!voters.Contains(n.id())) continue;
+    // A log compacted past c holds it (only committed entries are compacted).
+    const bool holds = shapes_[i].first > c || n.log().TermOrZero(c) == max_committed_term_;
+    if (holds) continue;
+    std::string granting;
+    size_t grants = 0;
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (!voters.Contains(nodes[j]->id())) continue;
+      if (!at_least_as_up_to_date(shapes_[i], shapes_[j])) continue;
+      ++grants;
+      absl::StrAppend(&granting, " ", nodes[j]->id());
+    }
+    if (grants >= quorum) {
+      return Violation(
+          n, absl::StrCat("lacks committed entry ", c, " of term ", max_committed_term_,
+                          " yet could win an election: its log (", shapes_[i].last_term, "@",
+                          shapes_[i].last, ") is as up to date as those of voters", granting, " (",
+                          grants, " of ", voters.size(), ")"));
     }
   }
   return absl::OkStatus();

@@ -11,6 +11,8 @@
 //   - log matching: two logs with an entry of the same index and term are identical up to it;
 //   - state machine safety: committed prefixes agree;
 //   - leader completeness: a leader holds every entry known to be committed.
+// And, on demand (CheckCommitSafety), its inductive form: no voter lacking the newest
+// committed entry could win an election, so no future leader can lack it.
 #ifndef RAFTBADGER_RAFT_INVARIANTS_H_
 #define RAFTBADGER_RAFT_INVARIANTS_H_
 
@@ -44,6 +46,20 @@ class InvariantChecker {
   // Enables the O(nodes^2 * log) full log comparison (on by default; the simulator samples).
   void set_full_log_checks(bool on) { full_log_checks_ = on; }
 
+  // Commit safety: the newest entry known committed (index c, term t) is held by a
+  // majority whose logs are all more up to date than any log lacking it, so no voter
+  // lacking it can collect a majority of votes on log grounds (Raft's election
+  // restriction), whatever happens next. Leader completeness only notices a violation once
+  // such a voter has won and its leadership is observed; this notices the unsafe commit.
+  // `nodes` must be every live node; crashed ones are left out, which only hides
+  // violations (a crashed voter might grant a vote), never invents one. Checked only while
+  // every node's configuration is the same and not joint (otherwise it returns OK).
+  absl::Status CheckCommitSafety(const std::vector<const Raft*>& nodes);
+  // Whether something CheckCommitSafety depends on changed since it last ran: the newest
+  // commit, or the last term of an observed log. (A log that only grows within its last
+  // term is caught at the next commit.)
+  bool commit_safety_due() const { return commit_safety_due_; }
+
  private:
   struct NodeHistory {
     uint64_t term = 0;
@@ -52,6 +68,7 @@ class InvariantChecker {
     uint64_t leader_term = 0;
     uint64_t leader_last_index = 0;
     uint64_t leader_last_entry_term = 0;
+    uint64_t last_term = 0;  // of the log's last entry
   };
 
   absl::Status CheckHistory(const Raft& r, const LogShape& shape);
@@ -64,6 +81,7 @@ class InvariantChecker {
   uint64_t max_committed_term_ = 0;
   uint64_t max_committed_seen_in_term_ = 0;
   bool full_log_checks_ = true;
+  bool commit_safety_due_ = false;
   std::vector<LogShape> shapes_;  // Observe's scratch space, one per node
 };
 

@@ -121,6 +121,7 @@ void TestCluster::CheckInvariants() {
   std::vector<const Raft*> rafts;
   for (const auto& [id, tn] : nodes_) rafts.push_back(&tn.node->raft());
   absl::Status s = checker_.Observe(rafts);
+  if (s.ok()) s = checker_.CheckCommitSafety(rafts);
   RB_CHECK(s.ok(), s.ToString());
 }
 

@@ -290,6 +290,15 @@ void Simulation::CheckAfterEvent() {
   }
   checker_.set_full_log_checks(full_logs);
   absl::Status s = checker_.Observe(live_);
+  if (s.ok() && (full_logs || checker_.commit_safety_due())) {
+    if (!full_logs && touched_ != 0) {  // live_ holds the touched node only
+      live_.clear();
+      for (auto& [id, n] : nodes_) {
+        if (n.node != nullptr) live_.push_back(&n.node->raw().raft());
+      }
+    }
+    s = checker_.CheckCommitSafety(live_);
+  }
   if (!s.ok()) Fail(s.ToString());
 }
 

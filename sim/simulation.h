@@ -10,7 +10,9 @@
 //
 // Checked while it runs (a violation stops the run):
 //   - the core's invariants after every event (raft/invariants.h): one leader per term, log
-//     matching, leader completeness, commit never backward, ...;
+//     matching, leader completeness, commit never backward, ...; and whenever a commit or a
+//     log's last term moves, commit safety: no voter lacking the newest committed entry
+//     could win an election;
 //   - no two nodes apply different commands at one index; no node applies an index twice;
 //   - a vote, and an append acknowledgment, leave a node only once durable;
 //   - each node's durable term and commit never go backward, across restarts too.
