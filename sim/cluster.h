@@ -73,6 +73,9 @@ struct Scenario {
   // Per new leader: the chance (per mille) that it crashes within a few message delays of
   // winning, likely with entries of earlier terms half replicated (Figure 8's schedule).
   uint32_t new_leader_crash_per_mille = 0;
+  // SQLite back end: nodes 1..flaky_read_nodes flip a bit in a page read this often.
+  uint32_t flaky_read_per_mille = 0;
+  int flaky_read_nodes = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -85,7 +88,8 @@ struct Scenario {
         " drift<=", max_drift_permille, "/1000 disk_latency<=", max_disk_latency_us, "us",
         " power_loss=", power_loss_per_mille, "/1000 mid_io=", mid_io_per_mille,
         "/1000 corruption=", corruption_per_mille,
-        "/1000 new_leader_crash=", new_leader_crash_per_mille, "/1000");
+        "/1000 new_leader_crash=", new_leader_crash_per_mille,
+        "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes, " nodes");
   }
 };
 
@@ -248,6 +252,8 @@ class Simulation {
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
   void CheckAfterEvent();
+  // At the end, SQLite back end: every bit flipped in a page read was caught.
+  void CheckReadFaultsCaught();
 
   void ClientNext(Client* c);
   void ClientAttempt(Client* c);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,16 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     const auto per_mille = static_cast<uint32_t>(rng->Range(100, 700));
     if (drawn || o.leader_faults == SimOptions::LeaderFaults::kAlways) {
       s.new_leader_crash_per_mille = per_mille;
+    }
+  }
+  // From a generator of their own, so that adding them changed no other draw.
+  if (o.storage == SimOptions::Storage::kSqlite && o.read_faults) {
+    raft::Rng own(o.seed ^ 0x7265616466617573ULL);  // "readfaus"
+    if (own.Chance(1, 2)) {
+      // At most 2%: a page then fails all of its kPageRereads + 1 reads about once in 3e8
+      // reads, far beyond what a run does (a real disk that bad is replaced, not repaired).
+      s.flaky_read_per_mille = static_cast<uint32_t>(own.Range(1, 20));
+      s.flaky_read_nodes = static_cast<int>(own.Range(1, std::max(1, (s.voters - 1) / 2)));
     }
   }
   return s;

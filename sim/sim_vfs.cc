@@ -16,6 +16,7 @@ struct SimVfs::File {
   SimDisk* disk;
   std::string* path;
   bool delete_on_close;
+  uint32_t flaky_reads_per_mille;  // at open, from SetFlakyReads
 };
 
 namespace {
@@ -52,7 +53,7 @@ const sqlite3_io_methods SimVfs::kIoMethods = {1,  // iVersion: no shared memory
                                                nullptr,
                                                nullptr};
 
-SimVfs::SimVfs(uint64_t seed) : rng_(seed) {
+SimVfs::SimVfs(uint64_t seed) : rng_(seed), fault_rng_(seed ^ 0x5eadfa017ULL) {
   name_ = absl::StrCat("raftbadger-sim-", next_instance++);
   vfs_.iVersion = 2;
   vfs_.szOsFile = sizeof(File);
@@ -70,9 +71,20 @@ SimVfs::SimVfs(uint64_t seed) : rng_(seed) {
   vfs_.xCurrentTimeInt64 = &SimVfs::CurrentTimeInt64;
   const int rc = sqlite3_vfs_register(&vfs_, /*makeDflt=*/0);
   RB_CHECK(rc == SQLITE_OK, "cannot register the simulated VFS: ", sqlite3_errstr(rc));
+  auto checked = storage::PageChecksumVfs::Create(&vfs_);
+  RB_CHECK(checked.ok(), checked.status().ToString());
+  checked_ = *std::move(checked);
 }
 
-SimVfs::~SimVfs() { sqlite3_vfs_unregister(&vfs_); }
+SimVfs::~SimVfs() {
+  checked_.reset();
+  sqlite3_vfs_unregister(&vfs_);
+}
+
+void SimVfs::SetFlakyReads(absl::string_view path, uint32_t per_mille) {
+  RB_CHECK(per_mille <= 1000, "per_mille ", per_mille);
+  flaky_reads_per_mille_[std::string(path)] = per_mille;
+}
 
 void SimVfs::Mount(absl::string_view disk_name, SimDisk* disk) {
   RB_CHECK(disk != nullptr);
@@ -110,6 +122,8 @@ int SimVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   f->disk = disk;
   f->path = new std::string(std::move(path));
   f->delete_on_close = name == nullptr || (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
+  auto flaky = self->flaky_reads_per_mille_.find(*f->path);
+  f->flaky_reads_per_mille = flaky == self->flaky_reads_per_mille_.end() ? 0 : flaky->second;
   f->base.pMethods = &kIoMethods;
   if (out_flags != nullptr) *out_flags = flags;
   return SQLITE_OK;
@@ -172,6 +186,13 @@ int SimVfs::Read(sqlite3_file* file, void* out, int n, sqlite3_int64 offset) {
     // SQLite requires the missing part zero-filled on a short read.
     memset(buf + got, 0, static_cast<size_t>(n) - got);
     return SQLITE_IOERR_SHORT_READ;
+  }
+  // Whole pages only (n a power of two from 512): the reads the page checksums cover.
+  if (f->flaky_reads_per_mille > 0 && n >= 512 && (n & (n - 1)) == 0 &&
+      f->vfs->fault_rng_.Chance(f->flaky_reads_per_mille, 1000)) {
+    const uint64_t bit = f->vfs->fault_rng_.Uniform(static_cast<uint64_t>(n) * 8);
+    buf[bit / 8] = static_cast<char>(buf[bit / 8] ^ (1 << (bit % 8)));
+    ++f->vfs->read_faults_;
   }
   return SQLITE_OK;
 }

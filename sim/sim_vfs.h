@@ -9,6 +9,11 @@
 // The files offer no shared-memory methods: SQLite then runs WAL only in exclusive locking
 // mode, which is what the store uses. Locks always succeed (one process, one connection
 // per file).
+//
+// Stores open it through a page checksum shim (storage/page_checksum_vfs.h), as in
+// production; name() is the shim's. Reads of chosen database files can be made flaky: a
+// page read then returns one flipped bit now and then, while the disk keeps the right
+// bytes (a transient fault, which the shim must catch and repair by reading again).
 #ifndef RAFTBADGER_SIM_SIM_VFS_H_
 #define RAFTBADGER_SIM_SIM_VFS_H_
 
@@ -16,11 +21,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "raft/rng.h"
 #include "sim/sim_disk.h"
+#include "storage/page_checksum_vfs.h"
 
 namespace rb::sim {
 
@@ -33,13 +40,21 @@ class SimVfs {
   SimVfs(const SimVfs&) = delete;
   SimVfs& operator=(const SimVfs&) = delete;
 
-  // The name to pass as StoreOptions::vfs.
-  const std::string& name() const { return name_; }
+  // The name to pass as StoreOptions::vfs: this VFS under page checksums.
+  const std::string& name() const { return checked_->name(); }
+  // This VFS alone, without page checksums.
+  const std::string& raw_name() const { return name_; }
+  const storage::PageChecksumVfs& checksums() const { return *checked_; }
   // Files under "/<disk_name>/" live on `disk`, which must outlive every file opened there.
   void Mount(absl::string_view disk_name, SimDisk* disk);
+  // From now on, each whole-page read of the database file at `path` flips one bit of what
+  // it returns with probability per_mille / 1000 (drawn from this VFS's fault generator,
+  // which is apart from the one behind SQLite's randomness).
+  void SetFlakyReads(absl::string_view path, uint32_t per_mille);
 
   // Counters, for tests and traces.
   uint64_t syncs() const { return syncs_; }
+  uint64_t read_faults() const { return read_faults_; }  // bits flipped by flaky reads
 
  private:
   struct File;
@@ -74,9 +89,13 @@ class SimVfs {
   std::string name_;
   sqlite3_vfs vfs_{};
   raft::Rng rng_;
+  raft::Rng fault_rng_;
   std::map<std::string, SimDisk*, std::less<>> disks_;
+  std::map<std::string, uint32_t, std::less<>> flaky_reads_per_mille_;
+  std::unique_ptr<storage::PageChecksumVfs> checked_;  // over vfs_; unregistered first
   uint64_t temp_files_ = 0;
   uint64_t syncs_ = 0;
+  uint64_t read_faults_ = 0;
 };
 
 }  // namespace rb::sim

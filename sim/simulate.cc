@@ -47,6 +47,8 @@ ABSL_FLAG(bool, power_loss, true,
           "a commit");
 ABSL_FLAG(bool, disk_corruption, true,
           "sqlite: a power loss may damage a sector of one node's database");
+ABSL_FLAG(bool, read_faults, true,
+          "sqlite: page reads on a minority of nodes sometimes return a flipped bit");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
@@ -86,6 +88,7 @@ std::string ReplayCommand(uint64_t seed) {
       {"disk_latency", absl::GetFlag(FLAGS_disk_latency)},
       {"power_loss", absl::GetFlag(FLAGS_power_loss)},
       {"disk_corruption", absl::GetFlag(FLAGS_disk_corruption)},
+      {"read_faults", absl::GetFlag(FLAGS_read_faults)},
   };
   for (const auto& [name, on] : classes) {
     if (!on) absl::StrAppend(&cmd, " --", name, "=false");
@@ -126,6 +129,7 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->clients = absl::GetFlag(FLAGS_clients);
   o->power_loss = absl::GetFlag(FLAGS_power_loss);
   o->disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
+  o->read_faults = absl::GetFlag(FLAGS_read_faults);
   const std::string storage = absl::GetFlag(FLAGS_storage);
   if (storage == "sqlite") {
     o->storage = rb::sim::SimOptions::Storage::kSqlite;
@@ -151,7 +155,8 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Deterministic simulation of a RaftBadger cluster.");
   absl::ParseCommandLine(argc, argv);
-  rb::SetMinLogSeverity(rb::LogSeverity::kWarning);
+  // Errors only: the faults make nodes warn all the time (a repaired page read, say).
+  rb::SetMinLogSeverity(rb::LogSeverity::kError);
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) {
     // The only nondeterminism is choosing which seed to run; the run itself is a function
@@ -200,13 +205,16 @@ int main(int argc, char** argv) {
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
       std::printf(
           "  power_losses=%llu torn_writes=%llu corrupted_disks=%llu refused_starts=%llu "
-          "replacements_proposed=%llu members_replaced=%llu\n",
+          "replacements_proposed=%llu members_replaced=%llu read_faults=%llu "
+          "read_faults_repaired=%llu\n",
           static_cast<unsigned long long>(r.power_losses),
           static_cast<unsigned long long>(r.torn_writes),
           static_cast<unsigned long long>(r.corrupted_disks),
           static_cast<unsigned long long>(r.refused_starts),
           static_cast<unsigned long long>(r.replacements_proposed),
-          static_cast<unsigned long long>(r.members_replaced));
+          static_cast<unsigned long long>(r.members_replaced),
+          static_cast<unsigned long long>(r.read_faults),
+          static_cast<unsigned long long>(r.read_faults_repaired));
     }
     if (!r.ok) {
       ++failures;

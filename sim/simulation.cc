@@ -70,6 +70,11 @@ void Simulation::StartNode(SimNode* n) {
     store_options.dir = n->dir;
     store_options.vfs = vfs_->name();
     store_options.page_cache_bytes = 4 << 20;
+    // A node with flaky reads keeps only a few pages in memory, so that it reads its disk,
+    // and meets its faults, all the time rather than only when it starts.
+    if (n->id <= static_cast<uint64_t>(scenario_.flaky_read_nodes)) {
+      store_options.page_cache_bytes = 64 << 10;
+    }
     // Checkpoints (writes to the database file) every 64 pages rather than 1000, so that
     // power losses and damage also strike the database file, not only the WAL.
     store_options.wal_autocheckpoint_pages = 64;
@@ -372,6 +377,10 @@ void Simulation::SetUp() {
       n.disk = std::make_unique<SimDisk>();
       vfs_->Mount(absl::StrCat("node", i), n.disk.get());
       n.dir = absl::StrCat("/node", i);
+      if (i <= scenario_.flaky_read_nodes) {
+        vfs_->SetFlakyReads(absl::StrCat(n.dir, "/", storage::kDatabaseFileName),
+                            scenario_.flaky_read_per_mille);
+      }
     }
     n.transport = std::make_unique<SimTransport>(this, i);
     const int64_t drift =
@@ -394,6 +403,22 @@ void Simulation::SetUp() {
   }
   events_.push(Event{options_.fault_phase_us, next_seq_++, closure_pool_.Put([this] { HealAll(); }),
                      EventKind::kClosure});
+}
+
+void Simulation::CheckReadFaultsCaught() {
+  const storage::PageChecksumVfs::Counters c = vfs_->checksums().counters();
+  result_.read_faults = vfs_->read_faults();
+  result_.read_faults_repaired = c.repaired;
+  // Every flipped bit fails its page's checksum. Damage at rest (DamageDatabase) also fails
+  // checksums, and is found on every read of that page: then only a lower bound holds.
+  const bool damaged_at_rest = result_.corrupted_disks > 0;
+  if (damaged_at_rest ? c.mismatches < result_.read_faults : c.mismatches != result_.read_faults) {
+    Fail(absl::StrCat(result_.read_faults, " bits flipped in page reads, but the page checksums ",
+                      "failed ", c.mismatches, " times: a damaged read went unnoticed"));
+  }
+  if (!damaged_at_rest && c.damaged > 0) {
+    Fail(absl::StrCat(c.damaged, " pages read as damaged, but no disk was damaged"));
+  }
 }
 
 SimResult Simulation::Run() {
@@ -438,6 +463,7 @@ SimResult Simulation::Run() {
   if (!failed_ && result_.ops_completed == 0 && options_.clients > 0) {
     Fail("no client operation completed in the whole run");
   }
+  if (!failed_ && vfs_ != nullptr) CheckReadFaultsCaught();
   result_.trace_hash = hash_;
   return result_;
 }

@@ -67,6 +67,10 @@ struct SimOptions {
   // (at most one node per run, in clusters of 3 or more voters). The node must refuse to
   // start over it; the cluster goes on without it.
   bool disk_corruption = true;
+  // SQLite back end only: on a minority of nodes, page reads of the database now and then
+  // return a flipped bit (the disk itself is fine). The page checksums must catch every
+  // one, and a second read repair it.
+  bool read_faults = true;
   // A readable event log, if set.
   std::ostream* trace = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.
@@ -91,6 +95,8 @@ struct SimResult {
   uint64_t refused_starts = 0;         // nodes that would not start over a damaged disk
   uint64_t replacements_proposed = 0;  // operator changes replacing such a node
   uint64_t members_replaced = 0;       // and replacements the leader's config shows done
+  uint64_t read_faults = 0;            // bits flipped in page reads
+  uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;

@@ -2,10 +2,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/status_macros.h"
+#include "storage/page_checksum_vfs.h"
 
 namespace rb::storage {
 
 absl::Status SqliteStatus(int rc, absl::string_view message) {
+  // A page that failed its checksum on every read (storage/page_checksum_vfs.h).
+  if (rc == SQLITE_IOERR_DATA) {
+    return absl::DataLossError(absl::StrCat(message, " [a page failed its checksum]"));
+  }
   switch (rc & 0xff) {  // primary code; extended codes refine it
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -94,9 +100,13 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   // One connection per thread of use; SQLite's own mutexes are not needed.
   flags |= SQLITE_OPEN_NOMUTEX;
+  std::string vfs = options.vfs;
+  if (vfs.empty()) {
+    ASSIGN_OR_RETURN(PageChecksumVfs * checked, PageChecksumVfs::Default());
+    vfs = checked->name();
+  }
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags,
-                                 options.vfs.empty() ? nullptr : options.vfs.c_str());
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string message = absl::StrCat("cannot open database ", path, ": ",
                                        db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -3,6 +3,7 @@
 // SQLite result codes map to Status codes the rest of the project can act on:
 //   SQLITE_FULL               -> ResourceExhausted ("disk full")
 //   SQLITE_CORRUPT, NOTADB    -> DataLoss
+//   SQLITE_IOERR_DATA         -> DataLoss (a page failed its checksum, page_checksum_vfs.h)
 //   SQLITE_CANTOPEN           -> NotFound
 //   SQLITE_READONLY, PERM     -> PermissionDenied
 //   SQLITE_BUSY, LOCKED       -> Unavailable
@@ -61,7 +62,8 @@ class Statement {
 struct SqliteOpenOptions {
   bool create = true;
   bool read_only = false;
-  // VFS registered with sqlite3_vfs_register; empty for the default (the real disk).
+  // VFS registered with sqlite3_vfs_register; empty for the real disk through
+  // PageChecksumVfs::Default() (which checks the pages of files that have room for it).
   std::string vfs;
 };
 

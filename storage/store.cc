@@ -21,6 +21,7 @@
 #include "proto/storage.pb.h"
 #include "raft/codec.h"
 #include "storage/checksum.h"
+#include "storage/page_checksum_vfs.h"
 #include "storage/snapshot_file.h"
 
 namespace rb::storage {
@@ -102,7 +103,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   }
   std::string path = absl::StrCat(options.dir, "/", kDatabaseFileName);
   SqliteOpenOptions open_options;
-  open_options.vfs = options.vfs;
+  open_options.vfs = options.vfs;  // empty: the real disk, with page checksums
+  if (!open_options.vfs.empty() && !PageChecksumVfs::IsPageChecksumVfs(open_options.vfs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage: VFS \"", open_options.vfs,
+                     "\" does not check page checksums; wrap it in a PageChecksumVfs"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, open_options));
   std::unique_ptr<Store> store(new Store(options, path, std::move(db)));
   RETURN_IF_ERROR(store->Initialize());
@@ -145,6 +151,7 @@ absl::Status Store::Initialize() {
   } else if (version < 1) {
     return not_ours(absl::StrCat("schema version ", version));
   }
+  RETURN_IF_ERROR(fresh ? ReservePageChecksumBytes() : CheckPageChecksumBytes());
 
   // WAL + synchronous=FULL: a commit is durable once COMMIT returns (header contract).
   ASSIGN_OR_RETURN(Statement * mode, db_->Prepare("PRAGMA journal_mode=WAL"));
@@ -180,6 +187,34 @@ absl::Status Store::Initialize() {
   }
   RETURN_IF_ERROR(LoadState());
   if (!fresh && options_.verify_on_open) RETURN_IF_ERROR(VerifyRows());
+  return absl::OkStatus();
+}
+
+absl::Status Store::ReservePageChecksumBytes() {
+  // Every page of the file must leave room for its checksum (storage/page_checksum_vfs.h).
+  // On a file without pages this applies at once; a file whose creation was interrupted
+  // after its first page is rebuilt with the room (it holds no data yet).
+  ASSIGN_OR_RETURN(int64_t pages, db_->QueryInt64("PRAGMA page_count"));
+  int reserve = kPageChecksumBytes;
+  const int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
+  if (rc != SQLITE_OK) return db_->Error(rc, "reserving room for page checksums");
+  if (pages > 0) RETURN_IF_ERROR(db_->Exec("VACUUM"));
+  return absl::OkStatus();
+}
+
+absl::Status Store::CheckPageChecksumBytes() {
+  int reserve = -1;  // negative: query only
+  const int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
+  if (rc != SQLITE_OK) return db_->Error(rc, "reading the reserved bytes per page");
+  if (reserve != kPageChecksumBytes) {
+    // Either damage to the header, or a file from before page checksums. Without them a
+    // damaged page could be served as data, so the node does not run on it.
+    return absl::DataLossError(absl::StrCat(
+        db_path_, " has ", reserve, " reserved bytes per page where its page checksums belong (",
+        kPageChecksumBytes,
+        "); refusing to start over it. Replace this member with a new one "
+        "(it catches up from the leader)."));
+  }
   return absl::OkStatus();
 }
 

@@ -48,7 +48,9 @@ inline constexpr char kSnapshotDirName[] = "snapshots";
 struct StoreOptions {
   // Data directory; created if missing (only on the real disk: a custom VFS owns its paths).
   std::string dir;
-  // SQLite VFS to use; empty for the real disk. The simulator passes its fault-injecting one.
+  // SQLite VFS to use: empty for the real disk, else a PageChecksumVfs (the simulator's
+  // wraps its fault-injecting one). The database's pages carry checksums, verified on
+  // every read; Open refuses a VFS that would not check them.
   std::string vfs;
   // When opening, check SQLite's structure (PRAGMA quick_check) and every row's checksum:
   // damage anywhere in the file fails Open() instead of surfacing on a later read. Reads the
@@ -181,6 +183,9 @@ class Store : public raft::Storage {
   absl::Status LoadState();
   // The tables are exactly the ones this schema version creates (always checked).
   absl::Status CheckSchema() const;
+  // A new file gets room for page checksums; an existing one must have it.
+  absl::Status ReservePageChecksumBytes();
+  absl::Status CheckPageChecksumBytes();
   // SQLite's own structure check (verify_on_open).
   absl::Status VerifyStructure() const;
   // Every log entry and state-machine row against its checksum (verify_on_open).

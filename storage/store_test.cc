@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
+#include "storage/page_checksum_vfs.h"
 #include "storage/test_util.h"
 
 namespace rb::storage {
@@ -21,9 +23,15 @@ std::vector<Entry> ReadAll(const Store& s) {
 }
 
 // Runs raw SQL on a database file with a separate connection (to tamper with it).
-void RawSql(const std::string& path, const std::string& sql) {
+// Changes the file behind the store's back, as a tool that keeps its page checksums would
+// (or, with checksums=false, as plain SQLite would).
+void RawSql(const std::string& path, const std::string& sql, bool checksums = true) {
+  auto vfs = PageChecksumVfs::Default();
+  ASSERT_TRUE(vfs.ok()) << vfs.status();
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            checksums ? (*vfs)->name().c_str() : nullptr),
+            SQLITE_OK);
   char* err = nullptr;
   EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
   sqlite3_free(err);
@@ -198,7 +206,8 @@ TEST(StoreTest, RefusesFileThatIsNotADatabase) {
 TEST(StoreTest, RefusesForeignSqliteDatabase) {
   const std::string dir = MakeTempDir();
   RawSql(dir + "/raftbadger.db",
-         "CREATE TABLE invoices(id INTEGER); INSERT INTO invoices VALUES(1);");
+         "CREATE TABLE invoices(id INTEGER); INSERT INTO invoices VALUES(1);",
+         /*checksums=*/false);  // another program's plain SQLite file
   StoreOptions options;
   options.dir = dir;
   auto s = Store::Open(options);
@@ -217,6 +226,50 @@ TEST(StoreTest, RefusesNewerSchema) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("schema version 7, newer"), std::string::npos) << s.status();
+}
+
+TEST(StoreTest, RefusesPagesWrittenWithoutTheirChecksums) {
+  const std::string dir = MakeTempDir();
+  OpenStore(dir).reset();
+  RawSql(dir + "/raftbadger.db", "PRAGMA user_version = 1;", /*checksums=*/false);
+  StoreOptions options;
+  options.dir = dir;
+  auto s = Store::Open(options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.status().message().find("a page failed its checksum"), std::string::npos)
+      << s.status();
+}
+
+TEST(StoreTest, NewFileReservesRoomForPageChecksumsAndSealsEveryPage) {
+  const std::string dir = MakeTempDir();
+  {
+    auto store = OpenStore(dir);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(
+        store->Write([](WriteTxn* t) { return t->AppendEntries(MakeEntries(1, 50, 1)); }).ok());
+    ASSERT_TRUE(store->Checkpoint().ok());
+  }
+  std::ifstream in(dir + "/raftbadger.db", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GE(file.size(), 100u);
+  EXPECT_EQ(file[20], kPageChecksumBytes);  // the header's reserved bytes per page
+  const size_t page_bytes = (static_cast<uint8_t>(file[16]) << 8) | static_cast<uint8_t>(file[17]);
+  ASSERT_EQ(file.size() % page_bytes, 0u);
+  ASSERT_GT(file.size() / page_bytes, 1u);
+  for (size_t at = 0; at < file.size(); at += page_bytes) {
+    EXPECT_TRUE(PageChecksumVfs::PageIsSealed(file.data() + at, page_bytes)) << "page at " << at;
+  }
+}
+
+TEST(StoreTest, RefusesAVfsThatDoesNotCheckPages) {
+  StoreOptions options;
+  options.dir = MakeTempDir();
+  options.vfs = "unix";
+  auto s = Store::Open(options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("page checksums"), std::string::npos) << s.status();
 }
 
 TEST(StoreTest, EmptyFileIsInitialized) {

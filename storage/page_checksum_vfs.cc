@@ -1,0 +1,323 @@
+#include "storage/page_checksum_vfs.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/logging.h"
+#include "storage/checksum.h"
+
+namespace rb::storage {
+namespace {
+
+constexpr absl::string_view kNamePrefix = "rb-pagesum/";
+constexpr char kMagic[] = "SQLite format 3";  // with its terminating NUL: 16 bytes
+constexpr int kHeaderBytes = 100;
+constexpr int kReservedBytesOffset = 20;  // header byte: reserved bytes at the end of a page
+// Keeps page checksums apart from the row checksums of checksum.h.
+constexpr uint64_t kPageSeed = 0x7061676573756d31;  // "pagesum1"
+
+// SQLite reads and writes the main database file a whole page at a time, at page-aligned
+// offsets (it also reads the 100-byte header alone, when it opens the file).
+bool IsPage(int n, sqlite3_int64 offset) {
+  return n >= 512 && n <= 65536 && (n & (n - 1)) == 0 && offset % n == 0;
+}
+
+bool IsHeader(const char* bytes, int n, sqlite3_int64 offset) {
+  return offset == 0 && n >= kHeaderBytes && std::memcmp(bytes, kMagic, sizeof(kMagic)) == 0;
+}
+
+uint64_t LoadLittleEndian64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+void StoreLittleEndian64(uint64_t v, char* p) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+// What SQLite allocates (vfs.szOsFile bytes) for a main database file: this header, then
+// the base VFS's file. Plain data: SQLite allocates and frees it, no constructor runs.
+struct ShimFile {
+  sqlite3_file file;  // first: what SQLite holds; pMethods points at this shim's methods
+  PageChecksumVfs* owner;
+  const char* name;  // SQLite keeps it valid while the file is open
+  bool sealed;       // the header declares kPageChecksumBytes reserved bytes per page
+};
+constexpr size_t kLowerOffset = (sizeof(ShimFile) + 15) & ~size_t{15};
+
+ShimFile* Shim(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f); }
+sqlite3_file* Lower(sqlite3_file* f) {
+  return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + kLowerOffset);
+}
+PageChecksumVfs* Owner(sqlite3_vfs* vfs) { return static_cast<PageChecksumVfs*>(vfs->pAppData); }
+sqlite3_vfs* Base(sqlite3_vfs* vfs) { return Owner(vfs)->base(); }
+
+// File methods other than Open/Read/Write pass through to the base VFS's file.
+int Close(sqlite3_file* f) { return Lower(f)->pMethods->xClose(Lower(f)); }
+int Truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return Lower(f)->pMethods->xTruncate(Lower(f), size);
+}
+int Sync(sqlite3_file* f, int flags) { return Lower(f)->pMethods->xSync(Lower(f), flags); }
+int FileSize(sqlite3_file* f, sqlite3_int64* out) {
+  return Lower(f)->pMethods->xFileSize(Lower(f), out);
+}
+int Lock(sqlite3_file* f, int level) { return Lower(f)->pMethods->xLock(Lower(f), level); }
+int Unlock(sqlite3_file* f, int level) { return Lower(f)->pMethods->xUnlock(Lower(f), level); }
+int CheckReservedLock(sqlite3_file* f, int* out) {
+  return Lower(f)->pMethods->xCheckReservedLock(Lower(f), out);
+}
+int SectorSize(sqlite3_file* f) { return Lower(f)->pMethods->xSectorSize(Lower(f)); }
+int DeviceCharacteristics(sqlite3_file* f) {
+  return Lower(f)->pMethods->xDeviceCharacteristics(Lower(f));
+}
+int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return Lower(f)->pMethods->xShmMap(Lower(f), region, size, extend, out);
+}
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return Lower(f)->pMethods->xShmLock(Lower(f), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* f) { Lower(f)->pMethods->xShmBarrier(Lower(f)); }
+int ShmUnmap(sqlite3_file* f, int delete_flag) {
+  return Lower(f)->pMethods->xShmUnmap(Lower(f), delete_flag);
+}
+
+int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
+  ShimFile* shim = Shim(f);
+  const char* bytes = static_cast<const char*>(data);
+  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
+  if (!shim->sealed || !IsPage(n, offset)) {
+    return Lower(f)->pMethods->xWrite(Lower(f), data, n, offset);
+  }
+  // A copy: the page belongs to SQLite's cache, and SQLite checksums WAL frames over it.
+  thread_local std::string page;
+  page.assign(bytes, n);
+  PageChecksumVfs::SealPage(page.data(), page.size());
+  return Lower(f)->pMethods->xWrite(Lower(f), page.data(), n, offset);
+}
+
+int FileControl(sqlite3_file* f, int op, void* arg) {
+  const int rc = Lower(f)->pMethods->xFileControl(Lower(f), op, arg);
+  if (rc == SQLITE_OK && op == SQLITE_FCNTL_VFSNAME && arg != nullptr) {
+    char** name = static_cast<char**>(arg);
+    *name = sqlite3_mprintf("%s%z", std::string(kNamePrefix).c_str(), *name);
+  }
+  return rc;
+}
+
+// Never maps pages into memory: a mapped page would be used without its checksum checked.
+int Fetch(sqlite3_file*, sqlite3_int64, int, void** out) {
+  *out = nullptr;
+  return SQLITE_OK;
+}
+int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
+  return Lower(f)->pMethods->xUnfetch(Lower(f), offset, p);
+}
+
+// One table per version of the base file's methods: a version-1 file has no shared memory,
+// and SQLite must see that (it then runs WAL in exclusive locking mode only).
+template <int kVersion>
+sqlite3_io_methods MakeMethods(int (*read)(sqlite3_file*, void*, int, sqlite3_int64)) {
+  sqlite3_io_methods m{};
+  m.iVersion = kVersion;
+  m.xClose = Close;
+  m.xRead = read;
+  m.xWrite = Write;
+  m.xTruncate = Truncate;
+  m.xSync = Sync;
+  m.xFileSize = FileSize;
+  m.xLock = Lock;
+  m.xUnlock = Unlock;
+  m.xCheckReservedLock = CheckReservedLock;
+  m.xFileControl = FileControl;
+  m.xSectorSize = SectorSize;
+  m.xDeviceCharacteristics = DeviceCharacteristics;
+  if (kVersion >= 2) {
+    m.xShmMap = ShmMap;
+    m.xShmLock = ShmLock;
+    m.xShmBarrier = ShmBarrier;
+    m.xShmUnmap = ShmUnmap;
+  }
+  if (kVersion >= 3) {
+    m.xFetch = Fetch;
+    m.xUnfetch = Unfetch;
+  }
+  return m;
+}
+
+// VFS methods other than Open pass through to the base VFS.
+int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  return Base(vfs)->xDelete(Base(vfs), name, sync_dir);
+}
+int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  return Base(vfs)->xAccess(Base(vfs), name, flags, out);
+}
+int FullPathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
+  return Base(vfs)->xFullPathname(Base(vfs), name, n, out);
+}
+void* DlOpen(sqlite3_vfs* vfs, const char* name) {
+  return Base(vfs)->xDlOpen == nullptr ? nullptr : Base(vfs)->xDlOpen(Base(vfs), name);
+}
+void DlError(sqlite3_vfs* vfs, int n, char* out) {
+  if (Base(vfs)->xDlError != nullptr) Base(vfs)->xDlError(Base(vfs), n, out);
+}
+void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+  return Base(vfs)->xDlSym == nullptr ? nullptr : Base(vfs)->xDlSym(Base(vfs), handle, symbol);
+}
+void DlClose(sqlite3_vfs* vfs, void* handle) {
+  if (Base(vfs)->xDlClose != nullptr) Base(vfs)->xDlClose(Base(vfs), handle);
+}
+int Randomness(sqlite3_vfs* vfs, int n, char* out) {
+  return Base(vfs)->xRandomness(Base(vfs), n, out);
+}
+int Sleep(sqlite3_vfs* vfs, int microseconds) { return Base(vfs)->xSleep(Base(vfs), microseconds); }
+int CurrentTime(sqlite3_vfs* vfs, double* out) { return Base(vfs)->xCurrentTime(Base(vfs), out); }
+int GetLastError(sqlite3_vfs* vfs, int n, char* out) {
+  return Base(vfs)->xGetLastError == nullptr ? 0 : Base(vfs)->xGetLastError(Base(vfs), n, out);
+}
+int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return Base(vfs)->xCurrentTimeInt64(Base(vfs), out);
+}
+
+}  // namespace
+
+void PageChecksumVfs::SealPage(char* page, size_t size) {
+  RB_CHECK(size > kPageChecksumBytes, "page of ", size, " bytes");
+  const size_t body = size - kPageChecksumBytes;
+  StoreLittleEndian64(Checksum(absl::string_view(page, body), kPageSeed), page + body);
+}
+
+bool PageChecksumVfs::PageIsSealed(const char* page, size_t size) {
+  RB_CHECK(size > kPageChecksumBytes, "page of ", size, " bytes");
+  const size_t body = size - kPageChecksumBytes;
+  return LoadLittleEndian64(page + body) == Checksum(absl::string_view(page, body), kPageSeed);
+}
+
+std::string PageChecksumVfs::Name(absl::string_view base_name) {
+  return absl::StrCat(kNamePrefix, base_name);
+}
+
+bool PageChecksumVfs::IsPageChecksumVfs(absl::string_view vfs_name) {
+  return absl::StartsWith(vfs_name, kNamePrefix);
+}
+
+PageChecksumVfs::PageChecksumVfs(sqlite3_vfs* base) : base_(base), name_(Name(base->zName)) {
+  vfs_.iVersion = base->iVersion >= 2 ? 2 : 1;
+  vfs_.szOsFile = static_cast<int>(kLowerOffset) + base->szOsFile;
+  vfs_.mxPathname = base->mxPathname;
+  vfs_.zName = name_.c_str();
+  vfs_.pAppData = this;
+  vfs_.xOpen = Open;
+  vfs_.xDelete = Delete;
+  vfs_.xAccess = Access;
+  vfs_.xFullPathname = FullPathname;
+  vfs_.xDlOpen = DlOpen;
+  vfs_.xDlError = DlError;
+  vfs_.xDlSym = DlSym;
+  vfs_.xDlClose = DlClose;
+  vfs_.xRandomness = Randomness;
+  vfs_.xSleep = Sleep;
+  vfs_.xCurrentTime = CurrentTime;
+  vfs_.xGetLastError = GetLastError;
+  if (vfs_.iVersion >= 2) vfs_.xCurrentTimeInt64 = CurrentTimeInt64;
+}
+
+absl::StatusOr<std::unique_ptr<PageChecksumVfs>> PageChecksumVfs::Create(sqlite3_vfs* base) {
+  if (base == nullptr) return absl::InvalidArgumentError("page checksum VFS: no base VFS");
+  std::unique_ptr<PageChecksumVfs> shim(new PageChecksumVfs(base));
+  if (sqlite3_vfs_find(shim->name_.c_str()) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("VFS ", shim->name_, " is already registered"));
+  }
+  const int rc = sqlite3_vfs_register(&shim->vfs_, /*makeDflt=*/0);
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(
+        absl::StrCat("registering VFS ", shim->name_, ": ", sqlite3_errstr(rc)));
+  }
+  return shim;
+}
+
+absl::StatusOr<PageChecksumVfs*> PageChecksumVfs::Default() {
+  // Created once (thread-safe static initialization) and kept for the process's lifetime.
+  static absl::StatusOr<PageChecksumVfs*>* const shim = [] {
+    auto created = Create(sqlite3_vfs_find(nullptr));
+    if (!created.ok()) return new absl::StatusOr<PageChecksumVfs*>(created.status());
+    return new absl::StatusOr<PageChecksumVfs*>(created->release());
+  }();
+  return *shim;
+}
+
+PageChecksumVfs::~PageChecksumVfs() { sqlite3_vfs_unregister(&vfs_); }
+
+PageChecksumVfs::Counters PageChecksumVfs::counters() const {
+  Counters c;
+  c.pages_verified = pages_verified_.load(std::memory_order_relaxed);
+  c.mismatches = mismatches_.load(std::memory_order_relaxed);
+  c.repaired = repaired_.load(std::memory_order_relaxed);
+  c.damaged = damaged_.load(std::memory_order_relaxed);
+  return c;
+}
+
+int PageChecksumVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                          int* out_flags) {
+  sqlite3_vfs* base = Base(vfs);
+  // The WAL, journals and temporary files are the base VFS's own (the memory SQLite
+  // allocated is larger than they need).
+  if ((flags & SQLITE_OPEN_MAIN_DB) == 0) return base->xOpen(base, name, file, flags, out_flags);
+  ShimFile* shim = Shim(file);
+  std::memset(shim, 0, sizeof(ShimFile));
+  shim->owner = Owner(vfs);
+  shim->name = name;
+  sqlite3_file* lower = Lower(file);
+  const int rc = base->xOpen(base, name, lower, flags, out_flags);
+  if (rc != SQLITE_OK || lower->pMethods == nullptr) {
+    if (lower->pMethods != nullptr) lower->pMethods->xClose(lower);
+    file->pMethods = nullptr;  // SQLite must not call xClose on a file that did not open
+    return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
+  }
+  static const sqlite3_io_methods kMethods[] = {MakeMethods<1>(Read), MakeMethods<2>(Read),
+                                                MakeMethods<3>(Read)};
+  const int version = std::min(std::max(lower->pMethods->iVersion, 1), 3);
+  file->pMethods = &kMethods[version - 1];
+  return SQLITE_OK;
+}
+
+int PageChecksumVfs::Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offset) {
+  ShimFile* shim = Shim(f);
+  sqlite3_file* lower = Lower(f);
+  const int rc = lower->pMethods->xRead(lower, out, n, offset);
+  if (rc != SQLITE_OK) return rc;  // including short reads past the end: nothing to check
+  char* bytes = static_cast<char*>(out);
+  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
+  if (!shim->sealed || !IsPage(n, offset)) return SQLITE_OK;
+  if (PageIsSealed(bytes, n)) {
+    shim->owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  return shim->owner->Reread(lower, shim->name, bytes, n, offset);
+}
+
+int PageChecksumVfs::Reread(sqlite3_file* lower, const char* name, char* page, int n,
+                            sqlite3_int64 offset) {
+  mismatches_.fetch_add(1, std::memory_order_relaxed);
+  for (int attempt = 1; attempt <= kPageRereads; ++attempt) {
+    const int rc = lower->pMethods->xRead(lower, page, n, offset);
+    if (rc != SQLITE_OK) return rc;
+    if (PageIsSealed(page, n)) {
+      repaired_.fetch_add(1, std::memory_order_relaxed);
+      RB_LOG(WARNING) << name << ": the page at offset " << offset
+                      << " failed its checksum, then read correctly on attempt " << attempt + 1
+                      << " (a transient read fault)";
+      return SQLITE_OK;
+    }
+    mismatches_.fetch_add(1, std::memory_order_relaxed);
+  }
+  damaged_.fetch_add(1, std::memory_order_relaxed);
+  RB_LOG(ERROR) << name << ": the page at offset " << offset << " failed its checksum on "
+                << kPageRereads + 1 << " reads: it is damaged on disk";
+  return SQLITE_IOERR_DATA;
+}
+
+}  // namespace rb::storage
