@@ -59,7 +59,7 @@ uint64_t SimDisk::Read(absl::string_view path, uint64_t offset, uint64_t n, char
 }
 
 void SimDisk::Write(absl::string_view path, uint64_t offset, absl::string_view data) {
-  if (!Proceed()) return;
+  const bool ghost = !Proceed();
   RB_CHECK(offset + data.size() <= kMaxFileBytes, "simulated file ", path, " would exceed ",
            kMaxFileBytes, " bytes");
   File& f = Get(path);
@@ -73,11 +73,12 @@ void SimDisk::Write(absl::string_view path, uint64_t offset, absl::string_view d
   f.data.replace(offset, data.size(), data.data(), data.size());
   u.new_size = f.data.size();
   u.new_bytes = std::string(data);
+  u.ghost = ghost;
   f.unsynced.push_back(std::move(u));
 }
 
 void SimDisk::Truncate(absl::string_view path, uint64_t size) {
-  if (!Proceed()) return;
+  const bool ghost = !Proceed();
   File& f = Get(path);
   Undo u;
   u.truncate = true;
@@ -86,6 +87,7 @@ void SimDisk::Truncate(absl::string_view path, uint64_t size) {
   if (size < f.data.size()) u.old_bytes = f.data.substr(size);
   f.data.resize(size, '\0');
   u.new_size = size;
+  u.ghost = ghost;
   f.unsynced.push_back(std::move(u));
 }
 
@@ -95,19 +97,35 @@ void SimDisk::Sync(absl::string_view path) {
 }
 
 // Undoes the unsynced operations newest first, leaving the durable image.
+void SimDisk::Undo1(File* f, const Undo& u) {
+  RB_CHECK(f->data.size() == u.new_size, "simulated disk undo log out of step");
+  if (u.truncate) {
+    f->data.resize(u.offset);
+    f->data.append(u.old_bytes);
+    f->data.resize(u.old_size, '\0');
+  } else {
+    f->data.replace(u.offset, u.old_bytes.size(), u.old_bytes);
+    f->data.resize(u.old_size);
+  }
+}
+
 void SimDisk::RollBack(File* f) {
-  for (auto it = f->unsynced.rbegin(); it != f->unsynced.rend(); ++it) {
-    const Undo& u = *it;
-    RB_CHECK(f->data.size() == u.new_size, "simulated disk undo log out of step");
-    if (u.truncate) {
-      f->data.resize(u.offset);
-      f->data.append(u.old_bytes);
-      f->data.resize(u.old_size, '\0');
-    } else {
-      f->data.replace(u.offset, u.old_bytes.size(), u.old_bytes);
-      f->data.resize(u.old_size);
+  for (auto it = f->unsynced.rbegin(); it != f->unsynced.rend(); ++it) Undo1(f, *it);
+}
+
+void SimDisk::DiscardGhosts() {
+  for (auto& [path, f] : files_) {
+    while (!f.unsynced.empty() && f.unsynced.back().ghost) {
+      Undo1(&f, f.unsynced.back());
+      f.unsynced.pop_back();
     }
   }
+}
+
+void SimDisk::Thaw() {
+  DiscardGhosts();
+  frozen_ = false;
+  freeze_countdown_ = 0;
 }
 
 // Applies one unsynced operation to the durable image as a power loss might: fully, not at
@@ -143,6 +161,7 @@ void SimDisk::Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report
 }
 
 SimDisk::CrashReport SimDisk::Crash(raft::Rng* rng) {
+  DiscardGhosts();
   CrashReport report;
   for (auto& [path, f] : files_) {
     if (f.unsynced.empty()) continue;

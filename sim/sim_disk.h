@@ -60,15 +60,13 @@ class SimDisk {
   // REQUIRES: Exists(path), offset < Size(path), bit < 8, no unsynced writes to the file.
   void FlipBit(absl::string_view path, uint64_t offset, int bit);
 
-  // While frozen, the disk ignores every change (writes, truncations, syncs, creations,
-  // deletions). A killed process cannot write, but closing its SQLite connections in the
-  // simulator would checkpoint and delete the WAL: the simulator freezes the disk around
-  // that close.
+  // While frozen, nothing reaches the medium: syncs, creations and deletions are ignored,
+  // and writes and truncations are seen by the process (which does not know it is dead:
+  // the simulator cannot stop it in the middle of an event) but discarded by Thaw() and
+  // Crash(). A killed process cannot write, but closing its SQLite connections in the
+  // simulator would: the simulator freezes the disk around that close.
   void Freeze() { frozen_ = true; }
-  void Thaw() {
-    frozen_ = false;
-    freeze_countdown_ = 0;
-  }
+  void Thaw();
   // The process dies in the middle of its I/O: the first ops-1 further changes (writes,
   // truncations, syncs) happen, then the disk freezes. REQUIRES: ops >= 1.
   void FreezeAfter(uint64_t ops);
@@ -86,6 +84,7 @@ class SimDisk {
     std::string old_bytes;  // what the write overwrote (within old_size)
     std::string new_bytes;  // what it wrote (empty for truncations)
     bool truncate = false;
+    bool ghost = false;  // made while frozen: never reaches the medium
   };
   struct File {
     std::string data;  // what the process sees
@@ -94,6 +93,9 @@ class SimDisk {
   File& Get(absl::string_view path);
   const File& Get(absl::string_view path) const;
   static void RollBack(File* f);
+  static void Undo1(File* f, const Undo& u);
+  // Undoes the changes made while frozen (always the last ones of each file).
+  void DiscardGhosts();
   static void Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report);
 
   std::map<std::string, File, std::less<>> files_;

@@ -92,18 +92,29 @@ TEST(SimDiskTest, PowerLossUndoesUnsyncedTruncation) {
   EXPECT_TRUE(saw_kept);
 }
 
-TEST(SimDiskTest, FrozenDiskIgnoresChanges) {
+TEST(SimDiskTest, FrozenDiskKeepsNothingItIsGiven) {
   SimDisk disk;
   disk.Create("/n/f");
   disk.Write("/n/f", 0, "kept");
   disk.Freeze();
-  disk.Write("/n/f", 0, "lost");
-  disk.Truncate("/n/f", 0);
+  // The dead process still reads back what it writes, as it would have without the fault.
+  disk.Write("/n/f", 2, "st!");
+  EXPECT_EQ(ReadAll(disk, "/n/f"), "kest!");
+  disk.Sync("/n/f");
+  disk.Truncate("/n/f", 1);
+  EXPECT_EQ(ReadAll(disk, "/n/f"), "k");
   disk.Create("/n/g");
   EXPECT_TRUE(disk.Delete("/n/f"));
   disk.Thaw();
   EXPECT_EQ(ReadAll(disk, "/n/f"), "kept");
   EXPECT_FALSE(disk.Exists("/n/g"));
+  // Nor does a power loss: the write before the freeze was never synced.
+  disk.Freeze();
+  disk.Write("/n/f", 0, "gone");
+  raft::Rng rng(3);
+  disk.Crash(&rng);
+  const std::string after = ReadAll(disk, "/n/f");
+  EXPECT_TRUE(after.empty() || after == "kept") << after;
 }
 
 TEST(SimDiskTest, FlipBitDamagesTheDurableImage) {

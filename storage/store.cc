@@ -622,6 +622,10 @@ absl::Status Store::Checkpoint() {
   return absl::OkStatus();
 }
 
+void Store::SkipCheckpointOnClose() {
+  sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+}
+
 absl::Status Store::RecordSnapshot(std::shared_ptr<const raft::Snapshot> snap) {
   if (snap->metadata.index <= snapshot_->metadata.index) return absl::OkStatus();
   return Write([&](WriteTxn* txn) -> absl::Status {
