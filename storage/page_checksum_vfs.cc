@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
 #include "storage/checksum.h"
+#include "storage/wal_frames.h"
 
 namespace rb::storage {
 namespace {
@@ -39,13 +41,21 @@ void StoreLittleEndian64(uint64_t v, char* p) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
 
-// What SQLite allocates (vfs.szOsFile bytes) for a main database file: this header, then
-// the base VFS's file. Plain data: SQLite allocates and frees it, no constructor runs.
+// What SQLite allocates (vfs.szOsFile bytes) for a database or WAL file: this header, then
+// the base VFS's file. SQLite frees the memory without a destructor: trivially destructible.
 struct ShimFile {
   sqlite3_file file;  // first: what SQLite holds; pMethods points at this shim's methods
-  PageChecksumVfs* owner;
-  const char* name;  // SQLite keeps it valid while the file is open
-  bool sealed;       // the header declares kPageChecksumBytes reserved bytes per page
+  PageChecksumVfs* owner = nullptr;
+  const char* name = nullptr;  // SQLite keeps it valid while the file is open
+  bool wal = false;            // else the main database file
+  // Main database file: the header declares kPageChecksumBytes reserved bytes per page.
+  bool sealed = false;
+  // WAL: the header last read or written, and where its committed frames end (frames past
+  // it belong to a transaction still being written; SQLite fixes their checksums at commit).
+  bool has_header = false;
+  bool powersafe = false;  // no sector padding: one commit frame per transaction
+  wal::Header header;
+  uint64_t committed_end = 0;
 };
 constexpr size_t kLowerOffset = (sizeof(ShimFile) + 15) & ~size_t{15};
 
@@ -58,9 +68,6 @@ sqlite3_vfs* Base(sqlite3_vfs* vfs) { return Owner(vfs)->base(); }
 
 // File methods other than Open/Read/Write pass through to the base VFS's file.
 int Close(sqlite3_file* f) { return Lower(f)->pMethods->xClose(Lower(f)); }
-int Truncate(sqlite3_file* f, sqlite3_int64 size) {
-  return Lower(f)->pMethods->xTruncate(Lower(f), size);
-}
 int Sync(sqlite3_file* f, int flags) { return Lower(f)->pMethods->xSync(Lower(f), flags); }
 int FileSize(sqlite3_file* f, sqlite3_int64* out) {
   return Lower(f)->pMethods->xFileSize(Lower(f), out);
@@ -85,20 +92,6 @@ int ShmUnmap(sqlite3_file* f, int delete_flag) {
   return Lower(f)->pMethods->xShmUnmap(Lower(f), delete_flag);
 }
 
-int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
-  ShimFile* shim = Shim(f);
-  const char* bytes = static_cast<const char*>(data);
-  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
-  if (!shim->sealed || !IsPage(n, offset)) {
-    return Lower(f)->pMethods->xWrite(Lower(f), data, n, offset);
-  }
-  // A copy: the page belongs to SQLite's cache, and SQLite checksums WAL frames over it.
-  thread_local std::string page;
-  page.assign(bytes, n);
-  PageChecksumVfs::SealPage(page.data(), page.size());
-  return Lower(f)->pMethods->xWrite(Lower(f), page.data(), n, offset);
-}
-
 int FileControl(sqlite3_file* f, int op, void* arg) {
   const int rc = Lower(f)->pMethods->xFileControl(Lower(f), op, arg);
   if (rc == SQLITE_OK && op == SQLITE_FCNTL_VFSNAME && arg != nullptr) {
@@ -117,16 +110,39 @@ int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
   return Lower(f)->pMethods->xUnfetch(Lower(f), offset, p);
 }
 
+}  // namespace
+
+// The file methods that look at what passes: reads, writes and truncation.
+struct PageChecksumFile {
+  static int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offset);
+  static int Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset);
+  static int Truncate(sqlite3_file* f, sqlite3_int64 size);
+
+ private:
+  static int ReadDatabase(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset);
+  static int ReadWal(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset);
+  static int CheckWalHeader(ShimFile* shim, char* bytes);
+  static int CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t k);
+  static int CheckWalPage(ShimFile* shim, char* page, uint64_t k);
+  // The running checksum before frame k: the header's, or frame k - 1's stored one.
+  static bool ChecksumBefore(ShimFile* shim, uint64_t k, wal::Checksum* out);
+  static bool ReadLower(ShimFile* shim, uint64_t offset, size_t n, char* out);
+  static uint64_t LowerSize(ShimFile* shim);
+  static int Damaged(ShimFile* shim, sqlite3_int64 offset, absl::string_view what);
+};
+
+namespace {
+
 // One table per version of the base file's methods: a version-1 file has no shared memory,
 // and SQLite must see that (it then runs WAL in exclusive locking mode only).
 template <int kVersion>
-sqlite3_io_methods MakeMethods(int (*read)(sqlite3_file*, void*, int, sqlite3_int64)) {
+sqlite3_io_methods MakeMethods() {
   sqlite3_io_methods m{};
   m.iVersion = kVersion;
   m.xClose = Close;
-  m.xRead = read;
-  m.xWrite = Write;
-  m.xTruncate = Truncate;
+  m.xRead = PageChecksumFile::Read;
+  m.xWrite = PageChecksumFile::Write;
+  m.xTruncate = PageChecksumFile::Truncate;
   m.xSync = Sync;
   m.xFileSize = FileSize;
   m.xLock = Lock;
@@ -263,13 +279,16 @@ PageChecksumVfs::Counters PageChecksumVfs::counters() const {
 int PageChecksumVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
                           int* out_flags) {
   sqlite3_vfs* base = Base(vfs);
-  // The WAL, journals and temporary files are the base VFS's own (the memory SQLite
-  // allocated is larger than they need).
-  if ((flags & SQLITE_OPEN_MAIN_DB) == 0) return base->xOpen(base, name, file, flags, out_flags);
-  ShimFile* shim = Shim(file);
-  std::memset(shim, 0, sizeof(ShimFile));
+  // Journals and temporary files are the base VFS's own (the memory SQLite allocated is
+  // larger than they need).
+  const bool wal = (flags & SQLITE_OPEN_WAL) != 0;
+  if ((flags & SQLITE_OPEN_MAIN_DB) == 0 && !wal) {
+    return base->xOpen(base, name, file, flags, out_flags);
+  }
+  ShimFile* shim = new (file) ShimFile();
   shim->owner = Owner(vfs);
   shim->name = name;
+  shim->wal = wal;
   sqlite3_file* lower = Lower(file);
   const int rc = base->xOpen(base, name, lower, flags, out_flags);
   if (rc != SQLITE_OK || lower->pMethods == nullptr) {
@@ -277,47 +296,219 @@ int PageChecksumVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file
     file->pMethods = nullptr;  // SQLite must not call xClose on a file that did not open
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
   }
-  static const sqlite3_io_methods kMethods[] = {MakeMethods<1>(Read), MakeMethods<2>(Read),
-                                                MakeMethods<3>(Read)};
+  shim->powersafe =
+      (lower->pMethods->xDeviceCharacteristics(lower) & SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0;
+  static const sqlite3_io_methods kMethods[] = {MakeMethods<1>(), MakeMethods<2>(),
+                                                MakeMethods<3>()};
   const int version = std::min(std::max(lower->pMethods->iVersion, 1), 3);
   file->pMethods = &kMethods[version - 1];
   return SQLITE_OK;
 }
 
-int PageChecksumVfs::Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offset) {
+bool PageChecksumFile::ReadLower(ShimFile* shim, uint64_t offset, size_t n, char* out) {
+  sqlite3_file* lower = Lower(&shim->file);
+  return lower->pMethods->xRead(lower, out, static_cast<int>(n),
+                                static_cast<sqlite3_int64>(offset)) == SQLITE_OK;
+}
+
+uint64_t PageChecksumFile::LowerSize(ShimFile* shim) {
+  sqlite3_file* lower = Lower(&shim->file);
+  sqlite3_int64 size = 0;
+  if (lower->pMethods->xFileSize(lower, &size) != SQLITE_OK || size < 0) return 0;
+  return static_cast<uint64_t>(size);
+}
+
+int PageChecksumFile::Damaged(ShimFile* shim, sqlite3_int64 offset, absl::string_view what) {
+  shim->owner->damaged_.fetch_add(1, std::memory_order_relaxed);
+  RB_LOG(ERROR) << shim->name << ": " << what << " at offset " << offset
+                << " is damaged on disk (it failed its checksum on " << kPageRereads + 1
+                << " reads)";
+  return SQLITE_IOERR_DATA;
+}
+
+int PageChecksumFile::Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offset) {
   ShimFile* shim = Shim(f);
   sqlite3_file* lower = Lower(f);
   const int rc = lower->pMethods->xRead(lower, out, n, offset);
   if (rc != SQLITE_OK) return rc;  // including short reads past the end: nothing to check
   char* bytes = static_cast<char*>(out);
-  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
-  if (!shim->sealed || !IsPage(n, offset)) return SQLITE_OK;
-  if (PageIsSealed(bytes, n)) {
-    shim->owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
-    return SQLITE_OK;
-  }
-  return shim->owner->Reread(lower, shim->name, bytes, n, offset);
+  return shim->wal ? ReadWal(shim, bytes, n, offset) : ReadDatabase(shim, bytes, n, offset);
 }
 
-int PageChecksumVfs::Reread(sqlite3_file* lower, const char* name, char* page, int n,
-                            sqlite3_int64 offset) {
-  mismatches_.fetch_add(1, std::memory_order_relaxed);
+int PageChecksumFile::ReadDatabase(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset) {
+  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
+  if (!shim->sealed || !IsPage(n, offset)) return SQLITE_OK;
+  PageChecksumVfs* owner = shim->owner;
+  if (PageChecksumVfs::PageIsSealed(bytes, n)) {
+    owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
   for (int attempt = 1; attempt <= kPageRereads; ++attempt) {
-    const int rc = lower->pMethods->xRead(lower, page, n, offset);
-    if (rc != SQLITE_OK) return rc;
-    if (PageIsSealed(page, n)) {
-      repaired_.fetch_add(1, std::memory_order_relaxed);
-      RB_LOG(WARNING) << name << ": the page at offset " << offset
-                      << " failed its checksum, then read correctly on attempt " << attempt + 1
-                      << " (a transient read fault)";
+    if (!ReadLower(shim, offset, n, bytes)) return SQLITE_IOERR_READ;
+    if (PageChecksumVfs::PageIsSealed(bytes, n)) {
+      owner->repaired_.fetch_add(1, std::memory_order_relaxed);
+      RB_LOG(WARNING) << shim->name << ": the page at offset " << offset
+                      << " failed its checksum, then read correctly (a transient read fault)";
       return SQLITE_OK;
     }
-    mismatches_.fetch_add(1, std::memory_order_relaxed);
+    owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
   }
-  damaged_.fetch_add(1, std::memory_order_relaxed);
-  RB_LOG(ERROR) << name << ": the page at offset " << offset << " failed its checksum on "
-                << kPageRereads + 1 << " reads: it is damaged on disk";
-  return SQLITE_IOERR_DATA;
+  return Damaged(shim, offset, "the page");
+}
+
+int PageChecksumFile::ReadWal(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset) {
+  if (offset == 0 && n == static_cast<int>(wal::kHeaderBytes)) return CheckWalHeader(shim, bytes);
+  if (!shim->has_header || offset < static_cast<sqlite3_int64>(wal::kHeaderBytes)) {
+    return SQLITE_OK;
+  }
+  const wal::Header& h = shim->header;
+  const uint64_t at = static_cast<uint64_t>(offset) - wal::kHeaderBytes;
+  // Recovery reads whole frames, from the first on; later reads take one page out of one.
+  if (static_cast<uint64_t>(n) == h.frame_bytes() && at % h.frame_bytes() == 0) {
+    return CheckRecoveredFrame(shim, bytes, at / h.frame_bytes());
+  }
+  if (static_cast<uint64_t>(n) == h.page_bytes && at % h.frame_bytes() == wal::kFrameHeaderBytes &&
+      static_cast<uint64_t>(offset) + n <= shim->committed_end) {
+    return CheckWalPage(shim, bytes, at / h.frame_bytes());
+  }
+  return SQLITE_OK;
+}
+
+int PageChecksumFile::CheckWalHeader(ShimFile* shim, char* bytes) {
+  shim->has_header = false;
+  shim->committed_end = wal::kHeaderBytes;
+  wal::Header h;
+  // Not a WAL header at all: SQLite ignores the file (a new WAL is about to be written).
+  if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
+  for (int attempt = 1; !h.checksum_ok() && attempt <= kPageRereads; ++attempt) {
+    if (!ReadLower(shim, 0, wal::kHeaderBytes, bytes)) return SQLITE_IOERR_READ;
+    if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
+    if (h.checksum_ok()) {
+      shim->owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
+      shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (!h.checksum_ok()) {
+    // SQLite would ignore the whole WAL. Fine if nothing committed follows, which is what a
+    // header torn along with the first transaction after a reset looks like.
+    const auto read = [shim](uint64_t o, size_t n, char* out) {
+      return ReadLower(shim, o, n, out);
+    };
+    const uint64_t size = LowerSize(shim);
+    const uint64_t commits = std::max(wal::CommitsInChain(h, h.stored, 0, size, read),
+                                      wal::CommitsInChain(h, h.computed, 0, size, read));
+    if (shim->powersafe && commits >= 2) return Damaged(shim, 0, "the WAL header");
+    return SQLITE_OK;
+  }
+  shim->header = h;
+  shim->has_header = true;
+  return SQLITE_OK;
+}
+
+bool PageChecksumFile::ChecksumBefore(ShimFile* shim, uint64_t k, wal::Checksum* out) {
+  if (k == 0) {
+    *out = shim->header.stored;
+    return true;
+  }
+  char previous[wal::kFrameHeaderBytes];
+  if (!ReadLower(shim, shim->header.frame_offset(k - 1), sizeof(previous), previous)) return false;
+  *out = wal::StoredChecksum(previous);
+  return true;
+}
+
+int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t k) {
+  const wal::Header& h = shim->header;
+  const uint64_t offset = h.frame_offset(k);
+  wal::Checksum prev;
+  if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
+  wal::FrameCheck check = wal::CheckFrame(h, prev, frame);
+  for (int attempt = 1; !check.valid && attempt <= kPageRereads; ++attempt) {
+    if (!ReadLower(shim, offset, h.frame_bytes(), frame)) return SQLITE_IOERR_READ;
+    if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
+    check = wal::CheckFrame(h, prev, frame);
+    if (check.valid) {
+      shim->owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
+      shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (check.valid) {
+    shim->owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
+    if (check.commit) shim->committed_end = offset + h.frame_bytes();
+    return SQLITE_OK;
+  }
+  // The end of the log, where SQLite stops: a torn or stale frame, or damage.
+  const auto read = [shim](uint64_t o, size_t n, char* out) { return ReadLower(shim, o, n, out); };
+  if (shim->powersafe && wal::CommitsAfter(h, check, k, LowerSize(shim), read) >= 2) {
+    return Damaged(shim, static_cast<sqlite3_int64>(offset), "the WAL frame");
+  }
+  return SQLITE_OK;
+}
+
+int PageChecksumFile::CheckWalPage(ShimFile* shim, char* page, uint64_t k) {
+  const wal::Header& h = shim->header;
+  const uint64_t offset = h.frame_offset(k);
+  PageChecksumVfs* owner = shim->owner;
+  char frame_header[wal::kFrameHeaderBytes];
+  for (int attempt = 0; attempt <= kPageRereads; ++attempt) {
+    if (attempt > 0 && !ReadLower(shim, offset + wal::kFrameHeaderBytes, h.page_bytes, page)) {
+      return SQLITE_IOERR_READ;
+    }
+    wal::Checksum prev;
+    if (!ReadLower(shim, offset, sizeof(frame_header), frame_header) ||
+        !ChecksumBefore(shim, k, &prev)) {
+      return SQLITE_IOERR_READ;
+    }
+    if (wal::CheckFrame(h, prev, frame_header, page).valid) {
+      if (attempt == 0) {
+        owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        owner->repaired_.fetch_add(1, std::memory_order_relaxed);
+        RB_LOG(WARNING) << shim->name << ": the WAL page at offset " << offset
+                        << " failed its checksum, then read correctly (a transient read fault)";
+      }
+      return SQLITE_OK;
+    }
+    owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return Damaged(shim, static_cast<sqlite3_int64>(offset), "the WAL frame");
+}
+
+int PageChecksumFile::Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
+  ShimFile* shim = Shim(f);
+  sqlite3_file* lower = Lower(f);
+  const char* bytes = static_cast<const char*>(data);
+  if (shim->wal) {
+    if (offset == 0 && n == static_cast<int>(wal::kHeaderBytes)) {
+      // A new WAL (after a reset): no committed frame in it yet.
+      shim->has_header = wal::ParseHeader(bytes, &shim->header);
+      shim->committed_end = wal::kHeaderBytes;
+    } else if (shim->has_header && n == static_cast<int>(wal::kFrameHeaderBytes) &&
+               offset >= static_cast<sqlite3_int64>(wal::kHeaderBytes) &&
+               (offset - wal::kHeaderBytes) % shim->header.frame_bytes() == 0) {
+      // A frame header; a commit frame's page follows at once, and the commit is synced
+      // before SQLite reads any of it back.
+      if (wal::IsCommit(bytes)) {
+        shim->committed_end = static_cast<uint64_t>(offset) + shim->header.frame_bytes();
+      }
+    }
+    return lower->pMethods->xWrite(lower, data, n, offset);
+  }
+  if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
+  if (!shim->sealed || !IsPage(n, offset)) return lower->pMethods->xWrite(lower, data, n, offset);
+  // A copy: the page belongs to SQLite's cache.
+  thread_local std::string page;
+  page.assign(bytes, n);
+  PageChecksumVfs::SealPage(page.data(), page.size());
+  return lower->pMethods->xWrite(lower, page.data(), n, offset);
+}
+
+int PageChecksumFile::Truncate(sqlite3_file* f, sqlite3_int64 size) {
+  ShimFile* shim = Shim(f);
+  if (shim->wal && size >= 0) {
+    shim->committed_end = std::min(shim->committed_end, static_cast<uint64_t>(size));
+  }
+  return Lower(f)->pMethods->xTruncate(Lower(f), size);
 }
 
 }  // namespace rb::storage

@@ -10,11 +10,14 @@
 // read was not) is repaired that way and counted. If every read disagrees, the damage is on
 // the disk; the read fails with SQLITE_IOERR_DATA, which storage/ reports as DataLoss.
 //
-// Only the main database file is covered. The WAL is passed through untouched: SQLite
-// checksums its frames itself, though only when it recovers the WAL after a restart (see
-// the README on damage to the WAL). Files whose header does not declare 8 reserved bytes
-// (foreign or older files, snapshot files) are passed through too; the store refuses to
-// open a database without them.
+// The WAL carries SQLite's own frame checksums (storage/wal_frames.h), which SQLite checks
+// only when it recovers the WAL at open. The shim checks them on every page read from the
+// WAL too (a mismatch is read again, as above), and at recovery it tells a frame torn by a
+// power loss from a damaged one where it can: a damaged frame fails the read with
+// SQLITE_IOERR_DATA instead of silently ending the log there.
+//
+// Database files whose header does not declare 8 reserved bytes (foreign or older files,
+// snapshot files) are passed through; the store refuses to open a database without them.
 //
 // Memory-mapped reads are turned off for checksummed files: they would bypass the check.
 #ifndef RAFTBADGER_STORAGE_PAGE_CHECKSUM_VFS_H_
@@ -71,13 +74,10 @@ class PageChecksumVfs {
   static bool PageIsSealed(const char* page, size_t size);
 
  private:
+  friend struct PageChecksumFile;  // the file methods, in the .cc
   explicit PageChecksumVfs(sqlite3_vfs* base);
-
   static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
                   int* out_flags);
-  static int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 offset);
-  // A page read whose checksum did not match: reads it again, up to kPageRereads times.
-  int Reread(sqlite3_file* lower, const char* name, char* page, int n, sqlite3_int64 offset);
 
   sqlite3_vfs* base_;
   std::string name_;

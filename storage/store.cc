@@ -168,6 +168,11 @@ absl::Status Store::Initialize() {
       db_->Exec(absl::StrCat("PRAGMA wal_autocheckpoint=", options_.wal_autocheckpoint_pages)));
   RETURN_IF_ERROR(
       db_->Exec(absl::StrCat("PRAGMA journal_size_limit=", options_.journal_size_limit_bytes)));
+  // A transaction's dirty pages stay in memory until it commits: never written to the WAL
+  // mid-transaction, where SQLite may rewrite them in place before fixing their checksums
+  // (so every frame SQLite reads back is a committed one, which the page checksum shim
+  // verifies). Transactions here are one Ready's worth.
+  RETURN_IF_ERROR(db_->Exec("PRAGMA cache_spill=OFF"));
   // A negative cache_size is in KiB.
   RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA cache_size=-", options_.page_cache_bytes / 1024)));
 
