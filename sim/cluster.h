@@ -229,7 +229,11 @@ class Simulation {
   // Flips a bit of a page of the node's database file that no WAL frame supersedes (a
   // superseded page is never read, so damaging it proves nothing). Returns what it did, or
   // "" if there was no such page. REQUIRES: the node is down.
+  // Flips one bit the node's store must notice at its next start: in a database page no WAL
+  // frame supersedes, or in a WAL frame that two commits follow. Returns what it damaged.
+  std::string DamageDisk(SimNode* n);
   std::string DamageDatabase(SimNode* n);
+  std::string DamageWal(SimNode* n);
   // A node whose disk froze in the middle of its I/O (an armed power loss) dies now.
   void CrashFrozenNodes();
   // Notices a node that just became leader, and may schedule its early death.

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "sim/cluster.h"
 #include "storage/store.h"
+#include "storage/wal_frames.h"
 
 namespace rb::sim::internal {
 
@@ -126,6 +127,44 @@ uint32_t BigEndian32(const char* p) {
 }
 
 }  // namespace
+
+std::string Simulation::DamageDisk(SimNode* n) {
+  if (rng_.Chance(1, 2)) {
+    std::string what = DamageWal(n);
+    if (!what.empty()) return what;
+  }
+  return DamageDatabase(n);
+}
+
+std::string Simulation::DamageWal(SimNode* n) {
+  const std::string path = absl::StrCat(n->dir, "/", storage::kDatabaseFileName, "-wal");
+  if (!n->disk->Exists(path) || n->disk->Size(path) < storage::wal::kHeaderBytes) return "";
+  std::string wal(n->disk->Size(path), '\0');
+  n->disk->Read(path, 0, wal.size(), wal.data());
+  storage::wal::Header h;
+  if (!storage::wal::ParseHeader(wal.data(), &h) || !h.checksum_ok()) return "";
+  // The frames SQLite will replay, and where its transactions end.
+  std::vector<uint64_t> commits;
+  storage::wal::Checksum prev = h.stored;
+  for (uint64_t k = 0; h.frame_offset(k) + h.frame_bytes() <= wal.size(); ++k) {
+    const storage::wal::FrameCheck check =
+        storage::wal::CheckFrame(h, prev, wal.data() + h.frame_offset(k));
+    if (!check.valid) break;
+    if (check.commit) commits.push_back(k);
+    prev = check.stored;
+  }
+  // Only frames that two committed transactions follow: damage to the last transaction
+  // looks like a torn write, which the store cannot tell apart (storage/wal_frames.h).
+  if (commits.size() < 3) return "";
+  const uint64_t frames = commits[commits.size() - 3] + 1;
+  const uint64_t frame = rng_.Uniform(frames);
+  const uint64_t offset = h.frame_offset(frame) + rng_.Uniform(h.frame_bytes());
+  const int bit = static_cast<int>(rng_.Uniform(8));
+  n->disk->FlipBit(path, offset, bit);
+  ++result_.damaged_wal_frames;
+  return absl::StrCat(path, " frame ", frame, " byte ", offset, " bit ", bit, " (", frames,
+                      " frames before the last two commits)");
+}
 
 std::string Simulation::DamageDatabase(SimNode* n) {
   const std::string db = absl::StrCat(n->dir, "/", storage::kDatabaseFileName);

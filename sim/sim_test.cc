@@ -89,6 +89,17 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
   EXPECT_GT(r.torn_writes, 0u);
+  o.seed = 12;  // a power loss damages a WAL frame that two commits follow
+  r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_EQ(r.damaged_wal_frames, 1u);
+  EXPECT_EQ(r.refused_starts, 1u);
+  EXPECT_EQ(r.members_replaced, 1u);
+  o.seed = 5;  // flaky page reads; the run itself checks that each one was caught
+  r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.read_faults, 0u);
+  EXPECT_GT(r.read_faults_repaired, 0u);
 }
 
 TEST_F(SimTest, RegressionSeeds) {
@@ -125,7 +136,7 @@ TEST_F(SimTest, RunsAreDeterministic) {
     o.seed = seed;
     EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
   }
-  for (uint64_t seed : {6, 67}) {  // the SQLite store over the simulated disk and VFS
+  for (uint64_t seed : {5, 6, 12, 67}) {  // the SQLite store over the simulated disk and VFS
     SimOptions o;
     o.seed = seed;
     o.storage = SimOptions::Storage::kSqlite;

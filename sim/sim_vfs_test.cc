@@ -120,6 +120,41 @@ TEST(SimVfsTest, AcknowledgedCommitsSurvivePowerLossInsideACommit) {
   EXPECT_LT(in_flight_survived, crashes) << "no commit in flight was ever lost";
 }
 
+// Transient read faults: page reads of the database and its WAL return a flipped bit now
+// and then. The page checksums catch every one, a second read repairs it, and the store
+// never returns different data.
+TEST(SimVfsTest, FlakyReadsAreCaughtAndRepaired) {
+  SimDisk disk;
+  SimVfs vfs(4);
+  vfs.Mount("n1", &disk);
+  vfs.SetFlakyReads("/n1/raftbadger.db", 50);
+  vfs.SetFlakyReads("/n1/raftbadger.db-wal", 50);
+  storage::StoreOptions options = Options(vfs);
+  options.page_cache_bytes = 64 << 10;  // a few pages: reads go to the disk
+  uint64_t last = 0;
+  for (int reopen = 0; reopen < 12; ++reopen) {
+    auto store = storage::Store::Open(options);  // verifies every page
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int batch = 0; batch < 10; ++batch) {
+      ASSERT_TRUE(AppendBatch(store->get(), last + 1, 20).ok());
+      last += 20;
+    }
+    std::vector<raft::Entry> entries;
+    ASSERT_TRUE((*store)->Entries(1, last + 1, UINT64_MAX, &entries).ok());
+    ASSERT_EQ(entries.size(), last);
+    for (const raft::Entry& e : entries) {
+      ASSERT_EQ(e.data.view(), absl::StrCat("entry-", e.index, std::string(300, 'x')));
+    }
+    if (reopen % 3 == 2) ASSERT_TRUE((*store)->Checkpoint().ok());
+  }
+  const storage::PageChecksumVfs::Counters c = vfs.checksums().counters();
+  EXPECT_GT(vfs.read_faults(), 20u);
+  EXPECT_EQ(c.mismatches, vfs.read_faults()) << "a flipped bit went unnoticed";
+  EXPECT_EQ(c.damaged, 0u);
+  EXPECT_GE(c.repaired, 1u);
+  EXPECT_GT(c.pages_verified, 1000u);
+}
+
 // SQLite's randomness (WAL salts) comes from the VFS's seed: same seed, same bytes.
 TEST(SimVfsTest, SameSeedWritesTheSameBytes) {
   std::string images[2];

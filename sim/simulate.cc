@@ -204,12 +204,14 @@ int main(int argc, char** argv) {
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
       std::printf(
-          "  power_losses=%llu torn_writes=%llu corrupted_disks=%llu refused_starts=%llu "
+          "  power_losses=%llu torn_writes=%llu corrupted_disks=%llu (wal %llu) "
+          "refused_starts=%llu "
           "replacements_proposed=%llu members_replaced=%llu read_faults=%llu "
           "read_faults_repaired=%llu\n",
           static_cast<unsigned long long>(r.power_losses),
           static_cast<unsigned long long>(r.torn_writes),
           static_cast<unsigned long long>(r.corrupted_disks),
+          static_cast<unsigned long long>(r.damaged_wal_frames),
           static_cast<unsigned long long>(r.refused_starts),
           static_cast<unsigned long long>(r.replacements_proposed),
           static_cast<unsigned long long>(r.members_replaced),

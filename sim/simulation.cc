@@ -156,7 +156,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
   });
   if (result_.corrupted_disks == 0 && initial_conf_.voters.size() >= 3 &&
       rng_.Chance(scenario_.corruption_per_mille, 1000)) {
-    const std::string what = DamageDatabase(n);
+    const std::string what = DamageDisk(n);
     if (!what.empty()) {
       ++result_.corrupted_disks;
       n->disk_corrupted = true;
@@ -380,8 +380,9 @@ void Simulation::SetUp() {
       vfs_->Mount(absl::StrCat("node", i), n.disk.get());
       n.dir = absl::StrCat("/node", i);
       if (i <= scenario_.flaky_read_nodes) {
-        vfs_->SetFlakyReads(absl::StrCat(n.dir, "/", storage::kDatabaseFileName),
-                            scenario_.flaky_read_per_mille);
+        const std::string db = absl::StrCat(n.dir, "/", storage::kDatabaseFileName);
+        vfs_->SetFlakyReads(db, scenario_.flaky_read_per_mille);
+        vfs_->SetFlakyReads(db + "-wal", scenario_.flaky_read_per_mille);
       }
     }
     n.transport = std::make_unique<SimTransport>(this, i);
