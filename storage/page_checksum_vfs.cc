@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -41,8 +42,15 @@ void StoreLittleEndian64(uint64_t v, char* p) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
 
+// A WAL frame header as written (or as recovery found it valid): verifying a page read from
+// the WAL then costs no extra read.
+struct FrameHeader {
+  bool known = false;
+  char bytes[wal::kFrameHeaderBytes];
+};
+
 // What SQLite allocates (vfs.szOsFile bytes) for a database or WAL file: this header, then
-// the base VFS's file. SQLite frees the memory without a destructor: trivially destructible.
+// the base VFS's file. Constructed in Open, destroyed in Close.
 struct ShimFile {
   sqlite3_file file;  // first: what SQLite holds; pMethods points at this shim's methods
   PageChecksumVfs* owner = nullptr;
@@ -56,6 +64,22 @@ struct ShimFile {
   bool powersafe = false;  // no sector padding: one commit frame per transaction
   wal::Header header;
   uint64_t committed_end = 0;
+  // Indexed by frame; bounded by the WAL's size, which checkpoints keep small.
+  std::vector<FrameHeader> frames;
+
+  const FrameHeader* Frame(uint64_t k) const {
+    return k < frames.size() && frames[k].known ? &frames[k] : nullptr;
+  }
+  void Remember(uint64_t k, const char* frame_header) {
+    if (k >= frames.size()) frames.resize(k + 1);
+    frames[k].known = true;
+    std::memcpy(frames[k].bytes, frame_header, wal::kFrameHeaderBytes);
+  }
+  // A new WAL generation (its header written or read): nothing known yet.
+  void Reset() {
+    committed_end = wal::kHeaderBytes;
+    frames.clear();
+  }
 };
 constexpr size_t kLowerOffset = (sizeof(ShimFile) + 15) & ~size_t{15};
 
@@ -67,7 +91,11 @@ PageChecksumVfs* Owner(sqlite3_vfs* vfs) { return static_cast<PageChecksumVfs*>(
 sqlite3_vfs* Base(sqlite3_vfs* vfs) { return Owner(vfs)->base(); }
 
 // File methods other than Open/Read/Write pass through to the base VFS's file.
-int Close(sqlite3_file* f) { return Lower(f)->pMethods->xClose(Lower(f)); }
+int Close(sqlite3_file* f) {
+  const int rc = Lower(f)->pMethods->xClose(Lower(f));
+  Shim(f)->~ShimFile();
+  return rc;
+}
 int Sync(sqlite3_file* f, int flags) { return Lower(f)->pMethods->xSync(Lower(f), flags); }
 int FileSize(sqlite3_file* f, sqlite3_int64* out) {
   return Lower(f)->pMethods->xFileSize(Lower(f), out);
@@ -377,7 +405,7 @@ int PageChecksumFile::ReadWal(ShimFile* shim, char* bytes, int n, sqlite3_int64 
 
 int PageChecksumFile::CheckWalHeader(ShimFile* shim, char* bytes) {
   shim->has_header = false;
-  shim->committed_end = wal::kHeaderBytes;
+  shim->Reset();
   wal::Header h;
   // Not a WAL header at all: SQLite ignores the file (a new WAL is about to be written).
   if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
@@ -411,6 +439,10 @@ bool PageChecksumFile::ChecksumBefore(ShimFile* shim, uint64_t k, wal::Checksum*
     *out = shim->header.stored;
     return true;
   }
+  if (const FrameHeader* previous = shim->Frame(k - 1)) {
+    *out = wal::StoredChecksum(previous->bytes);
+    return true;
+  }
   char previous[wal::kFrameHeaderBytes];
   if (!ReadLower(shim, shim->header.frame_offset(k - 1), sizeof(previous), previous)) return false;
   *out = wal::StoredChecksum(previous);
@@ -434,6 +466,7 @@ int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t 
   }
   if (check.valid) {
     shim->owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
+    shim->Remember(k, frame);
     if (check.commit) shim->committed_end = offset + h.frame_bytes();
     return SQLITE_OK;
   }
@@ -455,10 +488,12 @@ int PageChecksumFile::CheckWalPage(ShimFile* shim, char* page, uint64_t k) {
       return SQLITE_IOERR_READ;
     }
     wal::Checksum prev;
-    if (!ReadLower(shim, offset, sizeof(frame_header), frame_header) ||
-        !ChecksumBefore(shim, k, &prev)) {
+    if (const FrameHeader* known = shim->Frame(k)) {
+      std::memcpy(frame_header, known->bytes, sizeof(frame_header));
+    } else if (!ReadLower(shim, offset, sizeof(frame_header), frame_header)) {
       return SQLITE_IOERR_READ;
     }
+    if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
     if (wal::CheckFrame(h, prev, frame_header, page).valid) {
       if (attempt == 0) {
         owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
@@ -482,12 +517,13 @@ int PageChecksumFile::Write(sqlite3_file* f, const void* data, int n, sqlite3_in
     if (offset == 0 && n == static_cast<int>(wal::kHeaderBytes)) {
       // A new WAL (after a reset): no committed frame in it yet.
       shim->has_header = wal::ParseHeader(bytes, &shim->header);
-      shim->committed_end = wal::kHeaderBytes;
+      shim->Reset();
     } else if (shim->has_header && n == static_cast<int>(wal::kFrameHeaderBytes) &&
                offset >= static_cast<sqlite3_int64>(wal::kHeaderBytes) &&
                (offset - wal::kHeaderBytes) % shim->header.frame_bytes() == 0) {
       // A frame header; a commit frame's page follows at once, and the commit is synced
       // before SQLite reads any of it back.
+      shim->Remember((offset - wal::kHeaderBytes) / shim->header.frame_bytes(), bytes);
       if (wal::IsCommit(bytes)) {
         shim->committed_end = static_cast<uint64_t>(offset) + shim->header.frame_bytes();
       }
@@ -507,6 +543,12 @@ int PageChecksumFile::Truncate(sqlite3_file* f, sqlite3_int64 size) {
   ShimFile* shim = Shim(f);
   if (shim->wal && size >= 0) {
     shim->committed_end = std::min(shim->committed_end, static_cast<uint64_t>(size));
+    if (shim->has_header) {
+      const uint64_t whole = static_cast<uint64_t>(size) < wal::kHeaderBytes
+                                 ? 0
+                                 : (size - wal::kHeaderBytes) / shim->header.frame_bytes();
+      if (whole < shim->frames.size()) shim->frames.resize(whole);
+    }
   }
   return Lower(f)->pMethods->xTruncate(Lower(f), size);
 }

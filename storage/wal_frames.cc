@@ -1,6 +1,7 @@
 #include "storage/wal_frames.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "base/logging.h"
@@ -14,12 +15,6 @@ uint32_t BigEndian32(const char* p) {
   return (uint32_t{static_cast<uint8_t>(p[0])} << 24) |
          (uint32_t{static_cast<uint8_t>(p[1])} << 16) |
          (uint32_t{static_cast<uint8_t>(p[2])} << 8) | uint32_t{static_cast<uint8_t>(p[3])};
-}
-
-uint32_t LittleEndian32(const char* p) {
-  return (uint32_t{static_cast<uint8_t>(p[3])} << 24) |
-         (uint32_t{static_cast<uint8_t>(p[2])} << 16) |
-         (uint32_t{static_cast<uint8_t>(p[1])} << 8) | uint32_t{static_cast<uint8_t>(p[0])};
 }
 
 Checksum Stored(const char* p) { return Checksum{BigEndian32(p), BigEndian32(p + 4)}; }
@@ -48,11 +43,18 @@ bool ParseHeader(const char* bytes, Header* out) {
 
 Checksum Extend(Checksum c, bool big_endian, const char* data, size_t n) {
   RB_CHECK(n % 8 == 0, "checksum over ", n, " bytes");
+  // On every WAL page read: kept to plain loads (memcpy) and one byte swap when the word
+  // order differs from this machine's.
+  const bool swap = big_endian != (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
   for (size_t i = 0; i < n; i += 8) {
-    const uint32_t x0 = big_endian ? BigEndian32(data + i) : LittleEndian32(data + i);
-    const uint32_t x1 = big_endian ? BigEndian32(data + i + 4) : LittleEndian32(data + i + 4);
-    c.s0 += x0 + c.s1;
-    c.s1 += x1 + c.s0;
+    uint32_t x[2];
+    std::memcpy(x, data + i, sizeof(x));
+    if (swap) {
+      x[0] = __builtin_bswap32(x[0]);
+      x[1] = __builtin_bswap32(x[1]);
+    }
+    c.s0 += x[0] + c.s1;
+    c.s1 += x[1] + c.s0;
   }
   return c;
 }
