@@ -122,7 +122,7 @@ void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done)
     return;
   }
   if (consistency == ReadConsistency::kLocal) {
-    done(store_->Get(key));
+    done(GetFromStore(key));
     return;
   }
   if (pending_requests() >= options_.max_pending_requests) {
@@ -164,9 +164,14 @@ void Node::Pump() {
   if (pumping_) return;
   pumping_ = true;
   // Bounded: each round consumes one Ready; more work comes back through later inputs.
+  if (failure_.ok() && !raw_->storage_failure().ok()) Fail(raw_->storage_failure());
   for (int round = 0; round < 64; ++round) {
     if (!failure_.ok() || persist_in_flight_ || !raw_->HasReady()) break;
     raw_->GetReady(&ready_);
+    if (!raw_->storage_failure().ok()) {
+      Fail(raw_->storage_failure());
+      break;
+    }
     ++counters_.readies;
     if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
       ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
@@ -276,7 +281,7 @@ void Node::ServeReads() {
   while (!reads_by_index_.empty() && reads_by_index_.begin()->first <= applied) {
     PendingRead read = std::move(reads_by_index_.begin()->second);
     reads_by_index_.erase(reads_by_index_.begin());
-    read.done(store_->Get(read.key));
+    read.done(GetFromStore(read.key));
   }
 }
 
@@ -296,6 +301,14 @@ void Node::OnLeadershipChange() {
     for (auto& [key, done] : pending_writes_) done(changed);
     pending_writes_.clear();
   }
+}
+
+absl::StatusOr<std::optional<std::string>> Node::GetFromStore(absl::string_view key) {
+  auto value = store_->Get(key);
+  // A damaged disk: the caller gets the error, never other data, and the node stops, as it
+  // does when the core meets the damage.
+  if (!value.ok() && value.status().code() == absl::StatusCode::kDataLoss) Fail(value.status());
+  return value;
 }
 
 void Node::Fail(absl::Status status) {

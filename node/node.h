@@ -106,7 +106,8 @@ class Node {
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
   const raft::RawNode& raw() const { return *raw_; }
   const NodeCounters& counters() const { return counters_; }
-  // Non-OK once storage failed; the node then does nothing more.
+  // Non-OK once storage failed (a write, or a read by the core or for a client); the node
+  // then does nothing more, and its driver should restart it from disk.
   const absl::Status& failure() const { return failure_; }
   size_t pending_requests() const;
 
@@ -120,6 +121,8 @@ class Node {
   void HandleReadStates();
   void ServeReads();
   void OnLeadershipChange();
+  // The store's value for key; a DataLoss error also stops the node.
+  absl::StatusOr<std::optional<std::string>> GetFromStore(absl::string_view key);
   void Fail(absl::Status status);
   void FailPending(const absl::Status& status);
 

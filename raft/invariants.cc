@@ -9,6 +9,10 @@
 namespace rb::raft {
 namespace {
 
+// A node whose storage failed to read (raft/log.h) is stopping: what its reads answered is
+// not its log, so it is left out, like a crashed node.
+bool Stopping(const Raft& r) { return !r.log().storage_failure().ok(); }
+
 absl::Status Violation(const Raft& r, absl::string_view what) {
   return absl::InternalError(absl::StrCat("invariant violated on node ", r.id(), " (term ",
                                           r.term(), ", ", StateTypeName(r.state()), "): ", what,
@@ -161,23 +165,34 @@ absl::Status InvariantChecker::Observe(const std::vector<const Raft*>& nodes) {
   // Read each log's bounds once: every read may go through the storage interface, and this
   // runs after every event of a simulation.
   shapes_.clear();
+  observed_.clear();
   for (const Raft* r : nodes) {
-    shapes_.push_back(LogShape::Of(r->log()));
-    RETURN_IF_ERROR(CheckNode(*r, shapes_.back()));
+    const LogShape shape = LogShape::Of(r->log());
+    if (Stopping(*r)) continue;
+    absl::Status s = CheckNode(*r, shape);
+    if (!s.ok() && !Stopping(*r)) return s;
     const uint64_t committed = r->log().committed();
-    if (committed > max_committed_index_ && committed >= shapes_.back().first) {
+    if (committed > max_committed_index_ && committed >= shape.first) {
+      const uint64_t term = r->log().TermOrZero(committed);
+      if (Stopping(*r)) continue;
       max_committed_index_ = committed;
-      max_committed_term_ = r->log().TermOrZero(committed);
+      max_committed_term_ = term;
       commit_safety_due_ = true;
       // The commit happened in a term no later than the observer's current term.
       max_committed_seen_in_term_ = r->term();
     }
+    observed_.push_back(r);
+    shapes_.push_back(shape);
   }
-  for (size_t i = 0; i < nodes.size(); ++i) RETURN_IF_ERROR(CheckHistory(*nodes[i], shapes_[i]));
+  for (size_t i = 0; i < observed_.size(); ++i) {
+    absl::Status s = CheckHistory(*observed_[i], shapes_[i]);
+    if (!s.ok() && !Stopping(*observed_[i])) return s;
+  }
   if (full_log_checks_) {
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      for (size_t j = i + 1; j < nodes.size(); ++j) {
-        RETURN_IF_ERROR(CheckLogsAgree(*nodes[i], *nodes[j]));
+    for (size_t i = 0; i < observed_.size(); ++i) {
+      for (size_t j = i + 1; j < observed_.size(); ++j) {
+        absl::Status s = CheckLogsAgree(*observed_[i], *observed_[j]);
+        if (!s.ok() && !Stopping(*observed_[i]) && !Stopping(*observed_[j])) return s;
       }
     }
   }
@@ -194,26 +209,32 @@ absl::Status InvariantChecker::CheckCommitSafety(const std::vector<const Raft*>&
   }
   const uint64_t c = max_committed_index_;
   shapes_.clear();
-  for (const Raft* r : nodes) shapes_.push_back(LogShape::Of(r->log()));
+  observed_.clear();
+  for (const Raft* r : nodes) {
+    const LogShape shape = LogShape::Of(r->log());
+    if (Stopping(*r)) continue;  // counts as crashed: it grants no vote and wins none
+    observed_.push_back(r);
+    shapes_.push_back(shape);
+  }
   // Raft's election restriction: a voter grants its vote only to a log at least as up to
   // date as its own.
   auto at_least_as_up_to_date = [](const LogShape& a, const LogShape& b) {
     return a.last_term > b.last_term || (a.last_term == b.last_term && a.last >= b.last);
   };
   const size_t quorum = voters.size() / 2 + 1;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const Raft& n = *nodes[i];
+  for (size_t i = 0; i < observed_.size(); ++i) {
+    const Raft& n = *observed_[i];
     if (!voters.Contains(n.id())) continue;
     // A log compacted past c holds it (only committed entries are compacted).
     const bool holds = shapes_[i].first > c || n.log().TermOrZero(c) == max_committed_term_;
-    if (holds) continue;
+    if (holds || Stopping(n)) continue;
     std::string granting;
     size_t grants = 0;
-    for (size_t j = 0; j < nodes.size(); ++j) {
-      if (!voters.Contains(nodes[j]->id())) continue;
+    for (size_t j = 0; j < observed_.size(); ++j) {
+      if (!voters.Contains(observed_[j]->id()) || Stopping(*observed_[j])) continue;
       if (!at_least_as_up_to_date(shapes_[i], shapes_[j])) continue;
       ++grants;
-      absl::StrAppend(&granting, " ", nodes[j]->id());
+      absl::StrAppend(&granting, " ", observed_[j]->id());
     }
     if (grants >= quorum) {
       return Violation(

@@ -82,7 +82,9 @@ class InvariantChecker {
   uint64_t max_committed_seen_in_term_ = 0;
   bool full_log_checks_ = true;
   bool commit_safety_due_ = false;
-  std::vector<LogShape> shapes_;  // Observe's scratch space, one per node
+  // Scratch space: the nodes checked (those whose storage has not failed) and their logs.
+  std::vector<const Raft*> observed_;
+  std::vector<LogShape> shapes_;
 };
 
 }  // namespace rb::raft

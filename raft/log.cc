@@ -7,8 +7,8 @@
 
 namespace rb::raft {
 
-// Storage failures other than compaction/unavailability are I/O errors the core cannot
-// recover from: a node that cannot read its own log must stop, not guess.
+// The log's bounds come from the store's memory (storage::Store, MemoryStorage): failing to
+// read them is a broken store, not a damaged disk.
 #define RB_CHECK_STORAGE(status_or) \
   RB_CHECK((status_or).ok(), "storage failure: ", (status_or).status().ToString())
 
@@ -44,8 +44,14 @@ uint64_t RaftLog::LastIndex() const {
   return StorageLastIndex();
 }
 
+void RaftLog::RecordStorageFailure(const absl::Status& status) const {
+  RB_CHECK(!status.ok());
+  if (storage_failure_.ok()) storage_failure_ = status;
+}
+
 uint64_t RaftLog::LastTerm() const {
   auto t = Term(LastIndex());
+  if (!t.ok() && !storage_failure_.ok()) return 0;  // the node stops after this step
   RB_CHECK(t.ok(), "term of the last entry is unavailable: ", t.status().ToString());
   return *t;
 }
@@ -70,8 +76,10 @@ absl::StatusOr<uint64_t> RaftLog::Term(uint64_t i) const {
   if (i + 1 < FirstIndex()) return ErrCompacted();
   if (i > LastIndex()) return ErrUnavailable();
   auto t = storage_->Term(i);
-  if (t.ok() || IsErrCompacted(t.status()) || IsErrUnavailable(t.status())) return t;
-  RB_FATAL("storage failure reading term of ", i, ": ", t.status().ToString());
+  if (!t.ok() && !IsErrCompacted(t.status()) && !IsErrUnavailable(t.status())) {
+    RecordStorageFailure(t.status());
+  }
+  return t;
 }
 
 std::optional<uint64_t> RaftLog::MaybeTerm(uint64_t i) const {
@@ -80,8 +88,9 @@ std::optional<uint64_t> RaftLog::MaybeTerm(uint64_t i) const {
   if (i + 1 < FirstIndex() || i > LastIndex()) return std::nullopt;
   auto t = storage_->Term(i);
   if (t.ok()) return *t;
-  RB_CHECK(IsErrCompacted(t.status()) || IsErrUnavailable(t.status()),
-           "storage failure reading term of ", i, ": ", t.status().ToString());
+  if (!IsErrCompacted(t.status()) && !IsErrUnavailable(t.status())) {
+    RecordStorageFailure(t.status());
+  }
   return std::nullopt;
 }
 
@@ -102,6 +111,7 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
   if (!MatchTerm(index, log_term)) return std::nullopt;
   const uint64_t last_new = index + entries.size();
   const uint64_t conflict = FindConflict(entries);
+  if (!storage_failure_.ok()) return std::nullopt;  // a term it could not read: no verdict
   if (conflict != 0) {
     RB_CHECK(conflict > committed_, "entry ", conflict, " conflicts with committed entry (",
              committed_, ")");
@@ -163,8 +173,11 @@ absl::Status RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes,
   const size_t start = out->size();
   if (lo < unstable_offset_) {
     absl::Status s = storage_->Entries(lo, std::min(hi, unstable_offset_), max_bytes, out);
-    if (IsErrCompacted(s)) return s;
-    RB_CHECK(s.ok(), "storage failure reading entries: ", s.ToString());
+    if (!s.ok()) {
+      out->resize(start);
+      if (!IsErrCompacted(s)) RecordStorageFailure(s);
+      return s;
+    }
     // Storage stopped early because of the size limit: do not add unstable entries.
     if (out->size() - start < std::min(hi, unstable_offset_) - lo) return absl::OkStatus();
   }
@@ -199,6 +212,7 @@ void RaftLog::NextCommittedEntries(std::vector<Entry>* out) const {
   const uint64_t lo = std::max(applied_ + 1, FirstIndex());
   if (committed_ + 1 <= lo) return;
   absl::Status s = Slice(lo, committed_ + 1, max_applying_bytes_, out);
+  if (!s.ok() && !storage_failure_.ok()) return;  // nothing to apply: the node stops
   RB_CHECK(s.ok(), "reading committed entries [", lo, ",", committed_, "]: ", s.ToString());
 }
 

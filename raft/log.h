@@ -97,13 +97,23 @@ class RaftLog {
 
   std::string DebugString() const;
 
+  // The first failure to read an entry or a term from storage, other than compaction or
+  // unavailability (an I/O error, a page that failed its checksum). The node must then
+  // stop: RawNode withholds every Ready from that moment, and its driver restarts it from
+  // disk, where the store checks itself before anything runs. Until the step in progress
+  // ends, a read that failed answers as if the entry were not there, so that nothing is
+  // done with what could not be read.
+  const absl::Status& storage_failure() const { return storage_failure_; }
+
  private:
+  void RecordStorageFailure(const absl::Status& status) const;
   std::optional<uint64_t> UnstableMaybeTerm(uint64_t i) const;
   void TruncateAndAppendUnstable(absl::Span<Entry> entries, size_t from);
   uint64_t StorageLastIndex() const;
   uint64_t StorageFirstIndex() const;
 
   const Storage* storage_;
+  mutable absl::Status storage_failure_;  // set by reads, which are const
   uint64_t max_applying_bytes_;
   std::shared_ptr<const Snapshot> unstable_snapshot_;
   std::vector<Entry> unstable_entries_;

@@ -144,6 +144,7 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   if (prev_term.ok() && !window_full) {
     entries_status = log_.EntriesFrom(pr->next, max_msg_size_bytes_, &send_scratch_);
   }
+  if (!log_.storage_failure().ok()) return false;  // the node stops after this step
   if (!prev_term.ok() || !entries_status.ok()) {
     // The entries the follower needs are compacted away.
     return MaybeSendSnapshot(to, pr);

@@ -105,6 +105,9 @@ void RawNode::ReportSnapshot(uint64_t id, bool failed) {
 
 bool RawNode::HasReady() const {
   const Raft& r = *raft_;
+  // After a storage failure nothing leaves: the step that met it acted on reads that
+  // answered "not there".
+  if (!r.log().storage_failure().ok()) return false;
   if (r.GetSoftState() != prev_soft_state_) return true;
   const HardState hs = r.GetHardState();
   if (!hs.IsEmpty() && hs != prev_hard_state_) return true;
@@ -115,6 +118,8 @@ bool RawNode::HasReady() const {
 
 void RawNode::GetReady(Ready* rd) {
   RB_CHECK(!ready_outstanding_, "GetReady called twice without Advance");
+  RB_CHECK(raft_->log().storage_failure().ok(),
+           "GetReady after a storage failure: ", raft_->log().storage_failure().ToString());
   rd->Clear();
   Raft& r = *raft_;
   const SoftState ss = r.GetSoftState();
@@ -134,6 +139,12 @@ void RawNode::GetReady(Ready* rd) {
   rd->snapshot = r.log().PendingSnapshot();
   rd->messages.swap(r.msgs());  // both keep their buffers
   rd->read_states.swap(r.read_states());
+  if (!r.log().storage_failure().ok()) {
+    // Reading the committed entries failed: this Ready must not be acted on, nor any later.
+    rd->Clear();
+    ready_outstanding_ = true;  // and no Advance
+    return;
+  }
 
   ready_outstanding_ = true;
   stable_index_ = rd->entries.empty() ? 0 : rd->entries.back().index;

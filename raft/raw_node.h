@@ -87,9 +87,15 @@ class RawNode {
   void ReportUnreachable(uint64_t id);
   void ReportSnapshot(uint64_t id, bool failed);
 
+  // False once storage failed (storage_failure()): the node must stop.
   bool HasReady() const;
+  // Non-OK once a read from storage failed (raft/log.h): the driver stops the node, which
+  // restarts from disk.
+  const absl::Status& storage_failure() const { return raft_->log().storage_failure(); }
   // Fills *rd (cleared first; pass the same Ready every time to reuse its buffers).
   // REQUIRES: HasReady(); no other Ready outstanding (Advance() was called).
+  // If reading storage fails while the Ready is built, it comes back empty and
+  // storage_failure() is set: check it before acting on the Ready.
   void GetReady(Ready* rd);
   // Tells the node the last Ready was handled (persisted, sent, applied).
   void Advance();

@@ -171,6 +171,94 @@ TEST(RawNodeTest, StatusReportsProgressOnLeader) {
   EXPECT_EQ(st.config.voters, std::vector<uint64_t>{1});
 }
 
+// Storage over MemoryStorage whose entry and term reads fail once the disk is "damaged".
+class DamageableStorage : public Storage {
+ public:
+  explicit DamageableStorage(const MemoryStorage* storage) : storage_(storage) {}
+  bool damaged = false;
+
+  absl::StatusOr<InitialState> GetInitialState() const override {
+    return storage_->GetInitialState();
+  }
+  absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                       std::vector<Entry>* out) const override {
+    if (damaged) return absl::DataLossError("a page failed its checksum");
+    return storage_->Entries(lo, hi, max_bytes, out);
+  }
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override {
+    if (damaged) return absl::DataLossError("a page failed its checksum");
+    return storage_->Term(i);
+  }
+  absl::StatusOr<uint64_t> FirstIndex() const override { return storage_->FirstIndex(); }
+  absl::StatusOr<uint64_t> LastIndex() const override { return storage_->LastIndex(); }
+  absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const override {
+    return storage_->GetSnapshot();
+  }
+
+ private:
+  const MemoryStorage* storage_;
+};
+
+struct DamageableSingle {
+  DamageableSingle() {
+    ConfState cs;
+    cs.voters = {1};
+    memory.SetConfState(cs);
+    Config c;
+    c.id = 1;
+    c.storage = &storage;
+    node = *RawNode::Create(c);
+    node->Campaign();
+    for (int i = 0; i < 10 && node->HasReady(); ++i) {
+      Ready rd;
+      node->GetReady(&rd);
+      EXPECT_TRUE(memory.Append(rd.entries).ok());
+      if (rd.hard_state) memory.SetHardState(*rd.hard_state);
+      node->Advance();
+    }
+  }
+  MemoryStorage memory;
+  DamageableStorage storage{&memory};
+  std::unique_ptr<RawNode> node;
+};
+
+TEST(RawNodeTest, FailingToReadCommittedEntriesStopsTheNode) {
+  DamageableSingle s;
+  ASSERT_TRUE(s.node->Propose("x").ok());
+  Ready rd;
+  s.node->GetReady(&rd);
+  ASSERT_TRUE(s.memory.Append(rd.entries).ok());
+  s.node->Advance();  // "x" is durable, so it commits; applying it needs a read
+  ASSERT_TRUE(s.node->HasReady());
+  s.storage.damaged = true;
+  s.node->GetReady(&rd);
+  EXPECT_EQ(s.node->storage_failure().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(rd.committed_entries.empty());
+  EXPECT_FALSE(rd.hard_state.has_value());
+  EXPECT_TRUE(rd.messages.empty());
+  EXPECT_FALSE(s.node->HasReady());
+}
+
+TEST(RawNodeTest, FailingToReadATermWithholdsTheAnswer) {
+  DamageableSingle s;
+  s.storage.damaged = true;
+  // A vote request from a higher term: judging it reads the last entry's term.
+  Message m;
+  m.type = MessageType::kVote;
+  m.from = 2;
+  m.to = 1;
+  m.term = 5;
+  m.index = 1;
+  m.log_term = 1;
+  s.node->Step(m).IgnoreError();
+  EXPECT_EQ(s.node->storage_failure().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(s.node->HasReady()) << "a vote answered without reading the log";
+  // Nothing the node does afterwards leaves it either.
+  s.node->Tick();
+  s.node->Propose("y").IgnoreError();
+  EXPECT_FALSE(s.node->HasReady());
+}
+
 TEST(RawNodeDeathTest, GetReadyTwiceWithoutAdvanceIsABug) {
   Single s;
   s.node->Campaign();
