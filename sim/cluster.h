@@ -231,11 +231,19 @@ class Simulation {
   // "" if there was no such page. REQUIRES: the node is down.
   // Flips one bit the node's store must notice at its next start: in a database page no WAL
   // frame supersedes, or in a WAL frame that two commits follow. Returns what it damaged.
-  std::string DamageDisk(SimNode* n);
-  std::string DamageDatabase(SimNode* n);
-  std::string DamageWal(SimNode* n);
+  // `running`: the node is up, so only damage it can meet while running is chosen.
+  std::string DamageDisk(SimNode* n, raft::Rng* rng, bool running);
+  std::string DamageDatabase(SimNode* n, raft::Rng* rng);
+  std::string DamageWal(SimNode* n, raft::Rng* rng, bool running);
+  // SQLite back end: damage a running node's disk, as it may be found by the node's next
+  // read (then it stops, and refuses to restart) or only at its next start. Retries a few
+  // times while the chosen node is down or has writes in flight.
+  void DamageRunningNode(uint64_t id, raft::Rng* rng, int attempts_left);
   // A node whose disk froze in the middle of its I/O (an armed power loss) dies now.
-  void CrashFrozenNodes();
+  // Crashes the nodes whose process is gone: its disk froze (a power loss inside its I/O),
+  // or its storage failed (a damaged page read, a failed write), after which the process
+  // exits and its supervisor restarts it.
+  void CrashStoppedNodes();
   // Notices a node that just became leader, and may schedule its early death.
   void WatchLeaders();
   // Replaces a member that refused to start by a spare node, through the leader; retries
@@ -268,6 +276,8 @@ class Simulation {
 
   SimOptions options_;
   raft::Rng rng_;
+  // Damage to running nodes draws from its own generator: adding it moved no other draw.
+  raft::Rng damage_rng_;
   Scenario scenario_;
   SimResult result_;
   uint64_t now_ = 0;

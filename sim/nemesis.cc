@@ -128,15 +128,15 @@ uint32_t BigEndian32(const char* p) {
 
 }  // namespace
 
-std::string Simulation::DamageDisk(SimNode* n) {
-  if (rng_.Chance(1, 2)) {
-    std::string what = DamageWal(n);
+std::string Simulation::DamageDisk(SimNode* n, raft::Rng* rng, bool running) {
+  if (rng->Chance(1, 2)) {
+    std::string what = DamageWal(n, rng, running);
     if (!what.empty()) return what;
   }
-  return DamageDatabase(n);
+  return DamageDatabase(n, rng);
 }
 
-std::string Simulation::DamageWal(SimNode* n) {
+std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
   const std::string path = absl::StrCat(n->dir, "/", storage::kDatabaseFileName, "-wal");
   if (!n->disk->Exists(path) || n->disk->Size(path) < storage::wal::kHeaderBytes) return "";
   std::string wal(n->disk->Size(path), '\0');
@@ -145,28 +145,41 @@ std::string Simulation::DamageWal(SimNode* n) {
   if (!storage::wal::ParseHeader(wal.data(), &h) || !h.checksum_ok()) return "";
   // The frames SQLite will replay, and where its transactions end.
   std::vector<uint64_t> commits;
+  std::map<uint32_t, uint64_t> latest;  // page number -> its last frame
   storage::wal::Checksum prev = h.stored;
   for (uint64_t k = 0; h.frame_offset(k) + h.frame_bytes() <= wal.size(); ++k) {
-    const storage::wal::FrameCheck check =
-        storage::wal::CheckFrame(h, prev, wal.data() + h.frame_offset(k));
+    const char* frame = wal.data() + h.frame_offset(k);
+    const storage::wal::FrameCheck check = storage::wal::CheckFrame(h, prev, frame);
     if (!check.valid) break;
     if (check.commit) commits.push_back(k);
+    latest[BigEndian32(frame)] = k;
     prev = check.stored;
   }
   // Only frames that two committed transactions follow: damage to the last transaction
   // looks like a torn write, which the store cannot tell apart (storage/wal_frames.h).
   if (commits.size() < 3) return "";
   const uint64_t frames = commits[commits.size() - 3] + 1;
-  const uint64_t frame = rng_.Uniform(frames);
-  const uint64_t offset = h.frame_offset(frame) + rng_.Uniform(h.frame_bytes());
-  const int bit = static_cast<int>(rng_.Uniform(8));
+  // A running node reads a page from the newest frame that holds it, and checks that
+  // frame's page against the header it wrote: damage it can meet is in such a page.
+  std::vector<uint64_t> candidates;
+  for (uint64_t k = 0; k < frames; ++k) {
+    if (!running || latest[BigEndian32(wal.data() + h.frame_offset(k))] == k) {
+      candidates.push_back(k);
+    }
+  }
+  if (candidates.empty()) return "";
+  const uint64_t frame = candidates[rng->Uniform(candidates.size())];
+  const uint64_t offset = h.frame_offset(frame) +
+                          (running ? storage::wal::kFrameHeaderBytes + rng->Uniform(h.page_bytes)
+                                   : rng->Uniform(h.frame_bytes()));
+  const int bit = static_cast<int>(rng->Uniform(8));
   n->disk->FlipBit(path, offset, bit);
   ++result_.damaged_wal_frames;
-  return absl::StrCat(path, " frame ", frame, " byte ", offset, " bit ", bit, " (", frames,
-                      " frames before the last two commits)");
+  return absl::StrCat(path, " frame ", frame, " byte ", offset, " bit ", bit, " (",
+                      candidates.size(), " candidate frames before the last two commits)");
 }
 
-std::string Simulation::DamageDatabase(SimNode* n) {
+std::string Simulation::DamageDatabase(SimNode* n, raft::Rng* rng) {
   const std::string db = absl::StrCat(n->dir, "/", storage::kDatabaseFileName);
   if (!n->disk->Exists(db) || n->disk->Size(db) < 100) return "";
   // SQLite's file formats (sqlite.org/fileformat.html): the page size is at byte 16 of the
@@ -199,12 +212,36 @@ std::string Simulation::DamageDatabase(SimNode* n) {
     if (superseded.count(page) == 0) pages.push_back(page);
   }
   if (pages.empty()) return "";
-  const uint64_t page = pages[rng_.Uniform(pages.size())];
-  const uint64_t offset = (page - 1) * page_bytes + rng_.Uniform(page_bytes);
-  const int bit = static_cast<int>(rng_.Uniform(8));
+  const uint64_t page = pages[rng->Uniform(pages.size())];
+  const uint64_t offset = (page - 1) * page_bytes + rng->Uniform(page_bytes);
+  const int bit = static_cast<int>(rng->Uniform(8));
   n->disk->FlipBit(db, offset, bit);
   return absl::StrCat(db, " page ", page, " byte ", offset, " bit ", bit, " (", pages.size(),
                       " of ", n->disk->Size(db) / page_bytes, " pages not superseded by the WAL)");
+}
+
+void Simulation::DamageRunningNode(uint64_t id, raft::Rng* rng, int attempts_left) {
+  if (result_.corrupted_disks > 0 || healed_) return;
+  SimNode& n = NodeById(id);
+  // Only bytes that reached the medium can rot: none of its writes may be in flight.
+  std::string what;
+  if (n.node != nullptr && !n.disk->frozen() && n.disk->unsynced_writes() == 0) {
+    what = DamageDisk(&n, rng, /*running=*/true);
+  }
+  if (what.empty()) {
+    if (attempts_left > 0) {
+      Schedule(50'000,
+               [this, id, rng, attempts_left] { DamageRunningNode(id, rng, attempts_left - 1); });
+    }
+    return;
+  }
+  ++result_.corrupted_disks;
+  ++result_.damaged_while_running;
+  n.disk_corrupted = true;
+  // Memory pressure empties its page cache: what it reads next comes from the disk.
+  n.sqlite->store().ReleaseMemory();
+  Trace(28, id, 0, 0,
+        [&] { return absl::StrCat("node ", id, " disk damaged while it runs: ", what); });
 }
 
 void Simulation::WatchLeaders() {

@@ -95,6 +95,13 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_EQ(r.damaged_wal_frames, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
   EXPECT_EQ(r.members_replaced, 1u);
+  o.seed = 13;  // a running node's page is damaged; it reads it, stops, and cannot restart
+  r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_EQ(r.damaged_while_running, 1u);
+  EXPECT_EQ(r.storage_failures, 1u);
+  EXPECT_EQ(r.refused_starts, 1u);
+  EXPECT_EQ(r.members_replaced, 1u);
   o.seed = 5;  // flaky page reads; the run itself checks that each one was caught
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
@@ -136,7 +143,7 @@ TEST_F(SimTest, RunsAreDeterministic) {
     o.seed = seed;
     EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
   }
-  for (uint64_t seed : {5, 6, 12, 67}) {  // the SQLite store over the simulated disk and VFS
+  for (uint64_t seed : {5, 6, 12, 13, 67}) {  // the SQLite store on the simulated disk
     SimOptions o;
     o.seed = seed;
     o.storage = SimOptions::Storage::kSqlite;

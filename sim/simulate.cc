@@ -203,20 +203,14 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.trace_hash),
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
-      std::printf(
-          "  power_losses=%llu torn_writes=%llu corrupted_disks=%llu (wal %llu) "
-          "refused_starts=%llu "
-          "replacements_proposed=%llu members_replaced=%llu read_faults=%llu "
-          "read_faults_repaired=%llu\n",
-          static_cast<unsigned long long>(r.power_losses),
-          static_cast<unsigned long long>(r.torn_writes),
-          static_cast<unsigned long long>(r.corrupted_disks),
-          static_cast<unsigned long long>(r.damaged_wal_frames),
-          static_cast<unsigned long long>(r.refused_starts),
-          static_cast<unsigned long long>(r.replacements_proposed),
-          static_cast<unsigned long long>(r.members_replaced),
-          static_cast<unsigned long long>(r.read_faults),
-          static_cast<unsigned long long>(r.read_faults_repaired));
+      const std::string disk = absl::StrCat(
+          "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,
+          " corrupted_disks=", r.corrupted_disks, " (wal ", r.damaged_wal_frames, ", running ",
+          r.damaged_while_running, ") storage_failures=", r.storage_failures,
+          " refused_starts=", r.refused_starts, " replacements_proposed=", r.replacements_proposed,
+          " members_replaced=", r.members_replaced, " read_faults=", r.read_faults,
+          " read_faults_repaired=", r.read_faults_repaired);
+      std::printf("%s\n", disk.c_str());
     }
     if (!r.ok) {
       ++failures;

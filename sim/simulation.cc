@@ -24,7 +24,8 @@ uint64_t HashBytes(absl::string_view s) {
   return h;
 }
 
-Simulation::Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
+Simulation::Simulation(const SimOptions& options)
+    : options_(options), rng_(options.seed), damage_rng_(options.seed ^ 0x64616d6167656421ULL) {
   raft::Rng scenario_rng = rng_.Fork();
   scenario_ = DrawScenario(options_, &scenario_rng);
   result_.scenario = scenario_.Describe();
@@ -156,7 +157,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
   });
   if (result_.corrupted_disks == 0 && initial_conf_.voters.size() >= 3 &&
       rng_.Chance(scenario_.corruption_per_mille, 1000)) {
-    const std::string what = DamageDisk(n);
+    const std::string what = DamageDisk(n, &rng_, /*running=*/false);
     if (!what.empty()) {
       ++result_.corrupted_disks;
       n->disk_corrupted = true;
@@ -165,10 +166,20 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
   }
 }
 
-void Simulation::CrashFrozenNodes() {
+void Simulation::CrashStoppedNodes() {
   auto check = [this](SimNode& n) {
-    if (n.node != nullptr && n.disk != nullptr && n.disk->frozen()) {
+    if (n.node == nullptr || n.disk == nullptr) return;
+    if (n.disk->frozen()) {
       Crash(&n, /*power_loss=*/true);
+      ScheduleRestart(n.id);
+    } else if (!n.node->failure().ok() || !n.node->raw().storage_failure().ok()) {
+      // (The core's failure is the node's too; the node notices at its next input.)
+      const absl::Status why =
+          n.node->failure().ok() ? n.node->raw().storage_failure() : n.node->failure();
+      ++result_.storage_failures;
+      Trace(27, n.id, 0, 0,
+            [&] { return absl::StrCat("node ", n.id, " stops: ", why.ToString()); });
+      Crash(&n, /*power_loss=*/false);
       ScheduleRestart(n.id);
     }
   };
@@ -406,6 +417,18 @@ void Simulation::SetUp() {
   }
   events_.push(Event{options_.fault_phase_us, next_seq_++, closure_pool_.Put([this] { HealAll(); }),
                      EventKind::kClosure});
+  // Half the seeds that damage a disk do it to a running node instead of at a power loss
+  // (whichever comes first: one damaged node per run).
+  if (vfs_ != nullptr && scenario_.corruption_per_mille > 0 && initial_conf_.voters.size() >= 3 &&
+      damage_rng_.Chance(1, 2)) {
+    // A node with a small page cache (flaky_read_nodes) reads its disk often, so the damage
+    // is likely met while it runs; any other node likely meets it at its next start.
+    const uint64_t id =
+        1 + damage_rng_.Uniform(scenario_.flaky_read_nodes > 0 ? scenario_.flaky_read_nodes
+                                                               : scenario_.voters);
+    Schedule(damage_rng_.Range(500'000, options_.fault_phase_us),
+             [this, id] { DamageRunningNode(id, &damage_rng_, /*attempts_left=*/20); });
+  }
 }
 
 void Simulation::CheckReadFaultsCaught() {
@@ -446,7 +469,7 @@ SimResult Simulation::Run() {
         DiskDone(disk_pool_.Take(e.arg));
         break;
     }
-    if (vfs_ != nullptr) CrashFrozenNodes();
+    if (vfs_ != nullptr) CrashStoppedNodes();
     if (scenario_.new_leader_crash_per_mille > 0) WatchLeaders();
     ++result_.events;
     if (!unchanged_) CheckAfterEvent();

@@ -93,6 +93,8 @@ struct SimResult {
   uint64_t torn_writes = 0;
   uint64_t corrupted_disks = 0;        // damaged by the simulator
   uint64_t damaged_wal_frames = 0;     // of which in a WAL frame (else a database page)
+  uint64_t damaged_while_running = 0;  // of which while the node ran
+  uint64_t storage_failures = 0;       // nodes that stopped on a storage error
   uint64_t refused_starts = 0;         // nodes that would not start over a damaged disk
   uint64_t replacements_proposed = 0;  // operator changes replacing such a node
   uint64_t members_replaced = 0;       // and replacements the leader's config shows done

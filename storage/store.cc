@@ -627,6 +627,8 @@ absl::Status Store::Checkpoint() {
   return absl::OkStatus();
 }
 
+void Store::ReleaseMemory() { sqlite3_db_release_memory(db_->handle()); }
+
 void Store::SkipCheckpointOnClose() {
   sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
 }

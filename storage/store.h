@@ -164,6 +164,9 @@ class Store : public raft::Storage {
   // For a process going down hard (the simulator's crashes): closing then neither reads nor
   // writes the database, as after kill -9. By default, closing runs a checkpoint.
   void SkipCheckpointOnClose();
+  // Drops the clean pages of the page cache (under memory pressure, say): later reads go
+  // to the disk, and its checks, again.
+  void ReleaseMemory();
 
   const std::string& dir() const { return options_.dir; }
   const std::string& db_path() const { return db_path_; }
