@@ -76,6 +76,9 @@ struct Scenario {
   // SQLite back end: nodes 1..flaky_read_nodes flip a bit in a page read this often.
   uint32_t flaky_read_per_mille = 0;
   int flaky_read_nodes = 0;
+  // SQLite back end: each read that reaches a node's disk keeps the node busy this long
+  // (at most; drawn per event). 0: reads are free.
+  uint64_t max_read_latency_us = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -89,7 +92,8 @@ struct Scenario {
         " power_loss=", power_loss_per_mille, "/1000 mid_io=", mid_io_per_mille,
         "/1000 corruption=", corruption_per_mille,
         "/1000 new_leader_crash=", new_leader_crash_per_mille,
-        "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes, " nodes");
+        "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes,
+        " nodes read_latency<=", max_read_latency_us, "us");
   }
 };
 
@@ -129,10 +133,11 @@ struct SimNode {
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
-  uint64_t last_applied = 0;  // across restarts: no index applied twice
-  uint64_t tick_us = 0;       // this node's clock: the nominal tick, drifted
-  uint64_t paused_until = 0;  // stopped process: nothing runs before this time
-  uint64_t led_term = 0;      // the last term in which it was seen leading
+  uint64_t last_applied = 0;        // across restarts: no index applied twice
+  uint64_t tick_us = 0;             // this node's clock: the nominal tick, drifted
+  uint64_t paused_until = 0;        // stopped process: nothing runs before this time
+  uint64_t disk_reads_charged = 0;  // SimDisk::reads() already paid for in time
+  uint64_t led_term = 0;            // the last term in which it was seen leading
   // Leading in doomed_term, it crashes as soon as its commit index passes this.
   uint64_t doomed_term = 0;
   uint64_t doomed_after_commit = 0;
@@ -244,6 +249,9 @@ class Simulation {
   // or its storage failed (a damaged page read, a failed write), after which the process
   // exits and its supervisor restarts it.
   void CrashStoppedNodes();
+  // The reads the touched node's event made of its disk took time: it is busy (nothing
+  // else runs on it) until they would have completed.
+  void ChargeReadLatency();
   // Notices a node that just became leader, and may schedule its early death.
   void WatchLeaders();
   // Replaces a member that refused to start by a spare node, through the leader; retries
@@ -278,6 +286,7 @@ class Simulation {
   raft::Rng rng_;
   // Damage to running nodes draws from its own generator: adding it moved no other draw.
   raft::Rng damage_rng_;
+  raft::Rng read_latency_rng_;  // likewise
   Scenario scenario_;
   SimResult result_;
   uint64_t now_ = 0;

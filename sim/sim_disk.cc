@@ -51,6 +51,7 @@ bool SimDisk::Delete(absl::string_view path) {
 uint64_t SimDisk::Size(absl::string_view path) const { return Get(path).data.size(); }
 
 uint64_t SimDisk::Read(absl::string_view path, uint64_t offset, uint64_t n, char* out) const {
+  ++reads_;
   const File& f = Get(path);
   if (offset >= f.data.size()) return 0;
   const uint64_t available = std::min<uint64_t>(n, f.data.size() - offset);

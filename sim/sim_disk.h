@@ -73,6 +73,8 @@ class SimDisk {
   bool frozen() const { return frozen_; }
 
   uint64_t unsynced_writes() const;
+  // Read() calls so far (each a trip to the device: the simulator charges them time).
+  uint64_t reads() const { return reads_; }
   std::vector<std::string> Paths() const;
 
  private:
@@ -103,6 +105,7 @@ class SimDisk {
   bool Proceed();
 
   bool frozen_ = false;
+  mutable uint64_t reads_ = 0;     // counted by the const Read()
   uint64_t freeze_countdown_ = 0;  // 0: none
 };
 

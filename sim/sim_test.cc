@@ -84,7 +84,7 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_EQ(r.corrupted_disks, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
   EXPECT_EQ(r.members_replaced, 1u) << "the operator did not replace the damaged member";
-  o.seed = 6;  // a power loss inside a commit tears a write
+  o.seed = 76;  // a power loss inside a commit tears a write
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
@@ -102,7 +102,7 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_EQ(r.storage_failures, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
   EXPECT_EQ(r.members_replaced, 1u);
-  o.seed = 5;  // flaky page reads; the run itself checks that each one was caught
+  o.seed = 11;  // flaky page reads; the run itself checks that each one was caught
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.read_faults, 0u);
@@ -143,7 +143,7 @@ TEST_F(SimTest, RunsAreDeterministic) {
     o.seed = seed;
     EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
   }
-  for (uint64_t seed : {5, 6, 12, 13, 67}) {  // the SQLite store on the simulated disk
+  for (uint64_t seed : {11, 12, 13, 67, 76}) {  // the SQLite store on the simulated disk
     SimOptions o;
     o.seed = seed;
     o.storage = SimOptions::Storage::kSqlite;

@@ -25,7 +25,10 @@ uint64_t HashBytes(absl::string_view s) {
 }
 
 Simulation::Simulation(const SimOptions& options)
-    : options_(options), rng_(options.seed), damage_rng_(options.seed ^ 0x64616d6167656421ULL) {
+    : options_(options),
+      rng_(options.seed),
+      damage_rng_(options.seed ^ 0x64616d6167656421ULL),
+      read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL) {
   raft::Rng scenario_rng = rng_.Fork();
   scenario_ = DrawScenario(options_, &scenario_rng);
   result_.scenario = scenario_.Describe();
@@ -164,6 +167,17 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
       Trace(20, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " disk damaged: ", what); });
     }
   }
+}
+
+void Simulation::ChargeReadLatency() {
+  SimNode& n = NodeById(touched_);
+  if (n.disk == nullptr) return;
+  const uint64_t reads = n.disk->reads() - n.disk_reads_charged;
+  n.disk_reads_charged = n.disk->reads();
+  if (reads == 0 || n.node == nullptr) return;
+  // One draw per event: a batch of reads of one step sees one device latency.
+  const uint64_t busy_us = reads * read_latency_rng_.Range(1, scenario_.max_read_latency_us);
+  n.paused_until = std::max(n.paused_until, now_ + busy_us);
 }
 
 void Simulation::CrashStoppedNodes() {
@@ -470,6 +484,7 @@ SimResult Simulation::Run() {
         break;
     }
     if (vfs_ != nullptr) CrashStoppedNodes();
+    if (scenario_.max_read_latency_us > 0 && touched_ != 0) ChargeReadLatency();
     if (scenario_.new_leader_crash_per_mille > 0) WatchLeaders();
     ++result_.events;
     if (!unchanged_) CheckAfterEvent();
