@@ -7,6 +7,34 @@
 namespace rb::raft {
 namespace {
 
+// Storage over MemoryStorage whose entry and term reads fail once the disk is "damaged".
+class DamageableStorage : public Storage {
+ public:
+  explicit DamageableStorage(const MemoryStorage* storage) : storage_(storage) {}
+  bool damaged = false;
+
+  absl::StatusOr<InitialState> GetInitialState() const override {
+    return storage_->GetInitialState();
+  }
+  absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                       std::vector<Entry>* out) const override {
+    if (damaged) return absl::DataLossError("a page failed its checksum");
+    return storage_->Entries(lo, hi, max_bytes, out);
+  }
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override {
+    if (damaged) return absl::DataLossError("a page failed its checksum");
+    return storage_->Term(i);
+  }
+  absl::StatusOr<uint64_t> FirstIndex() const override { return storage_->FirstIndex(); }
+  absl::StatusOr<uint64_t> LastIndex() const override { return storage_->LastIndex(); }
+  absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const override {
+    return storage_->GetSnapshot();
+  }
+
+ private:
+  const MemoryStorage* storage_;
+};
+
 struct Single {
   Single() {
     ConfState cs;
@@ -14,7 +42,7 @@ struct Single {
     storage.SetConfState(cs);
     Config c;
     c.id = 1;
-    c.storage = &storage;
+    c.storage = &view;
     node = *RawNode::Create(c);
   }
   // A new RawNode over the same storage, as after a crash; `applied` is what the
@@ -22,7 +50,7 @@ struct Single {
   std::unique_ptr<RawNode> Restart(uint64_t applied) {
     Config c;
     c.id = 1;
-    c.storage = &storage;
+    c.storage = &view;
     c.applied = applied;
     auto restarted = RawNode::Create(c);
     EXPECT_TRUE(restarted.ok()) << restarted.status();
@@ -42,6 +70,7 @@ struct Single {
     return rd;
   }
   MemoryStorage storage;
+  DamageableStorage view{&storage};  // what the node reads through
   std::unique_ptr<RawNode> node;
 };
 
@@ -171,66 +200,17 @@ TEST(RawNodeTest, StatusReportsProgressOnLeader) {
   EXPECT_EQ(st.config.voters, std::vector<uint64_t>{1});
 }
 
-// Storage over MemoryStorage whose entry and term reads fail once the disk is "damaged".
-class DamageableStorage : public Storage {
- public:
-  explicit DamageableStorage(const MemoryStorage* storage) : storage_(storage) {}
-  bool damaged = false;
-
-  absl::StatusOr<InitialState> GetInitialState() const override {
-    return storage_->GetInitialState();
-  }
-  absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
-                       std::vector<Entry>* out) const override {
-    if (damaged) return absl::DataLossError("a page failed its checksum");
-    return storage_->Entries(lo, hi, max_bytes, out);
-  }
-  absl::StatusOr<uint64_t> Term(uint64_t i) const override {
-    if (damaged) return absl::DataLossError("a page failed its checksum");
-    return storage_->Term(i);
-  }
-  absl::StatusOr<uint64_t> FirstIndex() const override { return storage_->FirstIndex(); }
-  absl::StatusOr<uint64_t> LastIndex() const override { return storage_->LastIndex(); }
-  absl::StatusOr<std::shared_ptr<const Snapshot>> GetSnapshot() const override {
-    return storage_->GetSnapshot();
-  }
-
- private:
-  const MemoryStorage* storage_;
-};
-
-struct DamageableSingle {
-  DamageableSingle() {
-    ConfState cs;
-    cs.voters = {1};
-    memory.SetConfState(cs);
-    Config c;
-    c.id = 1;
-    c.storage = &storage;
-    node = *RawNode::Create(c);
-    node->Campaign();
-    for (int i = 0; i < 10 && node->HasReady(); ++i) {
-      Ready rd;
-      node->GetReady(&rd);
-      EXPECT_TRUE(memory.Append(rd.entries).ok());
-      if (rd.hard_state) memory.SetHardState(*rd.hard_state);
-      node->Advance();
-    }
-  }
-  MemoryStorage memory;
-  DamageableStorage storage{&memory};
-  std::unique_ptr<RawNode> node;
-};
-
 TEST(RawNodeTest, FailingToReadCommittedEntriesStopsTheNode) {
-  DamageableSingle s;
+  Single s;
+  s.node->Campaign();
+  s.HandleAll();
   ASSERT_TRUE(s.node->Propose("x").ok());
   Ready rd;
   s.node->GetReady(&rd);
-  ASSERT_TRUE(s.memory.Append(rd.entries).ok());
+  ASSERT_TRUE(s.storage.Append(rd.entries).ok());
   s.node->Advance();  // "x" is durable, so it commits; applying it needs a read
   ASSERT_TRUE(s.node->HasReady());
-  s.storage.damaged = true;
+  s.view.damaged = true;
   s.node->GetReady(&rd);
   EXPECT_EQ(s.node->storage_failure().code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(rd.committed_entries.empty());
@@ -240,8 +220,10 @@ TEST(RawNodeTest, FailingToReadCommittedEntriesStopsTheNode) {
 }
 
 TEST(RawNodeTest, FailingToReadATermWithholdsTheAnswer) {
-  DamageableSingle s;
-  s.storage.damaged = true;
+  Single s;
+  s.node->Campaign();
+  s.HandleAll();
+  s.view.damaged = true;
   // A vote request from a higher term: judging it reads the last entry's term.
   Message m;
   m.type = MessageType::kVote;
