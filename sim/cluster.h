@@ -235,7 +235,7 @@ class Simulation {
   // superseded page is never read, so damaging it proves nothing). Returns what it did, or
   // "" if there was no such page. REQUIRES: the node is down.
   // Flips one bit the node's store must notice at its next start: in a database page no WAL
-  // frame supersedes, or in a WAL frame that two commits follow. Returns what it damaged.
+  // frame supersedes, or in a WAL frame before the last transaction. Returns what it damaged.
   // `running`: the node is up, so only damage it can meet while running is chosen.
   std::string DamageDisk(SimNode* n, raft::Rng* rng, bool running);
   std::string DamageDatabase(SimNode* n, raft::Rng* rng);

@@ -155,10 +155,12 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
     latest[BigEndian32(frame)] = k;
     prev = check.stored;
   }
-  // Only frames that two committed transactions follow: damage to the last transaction
-  // looks like a torn write, which the store cannot tell apart (storage/wal_frames.h).
-  if (commits.size() < 3) return "";
-  const uint64_t frames = commits[commits.size() - 3] + 1;
+  // Only frames before the last transaction: damage to it looks like a torn write, which
+  // the store cannot tell apart (storage/wal_frames.h). Nor can it when the commit frame
+  // just before it loses its commit mark or salts: that frame is damaged in its page only.
+  if (commits.size() < 2) return "";
+  const uint64_t frames = commits[commits.size() - 2] + 1;
+  const uint64_t page_only = commits[commits.size() - 2];
   // A running node reads a page from the newest frame that holds it, and checks that
   // frame's page against the header it wrote: damage it can meet is in such a page.
   std::vector<uint64_t> candidates;
@@ -169,14 +171,15 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
   }
   if (candidates.empty()) return "";
   const uint64_t frame = candidates[rng->Uniform(candidates.size())];
-  const uint64_t offset = h.frame_offset(frame) +
-                          (running ? storage::wal::kFrameHeaderBytes + rng->Uniform(h.page_bytes)
+  const uint64_t offset =
+      h.frame_offset(frame) + (running || frame == page_only
+                                   ? storage::wal::kFrameHeaderBytes + rng->Uniform(h.page_bytes)
                                    : rng->Uniform(h.frame_bytes()));
   const int bit = static_cast<int>(rng->Uniform(8));
   n->disk->FlipBit(path, offset, bit);
   ++result_.damaged_wal_frames;
   return absl::StrCat(path, " frame ", frame, " byte ", offset, " bit ", bit, " (",
-                      candidates.size(), " candidate frames before the last two commits)");
+                      candidates.size(), " candidate frames before the last transaction)");
 }
 
 std::string Simulation::DamageDatabase(SimNode* n, raft::Rng* rng) {

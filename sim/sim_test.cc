@@ -89,7 +89,7 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
   EXPECT_GT(r.torn_writes, 0u);
-  o.seed = 12;  // a power loss damages a WAL frame that two commits follow
+  o.seed = 12;  // a power loss damages a WAL frame before the last transaction
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.damaged_wal_frames, 1u);

@@ -472,7 +472,7 @@ int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t 
   }
   // The end of the log, where SQLite stops: a torn or stale frame, or damage.
   const auto read = [shim](uint64_t o, size_t n, char* out) { return ReadLower(shim, o, n, out); };
-  if (shim->powersafe && wal::CommitsAfter(h, check, k, LowerSize(shim), read) >= 2) {
+  if (shim->powersafe && wal::IsDamaged(h, check, k, LowerSize(shim), read)) {
     return Damaged(shim, static_cast<sqlite3_int64>(offset), "the WAL frame");
   }
   return SQLITE_OK;

@@ -117,6 +117,22 @@ TEST(StoreWalDamageTest, AFlippedBitFollowedByTwoCommitsIsDataLoss) {
   }
 }
 
+TEST(StoreWalDamageTest, DamageToTheCommitFrameBeforeTheLastTransactionIsDataLoss) {
+  // One commit follows it, but a commit frame ends its own transaction: the last one began
+  // after it was synced.
+  const Image image = MakeImage();
+  const wal::Header& h = image.header;
+  const uint64_t frame = image.commit_frames[image.commit_frames.size() - 2];
+  for (uint64_t byte : {uint64_t{100}, h.frame_bytes() / 2, h.frame_bytes() - 9}) {
+    std::string damaged = image.wal;
+    damaged[h.frame_offset(frame) + byte] ^= 0x01;
+    auto last = OpenImage(image, damaged);
+    ASSERT_FALSE(last.ok()) << "byte " << byte << ": opened without its last transaction (last "
+                            << *last << ")";
+    EXPECT_EQ(last.status().code(), absl::StatusCode::kDataLoss) << last.status();
+  }
+}
+
 TEST(StoreWalDamageTest, DamagedWalHeaderIsDataLoss) {
   const Image image = MakeImage();
   std::string damaged = image.wal;

@@ -65,8 +65,10 @@ FrameCheck CheckFrame(const Header& h, Checksum prev, const char* frame_header, 
   check.commit = IsCommit(frame_header);
   check.computed =
       Extend(Extend(prev, h.big_endian, frame_header, 8), h.big_endian, page, h.page_bytes);
-  check.valid = BigEndian32(frame_header) != 0 && BigEndian32(frame_header + 8) == h.salt1 &&
-                BigEndian32(frame_header + 12) == h.salt2 && check.computed == check.stored;
+  check.salts_match =
+      BigEndian32(frame_header + 8) == h.salt1 && BigEndian32(frame_header + 12) == h.salt2;
+  check.valid =
+      BigEndian32(frame_header) != 0 && check.salts_match && check.computed == check.stored;
   return check;
 }
 
@@ -93,6 +95,12 @@ uint64_t CommitsAfter(const Header& h, const FrameCheck& check, uint64_t bad, ui
   const uint64_t by_stored = CommitsInChain(h, check.stored, bad + 1, file_bytes, read);
   if (check.computed == check.stored) return by_stored;
   return std::max(by_stored, CommitsInChain(h, check.computed, bad + 1, file_bytes, read));
+}
+
+bool IsDamaged(const Header& h, const FrameCheck& check, uint64_t bad, uint64_t file_bytes,
+               const ReadFn& read) {
+  const uint64_t after = CommitsAfter(h, check, bad, file_bytes, read);
+  return after >= 2 || (after >= 1 && check.salts_match && check.commit);
 }
 
 }  // namespace rb::storage::wal

@@ -8,13 +8,14 @@
 // by a power loss (unsynced, never acknowledged) from a frame damaged later (synced,
 // acknowledged, now silently dropped with everything after it).
 //
-// CommitsAfter tells the two apart where it can. With synchronous=FULL every commit is
-// synced before the next transaction writes a byte, so the only frames a power loss can
-// leave invalid belong to the last transaction, which has one commit frame. If the chain
-// resumes right after a failing frame and runs through two or more commit frames, the
-// failing frame was synced and is damaged. (With the checksum taken either from the
-// failing frame's header or recomputed over its content, so that damage to either is
-// seen.) Damage inside the last transaction stays indistinguishable from a torn write.
+// IsDamaged tells the two apart where it can. With synchronous=FULL every commit is synced
+// before the next transaction writes a byte, so the only frames a power loss can leave
+// invalid belong to the last transaction, which has one commit frame. So the failing frame
+// was synced, and is damaged, if the chain resumes right after it and runs through two or
+// more commit frames, or through one when the failing frame is itself a commit frame of
+// this WAL (its salts match). The chain may resume from the checksum stored in the failing
+// frame's header or from one recomputed over its content, so that damage to either is
+// seen. Damage inside the last transaction stays indistinguishable from a torn write.
 #ifndef RAFTBADGER_STORAGE_WAL_FRAMES_H_
 #define RAFTBADGER_STORAGE_WAL_FRAMES_H_
 
@@ -54,10 +55,11 @@ bool ParseHeader(const char* bytes /* kHeaderBytes */, Header* out);
 Checksum Extend(Checksum c, bool big_endian, const char* data, size_t n);
 
 struct FrameCheck {
-  bool valid = false;   // salts match and the stored checksum is the chained one
-  bool commit = false;  // the frame ends a transaction (stored database size non-zero)
-  Checksum stored;      // from the frame header
-  Checksum computed;    // prev extended over the frame
+  bool valid = false;        // salts match and the stored checksum is the chained one
+  bool salts_match = false;  // the frame belongs to this WAL (not an older generation)
+  bool commit = false;       // the frame ends a transaction (stored database size non-zero)
+  Checksum stored;           // from the frame header
+  Checksum computed;         // prev extended over the frame
 };
 
 // From a frame header: whether it ends a transaction, and the checksum it stores.
@@ -83,6 +85,11 @@ uint64_t CommitsInChain(const Header& h, Checksum prev, uint64_t first, uint64_t
 // right after it, the larger of the two readings (stored or recomputed checksum).
 uint64_t CommitsAfter(const Header& h, const FrameCheck& check, uint64_t bad, uint64_t file_bytes,
                       const ReadFn& read);
+// Whether frame `bad`, which failed its check, was synced (see above): damage, not a tear.
+// REQUIRES: the device does not pad transactions (SQLITE_IOCAP_POWERSAFE_OVERWRITE), so
+// that each transaction has one commit frame.
+bool IsDamaged(const Header& h, const FrameCheck& check, uint64_t bad, uint64_t file_bytes,
+               const ReadFn& read);
 
 }  // namespace rb::storage::wal
 

@@ -114,12 +114,23 @@ TEST(WalFramesTest, DamageFollowedByTwoCommitsIsToldFromATornTail) {
     ASSERT_FALSE(check.valid) << byte;
     EXPECT_GE(CommitsAfter(h, check, 2, wal.size(), Reader(wal)), 2u) << "byte " << byte;
   }
-  // The last transaction torn (its first frame half written): one commit follows at most.
-  std::string torn = pristine;
-  for (uint64_t i = h.frame_offset(5) + 100; i < h.frame_offset(6); ++i) torn[i] = '\0';
-  const FrameCheck check = Check(torn, h, 5);
-  ASSERT_FALSE(check.valid);
-  EXPECT_LE(CommitsAfter(h, check, 5, torn.size(), Reader(torn)), 1u);
+  // The commit frame of the transaction before the last (frame 4): one commit follows, but
+  // the frame is a commit frame of this WAL, so the transaction after it began later.
+  for (uint64_t byte = wal::kFrameHeaderBytes; byte < h.frame_bytes(); byte += 37) {
+    std::string wal = pristine;
+    wal[h.frame_offset(4) + byte] ^= 0x40;
+    const FrameCheck check = Check(wal, h, 4);
+    ASSERT_FALSE(check.valid) << byte;
+    EXPECT_TRUE(IsDamaged(h, check, 4, wal.size(), Reader(wal))) << "byte " << byte;
+  }
+  // The last transaction torn, in either of its frames: a tear, not damage.
+  for (uint64_t k : {5, 6}) {
+    std::string torn = pristine;
+    for (uint64_t i = h.frame_offset(k) + 100; i < h.frame_offset(k + 1); ++i) torn[i] = '\0';
+    const FrameCheck check = Check(torn, h, k);
+    ASSERT_FALSE(check.valid) << k;
+    EXPECT_FALSE(IsDamaged(h, check, k, torn.size(), Reader(torn))) << "frame " << k;
+  }
 }
 
 }  // namespace
