@@ -41,11 +41,14 @@ inline constexpr int kPageRereads = 4;
 
 class PageChecksumVfs {
  public:
+  // Over database pages and WAL frames. A WAL frame that fails at recovery on every read
+  // and is not judged damaged is where the log ends (a torn or stale frame): it is in none
+  // of these.
   struct Counters {
-    uint64_t pages_verified = 0;  // page reads whose checksum matched the first time
-    uint64_t mismatches = 0;      // page reads that did not match (each read counts)
-    uint64_t repaired = 0;        // pages whose re-read matched: a transient fault
-    uint64_t damaged = 0;         // pages that never matched: reported as SQLITE_IOERR_DATA
+    uint64_t pages_verified = 0;  // reads whose checksum matched the first time
+    uint64_t mismatches = 0;      // reads that did not match (each read counts)
+    uint64_t repaired = 0;        // pages or frames whose re-read matched: a transient fault
+    uint64_t damaged = 0;         // never matched: reported as SQLITE_IOERR_DATA
   };
 
   // Registers a shim over `base` (not owned; it must stay registered while this exists)
