@@ -154,6 +154,47 @@ void BM_StoreGet(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreGet)->Arg(10000)->Arg(100000);
 
+// Opening a store that holds `keys` keys of 100-byte values and 10,000 log entries, with
+// verification on open (quick_check, every row's checksum, every key looked up again) or
+// without: what a node pays at every start.
+void BM_StoreOpen(benchmark::State& state) {
+  const uint64_t kKeys = static_cast<uint64_t>(state.range(0));
+  const bool verify = state.range(1) != 0;
+  const std::string dir = BenchDir("open");
+  {
+    std::unique_ptr<Store> store = OpenBenchStore(dir, state);
+    if (store == nullptr) return;
+    absl::Status s = store->Write([&](WriteTxn* t) -> absl::Status {
+      std::vector<raft::Entry> entries;
+      for (uint64_t i = 1; i <= 10000; ++i) {
+        entries.push_back(raft::Entry{1, i, raft::EntryType::kNormal, std::string(256, 'e')});
+      }
+      absl::Status appended = t->AppendEntries(entries);
+      if (!appended.ok()) return appended;
+      for (uint64_t i = 0; i < kKeys; ++i) {
+        absl::Status put = t->Put(absl::StrCat("key", i), std::string(100, 'v'), 1);
+        if (!put.ok()) return put;
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return state.SkipWithError(std::string(s.message()).c_str());
+    (void)store->Checkpoint();
+  }
+  StoreOptions options;
+  options.dir = dir;
+  options.verify_on_open = verify;
+  for (auto _ : state) {
+    auto store = Store::Open(options);
+    if (!store.ok()) return state.SkipWithError(std::string(store.status().message()).c_str());
+  }
+  RemoveTree(dir);
+}
+BENCHMARK(BM_StoreOpen)
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 }  // namespace
 }  // namespace rb::storage
 
