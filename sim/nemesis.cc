@@ -118,16 +118,6 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
   });
 }
 
-namespace {
-
-uint32_t BigEndian32(const char* p) {
-  return (uint32_t{static_cast<uint8_t>(p[0])} << 24) |
-         (uint32_t{static_cast<uint8_t>(p[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(p[2])} << 8) | uint32_t{static_cast<uint8_t>(p[3])};
-}
-
-}  // namespace
-
 std::string Simulation::DamageDisk(SimNode* n, raft::Rng* rng, bool running) {
   if (rng->Chance(1, 2)) {
     std::string what = DamageWal(n, rng, running);
@@ -146,15 +136,12 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
   // The frames SQLite will replay, and where its transactions end.
   std::vector<uint64_t> commits;
   std::map<uint32_t, uint64_t> latest;  // page number -> its last frame
-  storage::wal::Checksum prev = h.stored;
-  for (uint64_t k = 0; h.frame_offset(k) + h.frame_bytes() <= wal.size(); ++k) {
-    const char* frame = wal.data() + h.frame_offset(k);
-    const storage::wal::FrameCheck check = storage::wal::CheckFrame(h, prev, frame);
-    if (!check.valid) break;
-    if (check.commit) commits.push_back(k);
-    latest[BigEndian32(frame)] = k;
-    prev = check.stored;
-  }
+  storage::wal::WalkChain(
+      h, h.stored, 0, wal.size(), storage::wal::MemoryReader(wal),
+      [&](uint64_t k, const char* frame, const storage::wal::FrameCheck& check) {
+        if (check.commit) commits.push_back(k);
+        latest[storage::wal::PageNumber(frame)] = k;
+      });
   // Only frames before the last transaction: damage to it looks like a torn write, which
   // the store cannot tell apart (storage/wal_frames.h). Nor can it when the commit frame
   // just before it loses its commit mark or salts: that frame is damaged in its page only.
@@ -165,7 +152,7 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
   // frame's page against the header it wrote: damage it can meet is in such a page.
   std::vector<uint64_t> candidates;
   for (uint64_t k = 0; k < frames; ++k) {
-    if (!running || latest[BigEndian32(wal.data() + h.frame_offset(k))] == k) {
+    if (!running || latest[storage::wal::PageNumber(wal.data() + h.frame_offset(k))] == k) {
       candidates.push_back(k);
     }
   }
@@ -185,10 +172,8 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
 std::string Simulation::DamageDatabase(SimNode* n, raft::Rng* rng) {
   const std::string db = absl::StrCat(n->dir, "/", storage::kDatabaseFileName);
   if (!n->disk->Exists(db) || n->disk->Size(db) < 100) return "";
-  // SQLite's file formats (sqlite.org/fileformat.html): the page size is at byte 16 of the
-  // database header; the WAL header holds two salts at bytes 16 and 20, and each frame is a
-  // 24-byte header (page number first, salts at 8 and 12) and a page. Frames carrying the
-  // header's salts belong to the live WAL.
+  // SQLite's file format (sqlite.org/fileformat.html): the page size is at byte 16 of the
+  // database header. WAL frames carrying the header's salts belong to the live WAL.
   char header[100];
   n->disk->Read(db, 0, sizeof(header), header);
   uint64_t page_bytes =
@@ -197,17 +182,15 @@ std::string Simulation::DamageDatabase(SimNode* n, raft::Rng* rng) {
   if (page_bytes < 512) return "";
   std::set<uint64_t> superseded;
   const std::string wal = db + "-wal";
-  if (n->disk->Exists(wal) && n->disk->Size(wal) >= 32) {
-    char wal_header[32];
+  char wal_header[storage::wal::kHeaderBytes];
+  storage::wal::Header h;
+  if (n->disk->Exists(wal) && n->disk->Size(wal) >= sizeof(wal_header)) {
     n->disk->Read(wal, 0, sizeof(wal_header), wal_header);
-    const uint32_t salt1 = BigEndian32(wal_header + 16), salt2 = BigEndian32(wal_header + 20);
-    const uint64_t frame_bytes = 24 + page_bytes;
-    for (uint64_t at = 32; at + frame_bytes <= n->disk->Size(wal); at += frame_bytes) {
-      char frame[24];
-      n->disk->Read(wal, at, sizeof(frame), frame);
-      if (BigEndian32(frame + 8) == salt1 && BigEndian32(frame + 12) == salt2) {
-        superseded.insert(BigEndian32(frame));
-      }
+    const bool parsed = storage::wal::ParseHeader(wal_header, &h);
+    for (uint64_t k = 0; parsed && h.frame_offset(k) + h.frame_bytes() <= n->disk->Size(wal); ++k) {
+      char frame[storage::wal::kFrameHeaderBytes];
+      n->disk->Read(wal, h.frame_offset(k), sizeof(frame), frame);
+      if (storage::wal::SaltsMatch(h, frame)) superseded.insert(storage::wal::PageNumber(frame));
     }
   }
   std::vector<uint64_t> pages;

@@ -42,8 +42,6 @@ class SimVfs {
 
   // The name to pass as StoreOptions::vfs: this VFS under page checksums.
   const std::string& name() const { return checked_->name(); }
-  // This VFS alone, without page checksums.
-  const std::string& raw_name() const { return name_; }
   const storage::PageChecksumVfs& checksums() const { return *checked_; }
   // Files under "/<disk_name>/" live on `disk`, which must outlive every file opened there.
   void Mount(absl::string_view disk_name, SimDisk* disk);

@@ -3,8 +3,6 @@
 // leave every read as before). Never may the store serve different data (which a node
 // would then apply, vote on or send to peers).
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -43,18 +41,6 @@ absl::StatusOr<std::string> Dump(const Store& store) {
   return out;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 TEST(StoreCorruptionTest, AFlippedBitFailsOpenOrChangesNothing) {
   const std::string dir = MakeTempDir();
   StoreOptions options;
@@ -84,7 +70,7 @@ TEST(StoreCorruptionTest, AFlippedBitFailsOpenOrChangesNothing) {
   const std::string db_path = absl::StrCat(dir, "/", kDatabaseFileName);
   ASSERT_FALSE(std::filesystem::exists(db_path + "-wal") &&
                std::filesystem::file_size(db_path + "-wal") > 0);
-  const std::string pristine = ReadFile(db_path);
+  const std::string pristine = ReadFileBytes(db_path);
   std::string expected;
   {
     auto store = Store::Open(options);
@@ -103,7 +89,7 @@ TEST(StoreCorruptionTest, AFlippedBitFailsOpenOrChangesNothing) {
     const int bit = static_cast<int>(rng.Uniform(8));
     damaged[at] = static_cast<char>(damaged[at] ^ (1 << bit));
     std::filesystem::remove(db_path + "-wal");
-    WriteFile(db_path, damaged);
+    WriteFileBytes(db_path, damaged);
     StoreOptions trial_options = options;
     trial_options.verify_on_open = trial % 2 == 0;
     auto store = Store::Open(trial_options);

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <iterator>
 
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
@@ -250,8 +249,7 @@ TEST(StoreTest, NewFileReservesRoomForPageChecksumsAndSealsEveryPage) {
         store->Write([](WriteTxn* t) { return t->AppendEntries(MakeEntries(1, 50, 1)); }).ok());
     ASSERT_TRUE(store->Checkpoint().ok());
   }
-  std::ifstream in(dir + "/raftbadger.db", std::ios::binary);
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = ReadFileBytes(dir + "/raftbadger.db");
   ASSERT_GE(file.size(), 100u);
   EXPECT_EQ(file[20], kPageChecksumBytes);  // the header's reserved bytes per page
   const size_t page_bytes = (static_cast<uint8_t>(file[16]) << 8) | static_cast<uint8_t>(file[17]);

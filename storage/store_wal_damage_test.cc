@@ -4,8 +4,6 @@
 // or more committed transactions into DataLoss at open, and still lets a frame torn by a
 // power loss end the log, as SQLite intends.
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,16 +20,6 @@ namespace {
 
 constexpr uint64_t kBatches = 12;
 constexpr uint64_t kEntriesPerBatch = 5;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 StoreOptions Options(const std::string& dir) {
   StoreOptions o;
@@ -64,25 +52,22 @@ Image MakeImage() {
                     })
                     .ok());
   }
-  image.db = ReadFile(absl::StrCat(dir, "/", kDatabaseFileName));
-  image.wal = ReadFile(absl::StrCat(dir, "/", kDatabaseFileName, "-wal"));
+  image.db = ReadFileBytes(absl::StrCat(dir, "/", kDatabaseFileName));
+  image.wal = ReadFileBytes(absl::StrCat(dir, "/", kDatabaseFileName, "-wal"));
   EXPECT_TRUE(wal::ParseHeader(image.wal.data(), &image.header));
   const wal::Header& h = image.header;
-  wal::Checksum prev = h.stored;
-  for (uint64_t k = 0; h.frame_offset(k) + h.frame_bytes() <= image.wal.size(); ++k) {
-    const wal::FrameCheck check = wal::CheckFrame(h, prev, image.wal.data() + h.frame_offset(k));
-    if (!check.valid) break;
-    if (check.commit) image.commit_frames.push_back(k);
-    prev = check.stored;
-  }
+  wal::WalkChain(h, h.stored, 0, image.wal.size(), wal::MemoryReader(image.wal),
+                 [&image](uint64_t k, const char*, const wal::FrameCheck& check) {
+                   if (check.commit) image.commit_frames.push_back(k);
+                 });
   return image;
 }
 
 // Opens a store over the image; returns the last log index it holds, or its error.
 absl::StatusOr<uint64_t> OpenImage(const Image& image, const std::string& wal) {
   const std::string dir = MakeTempDir();
-  WriteFile(absl::StrCat(dir, "/", kDatabaseFileName), image.db);
-  WriteFile(absl::StrCat(dir, "/", kDatabaseFileName, "-wal"), wal);
+  WriteFileBytes(absl::StrCat(dir, "/", kDatabaseFileName), image.db);
+  WriteFileBytes(absl::StrCat(dir, "/", kDatabaseFileName, "-wal"), wal);
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(Options(dir)));
   return store->LastIndex();
 }

@@ -1,6 +1,8 @@
 #include "storage/test_util.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +32,16 @@ std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term) 
     out.push_back(raft::Entry{term, i, raft::EntryType::kNormal, absl::StrCat("e", i)});
   }
   return out;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void WriteFileBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace rb::storage

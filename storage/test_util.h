@@ -20,6 +20,10 @@ std::string MakeTempDir();
 std::unique_ptr<Store> OpenStore(const std::string& dir);
 // Entries index first..first+n-1, all of `term`, payload "e<index>".
 std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term);
+// A whole file's bytes (empty if it cannot be read), and replacing them: for tests that
+// damage files behind the store's back.
+std::string ReadFileBytes(const std::string& path);
+void WriteFileBytes(const std::string& path, const std::string& bytes);
 
 }  // namespace rb::storage
 

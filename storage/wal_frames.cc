@@ -21,6 +21,12 @@ Checksum Stored(const char* p) { return Checksum{BigEndian32(p), BigEndian32(p +
 
 }  // namespace
 
+uint32_t PageNumber(const char* frame_header) { return BigEndian32(frame_header); }
+
+bool SaltsMatch(const Header& h, const char* frame_header) {
+  return BigEndian32(frame_header + 8) == h.salt1 && BigEndian32(frame_header + 12) == h.salt2;
+}
+
 bool IsCommit(const char* frame_header) { return BigEndian32(frame_header + 4) != 0; }
 
 Checksum StoredChecksum(const char* frame_header) { return Stored(frame_header + 16); }
@@ -65,10 +71,9 @@ FrameCheck CheckFrame(const Header& h, Checksum prev, const char* frame_header, 
   check.commit = IsCommit(frame_header);
   check.computed =
       Extend(Extend(prev, h.big_endian, frame_header, 8), h.big_endian, page, h.page_bytes);
-  check.salts_match =
-      BigEndian32(frame_header + 8) == h.salt1 && BigEndian32(frame_header + 12) == h.salt2;
+  check.salts_match = SaltsMatch(h, frame_header);
   check.valid =
-      BigEndian32(frame_header) != 0 && check.salts_match && check.computed == check.stored;
+      PageNumber(frame_header) != 0 && check.salts_match && check.computed == check.stored;
   return check;
 }
 
@@ -76,17 +81,33 @@ FrameCheck CheckFrame(const Header& h, Checksum prev, const char* frame) {
   return CheckFrame(h, prev, frame, frame + kFrameHeaderBytes);
 }
 
-uint64_t CommitsInChain(const Header& h, Checksum prev, uint64_t first, uint64_t file_bytes,
-                        const ReadFn& read) {
+ReadFn MemoryReader(const std::string& bytes) {
+  return [&bytes](uint64_t offset, size_t n, char* out) {
+    if (offset > bytes.size() || n > bytes.size() - offset) return false;
+    bytes.copy(out, n, offset);
+    return true;
+  };
+}
+
+void WalkChain(const Header& h, Checksum prev, uint64_t first, uint64_t file_bytes,
+               const ReadFn& read, const FrameVisitor& visit) {
   std::string frame(h.frame_bytes(), '\0');
-  uint64_t commits = 0;
   for (uint64_t k = first; h.frame_offset(k) + h.frame_bytes() <= file_bytes; ++k) {
     if (!read(h.frame_offset(k), frame.size(), frame.data())) break;
     const FrameCheck check = CheckFrame(h, prev, frame.data());
     if (!check.valid) break;
-    if (check.commit) ++commits;
+    visit(k, frame.data(), check);
     prev = check.stored;
   }
+}
+
+uint64_t CommitsInChain(const Header& h, Checksum prev, uint64_t first, uint64_t file_bytes,
+                        const ReadFn& read) {
+  uint64_t commits = 0;
+  WalkChain(h, prev, first, file_bytes, read,
+            [&commits](uint64_t, const char*, const FrameCheck& check) {
+              if (check.commit) ++commits;
+            });
   return commits;
 }
 

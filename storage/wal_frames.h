@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace rb::storage::wal {
 
@@ -62,8 +63,12 @@ struct FrameCheck {
   Checksum computed;         // prev extended over the frame
 };
 
-// From a frame header: whether it ends a transaction, and the checksum it stores.
+// From a frame header: the page it holds, whether it ends a transaction, and the checksum
+// it stores.
+uint32_t PageNumber(const char* frame_header);
 bool IsCommit(const char* frame_header);
+// Whether the frame carries the header's salts: written since the WAL last restarted.
+bool SaltsMatch(const Header& h, const char* frame_header);
 Checksum StoredChecksum(const char* frame_header);
 
 // Checks a whole frame (header and page) against the header and the checksum of what
@@ -74,10 +79,17 @@ FrameCheck CheckFrame(const Header& h, Checksum prev, const char* frame_header, 
 
 // Reads n bytes at offset into out; false if they are not all there.
 using ReadFn = std::function<bool(uint64_t offset, size_t n, char* out)>;
+// Reads from a WAL held in memory. REQUIRES: `bytes` outlives the ReadFn.
+ReadFn MemoryReader(const std::string& bytes);
 
-// The number of commit frames in the valid chain that starts at frame `first` with running
-// checksum `prev`, stopping at the first invalid frame or at file_bytes. Bounded by the
-// number of frames in the file.
+// Calls visit(k, frame, check) for each frame of the valid chain that starts at frame
+// `first` with running checksum `prev` (for the whole log: 0 and the header's stored
+// checksum), stopping at the first invalid frame or at file_bytes. `frame` holds the whole
+// frame. Bounded by the number of frames in the file.
+using FrameVisitor = std::function<void(uint64_t k, const char* frame, const FrameCheck& check)>;
+void WalkChain(const Header& h, Checksum prev, uint64_t first, uint64_t file_bytes,
+               const ReadFn& read, const FrameVisitor& visit);
+// The number of commit frames in that chain.
 uint64_t CommitsInChain(const Header& h, Checksum prev, uint64_t first, uint64_t file_bytes,
                         const ReadFn& read);
 

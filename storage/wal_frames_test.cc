@@ -44,14 +44,6 @@ std::string MakeWal(const std::vector<bool>& commit, uint32_t salt1 = 7, uint32_
   return wal;
 }
 
-ReadFn Reader(const std::string& wal) {
-  return [&wal](uint64_t offset, size_t n, char* out) {
-    if (offset + n > wal.size()) return false;
-    wal.copy(out, n, offset);
-    return true;
-  };
-}
-
 FrameCheck Check(const std::string& wal, const Header& h, uint64_t k) {
   Checksum prev = h.stored;
   FrameCheck check;
@@ -73,7 +65,7 @@ TEST(WalFramesTest, ParsesTheHeaderAndFollowsTheChain) {
   EXPECT_EQ(h.page_bytes, kPageBytes);
   EXPECT_FALSE(h.big_endian);
   EXPECT_EQ(h.frame_offset(2), kHeaderBytes + 2 * (kFrameHeaderBytes + kPageBytes));
-  EXPECT_EQ(CommitsInChain(h, h.stored, 0, wal.size(), Reader(wal)), 4u);
+  EXPECT_EQ(CommitsInChain(h, h.stored, 0, wal.size(), MemoryReader(wal)), 4u);
   for (uint64_t k = 0; k < kFourTransactions.size(); ++k) {
     const FrameCheck check = Check(wal, h, k);
     EXPECT_TRUE(check.valid) << k;
@@ -98,7 +90,7 @@ TEST(WalFramesTest, FramesOfAnotherGenerationEndTheChain) {
   wal += old_wal.substr(wal.size());
   Header h;
   ASSERT_TRUE(ParseHeader(wal.data(), &h));
-  EXPECT_EQ(CommitsInChain(h, h.stored, 0, wal.size(), Reader(wal)), 2u);
+  EXPECT_EQ(CommitsInChain(h, h.stored, 0, wal.size(), MemoryReader(wal)), 2u);
   EXPECT_FALSE(Check(wal, h, 2).valid);
 }
 
@@ -112,7 +104,7 @@ TEST(WalFramesTest, DamageFollowedByTwoCommitsIsToldFromATornTail) {
     wal[h.frame_offset(2) + byte] ^= 0x04;
     const FrameCheck check = Check(wal, h, 2);
     ASSERT_FALSE(check.valid) << byte;
-    EXPECT_GE(CommitsAfter(h, check, 2, wal.size(), Reader(wal)), 2u) << "byte " << byte;
+    EXPECT_GE(CommitsAfter(h, check, 2, wal.size(), MemoryReader(wal)), 2u) << "byte " << byte;
   }
   // The commit frame of the transaction before the last (frame 4): one commit follows, but
   // the frame is a commit frame of this WAL, so the transaction after it began later.
@@ -121,7 +113,7 @@ TEST(WalFramesTest, DamageFollowedByTwoCommitsIsToldFromATornTail) {
     wal[h.frame_offset(4) + byte] ^= 0x40;
     const FrameCheck check = Check(wal, h, 4);
     ASSERT_FALSE(check.valid) << byte;
-    EXPECT_TRUE(IsDamaged(h, check, 4, wal.size(), Reader(wal))) << "byte " << byte;
+    EXPECT_TRUE(IsDamaged(h, check, 4, wal.size(), MemoryReader(wal))) << "byte " << byte;
   }
   // The last transaction torn, in either of its frames: a tear, not damage.
   for (uint64_t k : {5, 6}) {
@@ -129,7 +121,7 @@ TEST(WalFramesTest, DamageFollowedByTwoCommitsIsToldFromATornTail) {
     for (uint64_t i = h.frame_offset(k) + 100; i < h.frame_offset(k + 1); ++i) torn[i] = '\0';
     const FrameCheck check = Check(torn, h, k);
     ASSERT_FALSE(check.valid) << k;
-    EXPECT_FALSE(IsDamaged(h, check, k, torn.size(), Reader(torn))) << "frame " << k;
+    EXPECT_FALSE(IsDamaged(h, check, k, torn.size(), MemoryReader(torn))) << "frame " << k;
   }
 }
 
