@@ -413,7 +413,7 @@ int PageChecksumFile::CheckWalHeader(ShimFile* shim, char* bytes) {
     if (!ReadLower(shim, 0, wal::kHeaderBytes, bytes)) return SQLITE_IOERR_READ;
     if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
     if (h.checksum_ok()) {
-      shim->owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
+      shim->owner->mismatches_.fetch_add(attempt, std::memory_order_relaxed);
       shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -460,7 +460,7 @@ int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t 
     if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
     check = wal::CheckFrame(h, prev, frame);
     if (check.valid) {
-      shim->owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
+      shim->owner->mismatches_.fetch_add(attempt, std::memory_order_relaxed);
       shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
     }
   }
