@@ -138,6 +138,31 @@ int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
   return Lower(f)->pMethods->xUnfetch(Lower(f), offset, p);
 }
 
+struct RereadOutcome {
+  int failed_reads = 0;  // reads whose bytes failed the check
+  bool passed = false;   // the last read passed
+  bool io_error = false;
+};
+
+// Checks what was read (passes()); while it fails, reads it again (reread(), false on an
+// I/O error), up to kPageRereads times.
+template <typename Passes, typename Reread>
+RereadOutcome CheckWithRereads(const Passes& passes, const Reread& reread) {
+  RereadOutcome out;
+  for (int attempt = 0; attempt <= kPageRereads; ++attempt) {
+    if (attempt > 0 && !reread()) {
+      out.io_error = true;
+      return out;
+    }
+    if (passes()) {
+      out.passed = true;
+      return out;
+    }
+    ++out.failed_reads;
+  }
+  return out;
+}
+
 }  // namespace
 
 // The file methods that look at what passes: reads, writes and truncation.
@@ -157,6 +182,13 @@ struct PageChecksumFile {
   static bool ReadLower(ShimFile* shim, uint64_t offset, size_t n, char* out);
   static uint64_t LowerSize(ShimFile* shim);
   static int Damaged(ShimFile* shim, sqlite3_int64 offset, absl::string_view what);
+  // Counts the outcome of a read that must pass (a page SQLite asked for): verified,
+  // repaired by a reread, or damaged.
+  static int MustHavePassed(ShimFile* shim, const RereadOutcome& outcome, sqlite3_int64 offset,
+                            absl::string_view what);
+  // Counts the outcome of a read that may legitimately fail (the end of the WAL): only a
+  // reread that passed after failures is a fault.
+  static void CountIfRepaired(ShimFile* shim, const RereadOutcome& outcome);
 };
 
 namespace {
@@ -366,23 +398,32 @@ int PageChecksumFile::Read(sqlite3_file* f, void* out, int n, sqlite3_int64 offs
 int PageChecksumFile::ReadDatabase(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset) {
   if (IsHeader(bytes, n, offset)) shim->sealed = bytes[kReservedBytesOffset] == kPageChecksumBytes;
   if (!shim->sealed || !IsPage(n, offset)) return SQLITE_OK;
+  const RereadOutcome outcome =
+      CheckWithRereads([&] { return PageChecksumVfs::PageIsSealed(bytes, n); },
+                       [&] { return ReadLower(shim, offset, n, bytes); });
+  return MustHavePassed(shim, outcome, offset, "the page");
+}
+
+int PageChecksumFile::MustHavePassed(ShimFile* shim, const RereadOutcome& outcome,
+                                     sqlite3_int64 offset, absl::string_view what) {
   PageChecksumVfs* owner = shim->owner;
-  if (PageChecksumVfs::PageIsSealed(bytes, n)) {
+  owner->mismatches_.fetch_add(outcome.failed_reads, std::memory_order_relaxed);
+  if (outcome.io_error) return SQLITE_IOERR_READ;
+  if (!outcome.passed) return Damaged(shim, offset, what);
+  if (outcome.failed_reads == 0) {
     owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
-    return SQLITE_OK;
+  } else {
+    owner->repaired_.fetch_add(1, std::memory_order_relaxed);
+    RB_LOG(WARNING) << shim->name << ": " << what << " at offset " << offset
+                    << " failed its checksum, then read correctly (a transient read fault)";
   }
-  owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
-  for (int attempt = 1; attempt <= kPageRereads; ++attempt) {
-    if (!ReadLower(shim, offset, n, bytes)) return SQLITE_IOERR_READ;
-    if (PageChecksumVfs::PageIsSealed(bytes, n)) {
-      owner->repaired_.fetch_add(1, std::memory_order_relaxed);
-      RB_LOG(WARNING) << shim->name << ": the page at offset " << offset
-                      << " failed its checksum, then read correctly (a transient read fault)";
-      return SQLITE_OK;
-    }
-    owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
-  }
-  return Damaged(shim, offset, "the page");
+  return SQLITE_OK;
+}
+
+void PageChecksumFile::CountIfRepaired(ShimFile* shim, const RereadOutcome& outcome) {
+  if (!outcome.passed || outcome.failed_reads == 0) return;
+  shim->owner->mismatches_.fetch_add(outcome.failed_reads, std::memory_order_relaxed);
+  shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
 }
 
 int PageChecksumFile::ReadWal(ShimFile* shim, char* bytes, int n, sqlite3_int64 offset) {
@@ -409,14 +450,19 @@ int PageChecksumFile::CheckWalHeader(ShimFile* shim, char* bytes) {
   wal::Header h;
   // Not a WAL header at all: SQLite ignores the file (a new WAL is about to be written).
   if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
-  for (int attempt = 1; !h.checksum_ok() && attempt <= kPageRereads; ++attempt) {
-    if (!ReadLower(shim, 0, wal::kHeaderBytes, bytes)) return SQLITE_IOERR_READ;
-    if (!wal::ParseHeader(bytes, &h)) return SQLITE_OK;
-    if (h.checksum_ok()) {
-      shim->owner->mismatches_.fetch_add(attempt, std::memory_order_relaxed);
-      shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
+  bool parsed = true;
+  const RereadOutcome outcome =
+      CheckWithRereads([&] { return !parsed || h.checksum_ok(); },
+                       [&] {
+                         if (!ReadLower(shim, 0, wal::kHeaderBytes, bytes)) {
+                           return false;
+                         }
+                         parsed = wal::ParseHeader(bytes, &h);
+                         return true;
+                       });
+  if (outcome.io_error) return SQLITE_IOERR_READ;
+  if (!parsed) return SQLITE_OK;
+  CountIfRepaired(shim, outcome);
   if (!h.checksum_ok()) {
     // SQLite would ignore the whole WAL. Fine if nothing committed follows, which is what a
     // header torn along with the first transaction after a reset looks like.
@@ -454,16 +500,17 @@ int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t 
   const uint64_t offset = h.frame_offset(k);
   wal::Checksum prev;
   if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
-  wal::FrameCheck check = wal::CheckFrame(h, prev, frame);
-  for (int attempt = 1; !check.valid && attempt <= kPageRereads; ++attempt) {
-    if (!ReadLower(shim, offset, h.frame_bytes(), frame)) return SQLITE_IOERR_READ;
-    if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
-    check = wal::CheckFrame(h, prev, frame);
-    if (check.valid) {
-      shim->owner->mismatches_.fetch_add(attempt, std::memory_order_relaxed);
-      shim->owner->repaired_.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
+  wal::FrameCheck check;
+  const RereadOutcome outcome = CheckWithRereads(
+      [&] {
+        check = wal::CheckFrame(h, prev, frame);
+        return check.valid;
+      },
+      [&] {
+        return ReadLower(shim, offset, h.frame_bytes(), frame) && ChecksumBefore(shim, k, &prev);
+      });
+  if (outcome.io_error) return SQLITE_IOERR_READ;
+  CountIfRepaired(shim, outcome);
   if (check.valid) {
     shim->owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
     shim->Remember(k, frame);
@@ -481,32 +528,24 @@ int PageChecksumFile::CheckRecoveredFrame(ShimFile* shim, char* frame, uint64_t 
 int PageChecksumFile::CheckWalPage(ShimFile* shim, char* page, uint64_t k) {
   const wal::Header& h = shim->header;
   const uint64_t offset = h.frame_offset(k);
-  PageChecksumVfs* owner = shim->owner;
+  // The frame's header and the checksum before it: remembered, or read again each time.
   char frame_header[wal::kFrameHeaderBytes];
-  for (int attempt = 0; attempt <= kPageRereads; ++attempt) {
-    if (attempt > 0 && !ReadLower(shim, offset + wal::kFrameHeaderBytes, h.page_bytes, page)) {
-      return SQLITE_IOERR_READ;
-    }
-    wal::Checksum prev;
+  wal::Checksum prev;
+  auto read_chain = [&] {
     if (const FrameHeader* known = shim->Frame(k)) {
       std::memcpy(frame_header, known->bytes, sizeof(frame_header));
     } else if (!ReadLower(shim, offset, sizeof(frame_header), frame_header)) {
-      return SQLITE_IOERR_READ;
+      return false;
     }
-    if (!ChecksumBefore(shim, k, &prev)) return SQLITE_IOERR_READ;
-    if (wal::CheckFrame(h, prev, frame_header, page).valid) {
-      if (attempt == 0) {
-        owner->pages_verified_.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        owner->repaired_.fetch_add(1, std::memory_order_relaxed);
-        RB_LOG(WARNING) << shim->name << ": the WAL page at offset " << offset
-                        << " failed its checksum, then read correctly (a transient read fault)";
-      }
-      return SQLITE_OK;
-    }
-    owner->mismatches_.fetch_add(1, std::memory_order_relaxed);
-  }
-  return Damaged(shim, static_cast<sqlite3_int64>(offset), "the WAL frame");
+    return ChecksumBefore(shim, k, &prev);
+  };
+  if (!read_chain()) return SQLITE_IOERR_READ;
+  const RereadOutcome outcome = CheckWithRereads(
+      [&] { return wal::CheckFrame(h, prev, frame_header, page).valid; },
+      [&] {
+        return ReadLower(shim, offset + wal::kFrameHeaderBytes, h.page_bytes, page) && read_chain();
+      });
+  return MustHavePassed(shim, outcome, static_cast<sqlite3_int64>(offset), "the WAL frame");
 }
 
 int PageChecksumFile::Write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offset) {
