@@ -180,6 +180,8 @@ class Raft {
   void StepLeaderHeartbeatResponse(const Message& m, Progress* pr);
   void StepLeaderTransfer(const Message& m, Progress* pr);
   void HandleVoteRequest(const Message& m);
+  // A rejected vote may carry the voter's commit index: learn it if our log agrees there.
+  void MaybeCommitFromVoteRejection(const Message& m);
   void HandleAppendEntries(Message& m);
   void HandleHeartbeat(const Message& m);
   void HandleSnapshot(const Message& m);

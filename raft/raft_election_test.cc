@@ -97,6 +97,33 @@ TEST(ElectionTest, CandidateWithStaleLogCannotWin) {
   EXPECT_EQ(c.Elect(2), 2u);
 }
 
+// Found by the simulator (seed 1542 --voters=2): without PreVote, a candidate with a stale
+// log raised the term again and again, and each time the voter that alone could win reset
+// its election timer, so it lost every race. Only a leader's message or a granted vote
+// restarts the timer (Raft paper, Figure 2).
+TEST(ElectionTest, RefusedCandidateDoesNotRestartTheVotersElectionTimer) {
+  TestCluster c(2);
+  c.Elect(1);
+  c.Isolate(2);
+  ASSERT_TRUE(c.Propose(1, "x").ok());
+  c.Stabilize();
+  c.Recover();
+  c.Isolate(1);
+  c.Tick(1, 5);  // node 1 hears nothing for 5 ticks
+  c.Recover();
+  const int elapsed = c.raft(1).election_elapsed();
+  ASSERT_GT(elapsed, 0);
+  const uint64_t term = c.raft(1).term();
+  c.Elect(2);  // node 2 lacks "x": refused
+  ASSERT_NE(c.raft(2).state(), StateType::kLeader);
+  EXPECT_GT(c.raft(1).term(), term) << "node 1 should have moved to the candidate's term";
+  EXPECT_EQ(c.raft(1).election_elapsed(), elapsed) << "the refused candidate reset the timer";
+  // A granted vote does restart it.
+  c.Tick(2, 3);
+  c.Elect(1);
+  EXPECT_EQ(c.raft(1).state(), StateType::kLeader);
+}
+
 TEST(ElectionTest, HigherTermMakesLeaderStepDown) {
   TestCluster c(3);
   c.Elect(1);

@@ -150,6 +150,54 @@ TEST(MembershipTest, RemovedLeaderHandsOverEvenIfTheCommitIsLost) {
   EXPECT_EQ(c.AppliedData(2).back(), "survivor");
 }
 
+// Found by the simulator (seed 7101035761): as above, but the removed leader had appended
+// an entry the survivor never got, and then restarted before handing over. It knows the
+// leave is committed and is no voter, so it never campaigns; the survivor, still joint,
+// needs its vote, which its shorter log can never win. A rejected vote now carries how far
+// the voter knows the candidate's log is committed, which takes the survivor out of the
+// joint configuration, and it wins alone.
+TEST(MembershipTest, SurvivorLearnsTheLeaveFromTheRemovedLeadersVoteRejection) {
+  TestCluster c(1, 0, [](Config* cfg) {
+    cfg->pre_vote = true;
+    cfg->max_size_per_msg_bytes = 1;  // one entry per append, so the tail can be held back
+  });
+  c.Elect(1);
+  c.AddNode(2);
+  ASSERT_TRUE(c.ProposeConfChange(1, Simple(ConfChangeType::kAddLearnerNode, 2)).ok());
+  c.Stabilize();
+  c.TickAll(1);
+  c.Stabilize();
+  // Joint {1}&&{2}, left automatically; node 2 hears nothing until the leave is appended.
+  c.Cut(1, 2);
+  ASSERT_TRUE(c.ProposeConfChange(
+                   1, Joint(ConfChangeTransition::kAuto,
+                            {{ConfChangeType::kRemoveNode, 1}, {ConfChangeType::kAddNode, 2}}))
+                  .ok());
+  c.Stabilize();
+  ASSERT_TRUE(c.raft(1).tracker().config.voters.IsJoint());
+  const uint64_t leave = c.raft(1).log().LastIndex();
+  ASSERT_TRUE(c.Propose(1, "tail").ok());  // still joint: accepted, after the leave
+  // Node 2 gets entries up to the leave, never the tail, never a commit index reaching the
+  // leave, and never the handover.
+  c.Recover();
+  c.set_filter([&](Message* m) {
+    if (m->to != 2) return true;
+    if (m->type == MessageType::kTimeoutNow) return false;
+    if (!m->entries.empty() && m->entries.back().index > leave) return false;
+    m->commit = std::min(m->commit, leave - 1);
+    return true;
+  });
+  c.Stabilize();
+  ASSERT_GE(c.raft(1).log().committed(), leave);
+  ASSERT_EQ(Voters(c, 1), std::vector<uint64_t>{2});
+  ASSERT_EQ(c.raft(2).log().LastIndex(), leave);
+  ASSERT_TRUE(c.raft(2).tracker().config.voters.IsJoint());
+  c.set_filter(nullptr);
+  c.Restart(1);  // a follower now, outside its configuration: it will never campaign
+  EXPECT_EQ(c.TickUntilLeader(), 2u);
+  EXPECT_EQ(Voters(c, 2), std::vector<uint64_t>{2});
+}
+
 TEST(MembershipTest, ExplicitJointStaysUntilLeft) {
   TestCluster c(3);
   c.Elect(1);
@@ -273,12 +321,14 @@ TEST(MembershipTest, RestartRecoversConfigurationFromLog) {
   c.Elect(1);
   ASSERT_TRUE(c.ProposeConfChange(1, Simple(ConfChangeType::kRemoveNode, 3)).ok());
   c.Stabilize();
-  // The configuration lives in the log (and snapshots); the harness re-applies committed
-  // entries after restart, so the node ends up with the same voters.
+  // The applied configuration is saved with the applied index (the harness does what a
+  // production store does), so the node comes back with the same voters.
   c.Restart(2);
+  EXPECT_EQ(Voters(c, 2), (std::vector<uint64_t>{1, 2}));
   c.TickAll(1);
   c.Stabilize();
   EXPECT_EQ(c.raft(2).log().committed(), 2u);
+  EXPECT_EQ(Voters(c, 2), (std::vector<uint64_t>{1, 2}));
 }
 
 }  // namespace

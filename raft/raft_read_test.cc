@@ -108,6 +108,39 @@ TEST(ReadIndexTest, RemovedLeaderDoesNotAnswerAsIfItWereTheSingleVoter) {
   EXPECT_TRUE(Reads(c, 1).empty()) << "answered at index " << Reads(c, 1)[0].index;
 }
 
+// Found by the simulator (seed 9400010943 --voters=1): a leader that removes itself from a
+// two-voter cluster commits entries its successor has but does not yet know are committed.
+// The successor, now the sole voter, wins at once; its commit index is its predecessor's
+// old one until it commits an entry of its own term. A read answered before that misses
+// acknowledged writes.
+TEST(ReadIndexTest, SoleVoterHoldsReadsUntilItCommitsInItsTerm) {
+  TestCluster c(2);
+  c.Elect(1);
+  ConfChange remove_self;
+  remove_self.changes.push_back({ConfChangeType::kRemoveNode, 1});
+  ASSERT_TRUE(c.ProposeConfChange(1, remove_self).ok());
+  const uint64_t removal = c.raft(1).log().LastIndex();
+  ASSERT_TRUE(c.node(1).Propose("acknowledged").ok());
+  const uint64_t write = c.raft(1).log().LastIndex();
+  // Node 2 gets every entry but learns commits only up to the removal, and the handover
+  // (TimeoutNow) is lost.
+  c.set_filter([&](Message* m) {
+    if (m->to == 2) m->commit = std::min(m->commit, removal);
+    return m->type != MessageType::kTimeoutNow;
+  });
+  c.Stabilize();
+  ASSERT_GE(c.raft(1).log().committed(), write) << "node 1 should have committed the write";
+  ASSERT_EQ(c.raft(2).log().committed(), removal);
+  ASSERT_EQ(c.raft(2).tracker().config.voters.incoming.ids(), std::vector<uint64_t>{2});
+  c.node(2).Campaign();  // the sole voter wins within this step
+  ASSERT_EQ(c.raft(2).state(), StateType::kLeader);
+  c.node(2).ReadIndex("after takeover");
+  c.ProcessReadies();
+  c.Stabilize();
+  ASSERT_EQ(Reads(c, 2).size(), 1u);
+  EXPECT_GE(Reads(c, 2)[0].index, write) << "the read would miss an acknowledged write";
+}
+
 // Once a leader has sent TimeoutNow, the transferee may win a newer term at once, without
 // waiting for any lease to run out: lease-based reads must wait until the transfer ends.
 TEST(ReadIndexTest, LeaseBasedReadsWaitWhileLeadershipIsBeingTransferred) {

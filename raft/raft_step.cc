@@ -16,6 +16,11 @@ MessageType VoteResponseType(MessageType t) {
 }  // namespace
 
 absl::Status Raft::Step(Message m) {
+  // What a voter knows is committed holds in every term, so even a stale rejection teaches.
+  if ((m.type == MessageType::kVoteResp || m.type == MessageType::kPreVoteResp) && m.reject &&
+      m.index > 0) {
+    MaybeCommitFromVoteRejection(m);
+  }
   // Term checks common to every role (Raft paper section 5.1).
   if (m.term == 0) {
     // Local message (or a proposal / read request forwarded by a follower).
@@ -38,6 +43,16 @@ absl::Status Raft::Step(Message m) {
     } else if (m.type == MessageType::kApp || m.type == MessageType::kHeartbeat ||
                m.type == MessageType::kSnap) {
       BecomeFollower(m.term, m.from);
+    } else if (m.type == MessageType::kVote) {
+      // Only a leader's message or a granted vote restarts the election timer (Raft paper,
+      // Figure 2); HandleVoteRequest restarts it if it grants. A candidate whose log we
+      // refuse must not hold back our own campaign just by raising the term: without
+      // PreVote, a node with a stale log otherwise wins every timer race against the node
+      // that could win the election, and no leader emerges. Found by the simulator (seed
+      // 1542 --voters=2).
+      const int elapsed = election_elapsed_;
+      BecomeFollower(m.term, kNone);
+      election_elapsed_ = elapsed;
     } else {
       BecomeFollower(m.term, kNone);
     }
@@ -108,8 +123,26 @@ void Raft::HandleVoteRequest(const Message& m) {
   } else {
     resp.term = term_;
     resp.reject = true;
+    // Tell the candidate how far its log is known committed: our commit index, capped at
+    // its last index, with our term there. A candidate holding that entry holds our whole
+    // prefix up to it (Log Matching), so it may commit it. Without this, a voter that
+    // learned a commit the candidate missed can refuse it forever: a leader that replaced
+    // itself (joint {1}->{2}) committed the leave, stepped down with an uncommitted tail
+    // and went quiet; node 2, still joint, needs node 1's vote, which its shorter log can
+    // never win, and node 1, no longer a voter, never campaigns. Found by the simulator.
+    resp.index = std::min(log_.committed(), m.index);
+    resp.log_term = log_.TermOrZero(resp.index);
+    if (resp.log_term == 0) resp.index = 0;  // compacted: nothing to tell
     Send(std::move(resp));
   }
+}
+
+void Raft::MaybeCommitFromVoteRejection(const Message& m) {
+  // A leader's commit index comes from its quorum; everyone else may learn a commit from
+  // anyone who knows it, provided the logs agree there.
+  if (state_ == StateType::kLeader || m.index <= log_.committed()) return;
+  if (m.index > log_.LastIndex() || !log_.MatchTerm(m.index, m.log_term)) return;
+  log_.CommitTo(m.index);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,15 +253,10 @@ void Raft::StepLeaderReadIndex(Message& m) {
     ++drops_.malformed;
     return;
   }
-  if (tracker_.IsSingleton() && tracker_.config.voters.Contains(id_)) {
-    // This leader is the only voter: no one else can lead, so the commit index is safe to
-    // read at once. (A removed leader that still hands over may see one other voter; that
-    // one may already lead a newer term.)
-    RespondToReadIndex(m, log_.committed());
-    return;
-  }
   // A new leader does not know the commit index of its predecessor until it commits an
-  // entry of its own term (thesis 6.4): hold the read until then.
+  // entry of its own term (thesis 6.4): hold the read until then. This holds for a sole
+  // voter too: one that just took over from a leader that replaced itself (a TimeoutNow
+  // out of a joint configuration) may not yet have learned what that leader committed.
   if (!CommittedEntryInCurrentTerm()) {
     pending_read_index_messages_.push_back(std::move(m));
     return;
@@ -320,6 +348,14 @@ bool Raft::CommittedEntryInCurrentTerm() const {
 }
 
 void Raft::SendReadIndexResponse(Message m) {
+  RB_CHECK(CommittedEntryInCurrentTerm(), "read index served before committing in term ", term_);
+  if (tracker_.IsSingleton() && tracker_.config.voters.Contains(id_)) {
+    // This leader is the only voter and has committed in its term: no one else can lead,
+    // so its commit index is the newest. (A removed leader that still hands over may see
+    // one other voter; that one may already lead a newer term.)
+    RespondToReadIndex(m, log_.committed());
+    return;
+  }
   switch (read_only_.option()) {
     case ReadOnlyOption::kSafe: {
       const std::string ctx = m.entries[0].data.str();

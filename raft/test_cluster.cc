@@ -96,7 +96,10 @@ void TestCluster::HandleReady(uint64_t id) {
     if (e.type == EntryType::kConfChange) {
       auto cc = DecodeConfChange(e.data);
       RB_CHECK(cc.ok(), cc.status().ToString());
-      tn.node->ApplyConfChange(*cc).IgnoreError();  // an invalid change leaves config as is
+      // An invalid change leaves the configuration as is. A valid one is saved with the
+      // applied index, as a production store does, so a restart comes back with it.
+      auto cs = tn.node->ApplyConfChange(*cc);
+      if (cs.ok()) tn.storage->SetConfState(*cs);
     }
     tn.applied.push_back(e);
   }
