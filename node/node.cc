@@ -85,6 +85,10 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
     done(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return;
   }
+  if (!is_member()) {
+    done(NotAMemberError());
+    return;
+  }
   if (!is_leader()) {
     // Writes go to the leader: a follower would forward the proposal, then answer only once
     // it applied it itself, so its replication lag would become the client's latency.
@@ -129,6 +133,12 @@ void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done)
     done(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return;
   }
+  if (!is_member()) {
+    // Nothing is replicated to a non-member any more (or yet): a read index it got from
+    // the leader would never be applied here.
+    done(NotAMemberError());
+    return;
+  }
   if (leader() == raft::kNone) {
     // The core would drop the read: say so now rather than leave the caller to time out.
     done(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
@@ -138,6 +148,12 @@ void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done)
   reads_by_ctx_.emplace(ctx, PendingRead{std::move(key), std::move(done)});
   raw_->ReadIndex(std::move(ctx));
   Pump();
+}
+
+absl::Status Node::NotAMemberError() const {
+  return absl::UnavailableError(
+      absl::StrCat("node ", id_,
+                   " is not a member of the cluster (removed, or not yet added); retry elsewhere"));
 }
 
 void Node::Campaign() {

@@ -102,7 +102,12 @@ class Node {
   absl::Status ProposeConfChange(const raft::ConfChange& cc);
 
   uint64_t id() const { return id_; }
-  uint64_t leader() const { return raw_->raft().lead(); }
+  // The leader a client should go to, as far as this node knows; kNone if it knows none or
+  // is not a member (a removed node's last leader may itself be long gone).
+  uint64_t leader() const { return is_member() ? raw_->raft().lead() : raft::kNone; }
+  // Whether this node is in its own configuration (voter or learner). A node outside it was
+  // removed, or has not yet been added: nothing is replicated to it that it could serve.
+  bool is_member() const { return raw_->raft().tracker().progress.count(id_) > 0; }
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
   const raft::RawNode& raw() const { return *raw_; }
   const NodeCounters& counters() const { return counters_; }
@@ -124,6 +129,7 @@ class Node {
   // The store's value for key; a DataLoss error also stops the node.
   absl::StatusOr<std::optional<std::string>> GetFromStore(absl::string_view key);
   void Fail(absl::Status status);
+  absl::Status NotAMemberError() const;
   void FailPending(const absl::Status& status);
 
   struct PendingRead {

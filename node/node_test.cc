@@ -180,6 +180,31 @@ TEST(NodeTest, WriteOrReadWithoutLeaderIsUnavailableAtOnce) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
+// Found by the simulator (seed 9400003482 --voters=1): a removed node kept naming the
+// leader it last followed, itself removed since; clients sent there looped between removed
+// nodes. A node outside its configuration names no leader and refuses what it cannot serve.
+TEST(NodeTest, RemovedNodeNamesNoLeaderAndRefusesRequests) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  raft::ConfChange remove3;
+  remove3.changes.push_back({raft::ConfChangeType::kRemoveNode, 3});
+  ASSERT_TRUE(net.node(1).ProposeConfChange(remove3).ok());
+  net.Settle();
+  ASSERT_FALSE(net.node(3).is_member());
+  ASSERT_EQ(net.node(3).raw().raft().lead(), 1u) << "the core still remembers its last leader";
+  EXPECT_EQ(net.node(3).leader(), raft::kNone);
+  absl::Status write, read;
+  net.node(3).Write(Put(9, 1, "k", "v"), [&](auto r) { write = r.status(); });
+  net.node(3).Read("k", ReadConsistency::kLinearizable, [&](auto r) { read = r.status(); });
+  for (const absl::Status& s : {write, read}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_NE(s.message().find("not a member"), std::string::npos) << s;
+  }
+  EXPECT_EQ(net.node(3).pending_requests(), 0u);
+  EXPECT_TRUE(net.node(2).is_member());
+  EXPECT_EQ(net.node(2).leader(), 1u);
+}
+
 TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
