@@ -389,7 +389,8 @@ void Simulation::ChangeMembership(uint64_t leader) {
   }
   const absl::Status s = l.ProposeConfChange(cc);
   Trace(17, leader, cc.changes.size(), s.ok(), [&] {
-    return absl::StrCat("leader ", leader, " proposes: ", what, s.ok() ? "" : " (refused)");
+    return absl::StrCat("leader ", leader, " proposes: ", what,
+                        s.ok() ? "" : absl::StrCat(" (refused: ", s.message(), ")"));
   });
 }
 

@@ -5,10 +5,12 @@
 // RB_SIM_FRESH_SEEDS=N (via --test_env) also runs N fresh random seeds, for exploration.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
@@ -26,14 +28,17 @@ int EnvInt(const char* name, int fallback) {
   return v == nullptr ? fallback : std::atoi(v);
 }
 
-void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::Storage::kMemory) {
+void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::Storage::kMemory,
+                      int voters = 0) {
   SimOptions o;
   o.seed = seed;
   o.storage = storage;
+  o.voters = voters;
   const SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << "seed " << seed << " failed: " << r.failure << "\n  " << r.scenario
                     << "\n  replay: bazel run //sim:simulate -- --seed=" << seed
-                    << (storage == SimOptions::Storage::kSqlite ? " --storage=sqlite" : "");
+                    << (storage == SimOptions::Storage::kSqlite ? " --storage=sqlite" : "")
+                    << (voters != 0 ? absl::StrCat(" --voters=", voters) : "");
 }
 
 class SimTest : public ::testing::Test {
@@ -52,6 +57,31 @@ TEST_P(SeedChunkTest, AllSeedsPass) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SeedChunkTest, ::testing::Range<uint64_t>(0, kChunks));
+
+// Clusters that start from one voter and grow, shrink and replace members by membership
+// changes: the path the seed-style server launch takes (one bootstrap voter, peers added
+// later). The default draw gives it to only a seventh of the seeds, and its rare
+// schedules (the sole voter replacing itself through a joint configuration, a removed
+// leader handing over) hid a stale read and three wedges until run on its own: pin it.
+// Two voters are pinned too: removing the leader of a two-voter cluster is the neighbour.
+constexpr uint64_t kPinnedChunks = 16;
+constexpr uint64_t kPinnedSeedsPerChunk = 250;  // 4,000 one-voter and 4,000 two-voter seeds
+
+class PinnedVotersTest : public SimTest,
+                         public ::testing::WithParamInterface<std::tuple<int, uint64_t>> {};
+
+TEST_P(PinnedVotersTest, AllSeedsPass) {
+  const auto [voters, chunk] = GetParam();
+  const uint64_t first = 1 + chunk * kPinnedSeedsPerChunk;
+  for (uint64_t seed = first; seed < first + kPinnedSeedsPerChunk; ++seed) {
+    ExpectSeedPasses(seed, SimOptions::Storage::kMemory, voters);
+    if (HasFailure()) break;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, PinnedVotersTest,
+                         ::testing::Combine(::testing::Values(1, 2),
+                                            ::testing::Range<uint64_t>(0, kPinnedChunks)));
 
 // The same faults with the real SQLite store (node/SqliteNodeStore over storage::Store) in
 // place of the in-memory model, on simulated disks: the production storage code under the
@@ -89,7 +119,7 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
   EXPECT_GT(r.torn_writes, 0u);
-  o.seed = 12;  // a power loss damages a WAL frame before the last transaction
+  o.seed = 66;  // a power loss damages a WAL frame before the last transaction
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.damaged_wal_frames, 1u);
@@ -113,13 +143,20 @@ TEST_F(SimTest, RegressionSeeds) {
   std::ifstream in(std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") +
                    "/sim/regression_seeds.txt");
   ASSERT_TRUE(in.good()) << "cannot read sim/regression_seeds.txt";
+  // Each line: a seed, then optionally --voters=N, then a comment.
   std::string line;
   int seeds = 0;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     uint64_t seed = 0;
     if (line.empty() || line[0] == '#' || !(fields >> seed)) continue;
-    ExpectSeedPasses(seed);
+    int voters = 0;
+    std::string option;
+    if (fields >> option && option.rfind("--voters=", 0) == 0) {
+      voters = std::atoi(option.c_str() + std::strlen("--voters="));
+      ASSERT_GT(voters, 0) << "bad option in sim/regression_seeds.txt: " << line;
+    }
+    ExpectSeedPasses(seed, SimOptions::Storage::kMemory, voters);
     ++seeds;
   }
   EXPECT_GT(seeds, 0);
@@ -143,7 +180,7 @@ TEST_F(SimTest, RunsAreDeterministic) {
     o.seed = seed;
     EXPECT_EQ(CheckDeterminism(o), "") << "seed " << seed;
   }
-  for (uint64_t seed : {11, 12, 13, 67, 76}) {  // the SQLite store on the simulated disk
+  for (uint64_t seed : {11, 13, 66, 67, 76}) {  // the SQLite store on the simulated disk
     SimOptions o;
     o.seed = seed;
     o.storage = SimOptions::Storage::kSqlite;

@@ -50,6 +50,19 @@ void Simulation::Fail(const std::string& what) {
   failed_ = true;
   result_.ok = false;
   result_.failure = absl::StrCat("at ", now_, "us: ", what);
+  // Where each node stood: usually the first thing a developer replaying the seed needs.
+  for (auto& [id, n] : nodes_) {
+    absl::StrAppend(&result_.failure, "\n  node ", id, ": ");
+    if (n.node == nullptr) {
+      absl::StrAppend(&result_.failure, n.refused_start ? "refused to start" : "down");
+      continue;
+    }
+    const raft::Raft& r = n.node->raw().raft();
+    absl::StrAppend(&result_.failure, raft::StateTypeName(r.state()), " term=", r.term(),
+                    " vote=", r.vote(), " lead=", r.lead(), " last_term=", r.log().LastTerm(), " ",
+                    r.log().DebugString(), " ", r.tracker().config.DebugString(),
+                    n.paused(now_) ? " (paused)" : "");
+  }
 }
 
 node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
