@@ -3,11 +3,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace rb {
 namespace {
 
 std::atomic<int> g_min_severity{static_cast<int>(LogSeverity::kInfo)};
+std::function<std::string()>* g_prefix = nullptr;  // set once, before threads start
 
 const char* SeverityName(LogSeverity severity) {
   switch (severity) {
@@ -36,6 +38,11 @@ const char* Basename(const char* path) {
 
 }  // namespace
 
+void SetLogPrefix(std::function<std::string()> prefix) {
+  delete g_prefix;
+  g_prefix = prefix ? new std::function<std::string()>(std::move(prefix)) : nullptr;
+}
+
 void SetMinLogSeverity(LogSeverity severity) {
   g_min_severity.store(static_cast<int>(severity), std::memory_order_relaxed);
 }
@@ -57,8 +64,9 @@ LogMessage::LogMessage(const char* file, int line, LogSeverity severity)
 LogMessage::~LogMessage() {
   // One fprintf per line so that lines from different threads do not interleave.
   std::string text = stream_.str();
-  std::fprintf(stderr, "%s %s:%d: %s\n", SeverityName(severity_), Basename(file_), line_,
-               text.c_str());
+  const std::string prefix = g_prefix != nullptr ? (*g_prefix)() + " " : std::string();
+  std::fprintf(stderr, "%s%s %s:%d: %s\n", prefix.c_str(), SeverityName(severity_), Basename(file_),
+               line_, text.c_str());
   if (severity_ == LogSeverity::kFatal) {
     std::fflush(stderr);
     std::abort();

@@ -12,6 +12,7 @@
 #ifndef RAFTBADGER_BASE_LOGGING_H_
 #define RAFTBADGER_BASE_LOGGING_H_
 
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -26,6 +27,11 @@ enum class LogSeverity { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kFatal
 // while other threads log; set it once at start-up.
 void SetMinLogSeverity(LogSeverity severity);
 LogSeverity MinLogSeverity();
+
+// Text put before every log line, e.g. the server's time, node name and term. Unset by
+// default (the simulator's lines carry none: it reads no clock). Set it once at start-up,
+// before other threads log; the function itself must be thread-safe.
+void SetLogPrefix(std::function<std::string()> prefix);
 
 // Prints "file:line: check failed: condition: message" to stderr and aborts.
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition,

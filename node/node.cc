@@ -116,36 +116,46 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
 }
 
 void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done) {
-  if (!failure_.ok()) {
-    done(absl::UnavailableError(absl::StrCat("node ", id_, " has failed")));
-    return;
-  }
   absl::Status valid = ValidateKey(key);
   if (!valid.ok()) {
     done(valid);
     return;
   }
-  if (consistency == ReadConsistency::kLocal) {
+  ReadBarrier(consistency, [this, key = std::move(key), done = std::move(done)](absl::Status s) {
+    if (!s.ok()) {
+      done(s);
+      return;
+    }
     done(GetFromStore(key));
+  });
+}
+
+void Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready) {
+  if (!failure_.ok()) {
+    ready(absl::UnavailableError(absl::StrCat("node ", id_, " has failed")));
+    return;
+  }
+  if (consistency == ReadConsistency::kLocal) {
+    ready(absl::OkStatus());
     return;
   }
   if (pending_requests() >= options_.max_pending_requests) {
-    done(absl::ResourceExhaustedError("too many requests in flight on this node"));
+    ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return;
   }
   if (!is_member()) {
     // Nothing is replicated to a non-member any more (or yet): a read index it got from
     // the leader would never be applied here.
-    done(NotAMemberError());
+    ready(NotAMemberError());
     return;
   }
   if (leader() == raft::kNone) {
     // The core would drop the read: say so now rather than leave the caller to time out.
-    done(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
+    ready(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
     return;
   }
   std::string ctx = absl::StrCat(id_, "/", ++next_read_id_);
-  reads_by_ctx_.emplace(ctx, PendingRead{std::move(key), std::move(done)});
+  reads_by_ctx_.emplace(ctx, PendingRead{std::move(ready)});
   raw_->ReadIndex(std::move(ctx));
   Pump();
 }
@@ -241,7 +251,32 @@ void Node::SendMessages() {
   // The leader keeps a follower paused until it hears how a snapshot went. The transport
   // is fire-and-forget, so report success at once: the follower goes back to probing, and
   // if the snapshot was lost the probe is rejected and the leader sends another.
+  if (transport_->ReportsSnapshotStatus()) return;
   for (uint64_t to : snapshots_sent) raw_->ReportSnapshot(to, /*failed=*/false);
+}
+
+void Node::Close() {
+  if (!failure_.ok()) return;
+  failure_ = absl::UnavailableError(absl::StrCat("node ", id_, " is shutting down"));
+  FailPending(failure_);
+}
+
+void Node::ReportSnapshot(uint64_t to, bool failed) {
+  if (!failure_.ok()) return;
+  raw_->ReportSnapshot(to, failed);
+  Pump();
+}
+
+absl::Status Node::SnapshotIfBehind() {
+  if (!failure_.ok()) return failure_;
+  if (store_->applied_index() <= last_snapshot_index_) return absl::OkStatus();
+  absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
+  if (!s.ok()) {
+    Fail(s);
+    return s;
+  }
+  last_snapshot_index_ = store_->applied_index();
+  return absl::OkStatus();
 }
 
 absl::Status Node::ApplyCommitted() {
@@ -297,7 +332,7 @@ void Node::ServeReads() {
   while (!reads_by_index_.empty() && reads_by_index_.begin()->first <= applied) {
     PendingRead read = std::move(reads_by_index_.begin()->second);
     reads_by_index_.erase(reads_by_index_.begin());
-    read.done(GetFromStore(read.key));
+    read.ready(absl::OkStatus());
   }
 }
 
@@ -311,7 +346,7 @@ void Node::OnLeadershipChange() {
   // the same seq (sessions make that safe) rather than wait here.
   absl::Status changed = absl::UnavailableError(
       absl::StrCat("leadership changed on node ", id_, "; outcome unknown, retry"));
-  for (auto& [ctx, read] : reads_by_ctx_) read.done(changed);
+  for (auto& [ctx, read] : reads_by_ctx_) read.ready(changed);
   reads_by_ctx_.clear();
   if (was_leader) {
     for (auto& [key, done] : pending_writes_) done(changed);
@@ -336,9 +371,9 @@ void Node::Fail(absl::Status status) {
 void Node::FailPending(const absl::Status& status) {
   for (auto& [key, done] : pending_writes_) done(status);
   pending_writes_.clear();
-  for (auto& [ctx, read] : reads_by_ctx_) read.done(status);
+  for (auto& [ctx, read] : reads_by_ctx_) read.ready(status);
   reads_by_ctx_.clear();
-  for (auto& [index, read] : reads_by_index_) read.done(status);
+  for (auto& [index, read] : reads_by_index_) read.ready(status);
   reads_by_index_.clear();
 }
 

@@ -38,6 +38,10 @@ class Transport {
   virtual ~Transport() = default;
   // Sends to m.to. Best effort: the network may lose it; Raft retries.
   virtual void Send(raft::Message m) = 0;
+  // True if the transport reports each MsgSnap's fate through Node::ReportSnapshot once the
+  // receiver has (or failed to get) the whole snapshot. False: the node assumes success at
+  // once, and a lost snapshot shows up as a rejected probe.
+  virtual bool ReportsSnapshotStatus() const { return false; }
 };
 
 enum class ReadConsistency {
@@ -96,7 +100,19 @@ class Node {
   // An Unavailable error means the client should retry with the same seq.
   void Write(raftbadger::kvpb::Command cmd, WriteCallback done);
   void Read(std::string key, ReadConsistency consistency, ReadCallback done);
+  // Calls ready once this node's state machine may be read at the given consistency (for
+  // kLinearizable: once it applied the leader-confirmed read index), or with an error.
+  // What ready reads from the store then is as fresh as a Read would be. ready runs on
+  // the node's thread, from inside a node call: it must not call back into the node.
+  void ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready);
   void Campaign();
+  // Shuts the node down: every waiting request fails with Unavailable, and the node does
+  // nothing more. For a graceful stop (SIGTERM).
+  void Close();
+  // The snapshot sent to `to` arrived whole (or failed); see Transport.
+  void ReportSnapshot(uint64_t to, bool failed);
+  // Takes a snapshot now if anything was applied since the last one (a timer's snapshot).
+  absl::Status SnapshotIfBehind();
   void TransferLeader(uint64_t transferee);
   // Proposes a membership change (one at a time; see raft::RawNode::ProposeConfChange).
   absl::Status ProposeConfChange(const raft::ConfChange& cc);
@@ -133,8 +149,7 @@ class Node {
   void FailPending(const absl::Status& status);
 
   struct PendingRead {
-    std::string key;
-    ReadCallback done;
+    std::function<void(absl::Status)> ready;
   };
 
   const uint64_t id_;

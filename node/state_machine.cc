@@ -57,9 +57,16 @@ absl::StatusOr<ApplyOutcome> ApplyCommand(KvTxn* txn, uint64_t index, absl::stri
     }
   }
   switch (cmd.op_case()) {
-    case kvpb::Command::kPut:
-      RETURN_IF_ERROR(txn->Put(cmd.put().key(), cmd.put().value(), index));
+    case kvpb::Command::kPut: {
+      bool write = true;
+      if (cmd.put().require_existing()) {
+        ASSIGN_OR_RETURN(auto current, txn->Get(cmd.put().key()));
+        write = current.has_value();
+        out.result.set_existed(write);
+      }
+      if (write) RETURN_IF_ERROR(txn->Put(cmd.put().key(), cmd.put().value(), index));
       break;
+    }
     case kvpb::Command::kDelete: {
       ASSIGN_OR_RETURN(bool existed, txn->Delete(cmd.delete_().key()));
       out.result.set_existed(existed);
@@ -76,6 +83,7 @@ absl::StatusOr<ApplyOutcome> ApplyCommand(KvTxn* txn, uint64_t index, absl::stri
     case kvpb::Command::OP_NOT_SET:
       break;
   }
+  out.result.set_revision(index);
   if (cmd.client_id() != 0) {
     session.set_seq(cmd.seq());
     *session.mutable_result() = out.result;

@@ -59,6 +59,26 @@ TEST_F(StateMachineTest, PutDeleteCas) {
   EXPECT_FALSE(store_.Get("k")->has_value());
 }
 
+// The old API's UpdateEntries: a missing key is reported and nothing is written.
+TEST_F(StateMachineTest, PutRequiringAnExistingKeyWritesOnlyOverOne) {
+  kvpb::Command update = Put(1, 1, "k", "new");
+  update.mutable_put()->set_require_existing(true);
+  ApplyOutcome out = Apply(5, update);
+  EXPECT_FALSE(out.result.existed());
+  EXPECT_FALSE(store_.Get("k")->has_value());
+  Apply(6, Put(1, 2, "k", "old"));
+  update.set_seq(3);
+  out = Apply(7, update);
+  EXPECT_TRUE(out.result.existed());
+  EXPECT_EQ(**store_.Get("k"), "new");
+  EXPECT_EQ(out.result.revision(), 7u);
+}
+
+TEST_F(StateMachineTest, EveryResultCarriesItsRevisionAndARetryTheFirstOne) {
+  EXPECT_EQ(Apply(3, Put(1, 1, "a", "x")).result.revision(), 3u);
+  EXPECT_EQ(Apply(9, Put(1, 1, "a", "x")).result.revision(), 3u);  // duplicate
+}
+
 TEST_F(StateMachineTest, RetriedCommandAppliesOnceAndReturnsFirstResult) {
   Apply(1, Put(7, 1, "k", "first"));
   Apply(2, Put(8, 1, "k", "other client"));

@@ -577,10 +577,15 @@ absl::StatusOr<std::optional<std::string>> Store::Get(absl::string_view key) con
   return GetKv(key);
 }
 
-absl::StatusOr<std::vector<KeyValue>> Store::Scan(absl::string_view prefix, size_t limit) const {
-  ASSIGN_OR_RETURN(Statement * st, db_->Prepare("SELECT key, value, mod_index, checksum FROM kv "
-                                                "WHERE key >= ?1 ORDER BY key LIMIT ?2"));
-  st->Reset().BindBlob(1, prefix).BindInt64(2, static_cast<int64_t>(limit));
+absl::StatusOr<std::vector<KeyValue>> Store::Scan(absl::string_view prefix, size_t limit,
+                                                  absl::string_view start_after) const {
+  const bool after = start_after >= prefix && !start_after.empty();
+  ASSIGN_OR_RETURN(Statement * st,
+                   db_->Prepare(after ? "SELECT key, value, mod_index, checksum FROM kv "
+                                        "WHERE key > ?1 ORDER BY key LIMIT ?2"
+                                      : "SELECT key, value, mod_index, checksum FROM kv "
+                                        "WHERE key >= ?1 ORDER BY key LIMIT ?2"));
+  st->Reset().BindBlob(1, after ? start_after : prefix).BindInt64(2, static_cast<int64_t>(limit));
   std::vector<KeyValue> out;
   absl::Status status;
   for (size_t i = 0; i < limit; ++i) {

@@ -151,8 +151,10 @@ class Store : public raft::Storage {
 
   // State machine reads (committed state).
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
-  // Keys starting with prefix, in key order, at most `limit` of them.
-  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix, size_t limit) const;
+  // Keys starting with prefix, in key order, at most `limit` of them; only keys after
+  // start_after if it is given (a page's continuation).
+  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix, size_t limit,
+                                             absl::string_view start_after = {}) const;
   uint64_t applied_index() const { return applied_index_; }
   const raft::ConfState& applied_conf_state() const { return applied_conf_state_; }
   const raft::HardState& hard_state() const { return hard_state_; }

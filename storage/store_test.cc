@@ -156,6 +156,23 @@ TEST(StoreTest, KeyValueOperations) {
   EXPECT_EQ(s->Scan("", 2)->size(), 2u);  // limit
 }
 
+TEST(StoreTest, ScanContinuesAfterAKey) {
+  auto s = OpenStore(MakeTempDir());
+  ASSERT_TRUE(s->Write([](WriteTxn* t) {
+                 for (const char* k : {"p/1", "p/2", "p/3", "q"}) {
+                   RETURN_IF_ERROR(t->Put(k, "v", 1));
+                 }
+                 return absl::OkStatus();
+               }).ok());
+  auto page = s->Scan("p/", 10, "p/1");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].key, "p/2");
+  EXPECT_EQ((*page)[1].key, "p/3");
+  EXPECT_TRUE(s->Scan("p/", 10, "p/3")->empty());
+  EXPECT_EQ(s->Scan("p/", 10, "a")->size(), 3u);  // before the prefix: from its start
+}
+
 TEST(StoreTest, ScanHandlesBinaryPrefixes) {
   auto s = OpenStore(MakeTempDir());
   const std::string ff("\xff\xff", 2);
