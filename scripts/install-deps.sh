@@ -12,6 +12,8 @@ packages=(
   # Libraries, all linked from the system through pkg-config (see third_party/system_libs.bzl).
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # JSON (the server's --config file), header-only.
+  nlohmann-json3-dev
 )
 
 missing=()

@@ -33,6 +33,8 @@ _LIBRARIES = {
 # Libraries that ship without a pkg-config file: target name -> (base modules, extra flags).
 _EXTRA_LINKOPTS = {
     "benchmark_main": (["benchmark"], ["-lbenchmark_main"]),
+    # gRPC server reflection (grpcurl and the like list and call services without .proto).
+    "grpc_reflection": (["grpc++", "protobuf"], ["-lgrpc++_reflection"]),
 }
 
 def _pkg_config(rctx, pkg_config, flag, modules):

@@ -1,0 +1,193 @@
+// raftbadger-cli: talk to a RaftBadger cluster from a shell.
+//
+//   raftbadger-cli --endpoints=localhost:50051,localhost:50052 put KEY VALUE
+//   raftbadger-cli --endpoints=... get KEY [--consistency=linearizable|lease|stale]
+//   raftbadger-cli --endpoints=... update KEY VALUE | delete KEY | cas KEY EXPECTED NEW
+//   raftbadger-cli --endpoints=... cas KEY --absent NEW | list PREFIX [--limit=N]
+//   raftbadger-cli --endpoints=... status | demo
+//
+// Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
+// 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/client.h"
+
+namespace rb::client {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+constexpr int kOk = 0, kNotFound = 1, kUsage = 2, kFailed = 3;
+
+int Usage(const std::string& why) {
+  std::fprintf(
+      stderr,
+      "raftbadger-cli: %s\n"
+      "usage: raftbadger-cli --endpoints=HOST:PORT[,...] COMMAND\n"
+      "  put KEY VALUE        write (through the leader)\n"
+      "  get KEY              read [--consistency=linearizable|lease|stale]\n"
+      "                       [--endpoint=HOST:PORT to ask that member]\n"
+      "  update KEY VALUE     write only if KEY exists\n"
+      "  delete KEY\n"
+      "  cas KEY EXPECTED NEW write NEW only if KEY holds EXPECTED (--absent: if missing)\n"
+      "  list PREFIX          keys with PREFIX [--limit=N, default 100]\n"
+      "  status               one row per endpoint\n"
+      "  demo                 write a key through the leader, read it from every follower\n"
+      "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
+      why.c_str());
+  return kUsage;
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
+               std::string(s.message()).c_str());
+  return absl::IsNotFound(s) ? kNotFound : kFailed;
+}
+
+int Status(Client* client, const std::vector<std::string>& endpoints) {
+  std::printf("%-16s %-22s %-12s %6s %8s %8s %-12s\n", "NAME", "ENDPOINT", "ROLE", "TERM", "COMMIT",
+              "APPLIED", "LEADER");
+  auto all = client->StatusAll();
+  bool any = false;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].ok()) {
+      std::printf("%-16s %-22s %-12s %s\n", "?", endpoints[i].c_str(), "unreachable",
+                  std::string(all[i].status().message()).c_str());
+      continue;
+    }
+    any = true;
+    const v1::StatusResponse& s = *all[i];
+    std::printf("%-16s %-22s %-12s %6llu %8llu %8llu %-12s\n", s.name().c_str(),
+                endpoints[i].c_str(), s.role().c_str(), static_cast<unsigned long long>(s.term()),
+                static_cast<unsigned long long>(s.commit_index()),
+                static_cast<unsigned long long>(s.applied_index()), s.leader_name().c_str());
+  }
+  return any ? kOk : kFailed;
+}
+
+int Demo(Client* client) {
+  // What the old Go client did (write to the leader, then read from the followers), but
+  // without its 2 s sleep: a linearizable read on a follower sees the write at once.
+  auto leader = client->FindLeader();
+  if (!leader.ok()) return Fail(leader.status());
+  const std::string key = "demo-key";
+  const std::string value =
+      absl::StrCat("hello from raftbadger-cli at ", absl::FormatTime(absl::Now()));
+  auto rev = client->Put(key, value);
+  if (!rev.ok()) return Fail(rev.status());
+  std::printf("wrote %s through the leader %s (revision %llu)\n", key.c_str(), leader->c_str(),
+              static_cast<unsigned long long>(*rev));
+  int followers = 0;
+  for (const auto& status : client->StatusAll()) {
+    if (!status.ok() || status->role() == "leader") continue;
+    auto got = client->Get(key, v1::LINEARIZABLE, status->address());
+    if (!got.ok()) return Fail(got.status());
+    if (got->value != value) {
+      std::fprintf(stderr, "error: follower %s returned a different value\n",
+                   status->name().c_str());
+      return kFailed;
+    }
+    std::printf("read it back from follower %s (%s): %s\n", status->name().c_str(),
+                status->address().c_str(), got->value.c_str());
+    ++followers;
+  }
+  if (followers == 0) {
+    std::fprintf(stderr, "error: no follower answered (give every member's endpoint)\n");
+    return kFailed;
+  }
+  std::printf("demo ok: %d followers agree\n", followers);
+  return kOk;
+}
+
+int Run(int argc, char** argv) {
+  std::vector<std::string> endpoints, args;
+  std::string consistency = "linearizable", endpoint;
+  uint32_t limit = 100;
+  bool absent = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--endpoints=", 0) == 0) {
+      endpoints = absl::StrSplit(a.substr(12), ',', absl::SkipEmpty());
+    } else if (a.rfind("--consistency=", 0) == 0) {
+      consistency = a.substr(14);
+    } else if (a.rfind("--endpoint=", 0) == 0) {
+      endpoint = a.substr(11);
+    } else if (a.rfind("--limit=", 0) == 0) {
+      limit = static_cast<uint32_t>(std::strtoul(a.c_str() + 8, nullptr, 10));
+    } else if (a == "--absent") {
+      absent = true;
+    } else if (a == "--help" || a == "-h") {
+      Usage("help");
+      return kOk;
+    } else if (a.rfind("--", 0) == 0) {
+      return Usage(absl::StrCat("unknown flag ", a));
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (endpoints.empty()) endpoints = {"localhost:50051", "localhost:50052", "localhost:50053"};
+  if (args.empty()) return Usage("no command");
+  v1::Consistency mode;
+  if (consistency == "linearizable") {
+    mode = v1::LINEARIZABLE;
+  } else if (consistency == "lease") {
+    mode = v1::LEASE;
+  } else if (consistency == "stale") {
+    mode = v1::STALE;
+  } else {
+    return Usage(absl::StrCat("--consistency must be linearizable, lease or stale"));
+  }
+  Client client(ClientOptions{endpoints});
+  const std::string& cmd = args[0];
+  auto need = [&](size_t n) { return args.size() == n + 1; };
+  if (cmd == "put" && need(2)) {
+    auto rev = client.Put(args[1], args[2]);
+    if (!rev.ok()) return Fail(rev.status());
+    std::printf("OK revision %llu\n", static_cast<unsigned long long>(*rev));
+  } else if (cmd == "update" && need(2)) {
+    auto rev = client.Update(args[1], args[2]);
+    if (!rev.ok()) return Fail(rev.status());
+    std::printf("OK revision %llu\n", static_cast<unsigned long long>(*rev));
+  } else if (cmd == "get" && need(1)) {
+    auto got = client.Get(args[1], mode, endpoint);
+    if (!got.ok()) return Fail(got.status());
+    std::printf("%s\n", got->value.c_str());
+  } else if (cmd == "delete" && need(1)) {
+    auto existed = client.Delete(args[1]);
+    if (!existed.ok()) return Fail(existed.status());
+    std::printf(*existed ? "deleted\n" : "not there (nothing to delete)\n");
+  } else if (cmd == "cas" && (absent ? need(2) : need(3))) {
+    std::optional<std::string> expected;
+    if (!absent) expected = args[2];
+    auto r = client.CompareAndSwap(args[1], expected, args.back());
+    if (!r.ok()) return Fail(r.status());
+    if (!r->swapped) {
+      std::printf("compare failed: nothing written\n");
+      return kNotFound;
+    }
+    std::printf("OK revision %llu\n", static_cast<unsigned long long>(r->revision));
+  } else if (cmd == "list" && need(1)) {
+    auto rows = client.List(args[1], limit);
+    if (!rows.ok()) return Fail(rows.status());
+    for (const auto& kv : *rows) std::printf("%s=%s\n", kv.key().c_str(), kv.value().c_str());
+  } else if (cmd == "status" && need(0)) {
+    return Status(&client, endpoints);
+  } else if (cmd == "demo" && need(0)) {
+    return Demo(&client);
+  } else {
+    return Usage(absl::StrCat("bad command or arguments: ", absl::StrJoin(args, " ")));
+  }
+  return kOk;
+}
+
+}  // namespace
+}  // namespace rb::client
+
+int main(int argc, char** argv) { return rb::client::Run(argc, argv); }

@@ -1,0 +1,250 @@
+#include "client/client.h"
+
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace rb::client {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+bool Retryable(grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED;
+}
+
+std::string Trailer(const grpc::ClientContext& ctx, const char* name) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(name);
+  return it == trailers.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+
+void Client::SetDeadline(grpc::ClientContext* ctx) const {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+}
+
+v1::KV::Stub* Client::Kv(const std::string& address) {
+  auto& stub = kv_[address];
+  if (stub == nullptr) {
+    auto& channel = channels_[address];
+    if (channel == nullptr) {
+      channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    }
+    stub = v1::KV::NewStub(channel);
+  }
+  return stub.get();
+}
+
+v1::Cluster::Stub* Client::ClusterStub(const std::string& address) {
+  auto& stub = cluster_[address];
+  if (stub == nullptr) {
+    auto& channel = channels_[address];
+    if (channel == nullptr) {
+      channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    }
+    stub = v1::Cluster::NewStub(channel);
+  }
+  return stub.get();
+}
+
+std::vector<absl::StatusOr<v1::StatusResponse>> Client::StatusAll() {
+  std::vector<absl::StatusOr<v1::StatusResponse>> out;
+  for (const std::string& e : options_.endpoints) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::StatusResponse resp;
+    grpc::Status s = ClusterStub(e)->Status(&ctx, v1::StatusRequest(), &resp);
+    if (s.ok()) {
+      out.push_back(std::move(resp));
+    } else {
+      out.push_back(FromGrpc(s));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Client::FindLeader() {
+  const absl::Time give_up = absl::Now() + options_.total_timeout;
+  // Bounded by the total timeout; each round asks every endpoint once.
+  while (absl::Now() < give_up) {
+    for (const auto& status : StatusAll()) {
+      if (status.ok() && !status->leader_address().empty()) {
+        leader_ = status->leader_address();
+        return leader_;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // an election takes time
+  }
+  return absl::UnavailableError("no endpoint knows a leader");
+}
+
+absl::Status Client::EnsureSession() {
+  if (client_id_ != 0) return absl::OkStatus();
+  absl::Status last = absl::UnavailableError("no endpoint answered");
+  for (const std::string& e : options_.endpoints) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::RegisterSessionResponse resp;
+    grpc::Status s = Kv(e)->RegisterSession(&ctx, v1::RegisterSessionRequest(), &resp);
+    if (s.ok()) {
+      client_id_ = resp.client_id();
+      return absl::OkStatus();
+    }
+    last = FromGrpc(s);
+  }
+  return last;
+}
+
+absl::Status Client::Write(const WriteFn& fn) {
+  if (absl::Status s = EnsureSession(); !s.ok()) return s;
+  v1::Session session;
+  session.set_client_id(client_id_);
+  session.set_seq(++seq_);
+  const absl::Time give_up = absl::Now() + options_.total_timeout;
+  absl::Duration backoff = absl::Milliseconds(20);
+  grpc::Status last;
+  for (int attempt = 0; absl::Now() < give_up; ++attempt) {
+    std::string target = leader_;
+    if (target.empty()) {
+      auto leader = FindLeader();
+      target = leader.ok() ? *leader : options_.endpoints[attempt % options_.endpoints.size()];
+    }
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    last = fn(Kv(target), &ctx, session);
+    if (last.ok() || !Retryable(last.error_code())) return FromGrpc(last);
+    // Follow the leader the server named; else look for one again.
+    const std::string named = Trailer(ctx, "rb-leader-address");
+    leader_ = named != target ? named : "";
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
+    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+  }
+  return FromGrpc(last);
+}
+
+absl::StatusOr<uint64_t> Client::Put(const std::string& key, const std::string& value) {
+  v1::PutResponse resp;
+  absl::Status s =
+      Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
+        v1::PutRequest req;
+        req.set_key(key);
+        req.set_value(value);
+        *req.mutable_session() = session;
+        return stub->Put(ctx, req, &resp);
+      });
+  if (!s.ok()) return s;
+  return resp.revision();
+}
+
+absl::StatusOr<uint64_t> Client::Update(const std::string& key, const std::string& value) {
+  v1::PutResponse resp;
+  absl::Status s =
+      Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
+        v1::PutRequest req;
+        req.set_key(key);
+        req.set_value(value);
+        req.set_require_existing(true);
+        *req.mutable_session() = session;
+        return stub->Put(ctx, req, &resp);
+      });
+  if (!s.ok()) return s;
+  return resp.revision();
+}
+
+absl::StatusOr<bool> Client::Delete(const std::string& key) {
+  v1::DeleteResponse resp;
+  absl::Status s =
+      Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
+        v1::DeleteRequest req;
+        req.set_key(key);
+        *req.mutable_session() = session;
+        return stub->Delete(ctx, req, &resp);
+      });
+  if (!s.ok()) return s;
+  return resp.existed();
+}
+
+absl::StatusOr<CasResult> Client::CompareAndSwap(const std::string& key,
+                                                 const std::optional<std::string>& expected,
+                                                 const std::string& value) {
+  v1::CompareAndSwapResponse resp;
+  absl::Status s =
+      Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
+        v1::CompareAndSwapRequest req;
+        req.set_key(key);
+        if (expected) {
+          req.set_expected_value(*expected);
+        } else {
+          req.set_expect_absent(true);
+        }
+        req.set_value(value);
+        *req.mutable_session() = session;
+        return stub->CompareAndSwap(ctx, req, &resp);
+      });
+  if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
+  return CasResult{resp.swapped(), resp.revision()};
+}
+
+absl::StatusOr<ReadResult> Client::Get(const std::string& key, v1::Consistency consistency,
+                                       const std::string& endpoint) {
+  const absl::Time give_up = absl::Now() + options_.total_timeout;
+  grpc::Status last;
+  // Bounded by the total timeout.
+  while (absl::Now() < give_up) {
+    std::string target = endpoint;
+    if (target.empty()) {
+      auto leader = leader_.empty() ? FindLeader() : absl::StatusOr<std::string>(leader_);
+      if (!leader.ok()) return leader.status();
+      target = *leader;
+    }
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::GetRequest req;
+    req.set_key(key);
+    req.set_consistency(consistency);
+    v1::GetResponse resp;
+    last = Kv(target)->Get(&ctx, req, &resp);
+    if (last.ok()) return ReadResult{resp.value(), resp.revision()};
+    if (!Retryable(last.error_code())) break;
+    if (endpoint.empty()) leader_.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return FromGrpc(last);
+}
+
+absl::StatusOr<std::vector<v1::KeyValue>> Client::List(const std::string& prefix, uint32_t limit) {
+  std::vector<v1::KeyValue> out;
+  std::string token;
+  // Bounded: each page moves the token forward, and we stop at `limit` rows.
+  for (int page = 0; page < 1'000'000; ++page) {
+    auto leader = leader_.empty() ? FindLeader() : absl::StatusOr<std::string>(leader_);
+    if (!leader.ok()) return leader.status();
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::RangeRequest req;
+    req.set_prefix(prefix);
+    req.set_limit(std::min<uint32_t>(limit - out.size(), 1000));
+    req.set_page_token(token);
+    v1::RangeResponse resp;
+    grpc::Status s = Kv(*leader)->Range(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s);
+    for (auto& kv : *resp.mutable_kvs()) out.push_back(std::move(kv));
+    token = resp.next_page_token();
+    if (token.empty() || out.size() >= limit) break;
+  }
+  return out;
+}
+
+}  // namespace rb::client

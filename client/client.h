@@ -1,0 +1,92 @@
+// The RaftBadger client library: what raftbadger-cli, the tests and the load generator use.
+//
+// Given any members' addresses it finds the leader, sends writes there (following the
+// leader named in an UNAVAILABLE answer's trailers), retries a write with the same session
+// sequence number so that it is applied at most once however often it is sent, and gives
+// every call a deadline. Reads go to the leader by default, or to a named endpoint.
+// One Client is used by one thread at a time.
+#ifndef RAFTBADGER_CLIENT_CLIENT_H_
+#define RAFTBADGER_CLIENT_CLIENT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/raftbadger.grpc.pb.h"
+
+namespace rb::client {
+
+struct ClientOptions {
+  std::vector<std::string> endpoints;                // host:port of any members
+  absl::Duration call_timeout = absl::Seconds(5);    // per attempt
+  absl::Duration total_timeout = absl::Seconds(20);  // per operation, retries included
+};
+
+struct ReadResult {
+  std::string value;
+  uint64_t revision = 0;
+};
+
+struct CasResult {
+  bool swapped = false;
+  uint64_t revision = 0;
+};
+
+// gRPC status to absl::Status (same code and message).
+absl::Status FromGrpc(const grpc::Status& s);
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  // Writes; each returns the revision (log index) it was applied at.
+  absl::StatusOr<uint64_t> Put(const std::string& key, const std::string& value);
+  // NotFound if the key is missing (nothing written).
+  absl::StatusOr<uint64_t> Update(const std::string& key, const std::string& value);
+  // Whether the key existed.
+  absl::StatusOr<bool> Delete(const std::string& key);
+  // expected: the value required, or nullopt for "absent".
+  absl::StatusOr<CasResult> CompareAndSwap(const std::string& key,
+                                           const std::optional<std::string>& expected,
+                                           const std::string& value);
+  // Reads. endpoint: ask that member (empty: the leader). NotFound if absent.
+  absl::StatusOr<ReadResult> Get(
+      const std::string& key,
+      raftbadger::v1::Consistency consistency = raftbadger::v1::LINEARIZABLE,
+      const std::string& endpoint = "");
+  absl::StatusOr<std::vector<raftbadger::v1::KeyValue>> List(const std::string& prefix,
+                                                             uint32_t limit);
+  // Every endpoint's status, in the order given (an error for one that does not answer).
+  std::vector<absl::StatusOr<raftbadger::v1::StatusResponse>> StatusAll();
+  // The leader's address, asking each endpoint until one knows.
+  absl::StatusOr<std::string> FindLeader();
+
+ private:
+  using WriteFn = std::function<grpc::Status(raftbadger::v1::KV::Stub*, grpc::ClientContext*,
+                                             const raftbadger::v1::Session&)>;
+  // Runs one write with this client's session and a fresh seq, retrying (same seq) at the
+  // leader until it answers or the total timeout passes.
+  absl::Status Write(const WriteFn& fn);
+  absl::Status EnsureSession();
+  raftbadger::v1::KV::Stub* Kv(const std::string& address);
+  raftbadger::v1::Cluster::Stub* ClusterStub(const std::string& address);
+  void SetDeadline(grpc::ClientContext* ctx) const;
+
+  const ClientOptions options_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, std::unique_ptr<raftbadger::v1::KV::Stub>> kv_;
+  std::map<std::string, std::unique_ptr<raftbadger::v1::Cluster::Stub>> cluster_;
+  std::string leader_;  // last known leader address
+  uint64_t client_id_ = 0;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace rb::client
+
+#endif  // RAFTBADGER_CLIENT_CLIENT_H_

@@ -1,0 +1,519 @@
+#include "server/kv_service.h"
+
+#include <map>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "base/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "node/state_machine.h"
+
+namespace rb::server {
+namespace {
+
+namespace kvpb = raftbadger::kvpb;
+namespace v1 = raftbadger::v1;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case absl::StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case absl::StatusCode::kAborted:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case absl::StatusCode::kDataLoss:
+      code = grpc::StatusCode::DATA_LOSS;
+      break;
+    default:
+      break;
+  }
+  return grpc::Status(code, std::string(s.message()));
+}
+
+node::ReadConsistency ToNode(v1::Consistency c) {
+  // LEASE is served as LINEARIZABLE for now: never staler than asked, one round trip more.
+  return c == v1::STALE ? node::ReadConsistency::kLocal : node::ReadConsistency::kLinearizable;
+}
+
+// A request's answer, shared between the handler and the loop's callback (which may run
+// after the handler gave up at its deadline).
+struct Call {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  grpc::Status status ABSL_GUARDED_BY(mu);
+};
+
+// Keys in the state machine's reserved range (sessions) sort before this.
+const std::string& FirstUserKey() {
+  static const auto* key = new std::string("\x00\xff", 2);
+  return *key;
+}
+
+std::unique_ptr<v1::KV::Stub> ForwardStub(const std::string& address) {
+  // Channels are cheap to keep: one per leader address, for the life of the process.
+  static absl::Mutex mu;
+  static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>();
+  absl::MutexLock lock(&mu);
+  auto& channel = (*channels)[address];
+  if (channel == nullptr)
+    channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return v1::KV::NewStub(channel);
+}
+
+}  // namespace
+
+KvCore::KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore* store,
+               AddressBook* book, const std::atomic<uint64_t>* cluster_id)
+    : config_(config), host_(host), store_(store), book_(book), cluster_id_(cluster_id) {}
+
+uint64_t KvCore::NewClientId() {
+  static absl::Mutex mu;
+  static std::mt19937_64* rng = new std::mt19937_64(std::random_device{}());
+  absl::MutexLock lock(&mu);
+  uint64_t id = 0;
+  while (id == 0) id = (*rng)() >> 1;
+  return id;
+}
+
+absl::Time KvCore::Deadline(grpc::ServerContext* ctx) const {
+  const absl::Time fallback = absl::Now() + absl::Milliseconds(config_->request_timeout_ms);
+  const absl::Time theirs = absl::FromChrono(ctx->deadline());
+  return std::min(theirs, fallback);
+}
+
+grpc::Status KvCore::CheckKey(const std::string& key) const {
+  absl::Status s = node::ValidateKey(key, kMaxKeyBytes);
+  return ToGrpc(s);
+}
+
+grpc::Status KvCore::CheckValue(const std::string& value) const {
+  if (value.size() > config_->max_value_bytes) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("value of ", value.size(), " bytes is larger than ",
+                                     config_->max_value_bytes, " (max_value_bytes)"));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status KvCore::Unavailable(const std::string& message, uint64_t leader,
+                                 grpc::ServerContext* ctx) const {
+  if (leader != 0) {
+    if (auto info = book_->Find(leader)) {
+      ctx->AddTrailingMetadata(kLeaderNameTrailer, info->name);
+      ctx->AddTrailingMetadata(kLeaderAddressTrailer, info->address);
+    }
+  }
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
+}
+
+grpc::Status KvCore::RunOnLoop(
+    grpc::ServerContext* ctx,
+    std::function<void(node::Node&, std::function<void(grpc::Status)>)> fn) {
+  auto call = std::make_shared<Call>();
+  auto done = [call](grpc::Status s) {
+    absl::MutexLock lock(&call->mu);
+    if (call->done) return;
+    call->done = true;
+    call->status = std::move(s);
+  };
+  if (!host_->Post([fn = std::move(fn), done](node::Node& n) { fn(n, done); })) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "this node's request queue is full (or it is shutting down)");
+  }
+  absl::MutexLock lock(&call->mu);
+  auto finished = [&call]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call->mu) { return call->done; };
+  if (!call->mu.AwaitWithDeadline(absl::Condition(&finished), Deadline(ctx))) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                        "the request's deadline passed before the cluster answered; a write "
+                        "may still be applied");
+  }
+  return call->status;
+}
+
+grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
+                           kvpb::CommandResult* result) {
+  if (cmd.client_id() == 0) {
+    // No session: at most once for this single attempt. The seq only tells this attempt's
+    // answer apart from others' while it waits on the leader.
+    cmd.set_seq(NewClientId());
+  }
+  auto out = std::make_shared<kvpb::CommandResult>();
+  auto redirect = std::make_shared<uint64_t>(0);
+  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect](node::Node& n, auto done) {
+    if (!n.is_leader() && n.leader() != raft::kNone) {
+      *redirect = n.leader();
+      done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"));
+      return;
+    }
+    n.Write(cmd, [out, done](absl::StatusOr<kvpb::CommandResult> r) {
+      if (r.ok()) *out = *r;
+      done(ToGrpc(r.status()));
+    });
+  });
+  if (status.ok()) {
+    *result = *out;
+    return status;
+  }
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && *redirect != 0) {
+    const bool forwarded = ctx->client_metadata().count(kForwardedHeader) > 0;
+    if (!forwarded) return Forward(ctx, *redirect, cmd, result);
+    return Unavailable(absl::StrCat("not the leader; the leader is ", book_->NameOf(*redirect)),
+                       *redirect, ctx);
+  }
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return Unavailable(status.error_message(), host_->view().leader, ctx);
+  }
+  return status;
+}
+
+grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kvpb::Command& cmd,
+                             kvpb::CommandResult* result) {
+  auto info = book_->Find(leader);
+  if (!info) return Unavailable("the leader's address is not known yet; retry", leader, ctx);
+  auto stub = ForwardStub(info->address);
+  grpc::ClientContext fctx;
+  fctx.set_deadline(absl::ToChronoTime(Deadline(ctx)));
+  fctx.AddMetadata(kForwardedHeader, "1");
+  v1::Session session;
+  session.set_client_id(cmd.client_id());
+  session.set_seq(cmd.client_id() == 0 ? 0 : cmd.seq());
+  grpc::Status s;
+  switch (cmd.op_case()) {
+    case kvpb::Command::kPut: {
+      v1::PutRequest req;
+      req.set_key(cmd.put().key());
+      req.set_value(cmd.put().value());
+      req.set_require_existing(cmd.put().require_existing());
+      if (cmd.client_id() != 0) *req.mutable_session() = session;
+      v1::PutResponse resp;
+      s = stub->Put(&fctx, req, &resp);
+      result->set_revision(resp.revision());
+      result->set_existed(s.ok());
+      if (cmd.put().require_existing() && s.error_code() == grpc::StatusCode::NOT_FOUND) {
+        return grpc::Status::OK;  // the leader applied it: the key was missing
+      }
+      break;
+    }
+    case kvpb::Command::kDelete: {
+      v1::DeleteRequest req;
+      req.set_key(cmd.delete_().key());
+      if (cmd.client_id() != 0) *req.mutable_session() = session;
+      v1::DeleteResponse resp;
+      s = stub->Delete(&fctx, req, &resp);
+      result->set_existed(resp.existed());
+      result->set_revision(resp.revision());
+      break;
+    }
+    case kvpb::Command::kCas: {
+      v1::CompareAndSwapRequest req;
+      req.set_key(cmd.cas().key());
+      if (cmd.cas().expect_absent()) {
+        req.set_expect_absent(true);
+      } else {
+        req.set_expected_value(cmd.cas().expected());
+      }
+      req.set_value(cmd.cas().value());
+      if (cmd.client_id() != 0) *req.mutable_session() = session;
+      v1::CompareAndSwapResponse resp;
+      s = stub->CompareAndSwap(&fctx, req, &resp);
+      result->set_swapped(resp.swapped());
+      result->set_revision(resp.revision());
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) return grpc::Status::OK;
+      break;
+    }
+    case kvpb::Command::OP_NOT_SET:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "command has no operation");
+  }
+  for (const auto& [key, value] : fctx.GetServerTrailingMetadata()) {
+    ctx->AddTrailingMetadata(std::string(key.data(), key.size()),
+                             std::string(value.data(), value.size()));
+  }
+  return s;
+}
+
+grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
+                         v1::Consistency consistency, v1::GetResponse* out) {
+  if (grpc::Status s = CheckKey(key); !s.ok()) return s;
+  auto found = std::make_shared<std::optional<storage::KeyValue>>();
+  node::SqliteNodeStore* store = store_;
+  grpc::Status status =
+      RunOnLoop(ctx, [key, found, store, mode = ToNode(consistency)](node::Node& n, auto done) {
+        n.ReadBarrier(mode, [key, found, store, done](absl::Status ready) {
+          if (!ready.ok()) {
+            done(ToGrpc(ready));
+            return;
+          }
+          // The key itself sorts first among the keys it prefixes.
+          auto rows = store->store().Scan(key, 1);
+          if (!rows.ok()) {
+            done(ToGrpc(rows.status()));
+            return;
+          }
+          if (!rows->empty() && (*rows)[0].key == key) *found = std::move((*rows)[0]);
+          done(grpc::Status::OK);
+        });
+      });
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return Unavailable(status.error_message(), host_->view().leader, ctx);
+  }
+  if (!status.ok()) return status;
+  if (!found->has_value()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found");
+  out->set_value((*found)->value);
+  out->set_revision((*found)->mod_index);
+  return grpc::Status::OK;
+}
+
+grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req,
+                           v1::RangeResponse* out) {
+  uint32_t limit = req.limit() == 0 ? kDefaultRangeLimit : req.limit();
+  limit = std::min(limit, kMaxRangeLimit);
+  std::string start_after = req.page_token();
+  if (req.prefix().empty() && start_after < FirstUserKey()) start_after = FirstUserKey();
+  auto rows = std::make_shared<std::vector<storage::KeyValue>>();
+  node::SqliteNodeStore* store = store_;
+  const std::string prefix = req.prefix();
+  grpc::Status status = RunOnLoop(ctx, [=](node::Node& n, auto done) {
+    n.ReadBarrier(ToNode(req.consistency()), [=](absl::Status ready) {
+      if (!ready.ok()) {
+        done(ToGrpc(ready));
+        return;
+      }
+      auto scanned = store->store().Scan(prefix, limit + 1, start_after);
+      if (!scanned.ok()) {
+        done(ToGrpc(scanned.status()));
+        return;
+      }
+      *rows = *std::move(scanned);
+      done(grpc::Status::OK);
+    });
+  });
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return Unavailable(status.error_message(), host_->view().leader, ctx);
+  }
+  if (!status.ok()) return status;
+  for (size_t i = 0; i < rows->size() && i < limit; ++i) {
+    v1::KeyValue* kv = out->add_kvs();
+    kv->set_key((*rows)[i].key);
+    kv->set_value((*rows)[i].value);
+    kv->set_revision((*rows)[i].mod_index);
+  }
+  if (rows->size() > limit) out->set_next_page_token((*rows)[limit - 1].key);
+  return grpc::Status::OK;
+}
+
+grpc::Status KvCore::Status(v1::StatusResponse* out) {
+  const NodeView v = host_->view();
+  auto self = book_->Find(v.id);
+  out->set_name(self ? self->name : "");
+  out->set_address(self ? self->address : "");
+  out->set_raft_id(v.id);
+  out->set_role(v.failed ? "failed" : v.role);
+  out->set_term(v.term);
+  out->set_commit_index(v.commit);
+  out->set_applied_index(v.applied);
+  out->set_cluster_id(cluster_id_->load());
+  if (v.leader != 0) {
+    out->set_leader_name(book_->NameOf(v.leader));
+    if (auto l = book_->Find(v.leader)) out->set_leader_address(l->address);
+  }
+  auto add = [&](uint64_t id, bool voter) {
+    v1::Member* m = out->add_members();
+    m->set_raft_id(id);
+    m->set_voter(voter);
+    if (auto info = book_->Find(id)) {
+      m->set_name(info->name);
+      m->set_address(info->address);
+    }
+  };
+  for (uint64_t id : v.conf.voters) add(id, true);
+  for (uint64_t id : v.conf.learners) add(id, false);
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------------------
+// badgerpb.BadgerService: the old API. Values are the old `secrets`.
+
+grpc::Status BadgerServiceImpl::SaveEntries(grpc::ServerContext* ctx,
+                                            const badgerpb::SaveEntriesRequest* req,
+                                            badgerpb::SaveEntriesResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
+  if (grpc::Status s = core_->CheckValue(req->secrets()); !s.ok()) return s;
+  kvpb::Command cmd;
+  cmd.mutable_put()->set_key(req->id());
+  cmd.mutable_put()->set_value(req->secrets());
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  resp->set_success(s.ok());
+  return s;
+}
+
+grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
+                                           const badgerpb::GetEntriesRequest* req,
+                                           badgerpb::GetEntriesResponse* resp) {
+  v1::Consistency c = v1::LINEARIZABLE;
+  if (core_->config().read_mode == ReadMode::kStale) c = v1::STALE;
+  if (core_->config().read_mode == ReadMode::kLease) c = v1::LEASE;
+  v1::GetResponse got;
+  grpc::Status s = core_->Get(ctx, req->id(), c, &got);
+  if (!s.ok()) return s;
+  resp->set_id(req->id());
+  resp->set_data(got.value());
+  return s;
+}
+
+grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
+                                              const badgerpb::DeleteEntriesRequest* req,
+                                              badgerpb::DeleteEntriesResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
+  kvpb::Command cmd;
+  cmd.mutable_delete_()->set_key(req->id());
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  resp->set_success(s.ok());  // deleting a missing key succeeds, as it did
+  return s;
+}
+
+grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
+                                              const badgerpb::UpdateEntriesRequest* req,
+                                              badgerpb::UpdateEntriesResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
+  if (grpc::Status s = core_->CheckValue(req->secrets()); !s.ok()) return s;
+  kvpb::Command cmd;
+  cmd.mutable_put()->set_key(req->id());
+  cmd.mutable_put()->set_value(req->secrets());
+  cmd.mutable_put()->set_require_existing(true);
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  if (s.ok() && !result.existed()) {
+    // The old service reported success here and wrote the key anyway.
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found; nothing written");
+  }
+  resp->set_success(s.ok());
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// raftbadger.v1.KV.
+
+namespace {
+
+grpc::Status ApplySession(const v1::Session& session, kvpb::Command* cmd) {
+  if (session.client_id() == 0) return grpc::Status::OK;
+  if (session.seq() == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a session's seq starts at 1");
+  }
+  cmd->set_client_id(session.client_id());
+  cmd->set_seq(session.seq());
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status KvServiceImpl::Put(grpc::ServerContext* ctx, const v1::PutRequest* req,
+                                v1::PutResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
+  if (grpc::Status s = core_->CheckValue(req->value()); !s.ok()) return s;
+  kvpb::Command cmd;
+  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
+  cmd.mutable_put()->set_key(req->key());
+  cmd.mutable_put()->set_value(req->value());
+  cmd.mutable_put()->set_require_existing(req->require_existing());
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  if (!s.ok()) return s;
+  resp->set_revision(result.revision());
+  if (req->require_existing() && !result.existed()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found; nothing written");
+  }
+  return s;
+}
+
+grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
+                                v1::GetResponse* resp) {
+  return core_->Get(ctx, req->key(), req->consistency(), resp);
+}
+
+grpc::Status KvServiceImpl::Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
+                                   v1::DeleteResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
+  kvpb::Command cmd;
+  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
+  cmd.mutable_delete_()->set_key(req->key());
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  resp->set_existed(result.existed());
+  resp->set_revision(result.revision());
+  return s;
+}
+
+grpc::Status KvServiceImpl::CompareAndSwap(grpc::ServerContext* ctx,
+                                           const v1::CompareAndSwapRequest* req,
+                                           v1::CompareAndSwapResponse* resp) {
+  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
+  if (grpc::Status s = core_->CheckValue(req->value()); !s.ok()) return s;
+  if (req->expect_case() == v1::CompareAndSwapRequest::EXPECT_NOT_SET) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "say what to compare: expected_value or expect_absent");
+  }
+  kvpb::Command cmd;
+  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
+  kvpb::CompareAndSwap* cas = cmd.mutable_cas();
+  cas->set_key(req->key());
+  cas->set_expect_absent(req->expect_case() == v1::CompareAndSwapRequest::kExpectAbsent);
+  cas->set_expected(req->expected_value());
+  cas->set_value(req->value());
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  if (!s.ok()) return s;
+  resp->set_swapped(result.swapped());
+  resp->set_revision(result.revision());
+  if (!result.swapped()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "compare failed: the key does not hold the expected value");
+  }
+  return s;
+}
+
+grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeRequest* req,
+                                  v1::RangeResponse* resp) {
+  if (req->prefix().size() > kMaxKeyBytes) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "prefix longer than a key may be");
+  }
+  return core_->Range(ctx, *req, resp);
+}
+
+grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* /*ctx*/,
+                                            const v1::RegisterSessionRequest* /*req*/,
+                                            v1::RegisterSessionResponse* resp) {
+  resp->set_client_id(core_->NewClientId());
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterServiceImpl::Status(grpc::ServerContext* /*ctx*/,
+                                        const v1::StatusRequest* /*req*/,
+                                        v1::StatusResponse* resp) {
+  return core_->Status(resp);
+}
+
+}  // namespace rb::server

@@ -1,0 +1,126 @@
+// The client-facing gRPC services: badgerpb.BadgerService (the old Go service's API,
+// unchanged), raftbadger.v1.KV and raftbadger.v1.Cluster.
+//
+// Every request has a deadline (the caller's, or request_timeout_ms) and is posted to the
+// node's loop; the handler waits for the node's answer until then. Writes received by a
+// follower are forwarded to the leader over gRPC (once: a forwarded request is never
+// forwarded again). Reads are served by the node that receives them at the requested
+// consistency. Errors are gRPC status codes; UNAVAILABLE carries the leader, when known,
+// in the trailers rb-leader-name and rb-leader-address.
+#ifndef RAFTBADGER_SERVER_KV_SERVICE_H_
+#define RAFTBADGER_SERVER_KV_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/badger.grpc.pb.h"
+#include "proto/kv.pb.h"
+#include "proto/raftbadger.grpc.pb.h"
+#include "server/address_book.h"
+#include "server/config.h"
+#include "server/node_host.h"
+
+namespace rb::server {
+
+inline constexpr char kLeaderNameTrailer[] = "rb-leader-name";
+inline constexpr char kLeaderAddressTrailer[] = "rb-leader-address";
+inline constexpr char kForwardedHeader[] = "rb-forwarded";
+inline constexpr size_t kMaxKeyBytes = 4096;
+inline constexpr uint32_t kDefaultRangeLimit = 100;
+inline constexpr uint32_t kMaxRangeLimit = 1000;
+
+// The request path shared by all three services.
+class KvCore {
+ public:
+  KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore* store,
+         AddressBook* book, const std::atomic<uint64_t>* cluster_id);
+
+  // Proposes cmd (on the leader, or forwarded to it) and returns its applied result.
+  grpc::Status Write(grpc::ServerContext* ctx, raftbadger::kvpb::Command cmd,
+                     raftbadger::kvpb::CommandResult* result);
+  // Reads key at the given consistency. NOT_FOUND if absent.
+  grpc::Status Get(grpc::ServerContext* ctx, const std::string& key,
+                   raftbadger::v1::Consistency consistency, raftbadger::v1::GetResponse* out);
+  grpc::Status Range(grpc::ServerContext* ctx, const raftbadger::v1::RangeRequest& req,
+                     raftbadger::v1::RangeResponse* out);
+  grpc::Status Status(raftbadger::v1::StatusResponse* out);
+
+  grpc::Status CheckKey(const std::string& key) const;
+  grpc::Status CheckValue(const std::string& value) const;
+  // A fresh id for a client's session (random, 63 bits).
+  uint64_t NewClientId();
+  const ServerConfig& config() const { return *config_; }
+
+ private:
+  absl::Time Deadline(grpc::ServerContext* ctx) const;
+  // Runs fn on the loop; fn must eventually call its done exactly once (on the loop).
+  // Waits until then or the deadline.
+  grpc::Status RunOnLoop(grpc::ServerContext* ctx,
+                         std::function<void(node::Node&, std::function<void(grpc::Status)>)> fn);
+  grpc::Status Forward(grpc::ServerContext* ctx, uint64_t leader,
+                       const raftbadger::kvpb::Command& cmd,
+                       raftbadger::kvpb::CommandResult* result);
+  grpc::Status Unavailable(const std::string& message, uint64_t leader,
+                           grpc::ServerContext* ctx) const;
+
+  const ServerConfig* config_;
+  NodeHost* host_;
+  node::SqliteNodeStore* store_;  // read on the loop only
+  AddressBook* book_;
+  const std::atomic<uint64_t>* cluster_id_;
+};
+
+class BadgerServiceImpl final : public badgerpb::BadgerService::Service {
+ public:
+  explicit BadgerServiceImpl(KvCore* core) : core_(core) {}
+  grpc::Status SaveEntries(grpc::ServerContext* ctx, const badgerpb::SaveEntriesRequest* req,
+                           badgerpb::SaveEntriesResponse* resp) override;
+  grpc::Status GetEntries(grpc::ServerContext* ctx, const badgerpb::GetEntriesRequest* req,
+                          badgerpb::GetEntriesResponse* resp) override;
+  grpc::Status DeleteEntries(grpc::ServerContext* ctx, const badgerpb::DeleteEntriesRequest* req,
+                             badgerpb::DeleteEntriesResponse* resp) override;
+  grpc::Status UpdateEntries(grpc::ServerContext* ctx, const badgerpb::UpdateEntriesRequest* req,
+                             badgerpb::UpdateEntriesResponse* resp) override;
+
+ private:
+  KvCore* core_;
+};
+
+class KvServiceImpl final : public raftbadger::v1::KV::Service {
+ public:
+  explicit KvServiceImpl(KvCore* core) : core_(core) {}
+  grpc::Status Put(grpc::ServerContext* ctx, const raftbadger::v1::PutRequest* req,
+                   raftbadger::v1::PutResponse* resp) override;
+  grpc::Status Get(grpc::ServerContext* ctx, const raftbadger::v1::GetRequest* req,
+                   raftbadger::v1::GetResponse* resp) override;
+  grpc::Status Delete(grpc::ServerContext* ctx, const raftbadger::v1::DeleteRequest* req,
+                      raftbadger::v1::DeleteResponse* resp) override;
+  grpc::Status CompareAndSwap(grpc::ServerContext* ctx,
+                              const raftbadger::v1::CompareAndSwapRequest* req,
+                              raftbadger::v1::CompareAndSwapResponse* resp) override;
+  grpc::Status Range(grpc::ServerContext* ctx, const raftbadger::v1::RangeRequest* req,
+                     raftbadger::v1::RangeResponse* resp) override;
+  grpc::Status RegisterSession(grpc::ServerContext* ctx,
+                               const raftbadger::v1::RegisterSessionRequest* req,
+                               raftbadger::v1::RegisterSessionResponse* resp) override;
+
+ private:
+  KvCore* core_;
+};
+
+class ClusterServiceImpl final : public raftbadger::v1::Cluster::Service {
+ public:
+  explicit ClusterServiceImpl(KvCore* core) : core_(core) {}
+  grpc::Status Status(grpc::ServerContext* ctx, const raftbadger::v1::StatusRequest* req,
+                      raftbadger::v1::StatusResponse* resp) override;
+
+ private:
+  KvCore* core_;
+};
+
+}  // namespace rb::server
+
+#endif  // RAFTBADGER_SERVER_KV_SERVICE_H_

@@ -1,0 +1,340 @@
+// raftbadger: one RaftBadger node. See server/config.h for its settings (`raftbadger
+// --help`), the README for running a cluster.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "node/sqlite_node_store.h"
+#include "raft/codec.h"
+#include "server/address_book.h"
+#include "server/bootstrap.h"
+#include "server/config.h"
+#include "server/identity.h"
+#include "server/kv_service.h"
+#include "server/node_host.h"
+#include "server/peer_transport.h"
+
+extern char** environ;
+
+namespace rb::server {
+namespace {
+
+[[noreturn]] void Die(absl::string_view message) {
+  std::fprintf(stderr, "raftbadger: %.*s\n", static_cast<int>(message.size()), message.data());
+  std::exit(2);
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in.good()) return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Command line, environment, .env and --config file, as config.h describes. Settings are
+// one table (config.cc) read from four sources; a flag library would only cover one of
+// them and repeat every name, so the few lines of argv parsing are here.
+ConfigSources GatherSources(int argc, char** argv) {
+  ConfigSources src;
+  // Under `bazel run`, relative paths mean the directory the user ran it from.
+  const char* bwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  char cwd[4096];
+  src.working_dir = bwd != nullptr ? bwd : (getcwd(cwd, sizeof(cwd)) ? cwd : ".");
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      std::fputs(HelpText().c_str(), stdout);
+      std::exit(0);
+    }
+    if (arg.rfind("--", 0) != 0) Die(absl::StrCat("unexpected argument \"", arg, "\"; see --help"));
+    std::string name = arg.substr(2), value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      value = argv[++i];
+    } else {
+      value = "true";  // --bootstrap
+    }
+    if (name == "config") {
+      config_path = value;
+      continue;
+    }
+    bool known = false;
+    for (const SettingSpec& s : Settings()) known = known || name == s.flag;
+    if (!known) Die(absl::StrCat("unknown flag --", name, "; see --help"));
+    src.flags[name] = value;
+  }
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) src.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (auto dot_env = ReadFile(src.working_dir + "/.env")) {
+    auto parsed = ParseDotEnv(*dot_env);
+    if (!parsed.ok()) Die(parsed.status().message());
+    src.dot_env = *std::move(parsed);
+  }
+  if (!config_path.empty()) {
+    const std::string path =
+        config_path[0] == '/' ? config_path : src.working_dir + "/" + config_path;
+    src.json_text = ReadFile(path);
+    if (!src.json_text) Die(absl::StrCat("--config ", config_path, ": cannot read it"));
+    src.json_path = config_path;
+  }
+  return src;
+}
+
+// Fails fast, before any file is touched, if the port cannot be bound.
+void CheckPortFree(const ServerConfig& c) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(c.listen_host.c_str(), std::to_string(c.port).c_str(), &hints, &res) != 0) {
+    Die(absl::StrCat("LISTEN_HOST: cannot resolve \"", c.listen_host, "\""));
+  }
+  const int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const int rc = bind(fd, res->ai_addr, res->ai_addrlen);
+  const int err = errno;
+  close(fd);
+  freeaddrinfo(res);
+  if (rc != 0) {
+    Die(absl::StrCat("PORT: cannot listen on ", c.listen_host, ":", c.port, ": ",
+                     err == EADDRINUSE ? "the port is in use" : std::strerror(err)));
+  }
+}
+
+std::atomic<uint64_t> g_term{0};
+
+const char* ChangeName(raft::ConfChangeType type) {
+  switch (type) {
+    case raft::ConfChangeType::kAddNode:
+      return "add voter";
+    case raft::ConfChangeType::kAddLearnerNode:
+      return "add learner";
+    case raft::ConfChangeType::kRemoveNode:
+      return "remove";
+  }
+  return "change";
+}
+
+void SetUpLogging(const ServerConfig& c) {
+  if (c.log_level == "debug") SetMinLogSeverity(LogSeverity::kDebug);
+  if (c.log_level == "warning") SetMinLogSeverity(LogSeverity::kWarning);
+  if (c.log_level == "error") SetMinLogSeverity(LogSeverity::kError);
+  SetLogPrefix([name = c.node_id] {
+    return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                        " ", name, " term=", g_term.load());
+  });
+}
+
+uint64_t RandomClusterId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = ((uint64_t{rd()} << 32) | rd()) >> 1;
+  return id;
+}
+
+int Run(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  auto resolved = ResolveConfig(GatherSources(argc, argv));
+  if (!resolved.ok()) Die(resolved.status().message());
+  const ServerConfig config = *std::move(resolved);
+  CheckPortFree(config);
+  SetUpLogging(config);
+
+  // Who this node is, and whether its data directory agrees.
+  const uint64_t self_id = RaftIdForName(config.node_id);
+  AddressBook book;
+  if (!book.Learn(self_id, config.node_id, config.raft_address).ok()) Die("impossible");
+  for (const PeerSpec& p : config.peers) {
+    absl::Status s = book.Learn(RaftIdForName(p.name), p.name, p.address);
+    if (!s.ok()) Die(absl::StrCat("RAFT_PEERS: ", s.message()));
+  }
+  DataDirIdentity identity;
+  bool fresh = false;
+  auto existing = ReadIdentity(config.data_dir);
+  if (existing.ok()) {
+    identity = *existing;
+    if (identity.name != config.node_id) {
+      Die(absl::StrCat("BADGER_DB_PATH: data directory ", config.data_dir, " belongs to node ",
+                       identity.name, ", not ", config.node_id, "; refusing to start over it"));
+    }
+  } else if (absl::IsNotFound(existing.status())) {
+    fresh = true;
+    identity = DataDirIdentity{config.node_id, self_id, config.bootstrap ? RandomClusterId() : 0};
+    if (absl::Status s = WriteIdentity(config.data_dir, identity); !s.ok()) {
+      Die(absl::StrCat("BADGER_DB_PATH: ", s.message()));
+    }
+  } else {
+    Die(absl::StrCat("BADGER_DB_PATH: ", existing.status().message()));
+  }
+  std::atomic<uint64_t> cluster_id{identity.cluster_id};
+
+  storage::StoreOptions store_options;
+  store_options.dir = config.data_dir;
+  auto store = node::SqliteNodeStore::Open(store_options, raft::ConfState{});
+  if (!store.ok()) Die(absl::StrCat("BADGER_DB_PATH: ", store.status().message()));
+  storage::Store& raw_store = (*store)->store();
+  const bool empty = raw_store.LastIndex().value_or(0) == 0 && raw_store.applied_index() == 0;
+  if (empty && config.bootstrap && identity.cluster_id != 0) {
+    // A new cluster (or a bootstrap that crashed before its first entry was durable).
+    if (absl::Status s =
+            BootstrapNewCluster(&raw_store, self_id, config.node_id, config.raft_address);
+        !s.ok()) {
+      Die(absl::StrCat("bootstrapping: ", s.message()));
+    }
+    RB_LOG(INFO) << "bootstrapped cluster " << identity.cluster_id << " with " << config.node_id
+                 << " as its only voter";
+  } else if (!fresh && config.bootstrap) {
+    RB_LOG(INFO) << "BOOTSTRAP ignored: " << config.data_dir << " holds this node's data";
+  } else if (empty) {
+    RB_LOG(INFO) << "no data yet: waiting to be added to a cluster";
+  }
+
+  SelfInfo self{self_id, config.node_id, config.raft_address, &cluster_id};
+  PeerCounters counters;
+  NodeHost* host_ptr = nullptr;
+  PeerTransport transport(&self, &book, &raw_store, &host_ptr, &counters);
+
+  NodeHostOptions host_options;
+  raft::Config& rc = host_options.node.raft;
+  rc.id = self_id;
+  rc.election_tick = config.election_ticks;
+  rc.heartbeat_tick = 1;
+  rc.pre_vote = true;
+  rc.check_quorum = true;
+  rc.max_uncommitted_entries_bytes = 256 << 20;
+  rc.seed = RandomClusterId();
+  host_options.node.snapshot_every_entries = config.snapshot_threshold_entries;
+  host_options.node.snapshot_keep_entries =
+      std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
+  host_options.node.max_pending_requests = config.max_pending_requests;
+  host_options.tick = absl::Milliseconds(config.tick_ms);
+  host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
+  node::NodeHooks hooks;
+  hooks.on_apply = [&book](const raft::Entry& e) {
+    if (e.type != raft::EntryType::kConfChange) return;
+    auto cc = raft::DecodeConfChange(e.data);
+    if (!cc.ok() || cc->changes.empty()) return;
+    std::string name, address;
+    if (ParseMemberContext(cc->context, &name, &address)) {
+      absl::Status s = book.Learn(cc->changes.back().node_id, name, address);
+      if (!s.ok()) RB_LOG(ERROR) << "membership change at index " << e.index << ": " << s.message();
+    }
+    for (const raft::ConfChangeSingle& c : cc->changes) {
+      RB_LOG(INFO) << "membership change at index " << e.index << ": " << ChangeName(c.type) << " "
+                   << book.NameOf(c.node_id);
+    }
+  };
+  auto host = NodeHost::Create(host_options, *std::move(store), &transport, hooks);
+  if (!host.ok()) Die(absl::StrCat("starting the node: ", host.status().message()));
+  host_ptr = host->get();
+
+  absl::Mutex identity_mu;
+  auto adopt_cluster = [&](uint64_t id) {
+    uint64_t expected = 0;
+    if (!cluster_id.compare_exchange_strong(expected, id)) return;
+    absl::MutexLock lock(&identity_mu);
+    identity.cluster_id = id;
+    absl::Status s = WriteIdentity(config.data_dir, identity);
+    if (!s.ok()) RB_LOG(ERROR) << "recording the cluster id: " << s.message();
+    RB_LOG(INFO) << "joined cluster " << id;
+  };
+
+  KvCore core(&config, host_ptr, &(*host)->store(), &book, &cluster_id);
+  BadgerServiceImpl badger(&core);
+  KvServiceImpl kv(&core);
+  ClusterServiceImpl cluster(&core);
+  PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(absl::StrCat(config.listen_host, ":", config.port),
+                           grpc::InsecureServerCredentials(), &bound_port);
+  // A value over the limit is refused by gRPC itself (RESOURCE_EXHAUSTED) before it is read
+  // into memory; keys and framing need a little more than the value.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_value_bytes + (64 << 10)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.RegisterService(&badger);
+  builder.RegisterService(&kv);
+  builder.RegisterService(&cluster);
+  builder.RegisterService(&peer);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    Die(absl::StrCat("PORT: cannot listen on ", config.listen_host, ":", config.port,
+                     " (in use?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+  (*host)->set_on_view_change([health, &book](const NodeView& v) {
+    g_term.store(v.term);
+    health->SetServingStatus(v.serving);
+    RB_LOG(INFO) << "role " << v.role << ", leader " << (v.leader ? book.NameOf(v.leader) : "none")
+                 << ", commit " << v.commit << ", applied " << v.applied
+                 << (v.serving ? ", serving" : ", not serving")
+                 << (v.failed ? absl::StrCat("; STOPPED: ", v.failure) : "");
+  });
+
+  // Signals go to this thread alone (sigwait below); every thread started after this
+  // inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  (*host)->Start();
+  std::unique_ptr<PeerAdder> adder;
+  if (config.bootstrap && !config.peers.empty()) {
+    adder = std::make_unique<PeerAdder>(host_ptr, config.peers);
+  }
+  RB_LOG(INFO) << "serving on " << config.listen_host << ":" << config.port << " as "
+               << config.node_id << " (raft id " << self_id << "), data in " << config.data_dir;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  RB_LOG(INFO) << "stopping (" << strsignal(sig) << ")";
+  // New requests are refused; those in flight get UNAVAILABLE when the node closes.
+  health->Shutdown();
+  (*host)->Stop();
+  adder.reset();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  transport.Stop();
+  host->reset();  // closes the store (with a checkpoint)
+  RB_LOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace
+}  // namespace rb::server
+
+int main(int argc, char** argv) { return rb::server::Run(argc, argv); }

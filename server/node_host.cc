@@ -1,0 +1,123 @@
+#include "server/node_host.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "base/logging.h"
+#include "base/status_macros.h"
+
+namespace rb::server {
+
+NodeHost::NodeHost(NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store)
+    : options_(std::move(options)), store_(std::move(store)) {}
+
+absl::StatusOr<std::unique_ptr<NodeHost>> NodeHost::Create(
+    NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store,
+    node::Transport* transport, node::NodeHooks hooks) {
+  std::unique_ptr<NodeHost> host(new NodeHost(std::move(options), std::move(store)));
+  ASSIGN_OR_RETURN(host->node_, node::Node::Create(host->options_.node, host->store_.get(),
+                                                   transport, std::move(hooks)));
+  host->RefreshView();
+  return host;
+}
+
+NodeHost::~NodeHost() { Stop(); }
+
+void NodeHost::Start() {
+  RB_CHECK(!thread_.joinable(), "NodeHost started twice");
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void NodeHost::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool NodeHost::Post(std::function<void(node::Node&)> fn) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || queue_.size() >= options_.max_queued) return false;
+  queue_.push_back(std::move(fn));
+  return true;
+}
+
+NodeView NodeHost::view() const {
+  absl::MutexLock lock(&mu_);
+  return view_;
+}
+
+void NodeHost::Loop() {
+  absl::Time next_tick = absl::Now() + options_.tick;
+  absl::Time next_snapshot = absl::Now() + options_.snapshot_interval;
+  std::deque<std::function<void(node::Node&)>> work;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Wake for work, for the next tick, or to stop.
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
+      if (stopping_ && queue_.empty()) break;
+      work.swap(queue_);
+    }
+    // Bounded: what was queued when the loop woke; later work waits for the next round.
+    for (auto& fn : work) fn(*node_);
+    work.clear();
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      node_->Tick();
+      // A loop that fell behind (a long fsync) ticks once, not in a burst: ticks measure
+      // time the node could hear from its peers.
+      next_tick = std::max(next_tick + options_.tick, now);
+    }
+    if (options_.snapshot_interval > absl::ZeroDuration() && now >= next_snapshot) {
+      next_snapshot = now + options_.snapshot_interval;
+      node_->SnapshotIfBehind().IgnoreError();  // a failure stops the node, which logs it
+    }
+    RefreshView();
+  }
+  // Stopping: whatever still waits gets Unavailable; the store closes with the host.
+  node_->Close();
+  node_.reset();
+  RefreshView();
+}
+
+void NodeHost::RefreshView() {
+  NodeView v;
+  if (node_ != nullptr) {
+    const raft::Raft& r = node_->raw().raft();
+    v.id = node_->id();
+    v.term = r.term();
+    v.leader = node_->leader();
+    if (!node_->is_member()) {
+      v.role = "non-member";
+    } else if (r.is_learner()) {
+      v.role = "learner";
+    } else {
+      v.role = raft::StateTypeName(r.state());
+    }
+    v.commit = r.log().committed();
+    v.applied = store_->applied_index();
+    v.conf = r.tracker().GetConfState();
+    v.failed = !node_->failure().ok();
+    v.failure = std::string(node_->failure().message());
+    v.serving = !v.failed && v.leader != raft::kNone && v.applied >= v.commit;
+  } else {
+    absl::MutexLock lock(&mu_);
+    v = view_;
+    v.serving = false;
+    v.role = "stopped";
+  }
+  bool changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
+              v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf);
+    view_ = v;
+  }
+  if (changed && on_view_change_) on_view_change_(v);
+}
+
+}  // namespace rb::server

@@ -1,0 +1,91 @@
+// NodeHost: the production driver of one node::Node. One thread (the loop) owns the node,
+// its store and everything they touch; other threads (gRPC handlers, peer links, the
+// membership manager) hand it work through Post(), a bounded queue. The loop ticks the node
+// on the real clock, takes a timed snapshot, and publishes a read-only View for status and
+// health. Callbacks the node makes run on the loop; they must hand results back to other
+// threads, never call into the node again.
+#ifndef RAFTBADGER_SERVER_NODE_HOST_H_
+#define RAFTBADGER_SERVER_NODE_HOST_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "node/node.h"
+#include "node/sqlite_node_store.h"
+
+namespace rb::server {
+
+struct NodeHostOptions {
+  node::NodeOptions node;
+  absl::Duration tick = absl::Milliseconds(100);
+  // A snapshot is taken at least this often if anything was applied; zero: never.
+  absl::Duration snapshot_interval = absl::Hours(1);
+  // Bound on work waiting for the loop; Post() refuses more.
+  size_t max_queued = 100000;
+};
+
+// What other threads may read about the node: refreshed by the loop after each round.
+struct NodeView {
+  uint64_t id = 0;
+  uint64_t term = 0;
+  uint64_t leader = 0;
+  std::string role;  // leader, follower, candidate, pre-candidate, learner, non-member
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  raft::ConfState conf;
+  bool failed = false;
+  std::string failure;
+  // Knows a leader and has applied what it learned was committed (health: SERVING).
+  bool serving = false;
+};
+
+class NodeHost {
+ public:
+  static absl::StatusOr<std::unique_ptr<NodeHost>> Create(
+      NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store,
+      node::Transport* transport, node::NodeHooks hooks);
+  ~NodeHost();
+
+  void Start();
+  // Stops the loop after the work already posted; pending requests fail with Unavailable.
+  void Stop();
+
+  // Runs fn on the loop with the node. False (fn dropped) if stopped or the queue is full.
+  bool Post(std::function<void(node::Node&)> fn);
+
+  NodeView view() const;
+  // The store, for reads on the loop only (inside a posted function or a node callback).
+  node::SqliteNodeStore& store() { return *store_; }
+  // Called on the loop whenever the view changes (role, term, leader, serving).
+  void set_on_view_change(std::function<void(const NodeView&)> fn) {
+    on_view_change_ = std::move(fn);
+  }
+
+ private:
+  NodeHost(NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store);
+  void Loop();
+  void RefreshView();
+
+  const NodeHostOptions options_;
+  std::unique_ptr<node::SqliteNodeStore> store_;
+  std::unique_ptr<node::Node> node_;
+  std::function<void(const NodeView&)> on_view_change_;
+
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void(node::Node&)>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  NodeView view_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace rb::server
+
+#endif  // RAFTBADGER_SERVER_NODE_HOST_H_

@@ -1,0 +1,366 @@
+#include "server/peer_transport.h"
+
+#include <deque>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/logging.h"
+#include "grpcpp/grpcpp.h"
+#include "raft/codec.h"
+#include "storage/snapshot.h"
+
+namespace rb::server {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+constexpr size_t kMaxBatchMessages = 256;
+constexpr size_t kSnapshotChunkBytes = 256 << 10;
+constexpr absl::Duration kMinBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+constexpr absl::Duration kSnapshotDeadline = absl::Minutes(10);
+
+void FillHello(const SelfInfo& self, v1::PeerHello* hello) {
+  hello->set_from(self.id);
+  hello->set_name(self.name);
+  hello->set_address(self.address);
+  hello->set_cluster_id(self.cluster_id->load());
+}
+
+std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // Notice a peer that died without closing its socket (kill -9 of the machine, a cut
+  // network) within a few seconds, so the link reconnects.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+// One peer: its queue, thread and stream.
+class PeerTransport::Link {
+ public:
+  Link(PeerTransport* t, uint64_t to) : t_(t), to_(to), thread_([this] { Run(); }) {}
+  ~Link() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      if (context_ != nullptr) context_->TryCancel();
+    }
+    thread_.join();
+  }
+
+  void Enqueue(raft::Message m) {
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= t_->max_queued_) {
+      ++t_->counters_->dropped_queue_full;
+      return;
+    }
+    queue_.push_back(std::move(m));
+  }
+
+ private:
+  void Run() {
+    absl::Duration backoff = kMinBackoff;
+    std::vector<raft::Message> batch;
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !queue_.empty() || stopping_;
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (stopping_) break;
+        while (!queue_.empty() && batch.size() < kMaxBatchMessages) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (SendBatch(&batch)) {
+        backoff = kMinBackoff;
+        continue;
+      }
+      // Unreachable: what was in hand is lost (Raft retries); wait before trying again,
+      // waking early only to stop.
+      absl::MutexLock lock(&mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stop), backoff);
+      if (stopping_) break;
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+    CloseStream();
+  }
+
+  // Sends the batch (snapshots on their own streams). False if the peer is unreachable.
+  bool SendBatch(std::vector<raft::Message>* batch) {
+    v1::PeerBatch out;
+    std::vector<raft::Message> snapshots;
+    for (raft::Message& m : *batch) {
+      if (m.type == raft::MessageType::kSnap) {
+        snapshots.push_back(std::move(m));
+      } else {
+        out.add_messages(raft::EncodeMessage(m));
+      }
+    }
+    batch->clear();
+    bool ok = true;
+    if (out.messages_size() > 0) {
+      const int n = out.messages_size();
+      ok = WriteBatch(&out);
+      if (ok) {
+        t_->counters_->sent += n;
+      } else {
+        t_->counters_->dropped_unreachable += n;
+      }
+    }
+    for (raft::Message& m : snapshots) {
+      const bool sent = SendSnapshot(m);
+      ok = ok && sent;
+      NodeHost* host = *t_->host_;
+      const uint64_t to = to_;
+      if (host != nullptr) {
+        host->Post([to, sent](node::Node& n) { n.ReportSnapshot(to, /*failed=*/!sent); });
+      }
+    }
+    return ok;
+  }
+
+  bool WriteBatch(v1::PeerBatch* out) {
+    if (writer_ == nullptr && !OpenStream()) return false;
+    FillHello(*t_->self_, out->mutable_hello());
+    if (writer_->Write(*out)) return true;
+    RB_LOG(DEBUG) << "stream to " << t_->book_->NameOf(to_) << " broke; reconnecting";
+    CloseStream();
+    return false;
+  }
+
+  bool OpenStream() {
+    auto peer = t_->book_->Find(to_);
+    if (!peer) return false;  // an address arrives with the membership change or a greeting
+    if (channel_ == nullptr || peer->address != channel_address_) {
+      channel_ = PeerChannel(peer->address);
+      channel_address_ = peer->address;
+      stub_ = v1::RaftPeer::NewStub(channel_);
+    }
+    auto context = std::make_unique<grpc::ClientContext>();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return false;
+      context_ = context.get();
+    }
+    writer_ = stub_->Send(context.get(), &ack_);
+    stream_context_ = std::move(context);
+    return writer_ != nullptr;
+  }
+
+  void CloseStream() {
+    if (writer_ != nullptr) {
+      writer_->WritesDone();
+      writer_->Finish().IgnoreError();
+      writer_.reset();
+    }
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+    stream_context_.reset();
+  }
+
+  bool SendSnapshot(const raft::Message& m) {
+    auto peer = t_->book_->Find(to_);
+    if (!peer || m.snapshot == nullptr) return false;
+    auto reader = storage::SnapshotReader::Open(*t_->store_, *m.snapshot);
+    if (!reader.ok()) {
+      RB_LOG(WARNING) << "cannot read the snapshot for " << peer->name << ": " << reader.status();
+      return false;
+    }
+    auto stub = v1::RaftPeer::NewStub(PeerChannel(peer->address));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + kSnapshotDeadline));
+    v1::SnapshotAck ack;
+    auto writer = stub->SendSnapshot(&context, &ack);
+    v1::SnapshotPiece first;
+    FillHello(*t_->self_, first.mutable_hello());
+    first.set_message(raft::EncodeMessage(m));
+    bool ok = writer->Write(first);
+    uint64_t bytes = 0;
+    // Bounded: the reader ends with a chunk marked last, and each chunk is at most
+    // kSnapshotChunkBytes; a million of them is far beyond any snapshot we make.
+    for (int i = 0; ok && i < 1'000'000; ++i) {
+      auto chunk = (*reader)->Next(kSnapshotChunkBytes);
+      if (!chunk.ok()) {
+        RB_LOG(WARNING) << "reading the snapshot for " << peer->name << ": " << chunk.status();
+        ok = false;
+        break;
+      }
+      v1::SnapshotPiece piece;
+      piece.set_chunk(chunk->SerializeAsString());
+      bytes += piece.chunk().size();
+      ok = writer->Write(piece);
+      if (chunk->last()) break;
+    }
+    ok = writer->WritesDone() && ok;
+    const grpc::Status status = writer->Finish();
+    ok = ok && status.ok();
+    if (ok) {
+      ++t_->counters_->snapshots_sent;
+      RB_LOG(INFO) << "sent snapshot at index " << m.snapshot->metadata.index << " to "
+                   << peer->name << " (" << bytes << " bytes)";
+    } else {
+      RB_LOG(WARNING) << "sending the snapshot at index " << m.snapshot->metadata.index << " to "
+                      << peer->name << " failed: " << status.error_message();
+    }
+    return ok;
+  }
+
+  PeerTransport* const t_;
+  const uint64_t to_;
+  absl::Mutex mu_;
+  std::deque<raft::Message> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The stream, used only by the link's thread.
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string channel_address_;
+  std::unique_ptr<v1::RaftPeer::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> stream_context_;
+  std::unique_ptr<grpc::ClientWriter<v1::PeerBatch>> writer_;
+  v1::PeerAck ack_;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+PeerTransport::PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,
+                             NodeHost** host, PeerCounters* counters, size_t max_queued_messages)
+    : self_(self),
+      book_(book),
+      store_(store),
+      host_(host),
+      counters_(counters),
+      max_queued_(max_queued_messages) {}
+
+PeerTransport::~PeerTransport() { Stop(); }
+
+void PeerTransport::Stop() {
+  std::map<uint64_t, std::unique_ptr<Link>> links;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    links.swap(links_);
+  }
+  links.clear();  // joins each link's thread
+}
+
+PeerTransport::Link* PeerTransport::LinkFor(uint64_t to) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_) return nullptr;
+  auto& link = links_[to];
+  if (link == nullptr) link = std::make_unique<Link>(this, to);
+  return link.get();
+}
+
+void PeerTransport::Send(raft::Message m) {
+  if (m.to == self_->id) return;
+  Link* link = LinkFor(m.to);
+  if (link != nullptr) link->Enqueue(std::move(m));
+}
+
+PeerService::PeerService(const SelfInfo* self, AddressBook* book, const storage::Store* store,
+                         NodeHost* host, PeerCounters* counters,
+                         std::function<void(uint64_t)> on_cluster_id)
+    : self_(self),
+      book_(book),
+      store_(store),
+      host_(host),
+      counters_(counters),
+      on_cluster_id_(std::move(on_cluster_id)) {}
+
+bool PeerService::Admit(const v1::PeerHello& hello) {
+  const uint64_t mine = self_->cluster_id->load();
+  if (hello.cluster_id() != 0 && mine != 0 && hello.cluster_id() != mine) {
+    ++counters_->dropped_foreign_cluster;
+    RB_LOG(WARNING) << "refusing messages from " << hello.name() << " at " << hello.address()
+                    << ": it belongs to cluster " << hello.cluster_id() << ", this node to "
+                    << mine;
+    return false;
+  }
+  if (hello.cluster_id() != 0 && mine == 0) on_cluster_id_(hello.cluster_id());
+  if (hello.from() == self_->id) {
+    RB_LOG(ERROR) << "a peer at " << hello.address() << " claims this node's name " << hello.name()
+                  << "; refusing it";
+    return false;
+  }
+  absl::Status learned = book_->Learn(hello.from(), hello.name(), hello.address());
+  if (!learned.ok()) {
+    RB_LOG(ERROR) << "refusing messages from " << hello.address() << ": " << learned.message();
+    return false;
+  }
+  return true;
+}
+
+grpc::Status PeerService::Send(grpc::ServerContext* /*context*/,
+                               grpc::ServerReader<v1::PeerBatch>* reader, v1::PeerAck* /*ack*/) {
+  v1::PeerBatch batch;
+  // Bounded by the stream: it ends when the peer closes it or the server shuts down.
+  while (reader->Read(&batch)) {
+    if (!Admit(batch.hello())) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "refused: see the receiver's log");
+    }
+    for (const std::string& bytes : batch.messages()) {
+      auto m = raft::DecodeMessage(bytes);
+      if (!m.ok() || m->from != batch.hello().from()) {
+        ++counters_->dropped_malformed;
+        continue;
+      }
+      ++counters_->received;
+      host_->Post([m = *std::move(m)](node::Node& n) mutable { n.Receive(std::move(m)); });
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
+                                       grpc::ServerReader<v1::SnapshotPiece>* reader,
+                                       v1::SnapshotAck* /*ack*/) {
+  v1::SnapshotPiece piece;
+  if (!reader->Read(&piece) || !Admit(piece.hello())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no greeting, or refused");
+  }
+  auto m = raft::DecodeMessage(piece.message());
+  if (!m.ok() || m->type != raft::MessageType::kSnap || m->snapshot == nullptr ||
+      m->from != piece.hello().from()) {
+    ++counters_->dropped_malformed;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first piece is not a MsgSnap");
+  }
+  auto receiver = storage::SnapshotReceiver::Begin(*store_, *m->snapshot);
+  if (!receiver.ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(receiver.status().message()));
+  }
+  while (reader->Read(&piece)) {
+    raftbadger::storagepb::SnapshotChunk chunk;
+    if (!chunk.ParseFromString(piece.chunk())) {
+      ++counters_->dropped_malformed;
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a snapshot chunk does not parse");
+    }
+    absl::Status added = (*receiver)->Add(chunk);
+    if (!added.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(added.message()));
+    }
+  }
+  absl::Status finished = (*receiver)->Finish();
+  if (!finished.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(finished.message()));
+  }
+  ++counters_->snapshots_received;
+  RB_LOG(INFO) << "received snapshot at index " << m->snapshot->metadata.index << " from "
+               << piece.hello().name();
+  host_->Post([m = *std::move(m)](node::Node& n) mutable { n.Receive(std::move(m)); });
+  return grpc::Status::OK;
+}
+
+}  // namespace rb::server

@@ -1,0 +1,105 @@
+// Raft traffic over gRPC (raftbadger.v1.RaftPeer), on the same port as the client API.
+//
+// Outgoing: one Link per peer, each with its own thread, a bounded queue and one
+// long-lived client stream (Send) that carries batches of encoded messages. A full queue
+// drops the newest message and counts it (Raft retries); a broken stream is reopened with
+// exponential backoff, so a peer that is down costs the others nothing. A MsgSnap travels
+// on its own SendSnapshot stream: the message first, then the snapshot file in bounded
+// chunks; the node hears it succeeded only when the receiver has stored all of it.
+//
+// Incoming (PeerService): every batch names its sender (PeerHello), so a node learns how
+// to answer peers it was never told about. Malformed messages are dropped and counted;
+// messages from another cluster are refused.
+#ifndef RAFTBADGER_SERVER_PEER_TRANSPORT_H_
+#define RAFTBADGER_SERVER_PEER_TRANSPORT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "node/node.h"
+#include "proto/raftbadger.grpc.pb.h"
+#include "server/address_book.h"
+#include "server/node_host.h"
+#include "storage/store.h"
+
+namespace rb::server {
+
+struct SelfInfo {
+  uint64_t id = 0;
+  std::string name;
+  std::string address;
+  std::atomic<uint64_t>* cluster_id = nullptr;  // 0 until known
+};
+
+struct PeerCounters {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> dropped_queue_full{0};
+  std::atomic<uint64_t> dropped_unreachable{0};
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> dropped_malformed{0};
+  std::atomic<uint64_t> dropped_foreign_cluster{0};
+  std::atomic<uint64_t> snapshots_sent{0};
+  std::atomic<uint64_t> snapshots_received{0};
+};
+
+class PeerTransport : public node::Transport {
+ public:
+  // `store` is read (snapshot files only) from the link threads.
+  PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,
+                NodeHost** host, PeerCounters* counters, size_t max_queued_messages = 4096);
+  ~PeerTransport() override;
+
+  void Send(raft::Message m) override;  // the node's loop: never blocks
+  bool ReportsSnapshotStatus() const override { return true; }
+  // Stops every link (queued messages are dropped).
+  void Stop();
+
+ private:
+  class Link;
+  Link* LinkFor(uint64_t to);
+
+  const SelfInfo* self_;
+  AddressBook* book_;
+  const storage::Store* store_;
+  NodeHost** host_;
+  PeerCounters* counters_;
+  const size_t max_queued_;
+  absl::Mutex mu_;
+  std::map<uint64_t, std::unique_ptr<Link>> links_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The receiving side: the RaftPeer service.
+class PeerService final : public raftbadger::v1::RaftPeer::Service {
+ public:
+  // on_cluster_id is called (from a gRPC thread) when a node that had none learns one.
+  PeerService(const SelfInfo* self, AddressBook* book, const storage::Store* store, NodeHost* host,
+              PeerCounters* counters, std::function<void(uint64_t)> on_cluster_id);
+
+  grpc::Status Send(grpc::ServerContext* context,
+                    grpc::ServerReader<raftbadger::v1::PeerBatch>* reader,
+                    raftbadger::v1::PeerAck* ack) override;
+  grpc::Status SendSnapshot(grpc::ServerContext* context,
+                            grpc::ServerReader<raftbadger::v1::SnapshotPiece>* reader,
+                            raftbadger::v1::SnapshotAck* ack) override;
+
+ private:
+  // Checks the sender's cluster and learns its address. False: refuse the stream.
+  bool Admit(const raftbadger::v1::PeerHello& hello);
+
+  const SelfInfo* self_;
+  AddressBook* book_;
+  const storage::Store* store_;
+  NodeHost* host_;
+  PeerCounters* counters_;
+  std::function<void(uint64_t)> on_cluster_id_;
+};
+
+}  // namespace rb::server
+
+#endif  // RAFTBADGER_SERVER_PEER_TRANSPORT_H_
