@@ -111,6 +111,7 @@ int Run(int argc, char** argv) {
   std::string consistency = "linearizable", endpoint;
   uint32_t limit = 100;
   bool absent = false;
+  absl::Duration timeout = absl::Seconds(20);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--endpoints=", 0) == 0) {
@@ -121,6 +122,10 @@ int Run(int argc, char** argv) {
       endpoint = a.substr(11);
     } else if (a.rfind("--limit=", 0) == 0) {
       limit = static_cast<uint32_t>(std::strtoul(a.c_str() + 8, nullptr, 10));
+    } else if (a.rfind("--timeout=", 0) == 0) {
+      if (!absl::ParseDuration(a.substr(10), &timeout) || timeout <= absl::ZeroDuration()) {
+        return Usage("--timeout takes a duration such as 5s or 500ms");
+      }
     } else if (a == "--absent") {
       absent = true;
     } else if (a == "--help" || a == "-h") {
@@ -144,7 +149,11 @@ int Run(int argc, char** argv) {
   } else {
     return Usage(absl::StrCat("--consistency must be linearizable, lease or stale"));
   }
-  Client client(ClientOptions{endpoints});
+  ClientOptions options;
+  options.endpoints = endpoints;
+  options.total_timeout = timeout;
+  options.call_timeout = std::min(timeout, absl::Seconds(5));
+  Client client(options);
   const std::string& cmd = args[0];
   auto need = [&](size_t n) { return args.size() == n + 1; };
   if (cmd == "put" && need(2)) {

@@ -1,0 +1,140 @@
+#include "tests/local_cluster.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+
+namespace rb::tests {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"), "/", path);
+}
+
+}  // namespace
+
+std::string ServerBinary() { return Runfile("server/raftbadger"); }
+std::string CliBinary() { return Runfile("client/raftbadger-cli"); }
+
+std::string NewTestDir(const std::string& name) {
+  static int counter = 0;
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name, "-", getpid(), "-", ++counter);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+LocalCluster::LocalCluster(int n, std::map<std::string, std::string> extra_env)
+    : root_(NewTestDir("cluster")), extra_env_(std::move(extra_env)) {
+  for (int i = 0; i < n; ++i) ports_.push_back(FreePort());
+  procs_.resize(n);
+}
+
+LocalCluster::~LocalCluster() {
+  for (Process& p : procs_) p.Signal(SIGKILL);
+}
+
+std::vector<std::string> LocalCluster::endpoints() const {
+  std::vector<std::string> out;
+  for (int i = 1; i <= size(); ++i) out.push_back(endpoint(i));
+  return out;
+}
+
+std::map<std::string, std::string> LocalCluster::Env(int i) const {
+  std::map<std::string, std::string> env = {
+      {"NODE_ID", name(i)},
+      {"RAFT_ADDRESS", endpoint(i)},
+      {"BADGER_DB_PATH", "./data/" + name(i)},
+      {"PORT", std::to_string(ports_[i - 1])},
+      {"BOOTSTRAP", i == 1 ? "true" : "false"},
+      {"LISTEN_HOST", "localhost"},
+      {"PATH", "/usr/bin:/bin"},
+  };
+  if (i == 1) {
+    std::vector<std::string> peers;
+    for (int j = 2; j <= size(); ++j) peers.push_back(absl::StrCat(name(j), ":", ports_[j - 1]));
+    env["RAFT_PEERS"] = absl::StrJoin(peers, ",");
+  }
+  for (const auto& [k, v] : extra_env_) env[k] = v;
+  return env;
+}
+
+absl::Status LocalCluster::Start(int i) {
+  auto p = Process::Start(ServerBinary(), {}, Env(i), root_, root_ + "/" + name(i) + ".log");
+  if (!p.ok()) return p.status();
+  procs_[i - 1] = *std::move(p);
+  return absl::OkStatus();
+}
+
+void LocalCluster::StartAll() {
+  for (int i = 1; i <= size(); ++i) Start(i).IgnoreError();
+}
+
+absl::StatusOr<v1::StatusResponse> LocalCluster::Status(int i) const {
+  auto stub =
+      v1::Cluster::NewStub(grpc::CreateChannel(endpoint(i), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  v1::StatusResponse resp;
+  grpc::Status s = stub->Status(&ctx, v1::StatusRequest(), &resp);
+  if (!s.ok()) return absl::UnavailableError(s.error_message());
+  return resp;
+}
+
+int LocalCluster::NodeNumberOf(const std::string& n) const {
+  for (int i = 1; i <= size(); ++i) {
+    if (name(i) == n) return i;
+  }
+  return 0;
+}
+
+absl::StatusOr<int> LocalCluster::AwaitAgreement(const std::vector<int>& nodes, size_t voters,
+                                                 absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string last = "no answer yet";
+  // Polls the processes' state: there is nothing to wait on across processes.
+  while (absl::Now() < deadline) {
+    std::vector<v1::StatusResponse> all;
+    for (int i : nodes) {
+      auto s = Status(i);
+      if (!s.ok()) {
+        last = absl::StrCat(name(i), ": ", s.status().message());
+        break;
+      }
+      all.push_back(*s);
+    }
+    if (all.size() == nodes.size()) {
+      const std::string leader = all[0].leader_name();
+      int leader_number = NodeNumberOf(leader);
+      bool agree = !leader.empty() && leader_number != 0;
+      uint64_t commit = 0;
+      for (const auto& s : all) {
+        agree = agree && s.leader_name() == leader;
+        if (s.name() == leader) {
+          size_t v = 0;
+          for (const auto& m : s.members()) v += m.voter() ? 1 : 0;
+          agree = agree && v == voters;
+          commit = s.commit_index();
+        }
+      }
+      for (const auto& s : all) agree = agree && s.applied_index() >= commit && commit > 0;
+      if (agree) return leader_number;
+      last = absl::StrCat("leader \"", leader, "\", not yet agreed by all");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("no agreement within ", absl::FormatDuration(timeout), ": ", last));
+}
+
+}  // namespace rb::tests

@@ -1,0 +1,69 @@
+// LocalCluster: a RaftBadger cluster of real `raftbadger` processes on loopback, started
+// exactly as the README's three terminals start one (NODE_ID, RAFT_ADDRESS, RAFT_PEERS,
+// BADGER_DB_PATH, PORT, BOOTSTRAP), on free ports, in a folder of its own. Every process
+// dies with the test.
+#ifndef RAFTBADGER_TESTS_LOCAL_CLUSTER_H_
+#define RAFTBADGER_TESTS_LOCAL_CLUSTER_H_
+
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/raftbadger.grpc.pb.h"
+#include "tests/process.h"
+
+namespace rb::tests {
+
+// The server binary from the test's runfiles.
+std::string ServerBinary();
+std::string CliBinary();
+// A new, empty folder under the test's temporary directory.
+std::string NewTestDir(const std::string& name);
+
+class LocalCluster {
+ public:
+  // Nodes replica1..replican; replica1 bootstraps and names the others in RAFT_PEERS.
+  // extra_env is added to every node's environment.
+  explicit LocalCluster(int n, std::map<std::string, std::string> extra_env = {});
+  ~LocalCluster();
+
+  int size() const { return static_cast<int>(ports_.size()); }
+  std::string name(int i) const { return "replica" + std::to_string(i); }
+  std::string endpoint(int i) const { return "localhost:" + std::to_string(ports_[i - 1]); }
+  std::vector<std::string> endpoints() const;
+  std::string data_dir(int i) const { return root_ + "/data/" + name(i); }
+  const std::string& root() const { return root_; }
+  // The environment node i is started with (the three-terminal sequence).
+  std::map<std::string, std::string> Env(int i) const;
+
+  absl::Status Start(int i);
+  void StartAll();
+  void Signal(int i, int sig) { procs_[i - 1].Signal(sig); }
+  std::optional<int> WaitExit(int i, absl::Duration timeout) { return procs_[i - 1].Wait(timeout); }
+  bool Running(int i) { return procs_[i - 1].Running(); }
+  std::string Log(int i) const { return ReadFileOrEmpty(root_ + "/" + name(i) + ".log"); }
+
+  absl::StatusOr<raftbadger::v1::StatusResponse> Status(int i) const;
+  // Waits until every node in `nodes` answers Status, all name the same leader, that
+  // leader has `voters` voters and every node applied the leader's commit index. Returns
+  // the leader's node number.
+  absl::StatusOr<int> AwaitAgreement(const std::vector<int>& nodes, size_t voters,
+                                     absl::Duration timeout) const;
+  int NodeNumberOf(const std::string& name) const;
+
+ private:
+  std::string root_;
+  std::vector<int> ports_;
+  std::map<std::string, std::string> extra_env_;
+  std::vector<Process> procs_;
+};
+
+}  // namespace rb::tests
+
+#endif  // RAFTBADGER_TESTS_LOCAL_CLUSTER_H_

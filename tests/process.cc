@@ -1,0 +1,137 @@
+#include "tests/process.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace rb::tests {
+
+absl::StatusOr<Process> Process::Start(const std::string& path,
+                                       const std::vector<std::string>& args,
+                                       const std::map<std::string, std::string>& env,
+                                       const std::string& working_dir,
+                                       const std::string& log_path) {
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) {
+    // The child: die with the test; write to the log; run the program.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    if (chdir(working_dir.c_str()) != 0) _exit(126);
+    execve(path.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  Process p;
+  p.pid_ = pid;
+  return p;
+}
+
+Process& Process::operator=(Process&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0 && Running()) {
+      Signal(SIGKILL);
+      Wait(absl::Seconds(10));
+    }
+    pid_ = o.pid_;
+    exit_status_ = o.exit_status_;
+    o.pid_ = -1;
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (pid_ > 0 && Running()) {
+    Signal(SIGKILL);
+    Wait(absl::Seconds(10));
+  }
+}
+
+void Process::Signal(int sig) const {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+std::optional<int> Process::Wait(absl::Duration timeout) {
+  if (exit_status_) return exit_status_;
+  if (pid_ <= 0) return std::nullopt;
+  const absl::Time deadline = absl::Now() + timeout;
+  // waitpid has no timeout: poll it, briefly, until the deadline.
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_status_;
+    }
+    if (r < 0 || absl::Now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool Process::Running() { return pid_ > 0 && !Wait(absl::ZeroDuration()).has_value(); }
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+RunResult RunToCompletion(const std::string& path, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env,
+                          const std::string& working_dir, absl::Duration timeout) {
+  static int counter = 0;
+  const std::string log = absl::StrCat(working_dir, "/run-", getpid(), "-", ++counter, ".log");
+  RunResult result;
+  auto p = Process::Start(path, args, env, working_dir, log);
+  if (!p.ok()) return result;
+  auto code = p->Wait(timeout);
+  result.exit_code = code.value_or(-1);
+  result.output = ReadFileOrEmpty(log);
+  return result;
+}
+
+}  // namespace rb::tests

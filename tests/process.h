@@ -1,0 +1,58 @@
+// Child processes for real-process tests: started with fork/exec, their output in a log
+// file, killed with the test if it dies (PR_SET_PDEATHSIG), never outliving it.
+#ifndef RAFTBADGER_TESTS_PROCESS_H_
+#define RAFTBADGER_TESTS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace rb::tests {
+
+class Process {
+ public:
+  // Starts path with args, the environment `env` (only that), in working_dir, with stdout
+  // and stderr appended to log_path.
+  static absl::StatusOr<Process> Start(const std::string& path,
+                                       const std::vector<std::string>& args,
+                                       const std::map<std::string, std::string>& env,
+                                       const std::string& working_dir, const std::string& log_path);
+  Process() = default;
+  Process(Process&& o) noexcept : pid_(o.pid_), exit_status_(o.exit_status_) { o.pid_ = -1; }
+  Process& operator=(Process&& o) noexcept;
+  ~Process();  // kills (SIGKILL) and reaps a child still running
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) const;
+  // Waits up to timeout for the child to exit; its exit code (or 128+signal), or nullopt.
+  std::optional<int> Wait(absl::Duration timeout);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+// A TCP port on 127.0.0.1 nobody listens on now.
+int FreePort();
+
+// Runs a command to completion (bounded by timeout); returns its exit code and output.
+struct RunResult {
+  int exit_code = -1;
+  std::string output;
+};
+RunResult RunToCompletion(const std::string& path, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env,
+                          const std::string& working_dir, absl::Duration timeout);
+
+std::string ReadFileOrEmpty(const std::string& path);
+
+}  // namespace rb::tests
+
+#endif  // RAFTBADGER_TESTS_PROCESS_H_
