@@ -35,27 +35,22 @@ void Client::SetDeadline(grpc::ClientContext* ctx) const {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
 }
 
+std::shared_ptr<grpc::Channel> Client::Channel(const std::string& address) {
+  auto& channel = channels_[address];
+  if (channel == nullptr)
+    channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return channel;
+}
+
 v1::KV::Stub* Client::Kv(const std::string& address) {
   auto& stub = kv_[address];
-  if (stub == nullptr) {
-    auto& channel = channels_[address];
-    if (channel == nullptr) {
-      channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-    }
-    stub = v1::KV::NewStub(channel);
-  }
+  if (stub == nullptr) stub = v1::KV::NewStub(Channel(address));
   return stub.get();
 }
 
 v1::Cluster::Stub* Client::ClusterStub(const std::string& address) {
   auto& stub = cluster_[address];
-  if (stub == nullptr) {
-    auto& channel = channels_[address];
-    if (channel == nullptr) {
-      channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-    }
-    stub = v1::Cluster::NewStub(channel);
-  }
+  if (stub == nullptr) stub = v1::Cluster::NewStub(Channel(address));
   return stub.get();
 }
 

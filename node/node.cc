@@ -130,34 +130,64 @@ void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done)
   });
 }
 
-void Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready) {
+uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready) {
   if (!failure_.ok()) {
     ready(absl::UnavailableError(absl::StrCat("node ", id_, " has failed")));
-    return;
+    return 0;
   }
   if (consistency == ReadConsistency::kLocal) {
     ready(absl::OkStatus());
-    return;
+    return 0;
   }
   if (pending_requests() >= options_.max_pending_requests) {
     ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
-    return;
+    return 0;
   }
   if (!is_member()) {
     // Nothing is replicated to a non-member any more (or yet): a read index it got from
     // the leader would never be applied here.
     ready(NotAMemberError());
-    return;
+    return 0;
   }
   if (leader() == raft::kNone) {
     // The core would drop the read: say so now rather than leave the caller to time out.
     ready(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
-    return;
+    return 0;
   }
-  std::string ctx = absl::StrCat(id_, "/", ++next_read_id_);
-  reads_by_ctx_.emplace(ctx, PendingRead{std::move(ready)});
+  const uint64_t token = ++next_read_id_;
+  std::string ctx = absl::StrCat(id_, "/", token);
+  reads_by_ctx_.emplace(ctx, PendingRead{std::move(ready), token});
   raw_->ReadIndex(std::move(ctx));
   Pump();
+  return token;
+}
+
+void Node::CancelRead(uint64_t token) {
+  if (token == 0) return;
+  const absl::Status gave_up = absl::DeadlineExceededError("the caller's deadline passed");
+  auto by_ctx = reads_by_ctx_.find(absl::StrCat(id_, "/", token));
+  if (by_ctx != reads_by_ctx_.end()) {
+    PendingRead read = std::move(by_ctx->second);
+    reads_by_ctx_.erase(by_ctx);
+    read.ready(gave_up);
+    return;
+  }
+  // Bounded by max_pending_requests.
+  for (auto it = reads_by_index_.begin(); it != reads_by_index_.end(); ++it) {
+    if (it->second.token != token) continue;
+    PendingRead read = std::move(it->second);
+    reads_by_index_.erase(it);
+    read.ready(gave_up);
+    return;
+  }
+}
+
+void Node::CancelWrite(uint64_t client_id, uint64_t seq) {
+  auto it = pending_writes_.find({client_id, seq});
+  if (it == pending_writes_.end()) return;
+  WriteCallback done = std::move(it->second);
+  pending_writes_.erase(it);
+  done(absl::DeadlineExceededError("the caller's deadline passed; the write may still apply"));
 }
 
 absl::Status Node::NotAMemberError() const {

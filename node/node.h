@@ -104,7 +104,13 @@ class Node {
   // kLinearizable: once it applied the leader-confirmed read index), or with an error.
   // What ready reads from the store then is as fresh as a Read would be. ready runs on
   // the node's thread, from inside a node call: it must not call back into the node.
-  void ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready);
+  // Returns a token for CancelRead, or 0 if ready was already called.
+  uint64_t ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready);
+  // The caller gave up (its deadline passed): a read still waiting is answered with
+  // DeadlineExceeded and forgotten; a write's callback likewise (the write itself may still
+  // be applied: it is in the log). Unknown or finished requests are ignored.
+  void CancelRead(uint64_t token);
+  void CancelWrite(uint64_t client_id, uint64_t seq);
   void Campaign();
   // Shuts the node down: every waiting request fails with Unavailable, and the node does
   // nothing more. For a graceful stop (SIGTERM).
@@ -150,6 +156,7 @@ class Node {
 
   struct PendingRead {
     std::function<void(absl::Status)> ready;
+    uint64_t token = 0;
   };
 
   const uint64_t id_;

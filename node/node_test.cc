@@ -205,6 +205,27 @@ TEST(NodeTest, RemovedNodeNamesNoLeaderAndRefusesRequests) {
   EXPECT_EQ(net.node(2).leader(), 1u);
 }
 
+// A caller that gives up frees what its request held on the node.
+TEST(NodeTest, CancelledRequestsAreAnsweredAndForgotten) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.drop = [](const raft::Message&) { return true; };  // nothing arrives: all stay pending
+  absl::Status read_status, write_status;
+  const uint64_t token = net.node(1).ReadBarrier(ReadConsistency::kLinearizable,
+                                                 [&](absl::Status s) { read_status = s; });
+  ASSERT_NE(token, 0u);
+  net.node(1).Write(Put(9, 1, "k", "v"), [&](auto r) { write_status = r.status(); });
+  net.Settle();
+  ASSERT_EQ(net.node(1).pending_requests(), 2u);
+  net.node(1).CancelRead(token);
+  net.node(1).CancelWrite(9, 1);
+  EXPECT_EQ(read_status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(write_status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(net.node(1).pending_requests(), 0u);
+  net.node(1).CancelRead(token);  // twice, or after the answer: nothing happens
+  net.node(1).CancelWrite(9, 1);
+}
+
 TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);

@@ -56,13 +56,45 @@ node::ReadConsistency ToNode(v1::Consistency c) {
   return c == v1::STALE ? node::ReadConsistency::kLocal : node::ReadConsistency::kLinearizable;
 }
 
+}  // namespace
+
 // A request's answer, shared between the handler and the loop's callback (which may run
 // after the handler gave up at its deadline).
-struct Call {
-  absl::Mutex mu;
-  bool done ABSL_GUARDED_BY(mu) = false;
-  grpc::Status status ABSL_GUARDED_BY(mu);
+class LoopCall {
+ public:
+  // Records the answer (the first one counts).
+  void Finish(grpc::Status s) {
+    absl::MutexLock lock(&mu_);
+    if (done_) return;
+    done_ = true;
+    status_ = std::move(s);
+  }
+  // How to release what the request holds on the node if the caller gives up.
+  void SetCancel(std::function<void(node::Node&)> cancel) {
+    absl::MutexLock lock(&mu_);
+    if (!done_) cancel_ = std::move(cancel);
+  }
+  // Waits for the answer until deadline. On timeout, returns false and hands back the
+  // cancellation to run on the loop (if any).
+  bool Await(absl::Time deadline, grpc::Status* status, std::function<void(node::Node&)>* cancel) {
+    absl::MutexLock lock(&mu_);
+    auto finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&finished), deadline)) {
+      *cancel = std::move(cancel_);
+      return false;
+    }
+    *status = status_;
+    return true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  std::function<void(node::Node&)> cancel_ ABSL_GUARDED_BY(mu_);
 };
+
+namespace {
 
 // Keys in the state machine's reserved range (sessions) sort before this.
 const std::string& FirstUserKey() {
@@ -127,28 +159,24 @@ grpc::Status KvCore::Unavailable(const std::string& message, uint64_t leader,
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
 }
 
-grpc::Status KvCore::RunOnLoop(
-    grpc::ServerContext* ctx,
-    std::function<void(node::Node&, std::function<void(grpc::Status)>)> fn) {
-  auto call = std::make_shared<Call>();
-  auto done = [call](grpc::Status s) {
-    absl::MutexLock lock(&call->mu);
-    if (call->done) return;
-    call->done = true;
-    call->status = std::move(s);
-  };
-  if (!host_->Post([fn = std::move(fn), done](node::Node& n) { fn(n, done); })) {
+grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
+                               std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn) {
+  auto call = std::make_shared<LoopCall>();
+  if (!host_->Post([fn = std::move(fn), call](node::Node& n) { fn(n, call); })) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         "this node's request queue is full (or it is shutting down)");
   }
-  absl::MutexLock lock(&call->mu);
-  auto finished = [&call]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call->mu) { return call->done; };
-  if (!call->mu.AwaitWithDeadline(absl::Condition(&finished), Deadline(ctx))) {
+  grpc::Status status;
+  std::function<void(node::Node&)> cancel;
+  if (!call->Await(Deadline(ctx), &status, &cancel)) {
+    // Free what the request holds on the node; if the queue is full, the entry is freed
+    // when the write applies or leadership changes (bounded by max_pending_requests).
+    if (cancel) host_->Post(std::move(cancel));
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                         "the request's deadline passed before the cluster answered; a write "
                         "may still be applied");
   }
-  return call->status;
+  return status;
 }
 
 grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
@@ -160,16 +188,18 @@ grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
   }
   auto out = std::make_shared<kvpb::CommandResult>();
   auto redirect = std::make_shared<uint64_t>(0);
-  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect](node::Node& n, auto done) {
+  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect](node::Node& n, auto call) {
     if (!n.is_leader() && n.leader() != raft::kNone) {
       *redirect = n.leader();
-      done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"));
+      call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"));
       return;
     }
-    n.Write(cmd, [out, done](absl::StatusOr<kvpb::CommandResult> r) {
+    n.Write(cmd, [out, call](absl::StatusOr<kvpb::CommandResult> r) {
       if (r.ok()) *out = *r;
-      done(ToGrpc(r.status()));
+      call->Finish(ToGrpc(r.status()));
     });
+    call->SetCancel(
+        [client = cmd.client_id(), seq = cmd.seq()](node::Node& n) { n.CancelWrite(client, seq); });
   });
   if (status.ok()) {
     *result = *out;
@@ -258,21 +288,22 @@ grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
   auto found = std::make_shared<std::optional<storage::KeyValue>>();
   node::SqliteNodeStore* store = store_;
   grpc::Status status =
-      RunOnLoop(ctx, [key, found, store, mode = ToNode(consistency)](node::Node& n, auto done) {
-        n.ReadBarrier(mode, [key, found, store, done](absl::Status ready) {
+      RunOnLoop(ctx, [key, found, store, mode = ToNode(consistency)](node::Node& n, auto call) {
+        const uint64_t token = n.ReadBarrier(mode, [key, found, store, call](absl::Status ready) {
           if (!ready.ok()) {
-            done(ToGrpc(ready));
+            call->Finish(ToGrpc(ready));
             return;
           }
           // The key itself sorts first among the keys it prefixes.
           auto rows = store->store().Scan(key, 1);
           if (!rows.ok()) {
-            done(ToGrpc(rows.status()));
+            call->Finish(ToGrpc(rows.status()));
             return;
           }
           if (!rows->empty() && (*rows)[0].key == key) *found = std::move((*rows)[0]);
-          done(grpc::Status::OK);
+          call->Finish(grpc::Status::OK);
         });
+        call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
       });
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return Unavailable(status.error_message(), host_->view().leader, ctx);
@@ -293,20 +324,21 @@ grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req
   auto rows = std::make_shared<std::vector<storage::KeyValue>>();
   node::SqliteNodeStore* store = store_;
   const std::string prefix = req.prefix();
-  grpc::Status status = RunOnLoop(ctx, [=](node::Node& n, auto done) {
-    n.ReadBarrier(ToNode(req.consistency()), [=](absl::Status ready) {
+  grpc::Status status = RunOnLoop(ctx, [=](node::Node& n, auto call) {
+    const uint64_t token = n.ReadBarrier(ToNode(req.consistency()), [=](absl::Status ready) {
       if (!ready.ok()) {
-        done(ToGrpc(ready));
+        call->Finish(ToGrpc(ready));
         return;
       }
       auto scanned = store->store().Scan(prefix, limit + 1, start_after);
       if (!scanned.ok()) {
-        done(ToGrpc(scanned.status()));
+        call->Finish(ToGrpc(scanned.status()));
         return;
       }
       *rows = *std::move(scanned);
-      done(grpc::Status::OK);
+      call->Finish(grpc::Status::OK);
     });
+    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
   });
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return Unavailable(status.error_message(), host_->view().leader, ctx);

@@ -32,6 +32,8 @@ inline constexpr size_t kMaxKeyBytes = 4096;
 inline constexpr uint32_t kDefaultRangeLimit = 100;
 inline constexpr uint32_t kMaxRangeLimit = 1000;
 
+class LoopCall;
+
 // The request path shared by all three services.
 class KvCore {
  public:
@@ -56,10 +58,11 @@ class KvCore {
 
  private:
   absl::Time Deadline(grpc::ServerContext* ctx) const;
-  // Runs fn on the loop; fn must eventually call its done exactly once (on the loop).
-  // Waits until then or the deadline.
+  // Runs fn on the loop; fn must see that call->Finish is called once (on the loop), and
+  // may say how to cancel. Waits until then or the deadline; at the deadline, posts the
+  // cancellation so that the node forgets the request.
   grpc::Status RunOnLoop(grpc::ServerContext* ctx,
-                         std::function<void(node::Node&, std::function<void(grpc::Status)>)> fn);
+                         std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn);
   grpc::Status Forward(grpc::ServerContext* ctx, uint64_t leader,
                        const raftbadger::kvpb::Command& cmd,
                        raftbadger::kvpb::CommandResult* result);
