@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "base/logging.h"
 #include "grpcpp/grpcpp.h"
+#include "node/snapshot_stream.h"
 #include "raft/codec.h"
 #include "storage/snapshot.h"
 
@@ -18,7 +19,6 @@ namespace {
 namespace v1 = raftbadger::v1;
 
 constexpr size_t kMaxBatchMessages = 256;
-constexpr size_t kSnapshotChunkBytes = 256 << 10;
 constexpr absl::Duration kMinBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 constexpr absl::Duration kSnapshotDeadline = absl::Minutes(10);
@@ -175,11 +175,6 @@ class PeerTransport::Link {
   bool SendSnapshot(const raft::Message& m) {
     auto peer = t_->book_->Find(to_);
     if (!peer || m.snapshot == nullptr) return false;
-    auto reader = storage::SnapshotReader::Open(*t_->store_, *m.snapshot);
-    if (!reader.ok()) {
-      RB_LOG(WARNING) << "cannot read the snapshot for " << peer->name << ": " << reader.status();
-      return false;
-    }
     auto stub = v1::RaftPeer::NewStub(PeerChannel(peer->address));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + kSnapshotDeadline));
@@ -188,24 +183,22 @@ class PeerTransport::Link {
     v1::SnapshotPiece first;
     FillHello(*t_->self_, first.mutable_hello());
     first.set_message(raft::EncodeMessage(m));
-    bool ok = writer->Write(first);
     uint64_t bytes = 0;
-    // Bounded: the reader ends with a chunk marked last, and each chunk is at most
-    // kSnapshotChunkBytes; a million of them is far beyond any snapshot we make.
-    for (int i = 0; ok && i < 1'000'000; ++i) {
-      auto chunk = (*reader)->Next(kSnapshotChunkBytes);
-      if (!chunk.ok()) {
-        RB_LOG(WARNING) << "reading the snapshot for " << peer->name << ": " << chunk.status();
-        ok = false;
-        break;
-      }
-      v1::SnapshotPiece piece;
-      piece.set_chunk(chunk->SerializeAsString());
-      bytes += piece.chunk().size();
-      ok = writer->Write(piece);
-      if (chunk->last()) break;
+    absl::Status streamed = absl::UnavailableError("the receiver closed the stream");
+    if (writer->Write(first)) {
+      streamed = node::StreamSnapshot(
+          *t_->store_, *m.snapshot, [&](const raftbadger::storagepb::SnapshotChunk& chunk) {
+            v1::SnapshotPiece piece;
+            piece.set_chunk(chunk.SerializeAsString());
+            bytes += piece.chunk().size();
+            return writer->Write(piece) ? absl::OkStatus()
+                                        : absl::UnavailableError("the receiver closed the stream");
+          });
     }
-    ok = writer->WritesDone() && ok;
+    if (!streamed.ok()) {
+      RB_LOG(WARNING) << "streaming the snapshot to " << peer->name << ": " << streamed;
+    }
+    bool ok = writer->WritesDone() && streamed.ok();
     const grpc::Status status = writer->Finish();
     ok = ok && status.ok();
     if (ok) {
