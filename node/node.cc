@@ -241,6 +241,17 @@ void Node::Pump() {
 
 void Node::HandlePersisted(absl::Status status) {
   RB_CHECK(persist_in_flight_, "persist completion without a persist in flight");
+  // Until Advance, this Ready is still being handled: callbacks made below (a client's
+  // answer) may issue the next request at once, and its Pump must not start another
+  // round. Every exit pumps once, unless an outer Pump (a synchronous store) will.
+  const bool outer_pump = pumping_;
+  pumping_ = true;
+  HandlePersistedBody(std::move(status));
+  pumping_ = outer_pump;
+  if (!pumping_) Pump();
+}
+
+void Node::HandlePersistedBody(absl::Status status) {
   persist_in_flight_ = false;
   if (!status.ok()) {
     // Durability is no longer certain: stop rather than acknowledge anything.
@@ -267,7 +278,6 @@ void Node::HandlePersisted(absl::Status status) {
     }
     last_snapshot_index_ = store_->applied_index();
   }
-  if (!pumping_) Pump();
 }
 
 void Node::SendMessages() {

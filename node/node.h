@@ -143,6 +143,7 @@ class Node {
 
   void Pump();
   void HandlePersisted(absl::Status status);
+  void HandlePersistedBody(absl::Status status);
   void SendMessages();
   absl::Status ApplyCommitted();
   void HandleReadStates();

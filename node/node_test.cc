@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "node/memory_node_store.h"
 
@@ -224,6 +225,28 @@ TEST(NodeTest, CancelledRequestsAreAnsweredAndForgotten) {
   EXPECT_EQ(net.node(1).pending_requests(), 0u);
   net.node(1).CancelRead(token);  // twice, or after the answer: nothing happens
   net.node(1).CancelWrite(9, 1);
+}
+
+// A callback that issues the next request at once, from inside the completion of an
+// asynchronous persist, must not re-enter the Ready loop (it used to call GetReady with a
+// Ready outstanding, and the core aborted).
+TEST(NodeTest, CallbackIssuingTheNextRequestDoesNotReenterTheReadyLoop) {
+  Network net(1, /*async_disk=*/true);
+  net.node(1).Campaign();
+  net.Settle();
+  ASSERT_TRUE(net.node(1).is_leader());
+  int acked = 0;
+  std::function<void(uint64_t)> write = [&](uint64_t seq) {
+    net.node(1).Write(Put(9, seq, "k", absl::StrCat(seq)), [&, seq](auto r) {
+      ASSERT_TRUE(r.ok()) << r.status();
+      ++acked;
+      if (seq < 5) write(seq + 1);  // the next request, from inside the callback
+    });
+  };
+  write(1);
+  net.Settle();
+  EXPECT_EQ(acked, 5);
+  EXPECT_EQ(**net.store(1).Get("k"), "5");
 }
 
 TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {
