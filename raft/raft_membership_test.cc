@@ -198,6 +198,29 @@ TEST(MembershipTest, SurvivorLearnsTheLeaveFromTheRemovedLeadersVoteRejection) {
   EXPECT_EQ(Voters(c, 2), std::vector<uint64_t>{2});
 }
 
+// Found by the simulator (seed 52000098599): a candidate may now learn a commit from a
+// vote rejection and apply a change that removes it while it campaigns. When the votes
+// then came in, it became leader of a configuration without itself, and the core crashed
+// looking up its own progress. A candidate that is no longer a voter steps down instead.
+TEST(MembershipTest, CandidateRemovedWhileCampaigningDoesNotLead) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Isolate(3);
+  c.node(3).Campaign();
+  c.ProcessReadies();
+  ASSERT_EQ(c.raft(3).state(), StateType::kCandidate);
+  ASSERT_TRUE(c.node(3).ApplyConfChange(Simple(ConfChangeType::kRemoveNode, 3)).ok());
+  for (uint64_t from : {1, 2}) {
+    Message m;
+    m.type = MessageType::kVoteResp;
+    m.from = from;
+    m.to = 3;
+    m.term = c.raft(3).term();
+    c.node(3).Step(m).IgnoreError();
+  }
+  EXPECT_NE(c.raft(3).state(), StateType::kLeader);
+}
+
 TEST(MembershipTest, ExplicitJointStaysUntilLeft) {
   TestCluster c(3);
   c.Elect(1);

@@ -427,6 +427,14 @@ absl::Status Raft::StepCandidate(Message& m) {
       if (m.type != my_response) break;
       switch (Poll(m.from, m.type, !m.reject).result) {
         case VoteResult::kWon:
+          if (!Promotable() || HasUnappliedConfChanges()) {
+            // The configuration moved under the campaign (a commit learned from a vote
+            // rejection, applied meanwhile): this node may no longer be a voter, or the
+            // votes were counted under a configuration about to change. Stand down; a
+            // voter campaigns again once the change is applied.
+            BecomeFollower(term_, kNone);
+            break;
+          }
           if (state_ == StateType::kPreCandidate) {
             Campaign(CampaignType::kElection);
           } else {
