@@ -134,12 +134,25 @@ class PeerTransport::Link {
   }
 
   bool WriteBatch(v1::PeerBatch* out) {
-    if (writer_ == nullptr && !OpenStream()) return false;
+    if (writer_ == nullptr && !OpenStream()) return Reachable(false);
     FillHello(*t_->self_, out->mutable_hello());
-    if (writer_->Write(*out)) return true;
-    RB_LOG(DEBUG) << "stream to " << t_->book_->NameOf(to_) << " broke; reconnecting";
+    if (writer_->Write(*out)) return Reachable(true);
     CloseStream();
-    return false;
+    return Reachable(false);
+  }
+
+  // Logs when the peer is lost or found again (not every failed retry).
+  bool Reachable(bool now) {
+    if (now != reachable_) {
+      if (now) {
+        RB_LOG(INFO) << "reached peer " << t_->book_->NameOf(to_);
+      } else {
+        RB_LOG(WARNING) << "lost contact with peer " << t_->book_->NameOf(to_)
+                        << "; retrying with backoff";
+      }
+      reachable_ = now;
+    }
+    return now;
   }
 
   bool OpenStream() {
@@ -225,7 +238,8 @@ class PeerTransport::Link {
   std::unique_ptr<grpc::ClientContext> stream_context_;
   std::unique_ptr<grpc::ClientWriter<v1::PeerBatch>> writer_;
   v1::PeerAck ack_;
-  std::thread thread_;  // last: starts once everything above exists
+  bool reachable_ = false;  // as last logged; the link's thread only
+  std::thread thread_;      // last: starts once everything above exists
 };
 
 PeerTransport::PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,

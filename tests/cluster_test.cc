@@ -108,8 +108,13 @@ TEST(ClusterTest, KilledLeaderIsReplacedAndLosesNothingAcknowledged) {
     EXPECT_EQ(got->value, absl::StrCat("v", i));
   }
   ASSERT_TRUE(client.Put("after", "failover").ok());
+  const std::string lost = "lost contact with peer " + c.name(*leader);
+  EXPECT_NE(c.Log(successor).find(lost), std::string::npos) << c.Log(successor);
+  const size_t reached_before = c.Log(successor).rfind("reached peer " + c.name(*leader));
   ASSERT_TRUE(c.Start(*leader).ok());
   ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  EXPECT_GT(c.Log(successor).rfind("reached peer " + c.name(*leader)) + 1, reached_before + 1)
+      << "the successor should log finding the restarted node again";
   auto got = client.Get("after", raftbadger::v1::STALE, c.endpoint(*leader));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->value, "failover");
