@@ -163,6 +163,14 @@ uint64_t RandomClusterId() {
 
 int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  // SIGTERM and SIGINT are handled by sigwait below, once the node is up; one that
+  // arrives during start-up waits for it, so a stop is always graceful. Every thread
+  // inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto resolved = ResolveConfig(GatherSources(argc, argv));
   if (!resolved.ok()) Die(resolved.status().message());
   const ServerConfig config = *std::move(resolved);
@@ -306,13 +314,6 @@ int Run(int argc, char** argv) {
                  << (v.failed ? absl::StrCat("; STOPPED: ", v.failure) : "");
   });
 
-  // Signals go to this thread alone (sigwait below); every thread started after this
-  // inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   (*host)->Start();
   std::unique_ptr<PeerAdder> adder;
   if (config.bootstrap && !config.peers.empty()) {

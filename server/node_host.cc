@@ -74,7 +74,11 @@ void NodeHost::Loop() {
     }
     if (options_.snapshot_interval > absl::ZeroDuration() && now >= next_snapshot) {
       next_snapshot = now + options_.snapshot_interval;
-      node_->SnapshotIfBehind().IgnoreError();  // a failure stops the node, which logs it
+      const uint64_t before = SnapshotIndex();
+      // A failure stops the node, which logs it.
+      if (node_->SnapshotIfBehind().ok() && SnapshotIndex() != before) {
+        RB_LOG(INFO) << "took a timed snapshot at index " << SnapshotIndex();
+      }
     }
     RefreshView();
   }
@@ -82,6 +86,11 @@ void NodeHost::Loop() {
   node_->Close();
   node_.reset();
   RefreshView();
+}
+
+uint64_t NodeHost::SnapshotIndex() const {
+  auto snapshot = store_->store().GetSnapshot();
+  return snapshot.ok() ? (*snapshot)->metadata.index : 0;
 }
 
 void NodeHost::RefreshView() {

@@ -73,6 +73,7 @@ class NodeHost {
   NodeHost(NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store);
   void Loop();
   void RefreshView();
+  uint64_t SnapshotIndex() const;  // of the store's latest snapshot (0: none)
 
   const NodeHostOptions options_;
   std::unique_ptr<node::SqliteNodeStore> store_;

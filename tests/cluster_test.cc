@@ -181,5 +181,49 @@ TEST(ClusterTest, GracefulStopRestartAndForeignDataDirectory) {
   EXPECT_EQ(s->name(), "replica2");
 }
 
+// A node of another cluster that names a member as its peer is refused by it, and the
+// cluster goes on undisturbed.
+TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
+  LocalCluster c(3);
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  // A second "replica1" bootstraps its own cluster and tries to add our replica2.
+  const int port = FreePort();
+  auto env = c.Env(1);
+  env["PORT"] = std::to_string(port);
+  env["RAFT_ADDRESS"] = "localhost:" + std::to_string(port);
+  env["BADGER_DB_PATH"] = "./data/impostor";
+  env["RAFT_PEERS"] = c.name(2) + "=" + c.endpoint(2);
+  auto impostor = Process::Start(ServerBinary(), {}, env, c.root(), c.root() + "/impostor.log");
+  ASSERT_TRUE(impostor.ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (c.Log(2).find("refusing messages from replica1") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
+  }
+  EXPECT_NE(c.Log(2).find("refusing messages from replica1"), std::string::npos) << c.Log(2);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  client::Client client(client::ClientOptions{c.endpoints()});
+  ASSERT_TRUE(client.Put("still", "ours").ok());
+  auto s = c.Status(2);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->members_size(), 3);
+}
+
+// SNAPSHOT_INTERVAL takes a snapshot even below SNAPSHOT_THRESHOLD.
+TEST(ClusterTest, TimedSnapshotBelowTheThreshold) {
+  LocalCluster c(1, {{"SNAPSHOT_INTERVAL", "1"}, {"SNAPSHOT_THRESHOLD", "100000"}});
+  c.StartAll();
+  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << Logs(c);
+  client::Client client(client::ClientOptions{c.endpoints()});
+  ASSERT_TRUE(client.Put("a", "1").ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (c.Log(1).find("took a timed snapshot") == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
+  }
+  EXPECT_NE(c.Log(1).find("took a timed snapshot"), std::string::npos) << c.Log(1);
+}
+
 }  // namespace
 }  // namespace rb::tests

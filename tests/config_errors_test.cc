@@ -139,5 +139,31 @@ TEST(ConfigErrorsTest, DotEnvAndJsonFileStartANode) {
   EXPECT_EQ(p->Wait(absl::Seconds(10)), 0);
 }
 
+// Under `bazel run`, relative paths mean the directory the user ran it from.
+TEST(ConfigErrorsTest, RelativePathsResolveAgainstBuildWorkingDirectory) {
+  const std::string runfiles_like = NewTestDir("cwd");
+  const std::string user_dir = NewTestDir("user");
+  std::ofstream(user_dir + "/.env") << "NODE_ID=from-user-dir\n";
+  const int port = FreePort();
+  auto p = Process::Start(ServerBinary(), {},
+                          {{"PATH", "/usr/bin"},
+                           {"BUILD_WORKING_DIRECTORY", user_dir},
+                           {"BADGER_DB_PATH", "./data"},
+                           {"PORT", std::to_string(port)},
+                           {"LISTEN_HOST", "localhost"}},
+                          runfiles_like, runfiles_like + "/node.log");
+  ASSERT_TRUE(p.ok());
+  const std::string identity = user_dir + "/data/raftbadger.identity";
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!std::filesystem::exists(identity) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling another process's files
+  }
+  EXPECT_TRUE(std::filesystem::exists(identity)) << ReadFileOrEmpty(runfiles_like + "/node.log");
+  EXPECT_FALSE(std::filesystem::exists(runfiles_like + "/data"));
+  EXPECT_NE(ReadFileOrEmpty(identity).find("name=from-user-dir"), std::string::npos);
+  p->Signal(SIGTERM);
+  EXPECT_EQ(p->Wait(absl::Seconds(10)), 0);
+}
+
 }  // namespace
 }  // namespace rb::tests
