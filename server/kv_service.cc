@@ -163,8 +163,10 @@ grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
                                std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn) {
   auto call = std::make_shared<LoopCall>();
   if (!host_->Post([fn = std::move(fn), call](node::Node& n) { fn(n, call); })) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "this node's request queue is full (or it is shutting down)");
+    if (host_->stopping()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down");
+    }
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "this node's request queue is full");
   }
   grpc::Status status;
   std::function<void(node::Node&)> cancel;

@@ -43,6 +43,11 @@ bool NodeHost::Post(std::function<void(node::Node&)> fn) {
   return true;
 }
 
+bool NodeHost::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
 NodeView NodeHost::view() const {
   absl::MutexLock lock(&mu_);
   return view_;

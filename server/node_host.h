@@ -60,6 +60,7 @@ class NodeHost {
 
   // Runs fn on the loop with the node. False (fn dropped) if stopped or the queue is full.
   bool Post(std::function<void(node::Node&)> fn);
+  bool stopping() const;
 
   NodeView view() const;
   // The store, for reads on the loop only (inside a posted function or a node callback).

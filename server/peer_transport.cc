@@ -191,6 +191,19 @@ class PeerTransport::Link {
     auto stub = v1::RaftPeer::NewStub(PeerChannel(peer->address));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + kSnapshotDeadline));
+    {
+      // Stopping the link cancels the transfer rather than waiting for its deadline.
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return false;
+      context_ = &context;
+    }
+    struct Unregister {
+      Link* link;
+      ~Unregister() {
+        absl::MutexLock lock(&link->mu_);
+        link->context_ = nullptr;
+      }
+    } unregister{this};
     v1::SnapshotAck ack;
     auto writer = stub->SendSnapshot(&context, &ack);
     v1::SnapshotPiece first;

@@ -113,6 +113,14 @@ TEST_F(ApiTest, OldApiOnAFollower) {
     ASSERT_TRUE(old->GetEntries(&gctx, get, &got).ok());
     EXPECT_EQ(got.data(), "updated");
   }
+  {  // The old Go client set no deadline: the server's own applies (REQUEST_TIMEOUT_MS).
+    grpc::ClientContext ctx;
+    badgerpb::GetEntriesRequest req;
+    req.set_id("old-1");
+    badgerpb::GetEntriesResponse resp;
+    ASSERT_TRUE(old->GetEntries(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.data(), "updated");
+  }
   {  // Deleting a missing key succeeds, as it did.
     grpc::ClientContext ctx;
     Deadline(&ctx);
