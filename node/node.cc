@@ -155,17 +155,24 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     return 0;
   }
   const uint64_t token = ++next_read_id_;
-  std::string ctx = absl::StrCat(id_, "/", token);
+  std::string ctx = ReadContext(token);
   reads_by_ctx_.emplace(ctx, PendingRead{std::move(ready), token});
   raw_->ReadIndex(std::move(ctx));
   Pump();
   return token;
 }
 
+std::string Node::ReadContext(uint64_t token) const {
+  // Unique across restarts: a counter alone starts again at 1, and a late answer to the
+  // earlier run's read "3/1" completed the new run's "3/1" at an old read index (a stale
+  // read; simulator seed 61000001002 --voters=1).
+  return absl::StrCat(id_, "/", options_.incarnation, "/", token);
+}
+
 void Node::CancelRead(uint64_t token) {
   if (token == 0) return;
   const absl::Status gave_up = absl::DeadlineExceededError("the caller's deadline passed");
-  auto by_ctx = reads_by_ctx_.find(absl::StrCat(id_, "/", token));
+  auto by_ctx = reads_by_ctx_.find(ReadContext(token));
   if (by_ctx != reads_by_ctx_.end()) {
     PendingRead read = std::move(by_ctx->second);
     reads_by_ctx_.erase(by_ctx);

@@ -56,6 +56,11 @@ struct NodeOptions {
   uint64_t snapshot_keep_entries = 100;
   // Bound on client requests waiting for an outcome; more are refused (ResourceExhausted).
   size_t max_pending_requests = 10000;
+  // Distinguishes this instance of the node from its earlier runs (a restart): read
+  // requests carry it, so an answer to a read of an earlier run, delayed across the
+  // restart, never completes a read of this one. Different for each start: random in the
+  // server, the restart count in the simulator.
+  uint64_t incarnation = 0;
 
   // Deliberate bugs, only for proving that the simulator's checkers catch them.
   struct Bugs {
@@ -153,6 +158,7 @@ class Node {
   absl::StatusOr<std::optional<std::string>> GetFromStore(absl::string_view key);
   void Fail(absl::Status status);
   absl::Status NotAMemberError() const;
+  std::string ReadContext(uint64_t token) const;
   void FailPending(const absl::Status& status);
 
   struct PendingRead {

@@ -70,6 +70,17 @@ class Network {
   // Messages for which this returns true are lost in delivery.
   std::function<bool(const raft::Message&)> drop;
 
+  // A new process over the same store (its run counted by incarnation).
+  void Restart(uint64_t id, uint64_t incarnation) {
+    auto& slot = nodes_.at(id);
+    slot.node.reset();
+    NodeOptions options;
+    options.raft.id = id;
+    options.raft.seed = 7;
+    options.incarnation = incarnation;
+    slot.node = *Node::Create(options, slot.store.get(), slot.link.get());
+  }
+
   uint64_t ElectLeader(uint64_t id) {
     node(id).Campaign();
     Settle();
@@ -247,6 +258,37 @@ TEST(NodeTest, CallbackIssuingTheNextRequestDoesNotReenterTheReadyLoop) {
   net.Settle();
   EXPECT_EQ(acked, 5);
   EXPECT_EQ(**net.store(1).Get("k"), "5");
+}
+
+// Found by the simulator (seed 61000001002 --voters=1): read contexts were "<id>/<counter>"
+// and the counter starts again after a restart, so a late answer to a read of the earlier
+// run completed a new read at an old read index: a stale read.
+TEST(NodeTest, AnAnswerToAnEarlierRunsReadDoesNotCompleteANewOne) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  auto take_read_index = [&]() {
+    for (auto it = net.queue().begin(); it != net.queue().end(); ++it) {
+      if (it->type == raft::MessageType::kReadIndex) {
+        raft::Message m = std::move(*it);
+        net.queue().erase(it);
+        return m;
+      }
+    }
+    ADD_FAILURE() << "no MsgReadIndex queued";
+    return raft::Message();
+  };
+  net.node(2).ReadBarrier(ReadConsistency::kLinearizable, [](absl::Status) {});
+  raft::Message old_request = take_read_index();  // delayed in the network
+  net.Restart(2, /*incarnation=*/1);
+  net.node(1).Tick();  // a heartbeat: node 2 learns its leader again
+  net.Settle();
+  bool answered = false;
+  net.node(2).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status) { answered = true; });
+  take_read_index();                  // the new request is lost
+  net.Queue(std::move(old_request));  // the old one arrives at last, and is answered
+  net.Settle();
+  EXPECT_FALSE(answered) << "a read of the earlier run completed this run's read";
+  EXPECT_EQ(net.node(2).pending_requests(), 1u);
 }
 
 TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {

@@ -244,6 +244,7 @@ int Run(int argc, char** argv) {
   host_options.node.snapshot_keep_entries =
       std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
   host_options.node.max_pending_requests = config.max_pending_requests;
+  host_options.node.incarnation = RandomClusterId();  // any value new to this start
   host_options.tick = absl::Milliseconds(config.tick_ms);
   host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
   node::NodeHooks hooks;

@@ -216,7 +216,7 @@ class Simulation {
   }
   void Fail(const std::string& what);
 
-  node::NodeOptions MakeNodeOptions(uint64_t id) const;
+  node::NodeOptions MakeNodeOptions(uint64_t id, uint64_t incarnation) const;
   void StartNode(SimNode* n);
   std::function<void(std::function<void()>)> DiskScheduler(uint64_t id);
   // A disk operation's completion, delivered after delay_us to the incarnation that issued it.

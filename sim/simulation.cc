@@ -75,9 +75,10 @@ void Simulation::Fail(const std::string& what) {
   }
 }
 
-node::NodeOptions Simulation::MakeNodeOptions(uint64_t id) const {
+node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation) const {
   node::NodeOptions o;
   o.raft.id = id;
+  o.incarnation = incarnation;
   o.raft.election_tick = kElectionTicks;
   o.raft.heartbeat_tick = kHeartbeatTicks;
   o.raft.pre_vote = scenario_.pre_vote;
@@ -136,8 +137,8 @@ void Simulation::StartNode(SimNode* n) {
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
   hooks.on_apply = [this, n](const raft::Entry& e) { OnApply(n, e); };
-  auto created =
-      node::Node::Create(MakeNodeOptions(n->id), n->store(), n->transport.get(), std::move(hooks));
+  auto created = node::Node::Create(MakeNodeOptions(n->id, n->incarnation), n->store(),
+                                    n->transport.get(), std::move(hooks));
   if (!created.ok()) {
     Fail(absl::StrCat("node ", n->id,
                       " cannot restart from its disk: ", created.status().ToString()));
