@@ -130,27 +130,22 @@ absl::Status Client::Write(const WriteFn& fn) {
 }
 
 absl::StatusOr<uint64_t> Client::Put(const std::string& key, const std::string& value) {
-  v1::PutResponse resp;
-  absl::Status s =
-      Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
-        v1::PutRequest req;
-        req.set_key(key);
-        req.set_value(value);
-        *req.mutable_session() = session;
-        return stub->Put(ctx, req, &resp);
-      });
-  if (!s.ok()) return s;
-  return resp.revision();
+  return PutWith(key, value, /*require_existing=*/false);
 }
 
 absl::StatusOr<uint64_t> Client::Update(const std::string& key, const std::string& value) {
+  return PutWith(key, value, /*require_existing=*/true);
+}
+
+absl::StatusOr<uint64_t> Client::PutWith(const std::string& key, const std::string& value,
+                                         bool require_existing) {
   v1::PutResponse resp;
   absl::Status s =
       Write([&](v1::KV::Stub* stub, grpc::ClientContext* ctx, const v1::Session& session) {
         v1::PutRequest req;
         req.set_key(key);
         req.set_value(value);
-        req.set_require_existing(true);
+        req.set_require_existing(require_existing);
         *req.mutable_session() = session;
         return stub->Put(ctx, req, &resp);
       });

@@ -74,6 +74,8 @@ class Client {
   // leader until it answers or the total timeout passes.
   absl::Status Write(const WriteFn& fn);
   absl::Status EnsureSession();
+  absl::StatusOr<uint64_t> PutWith(const std::string& key, const std::string& value,
+                                   bool require_existing);
   std::shared_ptr<grpc::Channel> Channel(const std::string& address);  // one per address
   raftbadger::v1::KV::Stub* Kv(const std::string& address);
   raftbadger::v1::Cluster::Stub* ClusterStub(const std::string& address);
