@@ -90,6 +90,10 @@ absl::Status Raft::Init(const Config& config) {
     log_.AppliedTo(std::max(config.applied, log_.applied()));
   }
   BecomeFollower(term_, kNone);
+  // A node that has a term may have acknowledged a leader just before it restarted: it
+  // keeps that leader's lease (ignores vote requests) for an election timeout. A node that
+  // never had a term has acknowledged no one.
+  leader_contact_elapsed_ = term_ == 0 ? election_timeout_ticks_ : 0;
   return absl::OkStatus();
 }
 
@@ -365,6 +369,7 @@ void Raft::Tick() {
 
 void Raft::TickElection() {
   ++election_elapsed_;
+  if (leader_contact_elapsed_ < election_timeout_ticks_) ++leader_contact_elapsed_;
   if (Promotable() && PastElectionTimeout()) {
     election_elapsed_ = 0;
     Message m;
@@ -377,6 +382,7 @@ void Raft::TickElection() {
 void Raft::TickHeartbeat() {
   ++heartbeat_elapsed_;
   ++election_elapsed_;
+  leader_contact_elapsed_ = 0;  // a leader is in contact with itself
   if (election_elapsed_ >= election_timeout_ticks_) {
     election_elapsed_ = 0;
     if (check_quorum_) {

@@ -114,6 +114,9 @@ class Raft {
   uint64_t lead() const { return lead_; }
   StateType state() const { return state_; }
   uint64_t lead_transferee() const { return lead_transferee_; }
+  // Whether the commit index is at an entry of the current term: until it is, a new
+  // leader does not know the newest commit index (Raft thesis 6.4).
+  bool CommittedEntryInCurrentTerm() const;
   bool is_learner() const { return is_learner_; }
   uint64_t pending_conf_index() const { return pending_conf_index_; }
   uint64_t uncommitted_size() const { return uncommitted_size_; }
@@ -186,7 +189,6 @@ class Raft {
   void HandleHeartbeat(const Message& m);
   void HandleSnapshot(const Message& m);
   bool Restore(const std::shared_ptr<const Snapshot>& snapshot);
-  bool CommittedEntryInCurrentTerm() const;
   void SendReadIndexResponse(Message m);
   void RespondToReadIndex(const Message& request, uint64_t read_index);
   void ReleasePendingReadIndexMessages();
@@ -220,6 +222,10 @@ class Raft {
   uint64_t pending_conf_index_ = 0;
 
   int election_elapsed_ = 0;
+  // Ticks since this node last heard from a leader (or was one), capped at the election
+  // timeout; 0 at a restart. Unlike election_elapsed_, no change of term or role resets it:
+  // while it is below the election timeout, vote requests are ignored (CheckQuorum).
+  int leader_contact_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   const int election_timeout_ticks_;
   const int heartbeat_timeout_ticks_;

@@ -224,6 +224,24 @@ TEST(ElectionTest, CheckQuorumFollowersIgnoreVotesWhileHearingLeader) {
   EXPECT_EQ(c.Leader(), 1u);
 }
 
+TEST(ElectionTest, CheckQuorumRestartedFollowerKeepsTheLeaseItMayHaveGiven) {
+  TestCluster c(3, 0, PreVote(false, true));
+  c.Elect(1);
+  // 2 acknowledged the leader, then restarted: its last run may have promised the leader
+  // an election timeout without a rival (lease reads rely on it), so it still refuses 3.
+  c.Restart(2);
+  c.Cut(1, 3);
+  c.Cut(1, 2);
+  c.Elect(3);
+  EXPECT_NE(c.raft(3).state(), StateType::kLeader);
+  EXPECT_GT(c.raft(2).drops().ignored_votes, 0u);
+  // After an election timeout without a leader, 2 votes again.
+  c.Tick(2, 20);
+  c.Stabilize();
+  c.Elect(3);
+  EXPECT_EQ(c.raft(3).state(), StateType::kLeader);
+}
+
 TEST(ElectionTest, LearnerNeverCampaigns) {
   TestCluster c(1, 1);
   c.Elect(1);

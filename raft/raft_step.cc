@@ -27,11 +27,13 @@ absl::Status Raft::Step(Message m) {
   } else if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       const bool force = m.context == kCampaignTransferContext;
-      const bool in_lease =
-          check_quorum_ && lead_ != kNone && election_elapsed_ < election_timeout_ticks_;
+      const bool in_lease = check_quorum_ && leader_contact_elapsed_ < election_timeout_ticks_;
       if (!force && in_lease) {
         // We heard from a leader within the minimum election timeout: a candidate that
-        // cannot hear it must not depose it (thesis section 4.2.3).
+        // cannot hear it must not depose it (thesis section 4.2.3). Leaders' lease reads
+        // rely on this (node/), so it holds however we learned of a newer term since, and
+        // for an election timeout after a restart: the last run may have just acknowledged
+        // a leader.
         ++drops_.ignored_votes;
         return absl::OkStatus();
       }
@@ -472,16 +474,19 @@ absl::Status Raft::StepFollower(Message& m) {
       break;
     case MessageType::kApp:
       election_elapsed_ = 0;
+      leader_contact_elapsed_ = 0;
       lead_ = m.from;
       HandleAppendEntries(m);
       break;
     case MessageType::kHeartbeat:
       election_elapsed_ = 0;
+      leader_contact_elapsed_ = 0;
       lead_ = m.from;
       HandleHeartbeat(m);
       break;
     case MessageType::kSnap:
       election_elapsed_ = 0;
+      leader_contact_elapsed_ = 0;
       lead_ = m.from;
       HandleSnapshot(m);
       break;
