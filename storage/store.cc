@@ -763,6 +763,11 @@ absl::Status WriteTxn::Put(absl::string_view key, absl::string_view value, uint6
   return store_->PutKv(key, value, index);
 }
 
+absl::StatusOr<std::vector<KeyValue>> WriteTxn::Scan(absl::string_view prefix, size_t limit) {
+  // The transaction's connection sees its own uncommitted rows.
+  return store_->Scan(prefix, limit);
+}
+
 absl::StatusOr<bool> WriteTxn::Delete(absl::string_view key) { return store_->DeleteKv(key); }
 
 absl::StatusOr<bool> WriteTxn::UpdateIfExists(absl::string_view key, absl::string_view value,

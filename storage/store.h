@@ -105,6 +105,8 @@ class WriteTxn {
   absl::Status Put(absl::string_view key, absl::string_view value, uint64_t index);
   // Returns whether the key existed.
   absl::StatusOr<bool> Delete(absl::string_view key);
+  // As Store::Scan, seeing this transaction's own writes.
+  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view prefix, size_t limit);
   // Writes only if the key exists; returns whether it did.
   absl::StatusOr<bool> UpdateIfExists(absl::string_view key, absl::string_view value,
                                       uint64_t index);
@@ -115,6 +117,9 @@ class WriteTxn {
                                       absl::string_view value, uint64_t index);
   // Records that entries up to `index` are applied, with the configuration in force then.
   absl::Status SetApplied(uint64_t index, const raft::ConfState& conf_state);
+  // The applied index as this transaction leaves it so far (a snapshot installed in it
+  // moves it).
+  uint64_t applied_index() const { return applied_index_; }
 
  private:
   friend class Store;
