@@ -110,6 +110,7 @@ absl::Status Client::Write(const WriteFn& fn) {
   const absl::Time give_up = absl::Now() + options_.total_timeout;
   absl::Duration backoff = absl::Milliseconds(20);
   grpc::Status last;
+  bool sent = false;  // an attempt may have reached the leader under this session
   for (int attempt = 0; absl::Now() < give_up; ++attempt) {
     std::string target = leader_;
     if (target.empty()) {
@@ -119,6 +120,22 @@ absl::Status Client::Write(const WriteFn& fn) {
     grpc::ClientContext ctx;
     SetDeadline(&ctx);
     last = fn(Kv(target), &ctx, session);
+    if (Trailer(ctx, "rb-error") == "session-expired") {
+      // The cluster forgot this session (idle too long, or too many sessions). A new one
+      // is safe only if no earlier attempt could have been applied under the old one.
+      client_id_ = 0;
+      seq_ = 0;
+      if (sent) {
+        return absl::AbortedError(
+            "the session expired while the write was being retried: it may or may not have "
+            "been applied");
+      }
+      if (absl::Status s = EnsureSession(); !s.ok()) return s;
+      session.set_client_id(client_id_);
+      session.set_seq(++seq_);
+      continue;
+    }
+    sent = true;
     if (last.ok() || !Retryable(last.error_code())) return FromGrpc(last);
     // Follow the leader the server named; else look for one again.
     const std::string named = Trailer(ctx, "rb-leader-address");

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
@@ -31,6 +32,30 @@ class MemoryNodeStore::Txn : public KvTxn {
     staged_[std::string(key)] = std::nullopt;
     return current.has_value();
   }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(absl::string_view prefix,
+                                                                        size_t limit) override {
+    // Merges the committed rows with the staged ones (staged wins; nullopt is a delete).
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string from(prefix);
+    auto base = store_->kv_.lower_bound(from);
+    auto staged = staged_.lower_bound(from);
+    auto in_prefix = [&](const std::string& key) { return absl::StartsWith(key, prefix); };
+    // Bounded: each round consumes a row of either map, and stops at `limit` results.
+    while (out.size() < limit) {
+      const bool base_ok = base != store_->kv_.end() && in_prefix(base->first);
+      const bool staged_ok = staged != staged_.end() && in_prefix(staged->first);
+      if (!base_ok && !staged_ok) break;
+      if (staged_ok && (!base_ok || staged->first <= base->first)) {
+        if (base_ok && base->first == staged->first) ++base;
+        if (staged->second) out.emplace_back(staged->first, *staged->second);
+        ++staged;
+      } else {
+        out.emplace_back(base->first, base->second);
+        ++base;
+      }
+    }
+    return out;
+  }
   absl::Status SetApplied(uint64_t index, const raft::ConfState& cs) override {
     if (index < store_->applied_index_) {
       return absl::FailedPreconditionError("applied index would go back");
@@ -39,6 +64,7 @@ class MemoryNodeStore::Txn : public KvTxn {
     conf_state_ = cs;
     return absl::OkStatus();
   }
+  uint64_t applied_index() const override { return applied_.value_or(store_->applied_index_); }
   void Commit() {
     for (auto& [key, value] : staged_) {
       if (value) {
@@ -73,7 +99,8 @@ MemoryNodeStore::MemoryNodeStore(const raft::ConfState& initial, Scheduler sched
   log_.SetConfState(initial);
 }
 
-void MemoryNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) {
+void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
+                              std::function<void(absl::Status)> done) {
   // Copy what must become durable now: the caller may reuse the Ready.
   struct Write {
     std::optional<raft::HardState> hard_state;
@@ -82,7 +109,7 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::St
   };
   auto write = std::make_shared<Write>(Write{rd.hard_state, rd.entries, rd.snapshot});
   const uint64_t incarnation = incarnation_;
-  auto complete = [this, write, incarnation, done = std::move(done)]() {
+  auto complete = [this, write, incarnation, apply = std::move(apply), done = std::move(done)]() {
     if (incarnation != incarnation_) return;  // the process crashed meanwhile: lost
     absl::Status s;
     if (write->snapshot != nullptr) {
@@ -101,6 +128,7 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::St
     }
     if (s.ok()) s = log_.Append(write->entries);
     if (s.ok() && write->hard_state) log_.SetHardState(*write->hard_state);
+    if (s.ok() && apply) s = RunTxn(apply);
     done(s);
   };
   if (scheduler_) {
@@ -111,6 +139,10 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::St
 }
 
 absl::Status MemoryNodeStore::Apply(const std::function<absl::Status(KvTxn*)>& fn) {
+  return RunTxn(fn);
+}
+
+absl::Status MemoryNodeStore::RunTxn(const ApplyFn& fn) {
   Txn txn(this);
   RETURN_IF_ERROR(fn(&txn));
   txn.Commit();

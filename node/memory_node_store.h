@@ -24,7 +24,8 @@ class MemoryNodeStore : public NodeStore {
   explicit MemoryNodeStore(const raft::ConfState& initial, Scheduler scheduler = nullptr);
 
   const raft::Storage& raft_storage() const override { return view_; }
-  void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
+  void Persist(const raft::Ready& rd, ApplyFn apply,
+               std::function<void(absl::Status)> done) override;
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
   uint64_t applied_index() const override { return applied_index_; }
@@ -36,6 +37,7 @@ class MemoryNodeStore : public NodeStore {
 
  private:
   class Txn;
+  absl::Status RunTxn(const ApplyFn& fn);
 
   // The log as the core reads it, except that the initial configuration is the one as of
   // the applied index (entries after it, conf changes included, are applied again after a

@@ -32,6 +32,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, N
   ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(config));
   ASSIGN_OR_RETURN(raft::InitialState init, store->raft_storage().GetInitialState());
   node->conf_state_ = init.conf_state;
+  node->durable_hard_state_ = init.hard_state;
   ASSIGN_OR_RETURN(auto snapshot, store->raft_storage().GetSnapshot());
   node->last_snapshot_index_ = snapshot->metadata.index;
   return node;
@@ -73,6 +74,8 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
     case kvpb::Command::kCas:
       valid = ValidateKey(cmd.cas().key());
       break;
+    case kvpb::Command::kRegisterSession:
+      break;
     case kvpb::Command::OP_NOT_SET:
       valid = absl::InvalidArgumentError("command has no operation");
       break;
@@ -98,6 +101,7 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
             : absl::StrCat("node ", id_, " is not the leader; leader is ", leader())));
     return;
   }
+  if (options_.log_clock_ms) cmd.set_time_ms(options_.log_clock_ms());
   absl::Status proposed = raw_->Propose(cmd.SerializeAsString());
   if (!proposed.ok()) {
     done(proposed);
@@ -139,6 +143,19 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     ready(absl::OkStatus());
     return 0;
   }
+  if (consistency == ReadConsistency::kLease && HasLease()) {
+    ++counters_.lease_reads;
+    RenewLeaseSoon();
+    // No other leader can exist, so nothing newer than our commit index is committed.
+    const uint64_t index = raw_->raft().log().committed();
+    if (store_->applied_index() >= index) {
+      ready(absl::OkStatus());
+      return 0;
+    }
+    const uint64_t token = ++next_read_id_;
+    reads_by_index_.emplace(index, PendingRead{std::move(ready), token});
+    return token;
+  }
   if (pending_requests() >= options_.max_pending_requests) {
     ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
     return 0;
@@ -156,10 +173,65 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
   }
   const uint64_t token = ++next_read_id_;
   std::string ctx = ReadContext(token);
-  reads_by_ctx_.emplace(ctx, PendingRead{std::move(ready), token});
+  PendingRead read{std::move(ready), token};
+  if (options_.clock_us) read.issued_us = options_.clock_us();
+  read.term = raw_->raft().term();
+  read.leader = is_leader();
+  reads_by_ctx_.emplace(ctx, std::move(read));
   raw_->ReadIndex(std::move(ctx));
   Pump();
   return token;
+}
+
+uint64_t Node::lease_us() const {
+  const raft::Config& rc = options_.raft;
+  if (!options_.clock_us || options_.tick_us == 0 || !rc.check_quorum ||
+      rc.read_only_option != raft::ReadOnlyOption::kSafe || rc.election_tick < 3) {
+    return 0;
+  }
+  // Followers hold off rivals for at least (election_tick - 1) of their ticks after they
+  // heard the heartbeat (the first tick may come at once); one more tick of margin for
+  // this node's own tick phase. Their clocks may run fast by the drift bound, and ours slow.
+  const uint64_t drift = options_.max_clock_drift_permille;
+  RB_CHECK(drift < 1000, "max_clock_drift_permille must be below 1000");
+  return static_cast<uint64_t>(rc.election_tick - 2) * options_.tick_us * (1000 - drift) /
+         (1000 + drift);
+}
+
+bool Node::HasLease() const {
+  if (lease_until_us_ == 0 || !is_leader() || !is_member()) return false;
+  const raft::Raft& r = raw_->raft();
+  if (r.term() != lease_term_ || r.term() == lease_void_term_) return false;
+  if (r.lead_transferee() != raft::kNone || !r.CommittedEntryInCurrentTerm()) return false;
+  return options_.clock_us() < lease_until_us_;
+}
+
+void Node::RenewLease(const PendingRead& read) {
+  const uint64_t length = lease_us();
+  if (length == 0 || !read.leader || !is_leader()) return;
+  const raft::Raft& r = raw_->raft();
+  // The quorum acknowledged heartbeats sent after the request was made, in its term.
+  if (r.term() != read.term || r.term() == lease_void_term_) return;
+  if (lease_term_ != r.term()) lease_until_us_ = 0;
+  lease_term_ = r.term();
+  if (read.issued_us + length > lease_until_us_) {
+    lease_until_us_ = read.issued_us + length;
+    ++counters_.lease_renewals;
+  }
+}
+
+void Node::RenewLeaseSoon() {
+  // Renew once half the lease is gone, so that a steady stream of lease reads never waits.
+  if (lease_renewal_in_flight_ || options_.clock_us() + lease_us() / 2 < lease_until_us_) return;
+  if (pending_requests() >= options_.max_pending_requests) return;
+  lease_renewal_in_flight_ = true;
+  const uint64_t token = ++next_read_id_;
+  std::string ctx = ReadContext(token);
+  PendingRead read{[this](absl::Status) { lease_renewal_in_flight_ = false; }, token,
+                   options_.clock_us(), raw_->raft().term(), true};
+  reads_by_ctx_.emplace(ctx, std::move(read));
+  raw_->ReadIndex(std::move(ctx));
+  Pump();
 }
 
 std::string Node::ReadContext(uint64_t token) const {
@@ -239,9 +311,22 @@ void Node::Pump() {
     if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
       ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
     }
-    if (options_.bugs.send_before_persist) SendMessages();  // BUG (test only)
+    if (options_.bugs.send_before_persist) {
+      SendMessages(/*promise_free_only=*/false);  // BUG (test only)
+    } else {
+      // The leader's appends go out while its own write is in flight (Raft thesis
+      // 10.2.1): followers write in parallel, and the core counts the leader's copy only
+      // once it is durable.
+      SendMessages(/*promise_free_only=*/true);
+    }
+    if (ready_.snapshot != nullptr) conf_state_ = ready_.snapshot->metadata.conf_state;
     persist_in_flight_ = true;
-    store_->Persist(ready_, [this](absl::Status s) { HandlePersisted(std::move(s)); });
+    ApplyFn apply;
+    if (!ready_.committed_entries.empty()) {
+      apply = [this](KvTxn* txn) { return ApplyCommittedIn(txn); };
+    }
+    store_->Persist(ready_, std::move(apply),
+                    [this](absl::Status s) { HandlePersisted(std::move(s)); });
   }
   pumping_ = false;
 }
@@ -265,13 +350,9 @@ void Node::HandlePersistedBody(absl::Status status) {
     Fail(status);
     return;
   }
-  if (!options_.bugs.send_before_persist) SendMessages();
-  if (ready_.snapshot != nullptr) conf_state_ = ready_.snapshot->metadata.conf_state;
-  absl::Status applied = ApplyCommitted();
-  if (!applied.ok()) {
-    Fail(applied);
-    return;
-  }
+  if (ready_.hard_state) durable_hard_state_ = *ready_.hard_state;
+  SendMessages(/*promise_free_only=*/false);
+  FinishApply();
   HandleReadStates();
   if (ready_.soft_state) OnLeadershipChange();
   raw_->Advance();
@@ -287,14 +368,37 @@ void Node::HandlePersistedBody(absl::Status status) {
   }
 }
 
-void Node::SendMessages() {
+bool Node::PromiseFree(const raft::Message& m) const {
+  // A leader's appends, heartbeats and snapshots promise nothing about this node's disk,
+  // as long as the term they carry is durable: a leader whose term could be lost in a
+  // crash might lead that term again with a different log.
+  if (raw_->raft().state() != raft::StateType::kLeader) return false;
+  if (m.term != durable_hard_state_.term || durable_hard_state_.vote != id_) return false;
+  if (ready_.hard_state && (ready_.hard_state->term != durable_hard_state_.term ||
+                            ready_.hard_state->vote != durable_hard_state_.vote)) {
+    return false;
+  }
+  return m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat ||
+         m.type == raft::MessageType::kSnap;
+}
+
+void Node::SendMessages(bool promise_free_only) {
   std::vector<uint64_t> snapshots_sent;
+  std::vector<raft::Message> kept;
   for (raft::Message& m : ready_.messages) {
+    if (promise_free_only && !PromiseFree(m)) {
+      kept.push_back(std::move(m));
+      continue;
+    }
     if (hooks_.on_send) hooks_.on_send(m);
     if (m.type == raft::MessageType::kSnap) snapshots_sent.push_back(m.to);
+    if (m.type == raft::MessageType::kTimeoutNow) {
+      lease_void_term_ = m.term;
+      lease_until_us_ = 0;
+    }
     transport_->Send(std::move(m));
   }
-  ready_.messages.clear();
+  ready_.messages = std::move(kept);
   // The leader keeps a follower paused until it hears how a snapshot went. The transport
   // is fire-and-forget, so report success at once: the follower goes back to probing, and
   // if the snapshot was lost the probe is rejected and the leader sends another.
@@ -326,29 +430,35 @@ absl::Status Node::SnapshotIfBehind() {
   return absl::OkStatus();
 }
 
-absl::Status Node::ApplyCommitted() {
-  if (ready_.committed_entries.empty()) return absl::OkStatus();
-  std::vector<std::pair<ApplyOutcome, uint64_t>> outcomes;
-  const uint64_t already = store_->applied_index();
-  RETURN_IF_ERROR(store_->Apply([&](KvTxn* txn) -> absl::Status {
-    for (const raft::Entry& e : ready_.committed_entries) {
-      if (e.index <= already) continue;  // in the state machine already (snapshot)
-      if (e.type == raft::EntryType::kConfChange) {
-        auto cc = raft::DecodeConfChange(e.data);
-        if (cc.ok()) {
-          auto cs = raw_->ApplyConfChange(*cc);
-          if (cs.ok()) conf_state_ = *cs;  // an invalid change leaves the config as is
-        }
-      } else if (!e.data.empty()) {
-        ASSIGN_OR_RETURN(ApplyOutcome outcome, ApplyCommand(txn, e.index, e.data));
-        outcomes.emplace_back(std::move(outcome), e.index);
-      }
-    }
-    return txn->SetApplied(ready_.committed_entries.back().index, conf_state_);
-  }));
+absl::Status Node::ApplyCommittedIn(KvTxn* txn) {
+  RB_CHECK(!ready_.committed_entries.empty(), "apply without committed entries");
+  applied_outcomes_.clear();
+  // Entries up to here are in the state machine already (a snapshot, perhaps installed
+  // earlier in this same transaction).
+  apply_skip_through_ = txn->applied_index();
   for (const raft::Entry& e : ready_.committed_entries) {
-    if (hooks_.on_apply && e.index > already) hooks_.on_apply(e);
+    if (e.index <= apply_skip_through_) continue;
+    if (e.type == raft::EntryType::kConfChange) {
+      auto cc = raft::DecodeConfChange(e.data);
+      if (cc.ok()) {
+        auto cs = raw_->ApplyConfChange(*cc);
+        if (cs.ok()) conf_state_ = *cs;  // an invalid change leaves the config as is
+      }
+    } else if (!e.data.empty()) {
+      ASSIGN_OR_RETURN(ApplyOutcome outcome, ApplyCommand(txn, e.index, e.data, options_.sessions));
+      applied_outcomes_.emplace_back(std::move(outcome), e.index);
+    }
   }
+  return txn->SetApplied(ready_.committed_entries.back().index, conf_state_);
+}
+
+void Node::FinishApply() {
+  if (ready_.committed_entries.empty()) return;
+  for (const raft::Entry& e : ready_.committed_entries) {
+    if (hooks_.on_apply && e.index > apply_skip_through_) hooks_.on_apply(e);
+  }
+  std::vector<std::pair<ApplyOutcome, uint64_t>> outcomes = std::move(applied_outcomes_);
+  applied_outcomes_.clear();
   for (auto& [outcome, index] : outcomes) {
     if (outcome.malformed) ++counters_.malformed_entries;
     if (outcome.duplicate) ++counters_.duplicates_suppressed;
@@ -358,17 +468,19 @@ absl::Status Node::ApplyCommitted() {
     pending_writes_.erase(it);
     if (outcome.stale) {
       done(absl::FailedPreconditionError("a newer command of this client was applied first"));
+    } else if (outcome.unknown_session) {
+      done(SessionExpiredError(outcome.client_id));
     } else {
       done(outcome.result);
     }
   }
-  return absl::OkStatus();
 }
 
 void Node::HandleReadStates() {
   for (raft::ReadState& rs : ready_.read_states) {
     auto it = reads_by_ctx_.find(rs.request_ctx);
     if (it == reads_by_ctx_.end()) continue;
+    RenewLease(it->second);
     reads_by_index_.emplace(rs.index, std::move(it->second));
     reads_by_ctx_.erase(it);
   }

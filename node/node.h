@@ -2,12 +2,14 @@
 // production server and the simulator. It owns a RawNode and drives its Ready loop in the
 // order durability requires:
 //
-//   1. persist the Ready (hard state, entries, snapshot) through NodeStore, which may finish
-//      later (the simulator models disk latency; a crash before it finishes loses it);
-//   2. only then send the Ready's messages (a vote or an append acknowledgment promises
-//      that something is on disk);
-//   3. apply committed entries to the state machine, atomically with the applied index,
-//      with per-client sessions suppressing duplicates; answer the clients waiting for them;
+//   1. send what promises nothing about this node's disk (a leader's appends and
+//      heartbeats in a durable term), so followers write while the leader does;
+//   2. persist the Ready (hard state, entries, snapshot) and apply its committed entries
+//      to the state machine, with the applied index, in one atomic write through NodeStore
+//      (one fsync), which may finish later (the simulator models disk latency; a crash
+//      before it finishes loses it); per-client sessions suppress duplicates;
+//   3. only then send the rest (a vote or an append acknowledgment promises that something
+//      is on disk), and answer the clients whose writes were applied;
 //   4. serve linearizable reads whose read index has been applied.
 //
 // The node reads no clock and starts no thread: the driver calls Tick() at its tick
@@ -28,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/node_store.h"
+#include "node/state_machine.h"
 #include "proto/kv.pb.h"
 #include "raft/raw_node.h"
 
@@ -46,7 +49,13 @@ class Transport {
 
 enum class ReadConsistency {
   kLinearizable,  // ReadIndex: confirmed by the leader, served once applied
-  kLocal,         // whatever this node has applied (may be stale)
+  // The leader's lease: served at the leader's commit index with no round trip while a
+  // quorum's recent acknowledgment guarantees that no other leader can exist (see
+  // NodeOptions::clock_us). Anywhere else, or without a lease, as kLinearizable (a round
+  // that also renews the lease). Linearizable as long as clocks drift apart by no more than
+  // max_clock_drift_permille.
+  kLease,
+  kLocal,  // whatever this node has applied (may be stale)
 };
 
 struct NodeOptions {
@@ -61,6 +70,24 @@ struct NodeOptions {
   // restart, never completes a read of this one. Different for each start: random in the
   // server, the restart count in the simulator.
   uint64_t incarnation = 0;
+
+  // Sessions (see state_machine.h): the same policy on every member. log_clock_ms is the
+  // wall clock a leader stamps on the commands it proposes (the log time sessions expire
+  // by); unset: no stamp, and sessions expire only when there are too many.
+  SessionPolicy sessions;
+  std::function<uint64_t()> log_clock_ms;
+
+  // Lease reads. clock_us is the driver's monotonic clock (virtual time in the simulator),
+  // which must keep running while the process is stopped; tick_us is the nominal interval
+  // between Tick() calls. A confirmation by a quorum of heartbeats sent at local time t
+  // gives a lease until t + lease_us() on this node's clock: followers that acknowledged
+  // ignore vote requests for an election timeout of their own ticks (raft CheckQuorum),
+  // which is at least (election_tick - 1) ticks of real time. Without clock_us, tick_us or
+  // raft.check_quorum there is no lease and kLease reads are linearizable reads.
+  std::function<uint64_t()> clock_us;
+  uint64_t tick_us = 0;
+  // How much faster or slower than real time any node's clock may run.
+  uint32_t max_clock_drift_permille = 100;
 
   // Deliberate bugs, only for proving that the simulator's checkers catch them.
   struct Bugs {
@@ -86,6 +113,8 @@ struct NodeCounters {
   uint64_t dropped_peer_messages = 0;
   uint64_t duplicates_suppressed = 0;
   uint64_t malformed_entries = 0;
+  uint64_t lease_reads = 0;     // kLease reads served under the lease
+  uint64_t lease_renewals = 0;  // quorum confirmations that extended the lease
 };
 
 class Node {
@@ -138,6 +167,10 @@ class Node {
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
   const raft::RawNode& raw() const { return *raw_; }
   const NodeCounters& counters() const { return counters_; }
+  // The lease's length on this node's clock (0: no lease reads); see NodeOptions.
+  uint64_t lease_us() const;
+  // Whether a kLease read would be served now without a round trip.
+  bool HasLease() const;
   // Non-OK once storage failed (a write, or a read by the core or for a client); the node
   // then does nothing more, and its driver should restart it from disk.
   const absl::Status& failure() const { return failure_; }
@@ -149,8 +182,14 @@ class Node {
   void Pump();
   void HandlePersisted(absl::Status status);
   void HandlePersistedBody(absl::Status status);
-  void SendMessages();
-  absl::Status ApplyCommitted();
+  // Sends the Ready's messages; with promise_free_only, only those that may leave before
+  // the Ready is durable (PromiseFree), keeping the rest for after.
+  void SendMessages(bool promise_free_only);
+  bool PromiseFree(const raft::Message& m) const;
+  // Applies the Ready's committed entries inside the persist's transaction (one fsync for
+  // both); FinishApply answers their clients once that transaction is durable.
+  absl::Status ApplyCommittedIn(KvTxn* txn);
+  void FinishApply();
   void HandleReadStates();
   void ServeReads();
   void OnLeadershipChange();
@@ -164,7 +203,15 @@ class Node {
   struct PendingRead {
     std::function<void(absl::Status)> ready;
     uint64_t token = 0;
+    // For renewing the lease: the local time and term at which the request was made, and
+    // whether this node led then.
+    uint64_t issued_us = 0;
+    uint64_t term = 0;
+    bool leader = false;
   };
+  void RenewLease(const PendingRead& read);
+  // Issues a ReadIndex round whose only purpose is to extend the lease before it ends.
+  void RenewLeaseSoon();
 
   const uint64_t id_;
   NodeOptions options_;
@@ -173,12 +220,21 @@ class Node {
   NodeHooks hooks_;
   std::unique_ptr<raft::RawNode> raw_;
   raft::Ready ready_;
+  raft::HardState durable_hard_state_;  // as of the last completed persist
+  std::vector<std::pair<ApplyOutcome, uint64_t>> applied_outcomes_;  // with their index
+  uint64_t apply_skip_through_ = 0;
   bool persist_in_flight_ = false;
   bool pumping_ = false;
   absl::Status failure_;
   raft::ConfState conf_state_;
   uint64_t last_snapshot_index_ = 0;
   uint64_t last_known_leader_ = raft::kNone;
+  uint64_t lease_term_ = 0;
+  uint64_t lease_until_us_ = 0;  // on clock_us
+  // The term in which this node sent TimeoutNow: its target campaigns ignoring leases
+  // (whenever the message arrives), so no lease can be trusted for the rest of that term.
+  uint64_t lease_void_term_ = 0;
+  bool lease_renewal_in_flight_ = false;
   NodeCounters counters_;
 
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,8 +27,16 @@ class KvTxn {
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) = 0;
   virtual absl::Status Put(absl::string_view key, absl::string_view value, uint64_t index) = 0;
   virtual absl::StatusOr<bool> Delete(absl::string_view key) = 0;
+  // Up to `limit` keys starting with prefix, in key order, with their values, as this
+  // transaction sees them.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view prefix, size_t limit) = 0;
   virtual absl::Status SetApplied(uint64_t index, const raft::ConfState& cs) = 0;
+  // The applied index as of this point of the transaction.
+  virtual uint64_t applied_index() const = 0;
 };
+
+using ApplyFn = std::function<absl::Status(KvTxn*)>;
 
 class NodeStore {
  public:
@@ -37,8 +47,14 @@ class NodeStore {
   // Makes the Ready's hard state, entries and snapshot durable, then calls done (perhaps
   // later, from the driver's event loop; never after the store is destroyed). At most one
   // persist is in flight. REQUIRES: a snapshot in rd is complete locally.
-  virtual void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) = 0;
-  // Runs fn in one atomic transaction over the state machine.
+  //
+  // If apply is set, it runs inside the same atomic write, after the snapshot, entries and
+  // hard state: the Ready's committed entries reach the state machine with the same single
+  // fsync (group commit of log and state machine). Its error fails the whole write. It may
+  // run before Persist returns or later, but always before done.
+  virtual void Persist(const raft::Ready& rd, ApplyFn apply,
+                       std::function<void(absl::Status)> done) = 0;
+  // Runs fn in one atomic transaction over the state machine, outside any Ready.
   virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   virtual uint64_t applied_index() const = 0;

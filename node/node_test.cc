@@ -29,7 +29,8 @@ class Link : public Transport {
 // Three nodes; persists complete when the test says so (Sync), messages when Deliver runs.
 class Network {
  public:
-  explicit Network(int n, bool async_disk = false) {
+  // clock_us, if given, is every node's clock (lease reads; CheckQuorum on).
+  explicit Network(int n, bool async_disk = false, const uint64_t* clock_us = nullptr) {
     raft::ConfState cs;
     for (int i = 1; i <= n; ++i) cs.voters.push_back(i);
     for (int i = 1; i <= n; ++i) {
@@ -43,6 +44,11 @@ class Network {
       NodeOptions options;
       options.raft.id = i;
       options.raft.seed = 7;
+      if (clock_us != nullptr) {
+        options.raft.check_quorum = true;
+        options.tick_us = 100'000;
+        options.clock_us = [clock_us] { return *clock_us; };
+      }
       slot.node = *Node::Create(options, slot.store.get(), slot.link.get());
     }
   }
@@ -113,7 +119,7 @@ TEST(NodeTest, WriteIsAcknowledgedAfterApplyOnEveryNode) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
   bool acked = false;
-  net.node(1).Write(Put(9, 1, "k", "v"), [&](auto r) { acked = r.ok(); });
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { acked = r.ok(); });
   EXPECT_FALSE(acked);  // not before the cluster committed it
   net.Settle();
   EXPECT_TRUE(acked);
@@ -130,26 +136,167 @@ TEST(NodeTest, MessagesLeaveOnlyAfterThePersistCompletes) {
   EXPECT_EQ(net.store(1).durable_hard_state().vote, 1u);
 }
 
+TEST(NodeTest, LeaderAppendsLeaveWhileItsOwnWriteIsInFlight) {
+  Network net(3, /*async_disk=*/true);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool acked = false;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { acked = r.ok(); });
+  // The leader's own write has not completed, yet the append is already on its way.
+  int appends = 0;
+  for (const raft::Message& m : net.queue()) appends += m.type == raft::MessageType::kApp;
+  EXPECT_EQ(appends, 2);
+  // A follower's acknowledgment waits for its own disk.
+  std::deque<raft::Message> appends_out = std::move(net.queue());
+  net.queue().clear();
+  for (raft::Message& m : appends_out) net.node(m.to).Receive(std::move(m));
+  EXPECT_TRUE(net.queue().empty());
+  net.Settle();
+  EXPECT_TRUE(acked);
+}
+
+// Counts the store calls a Ready costs.
+class CountingStore : public MemoryNodeStore {
+ public:
+  using MemoryNodeStore::MemoryNodeStore;
+  void Persist(const raft::Ready& rd, ApplyFn apply,
+               std::function<void(absl::Status)> done) override {
+    ++persists;
+    applies_inside += apply != nullptr;
+    MemoryNodeStore::Persist(rd, std::move(apply), std::move(done));
+  }
+  absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override {
+    ++separate_applies;
+    return MemoryNodeStore::Apply(fn);
+  }
+  int persists = 0, applies_inside = 0, separate_applies = 0;
+};
+
+TEST(NodeTest, AReadyCostsOneWriteWithItsAppliesInside) {
+  raft::ConfState cs;
+  cs.voters = {1};
+  CountingStore store(cs);
+  Link link(nullptr, 1);
+  NodeOptions options;
+  options.raft.id = 1;
+  auto node = *Node::Create(options, &store, &link);
+  node->Campaign();
+  int acked = 0;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    node->Write(Put(0, seq, absl::StrCat("k", seq), "v"), [&](auto r) { acked += r.ok(); });
+  }
+  EXPECT_EQ(acked, 5);
+  EXPECT_EQ(store.separate_applies, 0);
+  EXPECT_GT(store.applies_inside, 0);
+  EXPECT_EQ(static_cast<uint64_t>(store.persists), node->counters().readies);
+  EXPECT_EQ(**store.Get("k5"), "v");
+}
+
+// Registers a session through the log on the leader; returns its client id.
+uint64_t RegisterSession(Network& net, uint64_t leader) {
+  kvpb::Command c;
+  c.set_seq(424242);  // tells this attempt apart while it waits (no session yet)
+  c.mutable_register_session();
+  uint64_t id = 0;
+  net.node(leader).Write(c, [&](auto r) {
+    if (r.ok()) id = r->session_id();
+  });
+  net.Settle();
+  return id;
+}
+
+TEST(NodeTest, LeaseReadsNeedNoRoundTripUntilTheLeaseEnds) {
+  uint64_t now_us = 1'000'000;
+  Network net(3, /*async_disk=*/false, &now_us);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  Node& leader = net.node(1);
+  // 10 ticks of 100 ms, less 2 ticks, less the drift margins: about 0.65 s.
+  EXPECT_GT(leader.lease_us(), 600'000u);
+  EXPECT_LT(leader.lease_us(), 800'000u);
+  // No lease yet: the first lease read is a ReadIndex round, which takes one.
+  bool done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(leader.HasLease());
+  // Cut off from everyone: lease reads are still answered at once, linearizable ones wait.
+  net.drop = [](const raft::Message&) { return true; };
+  now_us += leader.lease_us() / 3;
+  done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  EXPECT_TRUE(done);
+  EXPECT_EQ(leader.counters().lease_reads, 1u);
+  bool linearizable = false;
+  leader.ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status) { linearizable = true; });
+  net.Settle();
+  EXPECT_FALSE(linearizable);
+  // Past the lease (measured from when its confirming round began): no more.
+  now_us += leader.lease_us();
+  EXPECT_FALSE(leader.HasLease());
+  done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  EXPECT_FALSE(done);
+}
+
+TEST(NodeTest, ALeaderThatHandsOverTrustsNoLeaseForTheRestOfItsTerm) {
+  uint64_t now_us = 1'000'000;
+  Network net(3, /*async_disk=*/false, &now_us);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool done = false;
+  net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  ASSERT_TRUE(net.node(1).HasLease());
+  // The TimeoutNow is lost: node 1 stays leader, but the message could still arrive later,
+  // and its target would campaign ignoring every follower's lease.
+  net.drop = [](const raft::Message& m) { return m.type == raft::MessageType::kTimeoutNow; };
+  net.node(1).TransferLeader(2);
+  net.Settle();
+  EXPECT_FALSE(net.node(1).HasLease());
+  net.drop = nullptr;
+  for (int i = 0; i < 30; ++i) {  // the transfer times out; heartbeats keep the quorum
+    net.node(1).Tick();
+    net.Settle();
+  }
+  ASSERT_TRUE(net.node(1).is_leader());
+  done = false;
+  net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(net.node(1).HasLease());
+}
+
 TEST(NodeTest, RetriedCommandIsAppliedOnce) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
+  const uint64_t client = RegisterSession(net, 1);
+  ASSERT_NE(client, 0u);
   int results = 0;
-  net.node(1).Write(Put(9, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
+  net.node(1).Write(Put(client, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
   net.Settle();
   // The client did not hear back (say), and retries the same command after a new leader
   // took over: it is applied once, and the retry gets the recorded outcome.
   ASSERT_EQ(net.ElectLeader(2), 2u);
-  net.node(2).Write(Put(9, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
+  net.node(2).Write(Put(client, 1, "counter", "1"), [&](auto r) { results += r.ok(); });
   net.Settle();
   EXPECT_EQ(results, 2);
   EXPECT_EQ(net.node(2).counters().duplicates_suppressed, 1u);
+}
+
+TEST(NodeTest, AnUnknownSessionIsReportedAndWritesNothing) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  absl::Status status;
+  net.node(1).Write(Put(77, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  net.Settle();
+  EXPECT_TRUE(IsSessionExpired(status)) << status;
+  EXPECT_FALSE(net.store(1).Get("k")->has_value());
 }
 
 TEST(NodeTest, FollowerRedirectsWritesToTheLeader) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
   absl::Status status;
-  net.node(3).Write(Put(9, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  net.node(3).Write(Put(0, 1, "k", "v"), [&](auto r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("leader is 1"), std::string::npos) << status;
   EXPECT_EQ(net.node(3).leader(), 1u);
@@ -158,7 +305,7 @@ TEST(NodeTest, FollowerRedirectsWritesToTheLeader) {
 TEST(NodeTest, LinearizableReadSeesPrecedingWrite) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
-  net.node(1).Write(Put(9, 1, "k", "v"), [](auto) {});
+  net.node(1).Write(Put(0, 1, "k", "v"), [](auto) {});
   net.Settle();
   std::optional<std::string> seen;
   net.node(3).Read("k", ReadConsistency::kLinearizable, [&](auto r) {
@@ -173,7 +320,7 @@ TEST(NodeTest, BadRequestsGetClearErrors) {
   Network net(1);
   ASSERT_EQ(net.ElectLeader(1), 1u);
   absl::Status status;
-  net.node(1).Write(Put(9, 1, "", "v"), [&](auto r) { status = r.status(); });
+  net.node(1).Write(Put(0, 1, "", "v"), [&](auto r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   net.node(1).Write(kvpb::Command(), [&](auto r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -185,7 +332,7 @@ TEST(NodeTest, BadRequestsGetClearErrors) {
 TEST(NodeTest, WriteOrReadWithoutLeaderIsUnavailableAtOnce) {
   Network net(3);
   absl::Status status;
-  net.node(2).Write(Put(9, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  net.node(2).Write(Put(0, 1, "k", "v"), [&](auto r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   status = absl::OkStatus();
   net.node(2).Read("k", ReadConsistency::kLinearizable, [&](auto r) { status = r.status(); });
@@ -206,7 +353,7 @@ TEST(NodeTest, RemovedNodeNamesNoLeaderAndRefusesRequests) {
   ASSERT_EQ(net.node(3).raw().raft().lead(), 1u) << "the core still remembers its last leader";
   EXPECT_EQ(net.node(3).leader(), raft::kNone);
   absl::Status write, read;
-  net.node(3).Write(Put(9, 1, "k", "v"), [&](auto r) { write = r.status(); });
+  net.node(3).Write(Put(0, 1, "k", "v"), [&](auto r) { write = r.status(); });
   net.node(3).Read("k", ReadConsistency::kLinearizable, [&](auto r) { read = r.status(); });
   for (const absl::Status& s : {write, read}) {
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
@@ -226,16 +373,16 @@ TEST(NodeTest, CancelledRequestsAreAnsweredAndForgotten) {
   const uint64_t token = net.node(1).ReadBarrier(ReadConsistency::kLinearizable,
                                                  [&](absl::Status s) { read_status = s; });
   ASSERT_NE(token, 0u);
-  net.node(1).Write(Put(9, 1, "k", "v"), [&](auto r) { write_status = r.status(); });
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { write_status = r.status(); });
   net.Settle();
   ASSERT_EQ(net.node(1).pending_requests(), 2u);
   net.node(1).CancelRead(token);
-  net.node(1).CancelWrite(9, 1);
+  net.node(1).CancelWrite(0, 1);
   EXPECT_EQ(read_status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(write_status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(net.node(1).pending_requests(), 0u);
   net.node(1).CancelRead(token);  // twice, or after the answer: nothing happens
-  net.node(1).CancelWrite(9, 1);
+  net.node(1).CancelWrite(0, 1);
 }
 
 // A callback that issues the next request at once, from inside the completion of an
@@ -248,7 +395,7 @@ TEST(NodeTest, CallbackIssuingTheNextRequestDoesNotReenterTheReadyLoop) {
   ASSERT_TRUE(net.node(1).is_leader());
   int acked = 0;
   std::function<void(uint64_t)> write = [&](uint64_t seq) {
-    net.node(1).Write(Put(9, seq, "k", absl::StrCat(seq)), [&, seq](auto r) {
+    net.node(1).Write(Put(0, seq, "k", absl::StrCat(seq)), [&, seq](auto r) {
       ASSERT_TRUE(r.ok()) << r.status();
       ++acked;
       if (seq < 5) write(seq + 1);  // the next request, from inside the callback
@@ -295,7 +442,7 @@ TEST(NodeTest, LeaderLosingLeadershipFailsPendingWrites) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
   absl::Status status;
-  net.node(1).Write(Put(9, 1, "k", "v"), [&](auto r) { status = r.status(); });
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { status = r.status(); });
   net.queue().clear();  // the appends are lost
   ASSERT_EQ(net.ElectLeader(2), 2u);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -333,7 +480,7 @@ TEST(NodeTest, LostSnapshotIsSentAgain) {
   // Node 3 misses everything while the log grows; then the leader compacts its log.
   net.drop = [](const raft::Message& m) { return m.to == 3; };
   for (uint64_t i = 1; i <= 30; ++i) {
-    net.node(1).Write(Put(9, i, "k", "v"), [](auto) {});
+    net.node(1).Write(Put(0, i, "k", "v"), [](auto) {});
     net.Settle();
   }
   ASSERT_TRUE(net.store(1).SnapshotAndCompact(2).ok());

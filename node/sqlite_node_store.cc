@@ -19,9 +19,18 @@ class SqliteKvTxn : public KvTxn {
     return txn_->Put(key, value, index);
   }
   absl::StatusOr<bool> Delete(absl::string_view key) override { return txn_->Delete(key); }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(absl::string_view prefix,
+                                                                        size_t limit) override {
+    ASSIGN_OR_RETURN(std::vector<storage::KeyValue> rows, txn_->Scan(prefix, limit));
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(rows.size());
+    for (storage::KeyValue& kv : rows) out.emplace_back(std::move(kv.key), std::move(kv.value));
+    return out;
+  }
   absl::Status SetApplied(uint64_t index, const raft::ConfState& cs) override {
     return txn_->SetApplied(index, cs);
   }
+  uint64_t applied_index() const override { return txn_->applied_index(); }
 
  private:
   storage::WriteTxn* txn_;
@@ -46,12 +55,15 @@ absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
       new SqliteNodeStore(std::move(store), std::move(scheduler)));
 }
 
-void SqliteNodeStore::Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) {
+void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
+                              std::function<void(absl::Status)> done) {
   absl::Status status = store_->Write([&](storage::WriteTxn* txn) -> absl::Status {
     if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));
     RETURN_IF_ERROR(txn->AppendEntries(rd.entries));
     if (rd.hard_state) RETURN_IF_ERROR(txn->SetHardState(*rd.hard_state));
-    return absl::OkStatus();
+    if (!apply) return absl::OkStatus();
+    SqliteKvTxn kv(txn);
+    return apply(&kv);
   });
   if (scheduler_) {
     scheduler_([done = std::move(done), status]() { done(status); });

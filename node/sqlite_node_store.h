@@ -1,8 +1,9 @@
 // SqliteNodeStore: the NodeStore over storage::Store (SQLite, WAL). What the server runs,
 // and what the simulator can run in place of the in-memory model.
 //
-// Persist() is one write transaction per Ready (group commit). Apply() is a second one,
-// holding the state machine's changes and the applied index together. A snapshot in a
+// Persist() is one write transaction per Ready (group commit): the log, the hard state and,
+// through its apply function, the state machine's changes with the applied index, under
+// one fsync. A snapshot in a
 // Ready must already be complete in the snapshot directory (the transport receives it with
 // storage::SnapshotReceiver before handing MsgSnap to the node).
 #ifndef RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
@@ -27,7 +28,8 @@ class SqliteNodeStore : public NodeStore {
                                                                Scheduler scheduler = nullptr);
 
   const raft::Storage& raft_storage() const override { return *store_; }
-  void Persist(const raft::Ready& rd, std::function<void(absl::Status)> done) override;
+  void Persist(const raft::Ready& rd, ApplyFn apply,
+               std::function<void(absl::Status)> done) override;
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
   uint64_t applied_index() const override { return store_->applied_index(); }

@@ -35,9 +35,22 @@ std::unique_ptr<Node> Start(SqliteNodeStore* store, Transport* transport, uint64
   return node.ok() ? *std::move(node) : nullptr;
 }
 
-void PutAndWait(Node* node, uint64_t seq, std::string key, std::string value) {
+// Registers a client session through the log; returns its client id.
+uint64_t RegisterSession(Node* node) {
   kvpb::Command c;
-  c.set_client_id(1);
+  c.mutable_register_session();
+  uint64_t id = 0;
+  node->Write(c, [&](auto r) {
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) id = r->session_id();
+  });
+  EXPECT_NE(id, 0u);
+  return id;
+}
+
+void PutAndWait(Node* node, uint64_t client, uint64_t seq, std::string key, std::string value) {
+  kvpb::Command c;
+  c.set_client_id(client);
   c.set_seq(seq);
   c.mutable_put()->set_key(std::move(key));
   c.mutable_put()->set_value(std::move(value));
@@ -50,6 +63,7 @@ void PutAndWait(Node* node, uint64_t seq, std::string key, std::string value) {
 }
 
 TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
+  uint64_t client = 0;
   storage::StoreOptions options;
   options.dir = storage::MakeTempDir();
   NullTransport transport;
@@ -58,7 +72,8 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
     auto node = Start(store.get(), &transport, /*snapshot_every=*/0);
     node->Campaign();
     ASSERT_TRUE(node->is_leader());
-    for (uint64_t i = 1; i <= 20; ++i) PutAndWait(node.get(), i, absl::StrCat("k", i), "v");
+    client = RegisterSession(node.get());
+    for (uint64_t i = 1; i <= 20; ++i) PutAndWait(node.get(), client, i, absl::StrCat("k", i), "v");
     std::optional<std::string> read;
     node->Read("k7", ReadConsistency::kLinearizable, [&](auto r) { read = *r; });
     EXPECT_EQ(read, "v");
@@ -69,11 +84,11 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
   auto node = Start(store.get(), &transport, 0);
   node->Campaign();
   ASSERT_TRUE(node->is_leader());
-  PutAndWait(node.get(), 21, "k21", "after restart");
+  PutAndWait(node.get(), client, 21, "k21", "after restart");
   EXPECT_GT(store->applied_index(), applied);
   // The session survived too: a retry of an old command is not applied again.
   kvpb::Command old;
-  old.set_client_id(1);
+  old.set_client_id(client);
   old.set_seq(3);
   old.mutable_put()->set_key("k3");
   old.mutable_put()->set_value("must not win");
@@ -88,7 +103,9 @@ TEST(SqliteNodeStoreTest, SnapshotsCompactTheLog) {
   auto store = *SqliteNodeStore::Open(options, Solo());
   auto node = Start(store.get(), &transport, /*snapshot_every=*/10);
   node->Campaign();
-  for (uint64_t i = 1; i <= 35; ++i) PutAndWait(node.get(), i, absl::StrCat("k", i % 7), "v");
+  const uint64_t client = RegisterSession(node.get());
+  for (uint64_t i = 1; i <= 35; ++i)
+    PutAndWait(node.get(), client, i, absl::StrCat("k", i % 7), "v");
   auto snapshot = *store->raft_storage().GetSnapshot();
   EXPECT_GE(snapshot->metadata.index, 30u);
   EXPECT_GT(*store->raft_storage().FirstIndex(), 20u);

@@ -1,5 +1,6 @@
 #include "server/kv_service.h"
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <utility>
@@ -52,8 +53,14 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }
 
 node::ReadConsistency ToNode(v1::Consistency c) {
-  // LEASE is served as LINEARIZABLE for now: never staler than asked, one round trip more.
-  return c == v1::STALE ? node::ReadConsistency::kLocal : node::ReadConsistency::kLinearizable;
+  switch (c) {
+    case v1::STALE:
+      return node::ReadConsistency::kLocal;
+    case v1::LEASE:
+      return node::ReadConsistency::kLease;
+    default:
+      return node::ReadConsistency::kLinearizable;
+  }
 }
 
 }  // namespace
@@ -119,7 +126,7 @@ KvCore::KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore
                AddressBook* book, const std::atomic<uint64_t>* cluster_id)
     : config_(config), host_(host), store_(store), book_(book), cluster_id_(cluster_id) {}
 
-uint64_t KvCore::NewClientId() {
+uint64_t KvCore::NewAttemptId() {
   static absl::Mutex mu;
   static std::mt19937_64* rng = new std::mt19937_64(std::random_device{}());
   absl::MutexLock lock(&mu);
@@ -186,18 +193,20 @@ grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
   if (cmd.client_id() == 0) {
     // No session: at most once for this single attempt. The seq only tells this attempt's
     // answer apart from others' while it waits on the leader.
-    cmd.set_seq(NewClientId());
+    cmd.set_seq(NewAttemptId());
   }
   auto out = std::make_shared<kvpb::CommandResult>();
   auto redirect = std::make_shared<uint64_t>(0);
-  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect](node::Node& n, auto call) {
+  auto expired = std::make_shared<std::atomic<bool>>(false);
+  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect, expired](node::Node& n, auto call) {
     if (!n.is_leader() && n.leader() != raft::kNone) {
       *redirect = n.leader();
       call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"));
       return;
     }
-    n.Write(cmd, [out, call](absl::StatusOr<kvpb::CommandResult> r) {
+    n.Write(cmd, [out, call, expired](absl::StatusOr<kvpb::CommandResult> r) {
       if (r.ok()) *out = *r;
+      if (node::IsSessionExpired(r.status())) *expired = true;
       call->Finish(ToGrpc(r.status()));
     });
     call->SetCancel(
@@ -205,6 +214,11 @@ grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
   });
   if (status.ok()) {
     *result = *out;
+    return status;
+  }
+  if (*expired) {
+    // Structured, so that a client knows to register again rather than parse the text.
+    ctx->AddTrailingMetadata(kErrorTrailer, kSessionExpired);
     return status;
   }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE && *redirect != 0) {
@@ -272,6 +286,12 @@ grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kv
       result->set_swapped(resp.swapped());
       result->set_revision(resp.revision());
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) return grpc::Status::OK;
+      break;
+    }
+    case kvpb::Command::kRegisterSession: {
+      v1::RegisterSessionResponse resp;
+      s = stub->RegisterSession(&fctx, v1::RegisterSessionRequest(), &resp);
+      result->set_session_id(resp.client_id());
       break;
     }
     case kvpb::Command::OP_NOT_SET:
@@ -537,11 +557,17 @@ grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeReque
   return core_->Range(ctx, *req, resp);
 }
 
-grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* /*ctx*/,
+grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* ctx,
                                             const v1::RegisterSessionRequest* /*req*/,
                                             v1::RegisterSessionResponse* resp) {
-  resp->set_client_id(core_->NewClientId());
-  return grpc::Status::OK;
+  // Through the log, like a write: the session exists on every member, and its id (the
+  // log index) is unique for the life of the cluster.
+  kvpb::Command cmd;
+  cmd.mutable_register_session();
+  kvpb::CommandResult result;
+  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  if (s.ok()) resp->set_client_id(result.session_id());
+  return s;
 }
 
 grpc::Status ClusterServiceImpl::Status(grpc::ServerContext* /*ctx*/,

@@ -28,6 +28,10 @@ namespace rb::server {
 inline constexpr char kLeaderNameTrailer[] = "rb-leader-name";
 inline constexpr char kLeaderAddressTrailer[] = "rb-leader-address";
 inline constexpr char kForwardedHeader[] = "rb-forwarded";
+// Trailer naming an error a client acts on: "session-expired" (register a new session;
+// FAILED_PRECONDITION, nothing was written).
+inline constexpr char kErrorTrailer[] = "rb-error";
+inline constexpr char kSessionExpired[] = "session-expired";
 inline constexpr size_t kMaxKeyBytes = 4096;
 inline constexpr uint32_t kDefaultRangeLimit = 100;
 inline constexpr uint32_t kMaxRangeLimit = 1000;
@@ -52,8 +56,9 @@ class KvCore {
 
   grpc::Status CheckKey(const std::string& key) const;
   grpc::Status CheckValue(const std::string& value) const;
-  // A fresh id for a client's session (random, 63 bits).
-  uint64_t NewClientId();
+  // A fresh id telling apart a request without a session while it waits on the leader
+  // (random, 63 bits).
+  uint64_t NewAttemptId();
   const ServerConfig& config() const { return *config_; }
 
  private:

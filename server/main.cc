@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -245,6 +246,18 @@ int Run(int argc, char** argv) {
       std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
   host_options.node.max_pending_requests = config.max_pending_requests;
   host_options.node.incarnation = RandomClusterId();  // any value new to this start
+  // Lease reads: the monotonic clock keeps running while the process is stopped (SIGSTOP,
+  // a VM pause), so a lease taken before a stop has expired after it.
+  host_options.node.clock_us = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  };
+  host_options.node.tick_us = static_cast<uint64_t>(config.tick_ms) * 1000;
+  // Session expiry runs on log time: the leader's wall clock, never going back in the log.
+  host_options.node.log_clock_ms = [] {
+    return static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+  };
   host_options.tick = absl::Milliseconds(config.tick_ms);
   host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
   node::NodeHooks hooks;

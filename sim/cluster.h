@@ -25,6 +25,7 @@
 #include "proto/kv.pb.h"
 #include "raft/invariants.h"
 #include "raft/rng.h"
+#include "sim/reference_model.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_vfs.h"
 #include "sim/simulation.h"
@@ -49,6 +50,12 @@ constexpr uint64_t kAttemptTimeoutUs = 400'000;
 constexpr uint64_t kLivenessElectionTimeouts = 20;
 constexpr uint64_t kLivenessBoundUs = kLivenessElectionTimeouts * kElectionTicks * kTickUs;
 constexpr int kKeys = 5;
+// Sessions expire after 2 s of idle log time (an operation retries for up to 3 s, so some
+// expire under it), and the table holds two more than there are clients (sessions that
+// clients abandon are evicted, least recently used first).
+constexpr uint64_t kSessionIdleTimeoutMs = 2'000;
+constexpr int kExpirePerCommand = 8;
+inline uint64_t MaxSessions(const SimOptions& o) { return static_cast<uint64_t>(o.clients) + 2; }
 constexpr uint64_t kReplaceRetryUs = 300'000;  // the operator checks on a replacement
 
 // What one seed draws: the scenario.
@@ -157,6 +164,7 @@ struct Client {
   int op = -1;             // index into the history of the operation in progress
   uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
   uint64_t preferred = 0;  // node to try first (last known leader)
+  uint64_t session = 0;    // registered through the log; 0: none yet
   kvpb::Command command;
 };
 
@@ -280,13 +288,39 @@ class Simulation {
   void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
                   const std::function<void(Operation*)>& record);
   void ClientRetry(Client* c, uint64_t attempt);
-  SimNode* PickNode(Client* c);
+  // Registers a new session for the client through the log, then goes on with ClientNext.
+  void ClientRegister(Client* c);
+  uint64_t register_seq_ = 0;
+  SimNode* PickNode(Client* c, bool read);
 
   SimOptions options_;
   raft::Rng rng_;
   // Damage to running nodes draws from its own generator: adding it moved no other draw.
   raft::Rng damage_rng_;
   raft::Rng read_latency_rng_;  // likewise
+  raft::Rng read_mode_rng_;     // likewise
+  // When a paused node resumes, what waited for it from `sender` (a node, or a client)
+  // arrives this long after.
+  uint64_t ResumeJitterUs(const SimNode& n, uint64_t sender) const;
+  // Sends the client's current attempt to node `id` (if it is still up and the attempt
+  // still current).
+  void ClientSend(Client* c, uint64_t attempt, uint64_t id);
+  // The committed log replayed into an independent model of the state machine, and the
+  // stale reads waiting for it to reach the index they were served at.
+  ReferenceModel model_;
+  struct StaleRead {
+    int op = 0;
+    uint64_t node = 0;
+  };
+  std::multimap<uint64_t, StaleRead> stale_reads_;
+  bool model_lost_ = false;  // entries it missed were compacted on every node
+  void FeedModel(const raft::Entry& e);
+  void CheckStaleReads();
+  node::SessionPolicy SessionPolicy() const {
+    return node::SessionPolicy{kSessionIdleTimeoutMs, MaxSessions(options_), kExpirePerCommand};
+  }
+  // The node's own clock: virtual time at its drifted rate.
+  uint64_t LocalClockUs(uint64_t id) const;
   Scenario scenario_;
   SimResult result_;
   uint64_t now_ = 0;

@@ -26,6 +26,18 @@ std::string Json(const std::optional<std::string>& s) { return s ? Json(*s) : "n
 
 }  // namespace
 
+const char* ReadModeName(ReadMode mode) {
+  switch (mode) {
+    case ReadMode::kLinearizable:
+      return "linearizable";
+    case ReadMode::kLease:
+      return "lease";
+    case ReadMode::kStale:
+      return "stale";
+  }
+  return "?";
+}
+
 void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out) {
   for (const Operation& op : history) {
     std::string input;
@@ -36,6 +48,9 @@ void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out) 
       case OpKind::kCas:
         input =
             absl::StrCat("{\"expected\":", Json(op.expected), ",\"value\":", Json(op.value), "}");
+        break;
+      case OpKind::kGet:
+        input = absl::StrCat("\"", ReadModeName(op.read_mode), "\"");
         break;
       default:
         input = "null";

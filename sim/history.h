@@ -14,6 +14,11 @@ namespace rb::sim {
 enum class OpKind { kPut, kGet, kDelete, kCas };
 const char* OpKindName(OpKind kind);
 
+// How a get is served (node::ReadConsistency). Linearizable and lease reads are checked
+// for linearizability; stale reads against the state of the node that served them.
+enum class ReadMode { kLinearizable, kLease, kStale };
+const char* ReadModeName(ReadMode mode);
+
 inline constexpr uint64_t kNeverReturned = std::numeric_limits<uint64_t>::max();
 
 struct Operation {
@@ -23,6 +28,7 @@ struct Operation {
   // Inputs: the value written (put, cas) and what cas expects (nullopt: absent).
   std::string value;
   std::optional<std::string> expected;
+  ReadMode read_mode = ReadMode::kLinearizable;  // get only
   // Outputs, valid when `completed`: what get read, whether cas swapped / delete found it.
   std::optional<std::string> read;
   bool flag = false;

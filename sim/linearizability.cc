@@ -143,6 +143,8 @@ LinearizabilityResult CheckLinearizable(const std::vector<Operation>& history,
   std::map<std::string, std::vector<const Operation*>> by_key;  // ordered: deterministic
   for (const Operation& op : history) {
     if (!op.completed && op.kind == OpKind::kGet) continue;  // no effect, no output
+    // A stale read is not linearizable by design; the simulator checks it otherwise.
+    if (op.kind == OpKind::kGet && op.read_mode == ReadMode::kStale) continue;
     by_key[op.key].push_back(&op);
   }
   LinearizabilityResult result;

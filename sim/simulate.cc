@@ -202,6 +202,14 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.ops_timed_out),
                 static_cast<unsigned long long>(r.trace_hash),
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
+    std::printf(
+        "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
+        "registered=%llu expired=%llu\n",
+        static_cast<unsigned long long>(r.lease_reads),
+        static_cast<unsigned long long>(r.stale_reads_checked),
+        static_cast<unsigned long long>(r.stale_reads_unchecked),
+        static_cast<unsigned long long>(r.sessions_registered),
+        static_cast<unsigned long long>(r.sessions_expired));
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
       const std::string disk = absl::StrCat(
           "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,

@@ -38,7 +38,10 @@ Simulation::Simulation(const SimOptions& options)
     : options_(options),
       rng_(options.seed),
       damage_rng_(options.seed ^ 0x64616d6167656421ULL),
-      read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL) {
+      read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL),
+      read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),  // "readmode"
+      model_(ReferenceModel::Sessions{kSessionIdleTimeoutMs, MaxSessions(options),
+                                      kExpirePerCommand}) {
   raft::Rng scenario_rng = rng_.Fork();
   scenario_ = DrawScenario(options_, &scenario_rng);
   result_.scenario = scenario_.Describe();
@@ -89,7 +92,24 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation)
   o.snapshot_every_entries = scenario_.snapshot_every;
   o.snapshot_keep_entries = 10;
   o.bugs = options_.bugs;
+  o.tick_us = kTickUs;
+  o.clock_us = [this, id] { return LocalClockUs(id); };
+  // Leaders stamp commands with their own (drifted) clocks: log time must not go back
+  // when a leader with a slower clock takes over.
+  o.log_clock_ms = [this, id] { return LocalClockUs(id) / 1000; };
+  o.sessions = SessionPolicy();
   return o;
+}
+
+uint64_t Simulation::ResumeJitterUs(const SimNode& n, uint64_t sender) const {
+  // One offset per sender and pause: what one connection carried arrives in order, and
+  // connections are read in an order drawn for this pause.
+  return Mix(Mix(options_.seed, n.paused_until), sender) % 2'000;
+}
+
+uint64_t Simulation::LocalClockUs(uint64_t id) const {
+  const SimNode& n = nodes_.at(id);
+  return now_ * kTickUs / n.tick_us;
 }
 
 void Simulation::StartNode(SimNode* n) {
@@ -265,8 +285,9 @@ void Simulation::Deliver(raft::Message m) {
     return;
   }
   if (n.paused(now_)) {
-    // A stopped process reads its socket when it resumes.
-    ScheduleDelivery(n.paused_until - now_, std::move(m));
+    // A stopped process reads its sockets when it resumes, peers' and clients' in no
+    // particular order (ResumeJitterUs).
+    ScheduleDelivery(n.paused_until - now_ + ResumeJitterUs(n, m.from), std::move(m));
     return;
   }
   ++result_.messages_delivered;
@@ -300,6 +321,13 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
                         ")"));
     }
   }
+  if ((m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat) &&
+      hs.term < m.term) {
+    // A leader may send before its own write is durable, but not in a term a crash could
+    // take back: it might then lead that term again with a different log.
+    Fail(absl::StrCat("node ", n->id, " sent ", raft::MessageTypeName(m.type), " in term ", m.term,
+                      " before that term was durable (durable term ", hs.term, ")"));
+  }
   if (m.type == raft::MessageType::kAppResp && !m.reject) {
     auto last = n->store()->raft_storage().LastIndex();
     if (hs.term <= m.term && (!last.ok() || *last < m.index)) {
@@ -315,11 +343,60 @@ void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
                       n->last_applied, ")"));
   }
   n->last_applied = e.index;
+  FeedModel(e);
+  CheckStaleReads();
   const auto fingerprint = std::make_pair(e.term, HashBytes(e.data.view()));
   auto [it, inserted] = applied_.emplace(e.index, fingerprint);
   if (!inserted && it->second != fingerprint) {
     Fail(absl::StrCat("node ", n->id, " applied a different command at index ", e.index, " (term ",
                       e.term, " vs ", it->second.first, ")"));
+  }
+}
+
+void Simulation::FeedModel(const raft::Entry& e) {
+  if (model_lost_) return;
+  if (e.index > model_.applied_index() + 1) {
+    // No node reported the entries in between as applied (one applied them, then crashed
+    // before saying so, and the others got them in a snapshot): read them from a log.
+    const uint64_t lo = model_.applied_index() + 1;
+    std::vector<raft::Entry> gap;
+    for (auto& [id, other] : nodes_) {
+      // Only a log that has committed them holds the committed entries there.
+      if (other.node == nullptr || other.node->raw().raft().log().committed() < e.index) continue;
+      gap.clear();
+      if (other.store()->raft_storage().Entries(lo, e.index, UINT64_MAX, &gap).ok() &&
+          gap.size() == e.index - lo) {
+        break;
+      }
+      gap.clear();
+    }
+    if (gap.empty()) {
+      // Compacted everywhere: stale reads from here on cannot be checked (and are counted).
+      model_lost_ = true;
+      return;
+    }
+    for (const raft::Entry& g : gap) {
+      RB_CHECK(model_.Apply(g.index, g.type == raft::EntryType::kNormal, g.data.view()),
+               "model rejected entry ", g.index);
+    }
+  }
+  RB_CHECK(model_.Apply(e.index, e.type == raft::EntryType::kNormal, e.data.view()),
+           "model rejected entry ", e.index);
+}
+
+void Simulation::CheckStaleReads() {
+  while (!stale_reads_.empty() && stale_reads_.begin()->first <= model_.applied_index()) {
+    const uint64_t index = stale_reads_.begin()->first;
+    const StaleRead read = stale_reads_.begin()->second;
+    stale_reads_.erase(stale_reads_.begin());
+    const Operation& op = result_.history[read.op];
+    ++result_.stale_reads_checked;
+    const std::optional<std::string> expected = model_.ValueAt(op.key, index);
+    if (op.read != expected) {
+      Fail(absl::StrCat("client ", op.client, "'s stale read of ", op.key, " on node ", read.node,
+                        " returned ", op.read.value_or("(absent)"), ", but at its applied index ",
+                        index, " the key held ", expected.value_or("(absent)")));
+    }
   }
 }
 
@@ -515,6 +592,7 @@ SimResult Simulation::Run() {
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
   }
   result_.virtual_us = now_;
+  result_.stale_reads_unchecked += stale_reads_.size();
   if (!failed_) {
     checker_.set_full_log_checks(true);
     CheckAfterEvent();

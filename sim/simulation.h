@@ -100,6 +100,11 @@ struct SimResult {
   uint64_t members_replaced = 0;       // and replacements the leader's config shows done
   uint64_t read_faults = 0;            // bits flipped in page reads
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
+  uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
+  uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
+  uint64_t stale_reads_unchecked = 0;  // the model never reached the index they read at
+  uint64_t sessions_registered = 0;
+  uint64_t sessions_expired = 0;  // operations abandoned because their session expired
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;

@@ -5,9 +5,14 @@
 
 namespace rb::sim::internal {
 
-SimNode* Simulation::PickNode(Client* c) {
+SimNode* Simulation::PickNode(Client* c, bool read) {
+  // Writes go to the leader the client last heard of; reads, like the old service's client,
+  // as often to any node (followers serve them too, and a deposed leader may think it can).
   auto it = nodes_.find(c->preferred);
-  if (it != nodes_.end() && it->second.node != nullptr && rng_.Chance(9, 10)) return &it->second;
+  if (it != nodes_.end() && it->second.node != nullptr &&
+      (read ? read_mode_rng_.Chance(1, 2) : rng_.Chance(9, 10))) {
+    return &it->second;
+  }
   std::vector<SimNode*> up;
   for (auto& [id, n] : nodes_) {
     if (n.node != nullptr) up.push_back(&n);
@@ -18,6 +23,12 @@ SimNode* Simulation::PickNode(Client* c) {
 
 void Simulation::ClientNext(Client* c) {
   if (now_ + kOpTimeoutUs > end_us_) return;  // no new operations that cannot finish
+  // Now and then a client goes away and a new one comes: its session is left to expire.
+  if (c->session != 0 && rng_.Chance(1, 50)) c->session = 0;
+  if (c->session == 0) {
+    ClientRegister(c);
+    return;
+  }
   Operation op;
   op.client = c->id;
   op.key = absl::StrCat("k", rng_.Uniform(kKeys));
@@ -28,7 +39,7 @@ void Simulation::ClientNext(Client* c) {
             : kind < 8 ? OpKind::kCas
                        : OpKind::kDelete;
   c->command.Clear();
-  c->command.set_client_id(c->id);
+  c->command.set_client_id(c->session);
   c->command.set_seq(++c->seq);
   op.value = absl::StrCat("c", c->id, "-", c->seq);
   switch (op.kind) {
@@ -52,8 +63,13 @@ void Simulation::ClientNext(Client* c) {
       cas->set_value(op.value);
       break;
     }
-    case OpKind::kGet:
+    case OpKind::kGet: {
+      const uint64_t mode = read_mode_rng_.Uniform(10);
+      op.read_mode = mode < 5   ? ReadMode::kLinearizable
+                     : mode < 8 ? ReadMode::kLease
+                                : ReadMode::kStale;
       break;
+    }
   }
   c->op = static_cast<int>(result_.history.size());
   result_.history.push_back(std::move(op));
@@ -76,30 +92,61 @@ void Simulation::ClientNext(Client* c) {
 void Simulation::ClientAttempt(Client* c) {
   if (c->op < 0) return;
   const uint64_t attempt = ++c->attempt;
-  SimNode* n = PickNode(c);
+  SimNode* n = PickNode(c, result_.history[c->op].kind == OpKind::kGet);
   if (n == nullptr) {
     Schedule(50'000, [this, c, attempt] { ClientRetry(c, attempt); });
     return;
   }
-  Operation& op = result_.history[c->op];
+  // An attempt that hears nothing (the node crashed or is stopped, the request was lost)
+  // is retried.
+  Schedule(kAttemptTimeoutUs, [this, c, attempt] {
+    // No answer: the node it hoped led may be down or stopped; look elsewhere.
+    if (attempt == c->attempt && c->op >= 0) c->preferred = 0;
+    ClientRetry(c, attempt);
+  });
   if (n->paused(now_)) {
-    // The request sits unread; the attempt timeout retries elsewhere.
-    Schedule(kAttemptTimeoutUs, [this, c, attempt] { ClientRetry(c, attempt); });
+    // The request waits in the stopped process's socket: it is read on resume, perhaps
+    // before the news that arrived meanwhile (a stale leader's lease read).
+    const uint64_t id = n->id;
+    Schedule(n->paused_until - now_ + ResumeJitterUs(*n, c->id),
+             [this, c, attempt, id] { ClientSend(c, attempt, id); });
     return;
   }
+  ClientSend(c, attempt, n->id);
+}
+
+void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
+  if (attempt != c->attempt || c->op < 0) return;
+  SimNode* n = &NodeById(id);
+  if (n->node == nullptr || n->paused(now_)) return;  // the attempt timeout retries
+  Operation& op = result_.history[c->op];
   Trace(11, c->id, n->id, static_cast<uint64_t>(op.kind), [&] {
     return absl::StrCat("client ", c->id, " sends ", OpKindName(op.kind), " ", op.key, " (seq ",
                         c->seq, ") to node ", n->id);
   });
-  // An attempt that hears nothing (the node crashed, the request was lost) is retried.
-  Schedule(kAttemptTimeoutUs, [this, c, attempt] { ClientRetry(c, attempt); });
   if (op.kind == OpKind::kGet) {
-    n->node->Read(op.key, node::ReadConsistency::kLinearizable,
-                  [this, c, attempt](absl::StatusOr<std::optional<std::string>> r) {
+    const node::ReadConsistency consistency =
+        op.read_mode == ReadMode::kStale   ? node::ReadConsistency::kLocal
+        : op.read_mode == ReadMode::kLease ? node::ReadConsistency::kLease
+                                           : node::ReadConsistency::kLinearizable;
+    const uint64_t lease_reads = n->node->counters().lease_reads;
+    n->node->Read(op.key, consistency,
+                  [this, c, attempt, n](absl::StatusOr<std::optional<std::string>> r) {
+                    // A stale read is served at once: this is the state it read.
+                    const uint64_t applied = n->store()->applied_index();
                     ClientDone(c, attempt, r.status(), [&](Operation* o) {
-                      if (r.ok()) o->read = *r;
+                      if (!r.ok()) return;
+                      o->read = *r;
+                      if (o->read_mode != ReadMode::kStale) return;
+                      if (model_lost_) {
+                        ++result_.stale_reads_unchecked;
+                        return;
+                      }
+                      stale_reads_.emplace(applied, StaleRead{c->op, n->id});
+                      CheckStaleReads();
                     });
                   });
+    if (n->node != nullptr) result_.lease_reads += n->node->counters().lease_reads - lease_reads;
   } else {
     n->node->Write(c->command, [this, c, attempt](absl::StatusOr<kvpb::CommandResult> r) {
       ClientDone(c, attempt, r.status(), [&](Operation* o) {
@@ -111,9 +158,51 @@ void Simulation::ClientAttempt(Client* c) {
   if (!n->node->is_leader()) c->preferred = n->node->leader();  // the hint, or none
 }
 
+void Simulation::ClientRegister(Client* c) {
+  const uint64_t attempt = ++c->attempt;
+  auto retry = [this, c, attempt] {
+    if (attempt == c->attempt && c->op < 0 && c->session == 0) ClientNext(c);
+  };
+  SimNode* n = PickNode(c, /*read=*/false);
+  if (n == nullptr || n->paused(now_)) {
+    Schedule(50'000, retry);
+    return;
+  }
+  Schedule(kAttemptTimeoutUs, retry);
+  kvpb::Command cmd;
+  cmd.mutable_register_session();
+  cmd.set_seq(++register_seq_);  // without a session: only tells this attempt apart
+  Trace(16, c->id, n->id, 0,
+        [&] { return absl::StrCat("client ", c->id, " registers a session on node ", n->id); });
+  n->node->Write(cmd, [this, c, attempt](absl::StatusOr<kvpb::CommandResult> r) {
+    if (attempt != c->attempt || c->op >= 0 || c->session != 0) return;
+    ++c->attempt;
+    if (!r.ok()) {
+      Schedule(rng_.Range(5'000, 50'000), [this, c] { ClientNext(c); });
+      return;
+    }
+    c->session = r->session_id();
+    ++result_.sessions_registered;
+    Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+  });
+  if (n->node != nullptr && !n->node->is_leader()) c->preferred = n->node->leader();
+}
+
 void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
                             const std::function<void(Operation*)>& record) {
   if (attempt != c->attempt || c->op < 0) return;  // a stale attempt
+  if (node::IsSessionExpired(status)) {
+    // An earlier attempt may have been applied before the session expired: the outcome is
+    // unknown, as after a timeout. The client starts over with a new session.
+    ++result_.sessions_expired;
+    Trace(12, c->id, c->seq, 1,
+          [&] { return absl::StrCat("client ", c->id, "'s session expired"); });
+    c->op = -1;
+    c->session = 0;
+    ++c->attempt;
+    Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+    return;
+  }
   if (!status.ok()) {
     // Retry the same command (same seq): sessions make a repeat harmless.
     Schedule(rng_.Range(5'000, 50'000), [this, c, attempt] { ClientRetry(c, attempt); });

@@ -173,6 +173,88 @@ TEST_F(ApiTest, CompareAndSwapMismatchIsFailedPrecondition) {
   EXPECT_GT(resp.revision(), 0u);
 }
 
+TEST_F(ApiTest, SessionsAreRegisteredThroughTheLogAndRetriesApplyOnce) {
+  auto on_follower = v1::KV::NewStub(Channel(follower_));
+  auto on_leader = v1::KV::NewStub(Channel(leader_));
+  v1::RegisterSessionResponse first, second;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    ASSERT_TRUE(on_follower->RegisterSession(&ctx, v1::RegisterSessionRequest(), &first).ok());
+    grpc::ClientContext ctx2;
+    Deadline(&ctx2);
+    ASSERT_TRUE(on_leader->RegisterSession(&ctx2, v1::RegisterSessionRequest(), &second).ok());
+  }
+  EXPECT_NE(first.client_id(), 0u);
+  EXPECT_NE(first.client_id(), second.client_id());
+  // A session registered through one member works on every member; a retry of the same
+  // (session, seq) is applied once and gets the first answer.
+  v1::PutRequest req;
+  req.set_key("once");
+  req.set_value("first");
+  req.mutable_session()->set_client_id(first.client_id());
+  req.mutable_session()->set_seq(1);
+  v1::PutResponse resp1, resp2;
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  ASSERT_TRUE(on_follower->Put(&ctx, req, &resp1).ok());
+  req.set_value("retry must not win");
+  grpc::ClientContext ctx2;
+  Deadline(&ctx2);
+  ASSERT_TRUE(on_leader->Put(&ctx2, req, &resp2).ok());
+  EXPECT_EQ(resp2.revision(), resp1.revision());
+  v1::GetRequest get;
+  get.set_key("once");
+  v1::GetResponse got;
+  grpc::ClientContext ctx3;
+  Deadline(&ctx3);
+  ASSERT_TRUE(on_leader->Get(&ctx3, get, &got).ok());
+  EXPECT_EQ(got.value(), "first");
+}
+
+TEST_F(ApiTest, UnknownSessionIsFailedPreconditionWithATrailer) {
+  v1::PutRequest req;
+  req.set_key("no-session");
+  req.set_value("v");
+  req.mutable_session()->set_client_id(987654321);
+  req.mutable_session()->set_seq(1);
+  v1::PutResponse resp;
+  for (int node : {leader_, follower_}) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    EXPECT_EQ(v1::KV::NewStub(Channel(node))->Put(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+    const auto& trailers = ctx.GetServerTrailingMetadata();
+    auto it = trailers.find("rb-error");
+    ASSERT_NE(it, trailers.end()) << "on node " << node;
+    EXPECT_EQ(std::string(it->second.data(), it->second.size()), "session-expired");
+  }
+  v1::GetRequest get;
+  get.set_key("no-session");
+  v1::GetResponse got;
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  EXPECT_EQ(v1::KV::NewStub(Channel(leader_))->Get(&ctx, get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ApiTest, LeaseReadsSeeTheLatestWriteOnEveryMember) {
+  for (int round = 0; round < 3; ++round) {
+    const std::string value = absl::StrCat("v", round);
+    ASSERT_TRUE(Put(follower_, "lease", value).ok());
+    for (int node : {1, 2, 3}) {
+      v1::GetRequest get;
+      get.set_key("lease");
+      get.set_consistency(v1::LEASE);
+      v1::GetResponse got;
+      grpc::ClientContext ctx;
+      Deadline(&ctx);
+      ASSERT_TRUE(v1::KV::NewStub(Channel(node))->Get(&ctx, get, &got).ok()) << node;
+      EXPECT_EQ(got.value(), value) << "node " << node;
+    }
+  }
+}
+
 TEST_F(ApiTest, UnavailableNamesTheLeader) {
   // A request already forwarded once is not forwarded again: the follower says who leads.
   grpc::ClientContext ctx;
