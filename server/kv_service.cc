@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "base/logging.h"
 #include "grpcpp/grpcpp.h"
+#include "node/kv_api.h"
 #include "node/state_machine.h"
 
 namespace rb::server {
@@ -50,17 +51,6 @@ grpc::Status ToGrpc(const absl::Status& s) {
       break;
   }
   return grpc::Status(code, std::string(s.message()));
-}
-
-node::ReadConsistency ToNode(v1::Consistency c) {
-  switch (c) {
-    case v1::STALE:
-      return node::ReadConsistency::kLocal;
-    case v1::LEASE:
-      return node::ReadConsistency::kLease;
-    default:
-      return node::ReadConsistency::kLinearizable;
-  }
 }
 
 }  // namespace
@@ -309,8 +299,8 @@ grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
   if (grpc::Status s = CheckKey(key); !s.ok()) return s;
   auto found = std::make_shared<std::optional<storage::KeyValue>>();
   node::SqliteNodeStore* store = store_;
-  grpc::Status status =
-      RunOnLoop(ctx, [key, found, store, mode = ToNode(consistency)](node::Node& n, auto call) {
+  grpc::Status status = RunOnLoop(
+      ctx, [key, found, store, mode = node::ConsistencyOf(consistency)](node::Node& n, auto call) {
         const uint64_t token = n.ReadBarrier(mode, [key, found, store, call](absl::Status ready) {
           if (!ready.ok()) {
             call->Finish(ToGrpc(ready));
@@ -347,19 +337,20 @@ grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req
   node::SqliteNodeStore* store = store_;
   const std::string prefix = req.prefix();
   grpc::Status status = RunOnLoop(ctx, [=](node::Node& n, auto call) {
-    const uint64_t token = n.ReadBarrier(ToNode(req.consistency()), [=](absl::Status ready) {
-      if (!ready.ok()) {
-        call->Finish(ToGrpc(ready));
-        return;
-      }
-      auto scanned = store->store().Scan(prefix, limit + 1, start_after);
-      if (!scanned.ok()) {
-        call->Finish(ToGrpc(scanned.status()));
-        return;
-      }
-      *rows = *std::move(scanned);
-      call->Finish(grpc::Status::OK);
-    });
+    const uint64_t token =
+        n.ReadBarrier(node::ConsistencyOf(req.consistency()), [=](absl::Status ready) {
+          if (!ready.ok()) {
+            call->Finish(ToGrpc(ready));
+            return;
+          }
+          auto scanned = store->store().Scan(prefix, limit + 1, start_after);
+          if (!scanned.ok()) {
+            call->Finish(ToGrpc(scanned.status()));
+            return;
+          }
+          *rows = *std::move(scanned);
+          call->Finish(grpc::Status::OK);
+        });
     call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
   });
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -470,37 +461,14 @@ grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
 // ---------------------------------------------------------------------------------------
 // raftbadger.v1.KV.
 
-namespace {
-
-grpc::Status ApplySession(const v1::Session& session, kvpb::Command* cmd) {
-  if (session.client_id() == 0) return grpc::Status::OK;
-  if (session.seq() == 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a session's seq starts at 1");
-  }
-  cmd->set_client_id(session.client_id());
-  cmd->set_seq(session.seq());
-  return grpc::Status::OK;
-}
-
-}  // namespace
-
 grpc::Status KvServiceImpl::Put(grpc::ServerContext* ctx, const v1::PutRequest* req,
                                 v1::PutResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
-  if (grpc::Status s = core_->CheckValue(req->value()); !s.ok()) return s;
-  kvpb::Command cmd;
-  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
-  cmd.mutable_put()->set_key(req->key());
-  cmd.mutable_put()->set_value(req->value());
-  cmd.mutable_put()->set_require_existing(req->require_existing());
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
   if (!s.ok()) return s;
-  resp->set_revision(result.revision());
-  if (req->require_existing() && !result.existed()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found; nothing written");
-  }
-  return s;
+  return ToGrpc(node::ResponseFor(*req, result, resp));
 }
 
 grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
@@ -510,43 +478,23 @@ grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* 
 
 grpc::Status KvServiceImpl::Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                                    v1::DeleteResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
-  kvpb::Command cmd;
-  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
-  cmd.mutable_delete_()->set_key(req->key());
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
-  resp->set_existed(result.existed());
-  resp->set_revision(result.revision());
-  return s;
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
+  if (!s.ok()) return s;
+  return ToGrpc(node::ResponseFor(*req, result, resp));
 }
 
 grpc::Status KvServiceImpl::CompareAndSwap(grpc::ServerContext* ctx,
                                            const v1::CompareAndSwapRequest* req,
                                            v1::CompareAndSwapResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->key()); !s.ok()) return s;
-  if (grpc::Status s = core_->CheckValue(req->value()); !s.ok()) return s;
-  if (req->expect_case() == v1::CompareAndSwapRequest::EXPECT_NOT_SET) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "say what to compare: expected_value or expect_absent");
-  }
-  kvpb::Command cmd;
-  if (grpc::Status s = ApplySession(req->session(), &cmd); !s.ok()) return s;
-  kvpb::CompareAndSwap* cas = cmd.mutable_cas();
-  cas->set_key(req->key());
-  cas->set_expect_absent(req->expect_case() == v1::CompareAndSwapRequest::kExpectAbsent);
-  cas->set_expected(req->expected_value());
-  cas->set_value(req->value());
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
   if (!s.ok()) return s;
-  resp->set_swapped(result.swapped());
-  resp->set_revision(result.revision());
-  if (!result.swapped()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "compare failed: the key does not hold the expected value");
-  }
-  return s;
+  return ToGrpc(node::ResponseFor(*req, result, resp));
 }
 
 grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeRequest* req,
@@ -562,10 +510,8 @@ grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* ctx,
                                             v1::RegisterSessionResponse* resp) {
   // Through the log, like a write: the session exists on every member, and its id (the
   // log index) is unique for the life of the cluster.
-  kvpb::Command cmd;
-  cmd.mutable_register_session();
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  grpc::Status s = core_->Write(ctx, node::RegisterSessionCommand(), &result);
   if (s.ok()) resp->set_client_id(result.session_id());
   return s;
 }

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "node/kv_api.h"
 #include "proto/badger.grpc.pb.h"
 #include "proto/kv.pb.h"
 #include "proto/raftbadger.grpc.pb.h"
@@ -54,6 +55,7 @@ class KvCore {
                      raftbadger::v1::RangeResponse* out);
   grpc::Status Status(raftbadger::v1::StatusResponse* out);
 
+  node::KvLimits limits() const { return {kMaxKeyBytes, config_->max_value_bytes}; }
   grpc::Status CheckKey(const std::string& key) const;
   grpc::Status CheckValue(const std::string& value) const;
   // A fresh id telling apart a request without a session while it waits on the leader

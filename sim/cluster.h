@@ -158,6 +158,18 @@ struct SimNode {
   }
 };
 
+// The raftbadger.v1.KV calls simulated clients make (sim/kv_wire.cc).
+enum class KvMethod { kPut, kDelete, kCas, kGet, kRegisterSession };
+// An answer as the wire carries it: the call's status (with its structured marks, which
+// gRPC carries as trailers) and the encoded response. served_at_index is the simulator's
+// own observation: the serving node's applied index when it answered a read.
+struct KvReply {
+  absl::Status status;
+  std::string response;
+  uint64_t served_at_index = 0;
+};
+using KvReplyFn = std::function<void(KvReply)>;
+
 struct Client {
   uint64_t id = 0;
   uint64_t seq = 0;
@@ -165,7 +177,6 @@ struct Client {
   uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
   uint64_t preferred = 0;  // node to try first (last known leader)
   uint64_t session = 0;    // registered through the log; 0: none yet
-  kvpb::Command command;
 };
 
 class Simulation {
@@ -290,7 +301,18 @@ class Simulation {
   void ClientRetry(Client* c, uint64_t attempt);
   // Registers a new session for the client through the log, then goes on with ClientNext.
   void ClientRegister(Client* c);
-  uint64_t register_seq_ = 0;
+  // The request the client's current operation makes, encoded.
+  std::pair<KvMethod, std::string> EncodeRequest(const Client& c, const Operation& op) const;
+  // Reads a successful call's response into the operation's outputs.
+  static absl::Status DecodeResponse(OpKind kind, const std::string& bytes,
+                                     std::optional<std::string>* read, bool* flag);
+  // What a member does with an encoded request (sim/kv_wire.cc).
+  void ServeKv(uint64_t id, KvMethod method, std::string request, bool forwarded, KvReplyFn reply);
+  // Runs fn at `to` as a message from `from` would arrive: after a network delay, unless
+  // lost or cut off; when `to` is stopped, once it resumes; never if it is down.
+  void SendAcross(uint64_t from, uint64_t to, std::function<void()> fn);
+  void Arrive(uint64_t from, uint64_t to, std::function<void()> fn);
+  uint64_t sessionless_seq_ = 0;
   SimNode* PickNode(Client* c, bool read);
 
   SimOptions options_;

@@ -56,8 +56,8 @@ TEST(ReferenceModelTest, SessionsExpireAndAreEvictedAsTheStateMachineDoes) {
     c.set_time_ms(time_ms);
     return c.SerializeAsString();
   };
-  ASSERT_TRUE(m.Apply(1, true, at(Register(), 100)));  // session 1
-  ASSERT_TRUE(m.Apply(2, true, at(Register(), 900)));  // session 2
+  ASSERT_TRUE(m.Apply(1, true, at(Register(), 100)));            // session 1
+  ASSERT_TRUE(m.Apply(2, true, at(Register(), 900)));            // session 2
   ASSERT_TRUE(m.Apply(3, true, at(Put(0, 1, "k", "x"), 1500)));  // 1 idle since 100: gone
   ASSERT_TRUE(m.Apply(4, true, at(Put(1, 1, "k", "from 1"), 1500)));
   EXPECT_EQ(m.ValueAt("k", 4), "x");

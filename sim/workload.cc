@@ -1,6 +1,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "proto/raftbadger.pb.h"
 #include "sim/cluster.h"
 
 namespace rb::sim::internal {
@@ -38,31 +39,15 @@ void Simulation::ClientNext(Client* c) {
             : kind < 6 ? OpKind::kPut
             : kind < 8 ? OpKind::kCas
                        : OpKind::kDelete;
-  c->command.Clear();
-  c->command.set_client_id(c->session);
-  c->command.set_seq(++c->seq);
-  op.value = absl::StrCat("c", c->id, "-", c->seq);
+  op.value = absl::StrCat("c", c->id, "-", ++c->seq);
   switch (op.kind) {
-    case OpKind::kPut:
-      c->command.mutable_put()->set_key(op.key);
-      c->command.mutable_put()->set_value(op.value);
-      break;
-    case OpKind::kDelete:
-      c->command.mutable_delete_()->set_key(op.key);
-      break;
-    case OpKind::kCas: {
+    case OpKind::kCas:
       // Expect a value some client may have written, or absence.
       if (!rng_.Chance(1, 4)) {
-        op.expected = absl::StrCat("c", 1 + rng_.Uniform(clients_.size()), "-",
+        op.expected = absl::StrCat("c", 1000 + rng_.Uniform(clients_.size()), "-",
                                    1 + rng_.Uniform(std::max<uint64_t>(c->seq, 1)));
       }
-      auto* cas = c->command.mutable_cas();
-      cas->set_key(op.key);
-      cas->set_expect_absent(!op.expected.has_value());
-      if (op.expected) cas->set_expected(*op.expected);
-      cas->set_value(op.value);
       break;
-    }
     case OpKind::kGet: {
       const uint64_t mode = read_mode_rng_.Uniform(10);
       op.read_mode = mode < 5   ? ReadMode::kLinearizable
@@ -70,6 +55,8 @@ void Simulation::ClientNext(Client* c) {
                                 : ReadMode::kStale;
       break;
     }
+    default:
+      break;
   }
   c->op = static_cast<int>(result_.history.size());
   result_.history.push_back(std::move(op));
@@ -124,38 +111,122 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
     return absl::StrCat("client ", c->id, " sends ", OpKindName(op.kind), " ", op.key, " (seq ",
                         c->seq, ") to node ", n->id);
   });
-  if (op.kind == OpKind::kGet) {
-    const node::ReadConsistency consistency =
-        op.read_mode == ReadMode::kStale   ? node::ReadConsistency::kLocal
-        : op.read_mode == ReadMode::kLease ? node::ReadConsistency::kLease
-                                           : node::ReadConsistency::kLinearizable;
-    const uint64_t lease_reads = n->node->counters().lease_reads;
-    n->node->Read(op.key, consistency,
-                  [this, c, attempt, n](absl::StatusOr<std::optional<std::string>> r) {
-                    // A stale read is served at once: this is the state it read.
-                    const uint64_t applied = n->store()->applied_index();
-                    ClientDone(c, attempt, r.status(), [&](Operation* o) {
-                      if (!r.ok()) return;
-                      o->read = *r;
-                      if (o->read_mode != ReadMode::kStale) return;
-                      if (model_lost_) {
-                        ++result_.stale_reads_unchecked;
-                        return;
-                      }
-                      stale_reads_.emplace(applied, StaleRead{c->op, n->id});
-                      CheckStaleReads();
-                    });
-                  });
-    if (n->node != nullptr) result_.lease_reads += n->node->counters().lease_reads - lease_reads;
-  } else {
-    n->node->Write(c->command, [this, c, attempt](absl::StatusOr<kvpb::CommandResult> r) {
-      ClientDone(c, attempt, r.status(), [&](Operation* o) {
-        if (!r.ok()) return;
-        o->flag = o->kind == OpKind::kCas ? r->swapped() : r->existed();
-      });
-    });
-  }
+  auto [method, request] = EncodeRequest(*c, op);
+  const int op_index = c->op;
+  ServeKv(n->id, method, std::move(request), /*forwarded=*/false,
+          [this, c, attempt, op_index, id = n->id](KvReply reply) {
+            if (attempt != c->attempt || c->op != op_index) return;  // a stale attempt
+            absl::Status status = reply.status;
+            Operation& op = result_.history[op_index];
+            // What the call's status and response say happened.
+            std::optional<std::string> read;
+            bool flag = false;
+            if (op.kind == OpKind::kGet && status.code() == absl::StatusCode::kNotFound) {
+              status = absl::OkStatus();  // read: absent
+            } else if (op.kind == OpKind::kCas && !node::IsSessionExpired(status) &&
+                       status.code() == absl::StatusCode::kFailedPrecondition) {
+              // The comparison failed, if the response says where (an answer, not an error).
+              raftbadger::v1::CompareAndSwapResponse resp;
+              if (resp.ParseFromString(reply.response) && resp.revision() > 0 && !resp.swapped()) {
+                status = absl::OkStatus();
+              }
+            } else if (status.ok()) {
+              status = DecodeResponse(op.kind, reply.response, &read, &flag);
+            }
+            ClientDone(c, attempt, status, [&](Operation* o) {
+              o->read = std::move(read);
+              o->flag = flag;
+              if (o->kind != OpKind::kGet || o->read_mode != ReadMode::kStale) return;
+              if (model_lost_) {
+                ++result_.stale_reads_unchecked;
+                return;
+              }
+              stale_reads_.emplace(reply.served_at_index, StaleRead{op_index, id});
+              CheckStaleReads();
+            });
+          });
+  if (n->node == nullptr) return;
   if (!n->node->is_leader()) c->preferred = n->node->leader();  // the hint, or none
+}
+
+std::pair<KvMethod, std::string> Simulation::EncodeRequest(const Client& c,
+                                                           const Operation& op) const {
+  namespace v1 = raftbadger::v1;
+  // The seq of the operation: c.seq counts every operation of the client.
+  const uint64_t seq = c.seq;
+  auto session = [&](v1::Session* s) {
+    s->set_client_id(c.session);
+    s->set_seq(seq);
+  };
+  switch (op.kind) {
+    case OpKind::kGet: {
+      v1::GetRequest req;
+      req.set_key(op.key);
+      req.set_consistency(op.read_mode == ReadMode::kStale   ? v1::STALE
+                          : op.read_mode == ReadMode::kLease ? v1::LEASE
+                                                             : v1::LINEARIZABLE);
+      return {KvMethod::kGet, req.SerializeAsString()};
+    }
+    case OpKind::kPut: {
+      v1::PutRequest req;
+      req.set_key(op.key);
+      req.set_value(op.value);
+      session(req.mutable_session());
+      return {KvMethod::kPut, req.SerializeAsString()};
+    }
+    case OpKind::kDelete: {
+      v1::DeleteRequest req;
+      req.set_key(op.key);
+      session(req.mutable_session());
+      return {KvMethod::kDelete, req.SerializeAsString()};
+    }
+    case OpKind::kCas: {
+      v1::CompareAndSwapRequest req;
+      req.set_key(op.key);
+      if (op.expected) {
+        req.set_expected_value(*op.expected);
+      } else {
+        req.set_expect_absent(true);
+      }
+      req.set_value(op.value);
+      session(req.mutable_session());
+      return {KvMethod::kCas, req.SerializeAsString()};
+    }
+  }
+  RB_CHECK(false, "unknown operation kind");
+  return {};
+}
+
+absl::Status Simulation::DecodeResponse(OpKind kind, const std::string& bytes,
+                                        std::optional<std::string>* read, bool* flag) {
+  namespace v1 = raftbadger::v1;
+  bool parsed = false;
+  switch (kind) {
+    case OpKind::kGet: {
+      v1::GetResponse resp;
+      parsed = resp.ParseFromString(bytes);
+      *read = resp.value();
+      break;
+    }
+    case OpKind::kPut: {
+      v1::PutResponse resp;
+      parsed = resp.ParseFromString(bytes);
+      break;
+    }
+    case OpKind::kDelete: {
+      v1::DeleteResponse resp;
+      parsed = resp.ParseFromString(bytes);
+      *flag = resp.existed();
+      break;
+    }
+    case OpKind::kCas: {
+      v1::CompareAndSwapResponse resp;
+      parsed = resp.ParseFromString(bytes);
+      *flag = resp.swapped();
+      break;
+    }
+  }
+  return parsed ? absl::OkStatus() : absl::InternalError("the response does not parse");
 }
 
 void Simulation::ClientRegister(Client* c) {
@@ -169,22 +240,23 @@ void Simulation::ClientRegister(Client* c) {
     return;
   }
   Schedule(kAttemptTimeoutUs, retry);
-  kvpb::Command cmd;
-  cmd.mutable_register_session();
-  cmd.set_seq(++register_seq_);  // without a session: only tells this attempt apart
   Trace(16, c->id, n->id, 0,
         [&] { return absl::StrCat("client ", c->id, " registers a session on node ", n->id); });
-  n->node->Write(cmd, [this, c, attempt](absl::StatusOr<kvpb::CommandResult> r) {
-    if (attempt != c->attempt || c->op >= 0 || c->session != 0) return;
-    ++c->attempt;
-    if (!r.ok()) {
-      Schedule(rng_.Range(5'000, 50'000), [this, c] { ClientNext(c); });
-      return;
-    }
-    c->session = r->session_id();
-    ++result_.sessions_registered;
-    Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
-  });
+  ServeKv(
+      n->id, KvMethod::kRegisterSession,
+      raftbadger::v1::RegisterSessionRequest().SerializeAsString(),
+      /*forwarded=*/false, [this, c, attempt](KvReply reply) {
+        if (attempt != c->attempt || c->op >= 0 || c->session != 0) return;
+        ++c->attempt;
+        raftbadger::v1::RegisterSessionResponse resp;
+        if (!reply.status.ok() || !resp.ParseFromString(reply.response) || resp.client_id() == 0) {
+          Schedule(rng_.Range(5'000, 50'000), [this, c] { ClientNext(c); });
+          return;
+        }
+        c->session = resp.client_id();
+        ++result_.sessions_registered;
+        Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+      });
   if (n->node != nullptr && !n->node->is_leader()) c->preferred = n->node->leader();
 }
 
