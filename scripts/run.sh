@@ -7,15 +7,20 @@
 #
 #   bash scripts/run.sh                # ports 50051-50053, data in ./run-data (fresh)
 #   RB_BASE_PORT=6000 bash scripts/run.sh
-#   RB_NO_WAIT=1 bash scripts/run.sh   # stop after the demo (what the test of this does)
+#   RB_NO_WAIT=1 bash scripts/run.sh   # stop after the demo (scripts/test.sh runs this)
+#   RB_BIN=DIR bash scripts/run.sh     # use the binaries in DIR instead of installing them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 base=${RB_BASE_PORT:-50051}
 data=${RB_DATA:-$root/run-data}
 
-PREFIX="$root/.run-bin" bash scripts/install.sh
-bin="$root/.run-bin/bin"
+if [ -n "${RB_BIN:-}" ]; then
+  bin=$RB_BIN
+else
+  PREFIX="$root/.run-bin" bash scripts/install.sh
+  bin="$root/.run-bin/bin"
+fi
 
 pids=()
 stop() {
