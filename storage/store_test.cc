@@ -173,6 +173,21 @@ TEST(StoreTest, ScanContinuesAfterAKey) {
   EXPECT_EQ(s->Scan("p/", 10, "a")->size(), 3u);  // before the prefix: from its start
 }
 
+TEST(StoreTest, ScanInsideAWriteSeesTheTransactionsOwnRows) {
+  auto s = OpenStore(MakeTempDir());
+  ASSERT_TRUE(s->Write([](WriteTxn* t) { return t->Put("p/1", "old", 1); }).ok());
+  ASSERT_TRUE(s->Write([](WriteTxn* t) -> absl::Status {
+                 RETURN_IF_ERROR(t->Put("p/2", "new", 2));
+                 RETURN_IF_ERROR(t->Delete("p/1").status());
+                 auto rows = t->Scan("p/", 10);
+                 if (!rows.ok()) return rows.status();
+                 if (rows->size() != 1 || (*rows)[0].key != "p/2") {
+                   return absl::InternalError("the scan missed the transaction's writes");
+                 }
+                 return absl::OkStatus();
+               }).ok());
+}
+
 TEST(StoreTest, ScanHandlesBinaryPrefixes) {
   auto s = OpenStore(MakeTempDir());
   const std::string ff("\xff\xff", 2);
