@@ -5,11 +5,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -246,12 +246,12 @@ int Run(int argc, char** argv) {
       std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
   host_options.node.max_pending_requests = config.max_pending_requests;
   host_options.node.incarnation = RandomClusterId();  // any value new to this start
-  // Lease reads: the monotonic clock keeps running while the process is stopped (SIGSTOP,
-  // a VM pause), so a lease taken before a stop has expired after it.
+  // Lease reads need a clock that keeps running while the process is stopped (SIGSTOP) and
+  // while the machine is suspended: CLOCK_BOOTTIME (CLOCK_MONOTONIC stops in a suspend).
   host_options.node.clock_us = [] {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
+    timespec ts{};
+    RB_CHECK(clock_gettime(CLOCK_BOOTTIME, &ts) == 0, "clock_gettime(CLOCK_BOOTTIME) failed");
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
   };
   host_options.node.tick_us = static_cast<uint64_t>(config.tick_ms) * 1000;
   // Session expiry runs on log time: the leader's wall clock, never going back in the log.
