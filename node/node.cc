@@ -143,6 +143,10 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     ready(absl::OkStatus());
     return 0;
   }
+  if (pending_requests() >= options_.max_pending_requests) {
+    ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
+    return 0;
+  }
   if (consistency == ReadConsistency::kLease && HasLease()) {
     ++counters_.lease_reads;
     RenewLeaseSoon();
@@ -155,10 +159,6 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     const uint64_t token = ++next_read_id_;
     reads_by_index_.emplace(index, PendingRead{std::move(ready), token});
     return token;
-  }
-  if (pending_requests() >= options_.max_pending_requests) {
-    ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
-    return 0;
   }
   if (!is_member()) {
     // Nothing is replicated to a non-member any more (or yet): a read index it got from
