@@ -177,6 +177,7 @@ struct Client {
   uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
   uint64_t preferred = 0;  // node to try first (last known leader)
   uint64_t session = 0;    // registered through the log; 0: none yet
+  std::map<uint64_t, uint64_t> stale_index_seen;  // node -> applied index of its last stale read
 };
 
 class Simulation {

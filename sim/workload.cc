@@ -137,6 +137,14 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
               o->read = std::move(read);
               o->flag = flag;
               if (o->kind != OpKind::kGet || o->read_mode != ReadMode::kStale) return;
+              // Never older than what this node showed this client before.
+              uint64_t& seen = c->stale_index_seen[id];
+              if (reply.served_at_index < seen) {
+                Fail(absl::StrCat("client ", c->id, "'s stale read of ", o->key, " on node ", id,
+                                  " was served at applied index ", reply.served_at_index,
+                                  ", older than the ", seen, " it read there before"));
+              }
+              seen = std::max(seen, reply.served_at_index);
               if (model_lost_) {
                 ++result_.stale_reads_unchecked;
                 return;
