@@ -294,9 +294,14 @@ void Node::TransferLeader(uint64_t transferee) {
   Pump();
 }
 
+void Node::EndBatch() {
+  RB_CHECK(batch_depth_ > 0, "EndBatch without BeginBatch");
+  if (--batch_depth_ == 0) Pump();
+}
+
 void Node::Pump() {
   // Re-entrancy: a store that persists synchronously calls HandlePersisted from inside.
-  if (pumping_) return;
+  if (pumping_ || batch_depth_ > 0) return;
   pumping_ = true;
   // Bounded: each round consumes one Ready; more work comes back through later inputs.
   if (failure_.ok() && !raw_->storage_failure().ok()) Fail(raw_->storage_failure());

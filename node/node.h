@@ -124,6 +124,13 @@ class Node {
                                                       Transport* transport, NodeHooks hooks = {});
   ~Node();
 
+  // Inputs between BeginBatch and EndBatch only reach the core; the Ready they make is
+  // handled once, at EndBatch: proposals that arrive together share one Ready, one write
+  // and one fsync (group commit). The server brackets each round of its loop's work so.
+  // Nestable.
+  void BeginBatch() { ++batch_depth_; }
+  void EndBatch();
+
   void Tick();
   // A message from a peer (already decoded and validated by the transport).
   void Receive(raft::Message m);
@@ -225,6 +232,7 @@ class Node {
   uint64_t apply_skip_through_ = 0;
   bool persist_in_flight_ = false;
   bool pumping_ = false;
+  int batch_depth_ = 0;
   absl::Status failure_;
   raft::ConfState conf_state_;
   uint64_t last_snapshot_index_ = 0;

@@ -265,6 +265,34 @@ TEST(NodeTest, ALeaderThatHandsOverTrustsNoLeaseForTheRestOfItsTerm) {
   EXPECT_FALSE(net.node(1).HasLease());
 }
 
+TEST(NodeTest, WritesInOneBatchShareAReadyAndItsWrite) {
+  raft::ConfState cs;
+  cs.voters = {1};
+  CountingStore store(cs);
+  Link link(nullptr, 1);
+  NodeOptions options;
+  options.raft.id = 1;
+  auto node = *Node::Create(options, &store, &link);
+  node->Campaign();
+  int acked = 0;
+  const int before_alone = store.persists;
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    node->Write(Put(0, seq, "alone", "v"), [&](auto r) { acked += r.ok(); });
+  }
+  const int alone = store.persists - before_alone;
+  const int before_batch = store.persists;
+  node->BeginBatch();
+  for (uint64_t seq = 11; seq <= 20; ++seq) {
+    node->Write(Put(0, seq, "batched", "v"), [&](auto r) { acked += r.ok(); });
+  }
+  EXPECT_EQ(store.persists, before_batch);  // nothing happens until the batch ends
+  node->EndBatch();
+  const int batched = store.persists - before_batch;
+  EXPECT_EQ(acked, 20);
+  EXPECT_GE(alone, 10);   // one write (and more) per proposal
+  EXPECT_LE(batched, 2);  // the ten entries, then their application with the commit
+}
+
 TEST(NodeTest, RetriedCommandIsAppliedOnce) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);

@@ -68,7 +68,10 @@ void NodeHost::Loop() {
       work.swap(queue_);
     }
     // Bounded: what was queued when the loop woke; later work waits for the next round.
+    // One batch: the round's proposals share one Ready and one fsync (group commit).
+    node_->BeginBatch();
     for (auto& fn : work) fn(*node_);
+    node_->EndBatch();
     work.clear();
     const absl::Time now = absl::Now();
     if (now >= next_tick) {
