@@ -70,6 +70,30 @@ kvpb::Command RegisterSessionCommand() {
   return cmd;
 }
 
+absl::StatusOr<kvpb::Command> CommandFor(const badgerpb::SaveEntriesRequest& req,
+                                         const KvLimits& limits) {
+  v1::PutRequest put;
+  put.set_key(req.id());
+  put.set_value(req.secrets());
+  return CommandFor(put, limits);
+}
+
+absl::StatusOr<kvpb::Command> CommandFor(const badgerpb::UpdateEntriesRequest& req,
+                                         const KvLimits& limits) {
+  v1::PutRequest put;
+  put.set_key(req.id());
+  put.set_value(req.secrets());
+  put.set_require_existing(true);
+  return CommandFor(put, limits);
+}
+
+absl::StatusOr<kvpb::Command> CommandFor(const badgerpb::DeleteEntriesRequest& req,
+                                         const KvLimits& limits) {
+  v1::DeleteRequest del;
+  del.set_key(req.id());
+  return CommandFor(del, limits);
+}
+
 absl::Status ValidateGet(const v1::GetRequest& req, const KvLimits& limits) {
   return ValidateKey(req.key(), limits.max_key_bytes);
 }
@@ -109,6 +133,17 @@ absl::Status ResponseFor(const v1::CompareAndSwapRequest& /*req*/,
     return absl::FailedPreconditionError(
         "compare failed: the key does not hold the expected value");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace rb::node
+
+namespace rb::node {
+
+absl::Status ResponseFor(const badgerpb::UpdateEntriesRequest& /*req*/,
+                         const kvpb::CommandResult& result, badgerpb::UpdateEntriesResponse* resp) {
+  resp->set_success(result.existed());
+  if (!result.existed()) return absl::NotFoundError("key not found; nothing written");
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/node.h"
+#include "proto/badger.pb.h"
 #include "proto/kv.pb.h"
 #include "proto/raftbadger.pb.h"
 
@@ -32,6 +33,16 @@ absl::StatusOr<raftbadger::kvpb::Command> CommandFor(
     const raftbadger::v1::CompareAndSwapRequest& req, const KvLimits& limits);
 raftbadger::kvpb::Command RegisterSessionCommand();
 
+// The old service's API (badgerpb.BadgerService): writes without a session, so at most
+// once for a single attempt. SaveEntries is a put, UpdateEntries a put of an existing key
+// only, DeleteEntries a delete.
+absl::StatusOr<raftbadger::kvpb::Command> CommandFor(const badgerpb::SaveEntriesRequest& req,
+                                                     const KvLimits& limits);
+absl::StatusOr<raftbadger::kvpb::Command> CommandFor(const badgerpb::UpdateEntriesRequest& req,
+                                                     const KvLimits& limits);
+absl::StatusOr<raftbadger::kvpb::Command> CommandFor(const badgerpb::DeleteEntriesRequest& req,
+                                                     const KvLimits& limits);
+
 absl::Status ValidateGet(const raftbadger::v1::GetRequest& req, const KvLimits& limits);
 ReadConsistency ConsistencyOf(raftbadger::v1::Consistency consistency);
 
@@ -47,6 +58,10 @@ absl::Status ResponseFor(const raftbadger::v1::DeleteRequest& req,
 absl::Status ResponseFor(const raftbadger::v1::CompareAndSwapRequest& req,
                          const raftbadger::kvpb::CommandResult& result,
                          raftbadger::v1::CompareAndSwapResponse* resp);
+// UpdateEntries of a missing key: NOT_FOUND, nothing written (the old service said success).
+absl::Status ResponseFor(const badgerpb::UpdateEntriesRequest& req,
+                         const raftbadger::kvpb::CommandResult& result,
+                         badgerpb::UpdateEntriesResponse* resp);
 
 }  // namespace rb::node
 

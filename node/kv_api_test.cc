@@ -76,5 +76,28 @@ TEST(KvApiTest, ResultsBecomeResponsesAndStatuses) {
   EXPECT_EQ(ConsistencyOf(v1::LINEARIZABLE), ReadConsistency::kLinearizable);
 }
 
+TEST(KvApiTest, TheOldApiMapsOntoTheSameCommandsWithoutASession) {
+  badgerpb::SaveEntriesRequest save;
+  save.set_id("k");
+  save.set_secrets("v");
+  auto cmd = CommandFor(save, KvLimits());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->client_id(), 0u);
+  EXPECT_EQ(cmd->put().value(), "v");
+  EXPECT_FALSE(cmd->put().require_existing());
+  badgerpb::UpdateEntriesRequest update;
+  update.set_id("k");
+  update.set_secrets("w");
+  cmd = CommandFor(update, KvLimits());
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_TRUE(cmd->put().require_existing());
+  kvpb::CommandResult missing;
+  badgerpb::UpdateEntriesResponse resp;
+  EXPECT_EQ(ResponseFor(update, missing, &resp).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(resp.success());
+  badgerpb::DeleteEntriesRequest del;
+  EXPECT_EQ(CommandFor(del, KvLimits()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace rb::node

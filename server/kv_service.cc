@@ -136,15 +136,6 @@ grpc::Status KvCore::CheckKey(const std::string& key) const {
   return ToGrpc(s);
 }
 
-grpc::Status KvCore::CheckValue(const std::string& value) const {
-  if (value.size() > config_->max_value_bytes) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("value of ", value.size(), " bytes is larger than ",
-                                     config_->max_value_bytes, " (max_value_bytes)"));
-  }
-  return grpc::Status::OK;
-}
-
 grpc::Status KvCore::Unavailable(const std::string& message, uint64_t leader,
                                  grpc::ServerContext* ctx) const {
   if (leader != 0) {
@@ -402,13 +393,10 @@ grpc::Status KvCore::Status(v1::StatusResponse* out) {
 grpc::Status BadgerServiceImpl::SaveEntries(grpc::ServerContext* ctx,
                                             const badgerpb::SaveEntriesRequest* req,
                                             badgerpb::SaveEntriesResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
-  if (grpc::Status s = core_->CheckValue(req->secrets()); !s.ok()) return s;
-  kvpb::Command cmd;
-  cmd.mutable_put()->set_key(req->id());
-  cmd.mutable_put()->set_value(req->secrets());
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
   resp->set_success(s.ok());
   return s;
 }
@@ -430,11 +418,10 @@ grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
 grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
                                               const badgerpb::DeleteEntriesRequest* req,
                                               badgerpb::DeleteEntriesResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
-  kvpb::Command cmd;
-  cmd.mutable_delete_()->set_key(req->id());
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
   resp->set_success(s.ok());  // deleting a missing key succeeds, as it did
   return s;
 }
@@ -442,20 +429,12 @@ grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
 grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
                                               const badgerpb::UpdateEntriesRequest* req,
                                               badgerpb::UpdateEntriesResponse* resp) {
-  if (grpc::Status s = core_->CheckKey(req->id()); !s.ok()) return s;
-  if (grpc::Status s = core_->CheckValue(req->secrets()); !s.ok()) return s;
-  kvpb::Command cmd;
-  cmd.mutable_put()->set_key(req->id());
-  cmd.mutable_put()->set_value(req->secrets());
-  cmd.mutable_put()->set_require_existing(true);
+  auto cmd = node::CommandFor(*req, core_->limits());
+  if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, std::move(cmd), &result);
-  if (s.ok() && !result.existed()) {
-    // The old service reported success here and wrote the key anyway.
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found; nothing written");
-  }
-  resp->set_success(s.ok());
-  return s;
+  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
+  if (!s.ok()) return s;
+  return ToGrpc(node::ResponseFor(*req, result, resp));
 }
 
 // ---------------------------------------------------------------------------------------

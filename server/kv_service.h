@@ -57,7 +57,6 @@ class KvCore {
 
   node::KvLimits limits() const { return {kMaxKeyBytes, config_->max_value_bytes}; }
   grpc::Status CheckKey(const std::string& key) const;
-  grpc::Status CheckValue(const std::string& value) const;
   // A fresh id telling apart a request without a session while it waits on the leader
   // (random, 63 bits).
   uint64_t NewAttemptId();

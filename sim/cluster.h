@@ -159,7 +159,15 @@ struct SimNode {
 };
 
 // The raftbadger.v1.KV calls simulated clients make (sim/kv_wire.cc).
-enum class KvMethod { kPut, kDelete, kCas, kGet, kRegisterSession };
+enum class KvMethod {
+  kPut,
+  kDelete,
+  kCas,
+  kGet,
+  kRegisterSession,
+  kSaveEntries,
+  kUpdateEntries,  // the old API (badgerpb.BadgerService)
+};
 // An answer as the wire carries it: the call's status (with its structured marks, which
 // gRPC carries as trailers) and the encoded response. served_at_index is the simulator's
 // own observation: the serving node's applied index when it answered a read.
@@ -177,6 +185,7 @@ struct Client {
   uint64_t attempt = 0;    // token: callbacks from older attempts are ignored
   uint64_t preferred = 0;  // node to try first (last known leader)
   uint64_t session = 0;    // registered through the log; 0: none yet
+  bool sent = false;       // an attempt of the current operation reached a node
   std::map<uint64_t, uint64_t> stale_index_seen;  // node -> applied index of its last stale read
 };
 
@@ -300,12 +309,14 @@ class Simulation {
   void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
                   const std::function<void(Operation*)>& record);
   void ClientRetry(Client* c, uint64_t attempt);
+  // Ends the client's operation with its outcome unknown, and goes on.
+  void AbandonUnknown(Client* c);
   // Registers a new session for the client through the log, then goes on with ClientNext.
   void ClientRegister(Client* c);
   // The request the client's current operation makes, encoded.
   std::pair<KvMethod, std::string> EncodeRequest(const Client& c, const Operation& op) const;
   // Reads a successful call's response into the operation's outputs.
-  static absl::Status DecodeResponse(OpKind kind, const std::string& bytes,
+  static absl::Status DecodeResponse(const Operation& op, const std::string& bytes,
                                      std::optional<std::string>* read, bool* flag);
   // What a member does with an encoded request (sim/kv_wire.cc).
   void ServeKv(uint64_t id, KvMethod method, std::string request, bool forwarded, KvReplyFn reply);

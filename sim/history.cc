@@ -15,6 +15,8 @@ const char* OpKindName(OpKind kind) {
       return "delete";
     case OpKind::kCas:
       return "cas";
+    case OpKind::kUpdate:
+      return "update";
   }
   return "unknown";
 }
@@ -43,6 +45,7 @@ void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out) 
     std::string input;
     switch (op.kind) {
       case OpKind::kPut:
+      case OpKind::kUpdate:
         input = Json(op.value);
         break;
       case OpKind::kCas:

@@ -11,7 +11,8 @@
 
 namespace rb::sim {
 
-enum class OpKind { kPut, kGet, kDelete, kCas };
+// kUpdate: a put only if the key exists (the old API's UpdateEntries); flag says it did.
+enum class OpKind { kPut, kGet, kDelete, kCas, kUpdate };
 const char* OpKindName(OpKind kind);
 
 // How a get is served (node::ReadConsistency). Linearizable and lease reads are checked
@@ -29,6 +30,8 @@ struct Operation {
   std::string value;
   std::optional<std::string> expected;
   ReadMode read_mode = ReadMode::kLinearizable;  // get only
+  // Sent through the old API (badgerpb.BadgerService): no session, one attempt only.
+  bool old_api = false;
   // Outputs, valid when `completed`: what get read, whether cas swapped / delete found it.
   std::optional<std::string> read;
   bool flag = false;

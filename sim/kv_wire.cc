@@ -114,6 +114,30 @@ void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool
       };
       break;
     }
+    case KvMethod::kSaveEntries: {
+      badgerpb::SaveEntriesRequest req;
+      const absl::Status decoded = Decode(request, &req);
+      cmd = decoded.ok() ? node::CommandFor(req, limits) : decoded;
+      respond = [](const kvpb::CommandResult&, std::string* out) {
+        badgerpb::SaveEntriesResponse resp;
+        resp.set_success(true);
+        *out = resp.SerializeAsString();
+        return absl::OkStatus();
+      };
+      break;
+    }
+    case KvMethod::kUpdateEntries: {
+      auto req = std::make_shared<badgerpb::UpdateEntriesRequest>();
+      const absl::Status decoded = Decode(request, req.get());
+      cmd = decoded.ok() ? node::CommandFor(*req, limits) : decoded;
+      respond = [req](const kvpb::CommandResult& r, std::string* out) {
+        badgerpb::UpdateEntriesResponse resp;
+        absl::Status s = node::ResponseFor(*req, r, &resp);
+        *out = resp.SerializeAsString();
+        return s;
+      };
+      break;
+    }
     case KvMethod::kRegisterSession: {
       v1::RegisterSessionRequest req;
       const absl::Status decoded = Decode(request, &req);

@@ -21,6 +21,11 @@ bool Step(const Operation& op, State* state) {
       return true;
     case OpKind::kGet:
       return !op.completed || op.read == *state;
+    case OpKind::kUpdate: {
+      const bool existed = state->has_value();
+      if (existed) *state = op.value;
+      return !op.completed || op.flag == existed;
+    }
     case OpKind::kDelete: {
       const bool existed = state->has_value();
       *state = std::nullopt;

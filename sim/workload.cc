@@ -1,6 +1,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "proto/badger.pb.h"
 #include "proto/raftbadger.pb.h"
 #include "sim/cluster.h"
 
@@ -38,7 +39,12 @@ void Simulation::ClientNext(Client* c) {
   op.kind = kind < 3   ? OpKind::kGet
             : kind < 6 ? OpKind::kPut
             : kind < 8 ? OpKind::kCas
-                       : OpKind::kDelete;
+            : kind < 9 ? OpKind::kDelete
+                       : OpKind::kUpdate;
+  // Some writes use the old service's API, as its existing clients do: no session.
+  // (Its DeleteEntries says nothing of whether the key existed, which the history records.)
+  op.old_api =
+      (op.kind == OpKind::kPut || op.kind == OpKind::kUpdate) && read_mode_rng_.Chance(1, 4);
   op.value = absl::StrCat("c", c->id, "-", ++c->seq);
   switch (op.kind) {
     case OpKind::kCas:
@@ -59,6 +65,7 @@ void Simulation::ClientNext(Client* c) {
       break;
   }
   c->op = static_cast<int>(result_.history.size());
+  c->sent = false;
   result_.history.push_back(std::move(op));
   const uint64_t attempt = ++c->attempt;
   const int op_index = c->op;
@@ -113,6 +120,7 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
   });
   auto [method, request] = EncodeRequest(*c, op);
   const int op_index = c->op;
+  c->sent = true;
   ServeKv(n->id, method, std::move(request), /*forwarded=*/false,
           [this, c, attempt, op_index, id = n->id](KvReply reply) {
             if (attempt != c->attempt || c->op != op_index) return;  // a stale attempt
@@ -123,6 +131,9 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
             bool flag = false;
             if (op.kind == OpKind::kGet && status.code() == absl::StatusCode::kNotFound) {
               status = absl::OkStatus();  // read: absent
+            } else if (op.kind == OpKind::kUpdate && status.code() == absl::StatusCode::kNotFound) {
+              status = absl::OkStatus();  // the key was missing: nothing written
+              flag = false;
             } else if (op.kind == OpKind::kCas && !node::IsSessionExpired(status) &&
                        status.code() == absl::StatusCode::kFailedPrecondition) {
               // The comparison failed, if the response says where (an answer, not an error).
@@ -131,7 +142,7 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
                 status = absl::OkStatus();
               }
             } else if (status.ok()) {
-              status = DecodeResponse(op.kind, reply.response, &read, &flag);
+              status = DecodeResponse(op, reply.response, &read, &flag);
             }
             ClientDone(c, attempt, status, [&](Operation* o) {
               o->read = std::move(read);
@@ -175,10 +186,24 @@ std::pair<KvMethod, std::string> Simulation::EncodeRequest(const Client& c,
                                                              : v1::LINEARIZABLE);
       return {KvMethod::kGet, req.SerializeAsString()};
     }
-    case OpKind::kPut: {
+    case OpKind::kPut:
+    case OpKind::kUpdate: {
+      if (op.old_api && op.kind == OpKind::kPut) {
+        badgerpb::SaveEntriesRequest req;
+        req.set_id(op.key);
+        req.set_secrets(op.value);
+        return {KvMethod::kSaveEntries, req.SerializeAsString()};
+      }
+      if (op.old_api) {
+        badgerpb::UpdateEntriesRequest req;
+        req.set_id(op.key);
+        req.set_secrets(op.value);
+        return {KvMethod::kUpdateEntries, req.SerializeAsString()};
+      }
       v1::PutRequest req;
       req.set_key(op.key);
       req.set_value(op.value);
+      req.set_require_existing(op.kind == OpKind::kUpdate);
       session(req.mutable_session());
       return {KvMethod::kPut, req.SerializeAsString()};
     }
@@ -205,20 +230,30 @@ std::pair<KvMethod, std::string> Simulation::EncodeRequest(const Client& c,
   return {};
 }
 
-absl::Status Simulation::DecodeResponse(OpKind kind, const std::string& bytes,
+absl::Status Simulation::DecodeResponse(const Operation& op, const std::string& bytes,
                                         std::optional<std::string>* read, bool* flag) {
   namespace v1 = raftbadger::v1;
   bool parsed = false;
-  switch (kind) {
+  if (op.old_api) {  // badgerpb: SaveEntries or UpdateEntries
+    badgerpb::SaveEntriesResponse save;
+    badgerpb::UpdateEntriesResponse update;
+    parsed = op.kind == OpKind::kPut ? save.ParseFromString(bytes) && save.success()
+                                     : update.ParseFromString(bytes) && update.success();
+    *flag = op.kind == OpKind::kUpdate;  // OK: the key existed and was written
+    return parsed ? absl::OkStatus() : absl::InternalError("the response does not parse");
+  }
+  switch (op.kind) {
     case OpKind::kGet: {
       v1::GetResponse resp;
       parsed = resp.ParseFromString(bytes);
       *read = resp.value();
       break;
     }
-    case OpKind::kPut: {
+    case OpKind::kPut:
+    case OpKind::kUpdate: {
       v1::PutResponse resp;
       parsed = resp.ParseFromString(bytes);
+      *flag = op.kind == OpKind::kUpdate;  // OK: the key existed and was written
       break;
     }
     case OpKind::kDelete: {
@@ -283,6 +318,10 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
     Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
     return;
   }
+  if (!status.ok() && result_.history[c->op].old_api) {
+    AbandonUnknown(c);  // no session: a second attempt could apply the write twice
+    return;
+  }
   if (!status.ok()) {
     // Retry the same command (same seq): sessions make a repeat harmless.
     Schedule(rng_.Range(5'000, 50'000), [this, c, attempt] { ClientRetry(c, attempt); });
@@ -301,8 +340,19 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
   Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
 }
 
+void Simulation::AbandonUnknown(Client* c) {
+  // The outcome is unknown, as after a timeout: the history keeps the call, no return.
+  c->op = -1;
+  ++c->attempt;
+  Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+}
+
 void Simulation::ClientRetry(Client* c, uint64_t attempt) {
   if (attempt != c->attempt || c->op < 0) return;
+  if (c->sent && result_.history[c->op].old_api) {
+    AbandonUnknown(c);  // at most once: one attempt only
+    return;
+  }
   ClientAttempt(c);  // PickNode still prefers the last leader hint, when that node is up
 }
 
