@@ -171,15 +171,26 @@ class CountingStore : public MemoryNodeStore {
   int persists = 0, applies_inside = 0, separate_applies = 0;
 };
 
-TEST(NodeTest, AReadyCostsOneWriteWithItsAppliesInside) {
+raft::ConfState SoloVoter() {
   raft::ConfState cs;
   cs.voters = {1};
-  CountingStore store(cs);
-  Link link(nullptr, 1);
+  return cs;
+}
+
+// Node 1 over `store`, the lone voter, leading (it sends nothing: there are no peers).
+std::unique_ptr<Node> LeadAlone(NodeStore* store) {
+  static Link no_peers(nullptr, 1);
   NodeOptions options;
   options.raft.id = 1;
-  auto node = *Node::Create(options, &store, &link);
+  auto node = *Node::Create(options, store, &no_peers);
   node->Campaign();
+  EXPECT_TRUE(node->is_leader());
+  return node;
+}
+
+TEST(NodeTest, AReadyCostsOneWriteWithItsAppliesInside) {
+  CountingStore store(SoloVoter());
+  auto node = LeadAlone(&store);
   int acked = 0;
   for (uint64_t seq = 1; seq <= 5; ++seq) {
     node->Write(Put(0, seq, absl::StrCat("k", seq), "v"), [&](auto r) { acked += r.ok(); });
@@ -266,14 +277,8 @@ TEST(NodeTest, ALeaderThatHandsOverTrustsNoLeaseForTheRestOfItsTerm) {
 }
 
 TEST(NodeTest, WritesInOneBatchShareAReadyAndItsWrite) {
-  raft::ConfState cs;
-  cs.voters = {1};
-  CountingStore store(cs);
-  Link link(nullptr, 1);
-  NodeOptions options;
-  options.raft.id = 1;
-  auto node = *Node::Create(options, &store, &link);
-  node->Campaign();
+  CountingStore store(SoloVoter());
+  auto node = LeadAlone(&store);
   int acked = 0;
   const int before_alone = store.persists;
   for (uint64_t seq = 1; seq <= 10; ++seq) {

@@ -323,6 +323,9 @@ class Simulation {
   // Runs fn at `to` as a message from `from` would arrive: after a network delay, unless
   // lost or cut off; when `to` is stopped, once it resumes; never if it is down.
   void SendAcross(uint64_t from, uint64_t to, std::function<void()> fn);
+  // How long a message from `from` to `to` takes (a drawn delay, plus a clog), or nullopt
+  // if the link is cut or the message is lost.
+  std::optional<uint64_t> LinkDelayUs(uint64_t from, uint64_t to);
   void Arrive(uint64_t from, uint64_t to, std::function<void()> fn);
   uint64_t sessionless_seq_ = 0;
   SimNode* PickNode(Client* c, bool read);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "node/kv_api.h"
 #include "sim/cluster.h"
 
@@ -20,14 +21,30 @@ absl::Status Decode(const std::string& bytes, T* out) {
   return absl::InvalidArgumentError("the request does not parse");
 }
 
+using Respond = std::function<absl::Status(const kvpb::CommandResult&, std::string*)>;
+
+// A write request the server maps with node::CommandFor and answers with node::ResponseFor:
+// its command (or why there is none), and how to encode the answer to it.
+template <typename Request, typename Response>
+absl::StatusOr<kvpb::Command> DecodeWrite(const std::string& bytes, const node::KvLimits& limits,
+                                          Respond* respond) {
+  auto req = std::make_shared<Request>();
+  RETURN_IF_ERROR(Decode(bytes, req.get()));
+  *respond = [req](const kvpb::CommandResult& r, std::string* out) {
+    Response resp;
+    absl::Status s = node::ResponseFor(*req, r, &resp);
+    *out = resp.SerializeAsString();
+    return s;
+  };
+  return node::CommandFor(*req, limits);
+}
+
 }  // namespace
 
 void Simulation::SendAcross(uint64_t from, uint64_t to, std::function<void()> fn) {
-  if (links_.cut(from, to) || rng_.Chance(scenario_.drop_per_mille, 1000)) return;
-  uint64_t delay = rng_.Range(scenario_.min_delay_us, scenario_.max_delay_us);
-  const uint64_t clogged_until = links_.clogged_until(from, to);
-  if (clogged_until > now_) delay += clogged_until - now_;
-  Schedule(delay,
+  const std::optional<uint64_t> delay = LinkDelayUs(from, to);
+  if (!delay) return;
+  Schedule(*delay,
            [this, from, to, fn = std::move(fn)]() mutable { Arrive(from, to, std::move(fn)); });
 }
 
@@ -76,44 +93,22 @@ void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool
   }
   // A write: decoded and checked as the server does, then proposed (or forwarded).
   absl::StatusOr<kvpb::Command> cmd = absl::InvalidArgumentError("unknown method");
-  std::function<absl::Status(const kvpb::CommandResult&, std::string*)> respond;
+  Respond respond;
   switch (method) {
-    case KvMethod::kPut: {
-      auto req = std::make_shared<v1::PutRequest>();
-      const absl::Status decoded = Decode(request, req.get());
-      cmd = decoded.ok() ? node::CommandFor(*req, limits) : decoded;
-      respond = [req](const kvpb::CommandResult& r, std::string* out) {
-        v1::PutResponse resp;
-        absl::Status s = node::ResponseFor(*req, r, &resp);
-        *out = resp.SerializeAsString();
-        return s;
-      };
+    case KvMethod::kPut:
+      cmd = DecodeWrite<v1::PutRequest, v1::PutResponse>(request, limits, &respond);
       break;
-    }
-    case KvMethod::kDelete: {
-      auto req = std::make_shared<v1::DeleteRequest>();
-      const absl::Status decoded = Decode(request, req.get());
-      cmd = decoded.ok() ? node::CommandFor(*req, limits) : decoded;
-      respond = [req](const kvpb::CommandResult& r, std::string* out) {
-        v1::DeleteResponse resp;
-        absl::Status s = node::ResponseFor(*req, r, &resp);
-        *out = resp.SerializeAsString();
-        return s;
-      };
+    case KvMethod::kDelete:
+      cmd = DecodeWrite<v1::DeleteRequest, v1::DeleteResponse>(request, limits, &respond);
       break;
-    }
-    case KvMethod::kCas: {
-      auto req = std::make_shared<v1::CompareAndSwapRequest>();
-      const absl::Status decoded = Decode(request, req.get());
-      cmd = decoded.ok() ? node::CommandFor(*req, limits) : decoded;
-      respond = [req](const kvpb::CommandResult& r, std::string* out) {
-        v1::CompareAndSwapResponse resp;
-        absl::Status s = node::ResponseFor(*req, r, &resp);
-        *out = resp.SerializeAsString();
-        return s;
-      };
+    case KvMethod::kCas:
+      cmd = DecodeWrite<v1::CompareAndSwapRequest, v1::CompareAndSwapResponse>(request, limits,
+                                                                               &respond);
       break;
-    }
+    case KvMethod::kUpdateEntries:
+      cmd = DecodeWrite<badgerpb::UpdateEntriesRequest, badgerpb::UpdateEntriesResponse>(
+          request, limits, &respond);
+      break;
     case KvMethod::kSaveEntries: {
       badgerpb::SaveEntriesRequest req;
       const absl::Status decoded = Decode(request, &req);
@@ -123,18 +118,6 @@ void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool
         resp.set_success(true);
         *out = resp.SerializeAsString();
         return absl::OkStatus();
-      };
-      break;
-    }
-    case KvMethod::kUpdateEntries: {
-      auto req = std::make_shared<badgerpb::UpdateEntriesRequest>();
-      const absl::Status decoded = Decode(request, req.get());
-      cmd = decoded.ok() ? node::CommandFor(*req, limits) : decoded;
-      respond = [req](const kvpb::CommandResult& r, std::string* out) {
-        badgerpb::UpdateEntriesResponse resp;
-        absl::Status s = node::ResponseFor(*req, r, &resp);
-        *out = resp.SerializeAsString();
-        return s;
       };
       break;
     }

@@ -255,20 +255,26 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
                         " index=", m.index, " entries=", m.entries.size(), " commit=", m.commit,
                         m.reject ? " reject" : "");
   };
-  if (links_.cut(from, to) || rng_.Chance(scenario_.drop_per_mille, 1000)) {
+  const std::optional<uint64_t> delay = LinkDelayUs(from, to);
+  if (!delay) {
     Trace(3, from, to, static_cast<uint64_t>(m.type), [&] { return "drop " + describe(); });
     return;
   }
-  uint64_t delay = rng_.Range(scenario_.min_delay_us, scenario_.max_delay_us);
-  const uint64_t clogged_until = links_.clogged_until(from, to);
-  if (clogged_until > now_) delay += clogged_until - now_;
   Trace(4, from, to, static_cast<uint64_t>(m.type), [&] { return "send " + describe(); });
   if (rng_.Chance(scenario_.duplicate_per_mille, 1000)) {
     raft::Message copy = m;
     const uint64_t dup_delay = rng_.Range(scenario_.min_delay_us, 4 * scenario_.max_delay_us);
     ScheduleDelivery(dup_delay, std::move(copy));
   }
-  ScheduleDelivery(delay, std::move(m));
+  ScheduleDelivery(*delay, std::move(m));
+}
+
+std::optional<uint64_t> Simulation::LinkDelayUs(uint64_t from, uint64_t to) {
+  if (links_.cut(from, to) || rng_.Chance(scenario_.drop_per_mille, 1000)) return std::nullopt;
+  uint64_t delay = rng_.Range(scenario_.min_delay_us, scenario_.max_delay_us);
+  const uint64_t clogged_until = links_.clogged_until(from, to);
+  if (clogged_until > now_) delay += clogged_until - now_;
+  return delay;
 }
 
 void Simulation::Deliver(raft::Message m) {
