@@ -13,19 +13,16 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "node/state_machine.h"
 
 namespace rb::sim {
 
 class ReferenceModel {
  public:
-  // The session rules every member applies (node::SessionPolicy's meaning).
-  struct Sessions {
-    uint64_t idle_timeout_ms = 60 * 60 * 1000;
-    uint64_t max_sessions = 100'000;
-    int expire_per_command = 8;
-  };
   ReferenceModel() = default;
-  explicit ReferenceModel(Sessions sessions) : sessions_(sessions) {}
+  // The session rules every member applies (the policy is the one shared setting; the
+  // rules are written here a second time).
+  explicit ReferenceModel(node::SessionPolicy sessions) : sessions_(sessions) {}
 
   // Feeds the committed entry at `index`; `command` is a normal entry's payload (empty for
   // empty entries and configuration changes). Returns false, changing nothing, unless
@@ -47,7 +44,7 @@ class ReferenceModel {
   uint64_t applied_index_ = 0;
   // Ordered maps: nothing here iterates in an order that varies between processes.
   std::map<std::string, std::vector<std::pair<uint64_t, std::optional<std::string>>>> history_;
-  Sessions sessions_;
+  node::SessionPolicy sessions_;
   uint64_t log_time_ms_ = 0;
   struct Session {
     uint64_t seq = 0;

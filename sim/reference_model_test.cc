@@ -49,7 +49,7 @@ TEST(ReferenceModelTest, RetriesHaveNoEffectAndGapsAreRefused) {
 }
 
 TEST(ReferenceModelTest, SessionsExpireAndAreEvictedAsTheStateMachineDoes) {
-  ReferenceModel m(ReferenceModel::Sessions{1000, 2, 8});
+  ReferenceModel m(node::SessionPolicy{1000, 2, 8});
   auto at = [](std::string cmd, uint64_t time_ms) {
     kvpb::Command c;
     c.ParseFromString(cmd);

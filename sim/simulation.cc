@@ -40,8 +40,7 @@ Simulation::Simulation(const SimOptions& options)
       damage_rng_(options.seed ^ 0x64616d6167656421ULL),
       read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL),
       read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),  // "readmode"
-      model_(ReferenceModel::Sessions{kSessionIdleTimeoutMs, MaxSessions(options),
-                                      kExpirePerCommand}) {
+      model_(SessionPolicy()) {
   raft::Rng scenario_rng = rng_.Fork();
   scenario_ = DrawScenario(options_, &scenario_rng);
   result_.scenario = scenario_.Describe();
