@@ -238,4 +238,18 @@ absl::StatusOr<ConfigAndProgress> RestoreConfig(const ProgressTracker& empty_tra
   return ConfigAndProgress{tracker.config, tracker.progress};
 }
 
+absl::StatusOr<ConfState> NextConfState(const ConfState& cs, const ConfChange& cc) {
+  // Progress does not enter into validation or the resulting ConfState: any limits and
+  // last index will do.
+  constexpr uint64_t kAnyLastIndex = 1;
+  ProgressTracker tracker(/*max_inflight_msgs=*/1, /*max_inflight_bytes=*/0);
+  ASSIGN_OR_RETURN(ConfigAndProgress current, RestoreConfig(tracker, kAnyLastIndex, cs));
+  tracker.config = std::move(current.config);
+  tracker.progress = std::move(current.progress);
+  ASSIGN_OR_RETURN(ConfigAndProgress next, Changer(tracker, kAnyLastIndex).Apply(cc));
+  tracker.config = std::move(next.config);
+  tracker.progress = std::move(next.progress);
+  return tracker.GetConfState();
+}
+
 }  // namespace rb::raft

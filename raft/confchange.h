@@ -55,6 +55,12 @@ absl::Status CheckConfigInvariants(const ConfigAndProgress& cp);
 absl::StatusOr<ConfigAndProgress> RestoreConfig(const ProgressTracker& empty_tracker,
                                                 uint64_t last_index, const ConfState& cs);
 
+// The configuration `cc` turns `cs` into, or the error the core's ApplyConfChange would
+// give for it there (it would then leave the configuration as is). Pure: an application
+// can know what a committed change does before it hands the change to the core, e.g.
+// while applying the entry on a thread that must not touch the core.
+absl::StatusOr<ConfState> NextConfState(const ConfState& cs, const ConfChange& cc);
+
 }  // namespace rb::raft
 
 #endif  // RAFTBADGER_RAFT_CONFCHANGE_H_

@@ -89,5 +89,50 @@ TEST(ConfChangeTest, RestoreRejectsLearnerThatIsAlsoVoter) {
   EXPECT_FALSE(t.GetConfState() == cs);
 }
 
+TEST(ConfChangeTest, NextConfStateAgreesWithChanger) {
+  // A walk through simple, joint and leave-joint changes, each also tried on a tracker the
+  // way the core applies it: the two must agree, in results and in refusals.
+  ProgressTracker t = Tracker({1, 2, 3}, {7});
+  ConfState cs = t.GetConfState();
+  auto single = [](ConfChangeType type, uint64_t id) {
+    ConfChange cc;
+    cc.transition = ConfChangeTransition::kAuto;
+    cc.changes = {{type, id}};
+    return cc;
+  };
+  ConfChange enter_joint;
+  enter_joint.transition = ConfChangeTransition::kJointExplicit;
+  enter_joint.changes = {{ConfChangeType::kRemoveNode, 3},
+                         {ConfChangeType::kAddNode, 4},
+                         {ConfChangeType::kAddLearnerNode, 2}};
+  const std::vector<ConfChange> steps = {
+      single(ConfChangeType::kAddNode, 5),     // fine
+      single(ConfChangeType::kRemoveNode, 9),  // removing a stranger: a no-op
+      enter_joint,                             // joint, demoting 2 to learner_next
+      single(ConfChangeType::kAddNode, 6),     // refused: already joint
+      ConfChange{},                            // leaves joint
+      ConfChange{},                            // refused: not joint
+      single(ConfChangeType::kRemoveNode, 1),  // fine
+  };
+  int refused = 0;
+  for (const ConfChange& cc : steps) {
+    auto expected = Changer(t, 10).Apply(cc);
+    auto next = NextConfState(cs, cc);
+    ASSERT_EQ(next.ok(), expected.ok()) << next.status() << " vs " << expected.status();
+    if (!expected.ok()) {
+      EXPECT_EQ(next.status().code(), expected.status().code());
+      ++refused;
+      continue;
+    }
+    t.config = expected->config;
+    t.progress = expected->progress;
+    EXPECT_EQ(*next, t.GetConfState());
+    cs = *next;
+  }
+  EXPECT_EQ(refused, 2);
+  EXPECT_EQ(cs.voters, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(cs.learners, (std::vector<uint64_t>{2, 7}));
+}
+
 }  // namespace
 }  // namespace rb::raft
