@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "node/state_machine.h"
 #include "raft/codec.h"
+#include "raft/confchange.h"
 
 namespace rb::node {
 
@@ -362,14 +363,11 @@ void Node::HandlePersistedBody(absl::Status status) {
   if (ready_.soft_state) OnLeadershipChange();
   raw_->Advance();
   ServeReads();
-  if (options_.snapshot_every_entries > 0 &&
-      store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries) {
-    absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
-    if (!s.ok()) {
-      Fail(s);
-      return;
-    }
-    last_snapshot_index_ = store_->applied_index();
+  if (snapshot_requested_ ||
+      (options_.snapshot_every_entries > 0 &&
+       store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries)) {
+    snapshot_requested_ = false;
+    TakeSnapshot().IgnoreError();  // a failure stops the node
   }
 }
 
@@ -425,6 +423,15 @@ void Node::ReportSnapshot(uint64_t to, bool failed) {
 
 absl::Status Node::SnapshotIfBehind() {
   if (!failure_.ok()) return failure_;
+  if (persist_in_flight_) {
+    // The store is being written (perhaps on another thread): once that write is done.
+    snapshot_requested_ = true;
+    return absl::OkStatus();
+  }
+  return TakeSnapshot();
+}
+
+absl::Status Node::TakeSnapshot() {
   if (store_->applied_index() <= last_snapshot_index_) return absl::OkStatus();
   absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
   if (!s.ok()) {
@@ -438,16 +445,20 @@ absl::Status Node::SnapshotIfBehind() {
 absl::Status Node::ApplyCommittedIn(KvTxn* txn) {
   RB_CHECK(!ready_.committed_entries.empty(), "apply without committed entries");
   applied_outcomes_.clear();
+  conf_changes_.clear();
   // Entries up to here are in the state machine already (a snapshot, perhaps installed
   // earlier in this same transaction).
   apply_skip_through_ = txn->applied_index();
   for (const raft::Entry& e : ready_.committed_entries) {
     if (e.index <= apply_skip_through_) continue;
     if (e.type == raft::EntryType::kConfChange) {
+      // The core learns of the change once the write is durable (ApplyConfChanges): this
+      // may run on the store's writer thread, which must not touch the core.
       auto cc = raft::DecodeConfChange(e.data);
       if (cc.ok()) {
-        auto cs = raw_->ApplyConfChange(*cc);
+        auto cs = raft::NextConfState(conf_state_, *cc);
         if (cs.ok()) conf_state_ = *cs;  // an invalid change leaves the config as is
+        conf_changes_.push_back({*std::move(cc), std::move(cs)});
       }
     } else if (!e.data.empty()) {
       ASSIGN_OR_RETURN(ApplyOutcome outcome, ApplyCommand(txn, e.index, e.data, options_.sessions));
@@ -457,8 +468,22 @@ absl::Status Node::ApplyCommittedIn(KvTxn* txn) {
   return txn->SetApplied(ready_.committed_entries.back().index, conf_state_);
 }
 
+void Node::ApplyConfChanges() {
+  for (PendingConfChange& change : conf_changes_) {
+    const absl::StatusOr<raft::ConfState> cs = raw_->ApplyConfChange(change.cc);
+    // The node computed the change's effect without the core; the two must agree, or the
+    // applied configuration recorded with the state machine is wrong.
+    RB_CHECK(cs.ok() == change.expected.ok() && (!cs.ok() || *cs == *change.expected), "node ", id_,
+             ": the core and the node disagree on a configuration change: ",
+             cs.ok() ? "applied" : cs.status().ToString(), " vs ",
+             change.expected.ok() ? "applied" : change.expected.status().ToString());
+  }
+  conf_changes_.clear();
+}
+
 void Node::FinishApply() {
   if (ready_.committed_entries.empty()) return;
+  ApplyConfChanges();
   for (const raft::Entry& e : ready_.committed_entries) {
     if (hooks_.on_apply && e.index > apply_skip_through_) hooks_.on_apply(e);
   }

@@ -158,7 +158,8 @@ class Node {
   void Close();
   // The snapshot sent to `to` arrived whole (or failed); see Transport.
   void ReportSnapshot(uint64_t to, bool failed);
-  // Takes a snapshot now if anything was applied since the last one (a timer's snapshot).
+  // Takes a snapshot if anything was applied since the last one (a timer's snapshot): now,
+  // or once the persist in flight is done.
   absl::Status SnapshotIfBehind();
   void TransferLeader(uint64_t transferee);
   // Proposes a membership change (one at a time; see raft::RawNode::ProposeConfChange).
@@ -194,9 +195,14 @@ class Node {
   void SendMessages(bool promise_free_only);
   bool PromiseFree(const raft::Message& m) const;
   // Applies the Ready's committed entries inside the persist's transaction (one fsync for
-  // both); FinishApply answers their clients once that transaction is durable.
+  // both). It may run on the store's writer thread, beside the node's: it touches only
+  // the state machine and the fields below that nothing else touches during a persist
+  // (applied_outcomes_, apply_skip_through_, conf_state_, conf_changes_), never the core.
+  // FinishApply, back on the node's thread once that transaction is durable, hands the
+  // configuration changes to the core and answers the clients.
   absl::Status ApplyCommittedIn(KvTxn* txn);
   void FinishApply();
+  void ApplyConfChanges();
   void HandleReadStates();
   void ServeReads();
   void OnLeadershipChange();
@@ -206,6 +212,9 @@ class Node {
   absl::Status NotAMemberError() const;
   std::string ReadContext(uint64_t token) const;
   void FailPending(const absl::Status& status);
+  // Snapshots the state machine and compacts the log if anything was applied since the
+  // last snapshot; a failure stops the node. REQUIRES: no persist in flight.
+  absl::Status TakeSnapshot();
 
   struct PendingRead {
     std::function<void(absl::Status)> ready;
@@ -230,7 +239,13 @@ class Node {
   raft::HardState durable_hard_state_;  // as of the last completed persist
   std::vector<std::pair<ApplyOutcome, uint64_t>> applied_outcomes_;  // with their index
   uint64_t apply_skip_through_ = 0;
+  struct PendingConfChange {
+    raft::ConfChange cc;
+    absl::StatusOr<raft::ConfState> expected;  // what it does to conf_state_
+  };
+  std::vector<PendingConfChange> conf_changes_;  // applied, not yet told to the core
   bool persist_in_flight_ = false;
+  bool snapshot_requested_ = false;  // by SnapshotIfBehind during a persist
   bool pumping_ = false;
   int batch_depth_ = 0;
   absl::Status failure_;

@@ -48,6 +48,9 @@ class NodeStore {
   // later, from the driver's event loop; never after the store is destroyed). At most one
   // persist is in flight. REQUIRES: a snapshot in rd is complete locally.
   //
+  // The write may run on another thread (SqliteNodeStore's Writer); done runs on the
+  // node's. rd must stay unchanged until done has run.
+  //
   // If apply is set, it runs inside the same atomic write, after the snapshot, entries and
   // hard state: the Ready's committed entries reach the state machine with the same single
   // fsync (group commit of log and state machine). Its error fails the whole write. It may
@@ -59,7 +62,7 @@ class NodeStore {
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   virtual uint64_t applied_index() const = 0;
   // Takes a snapshot of the state machine at its applied index and compacts the log up to
-  // keep_entries before it.
+  // keep_entries before it. REQUIRES: no persist in flight.
   virtual absl::Status SnapshotAndCompact(uint64_t keep_entries) = 0;
 };
 
