@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "storage/snapshot.h"
 
@@ -36,13 +37,62 @@ class SqliteKvTxn : public KvTxn {
   storage::WriteTxn* txn_;
 };
 
+// The newest log entries held in memory for the core: enough for followers that keep up
+// (a lagging one reads older entries from the database).
+constexpr uint64_t kLogCacheBytes = 64 << 20;
+
 // Pages copied per step while snapshotting; the node takes the whole snapshot in one call.
 constexpr int kSnapshotPagesPerStep = 1024;
 
 }  // namespace
 
+// raft::Storage over the store, under the store's mutex: the LogCache's way to older
+// entries, the snapshot and the initial state.
+class SqliteNodeStore::LockedLog : public raft::Storage {
+ public:
+  explicit LockedLog(const SqliteNodeStore* owner) : owner_(owner) {}
+  absl::StatusOr<raft::InitialState> GetInitialState() const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->GetInitialState();
+  }
+  absl::Status Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                       std::vector<raft::Entry>* out) const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->Entries(lo, hi, max_bytes, out);
+  }
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->Term(i);
+  }
+  absl::StatusOr<uint64_t> FirstIndex() const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->FirstIndex();
+  }
+  absl::StatusOr<uint64_t> LastIndex() const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->LastIndex();
+  }
+  absl::StatusOr<std::shared_ptr<const raft::Snapshot>> GetSnapshot() const override {
+    absl::MutexLock lock(&owner_->mu_);
+    return owner_->store_->GetSnapshot();
+  }
+
+ private:
+  const SqliteNodeStore* owner_;
+};
+
+SqliteNodeStore::SqliteNodeStore(std::unique_ptr<storage::Store> store, Scheduler scheduler,
+                                 Writer writer)
+    : store_(std::move(store)),
+      locked_log_(std::make_unique<LockedLog>(this)),
+      scheduler_(std::move(scheduler)),
+      writer_(std::move(writer)) {
+  RB_CHECK(!writer_ || scheduler_, "a store with a writer thread needs a scheduler");
+}
+
 absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
-    const storage::StoreOptions& options, const raft::ConfState& bootstrap, Scheduler scheduler) {
+    const storage::StoreOptions& options, const raft::ConfState& bootstrap, Scheduler scheduler,
+    Writer writer) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(options));
   ASSIGN_OR_RETURN(raft::InitialState init, store->GetInitialState());
   ASSIGN_OR_RETURN(uint64_t last, store->LastIndex());
@@ -51,39 +101,107 @@ absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
     RETURN_IF_ERROR(
         store->Write([&](storage::WriteTxn* txn) { return txn->SetConfState(bootstrap); }));
   }
-  return std::unique_ptr<SqliteNodeStore>(
-      new SqliteNodeStore(std::move(store), std::move(scheduler)));
+  const uint64_t applied = store->applied_index();
+  std::unique_ptr<SqliteNodeStore> node_store(
+      new SqliteNodeStore(std::move(store), std::move(scheduler), std::move(writer)));
+  node_store->applied_index_.store(applied);
+  ASSIGN_OR_RETURN(node_store->cache_,
+                   LogCache::Create(node_store->locked_log_.get(), kLogCacheBytes));
+  return node_store;
 }
 
-void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
-                              std::function<void(absl::Status)> done) {
+SqliteNodeStore::~SqliteNodeStore() = default;
+
+absl::Status SqliteNodeStore::ReloadLog() {
+  RB_CHECK(!persist_in_flight_, "ReloadLog during a persist");
+  ASSIGN_OR_RETURN(cache_, LogCache::Create(locked_log_.get(), kLogCacheBytes));
+  applied_index_.store(store().applied_index());
+  return absl::OkStatus();
+}
+
+void SqliteNodeStore::SetThreads(Scheduler scheduler, Writer writer) {
+  RB_CHECK(!persist_in_flight_, "SetThreads during a persist");
+  RB_CHECK(!writer || scheduler, "a store with a writer thread needs a scheduler");
+  scheduler_ = std::move(scheduler);
+  writer_ = std::move(writer);
+}
+
+absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& apply) {
+  absl::MutexLock lock(&mu_);
   absl::Status status = store_->Write([&](storage::WriteTxn* txn) -> absl::Status {
     if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));
     RETURN_IF_ERROR(txn->AppendEntries(rd.entries));
     if (rd.hard_state) RETURN_IF_ERROR(txn->SetHardState(*rd.hard_state));
+    if (write_hook_) write_hook_(rd);
     if (!apply) return absl::OkStatus();
     SqliteKvTxn kv(txn);
     return apply(&kv);
   });
-  if (scheduler_) {
-    scheduler_([done = std::move(done), status]() { done(status); });
+  applied_index_.store(store_->applied_index(), std::memory_order_release);
+  return status;
+}
+
+void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
+                              std::function<void(absl::Status)> done) {
+  RB_CHECK(!persist_in_flight_, "a second persist while one is in flight");
+  persist_in_flight_ = true;
+  // rd stays untouched until done has run (the node's contract with its store).
+  auto job = [this, &rd, apply = std::move(apply), done = std::move(done)]() mutable {
+    const absl::Status status = WriteReady(rd, apply);
+    auto complete = [this, &rd, status, done = std::move(done)]() {
+      persist_in_flight_ = false;
+      if (status.ok()) {
+        // Durable now: the core may forget these entries, so the cache must have them.
+        if (rd.snapshot != nullptr) {
+          cache_->ApplySnapshot(rd.snapshot->metadata.index, rd.snapshot->metadata.term);
+        }
+        cache_->Append(rd.entries);
+      }
+      done(status);
+    };
+    if (scheduler_) {
+      scheduler_(std::move(complete));
+    } else {
+      complete();
+    }
+  };
+  if (writer_) {
+    writer_(std::move(job));
   } else {
-    done(status);
+    job();
   }
 }
 
 absl::Status SqliteNodeStore::Apply(const std::function<absl::Status(KvTxn*)>& fn) {
-  return store_->Write([&](storage::WriteTxn* txn) {
+  RB_CHECK(!persist_in_flight_, "Apply during a persist");
+  absl::MutexLock lock(&mu_);
+  absl::Status status = store_->Write([&](storage::WriteTxn* txn) {
     SqliteKvTxn kv(txn);
     return fn(&kv);
   });
+  applied_index_.store(store_->applied_index(), std::memory_order_release);
+  return status;
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteNodeStore::Get(absl::string_view key) const {
+  absl::MutexLock lock(&mu_);
   return store_->Get(key);
 }
 
+absl::StatusOr<std::vector<storage::KeyValue>> SqliteNodeStore::Scan(
+    absl::string_view prefix, size_t limit, absl::string_view start_after) const {
+  absl::MutexLock lock(&mu_);
+  return store_->Scan(prefix, limit, start_after);
+}
+
+absl::StatusOr<std::shared_ptr<const raft::Snapshot>> SqliteNodeStore::LatestSnapshot() const {
+  absl::MutexLock lock(&mu_);
+  return store_->GetSnapshot();
+}
+
 absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
+  RB_CHECK(!persist_in_flight_, "a snapshot during a persist");
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(auto builder, storage::SnapshotBuilder::Start(store_.get()));
   bool done = false;
   for (int step = 0; step < 1'000'000 && !done; ++step) {  // bounded by the database size
@@ -95,7 +213,9 @@ absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   ASSIGN_OR_RETURN(uint64_t first, store_->FirstIndex());
   const uint64_t compact = index - keep_entries;
   if (compact < first) return absl::OkStatus();
+  ASSIGN_OR_RETURN(uint64_t compact_term, store_->Term(compact));
   RETURN_IF_ERROR(store_->Write([&](storage::WriteTxn* txn) { return txn->Compact(compact); }));
+  cache_->Compact(compact, compact_term);
   // Compaction is when the WAL holds the most dead frames: checkpoint and truncate it, so
   // that its disk space comes back. Unavailable only means a reader pins it: next time.
   const absl::Status checkpoint = store_->Checkpoint();

@@ -288,34 +288,29 @@ grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kv
 grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
                          v1::Consistency consistency, v1::GetResponse* out) {
   if (grpc::Status s = CheckKey(key); !s.ok()) return s;
-  auto found = std::make_shared<std::optional<storage::KeyValue>>();
-  node::SqliteNodeStore* store = store_;
-  grpc::Status status = RunOnLoop(
-      ctx, [key, found, store, mode = node::ConsistencyOf(consistency)](node::Node& n, auto call) {
-        const uint64_t token = n.ReadBarrier(mode, [key, found, store, call](absl::Status ready) {
-          if (!ready.ok()) {
-            call->Finish(ToGrpc(ready));
-            return;
-          }
-          // The key itself sorts first among the keys it prefixes.
-          auto rows = store->store().Scan(key, 1);
-          if (!rows.ok()) {
-            call->Finish(ToGrpc(rows.status()));
-            return;
-          }
-          if (!rows->empty() && (*rows)[0].key == key) *found = std::move((*rows)[0]);
-          call->Finish(grpc::Status::OK);
-        });
-        call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
-      });
+  grpc::Status status = WaitReadable(ctx, node::ConsistencyOf(consistency));
+  if (!status.ok()) return status;
+  // The key itself sorts first among the keys it prefixes.
+  auto rows = store_->Scan(key, 1);
+  if (!rows.ok()) return ToGrpc(rows.status());
+  if (rows->empty() || (*rows)[0].key != key) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found");
+  }
+  out->set_value((*rows)[0].value);
+  out->set_revision((*rows)[0].mod_index);
+  return grpc::Status::OK;
+}
+
+grpc::Status KvCore::WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency) {
+  grpc::Status status = RunOnLoop(ctx, [consistency](node::Node& n, auto call) {
+    const uint64_t token =
+        n.ReadBarrier(consistency, [call](absl::Status ready) { call->Finish(ToGrpc(ready)); });
+    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
+  });
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return Unavailable(status.error_message(), host_->view().leader, ctx);
   }
-  if (!status.ok()) return status;
-  if (!found->has_value()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found");
-  out->set_value((*found)->value);
-  out->set_revision((*found)->mod_index);
-  return grpc::Status::OK;
+  return status;
 }
 
 grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req,
@@ -324,30 +319,11 @@ grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req
   limit = std::min(limit, kMaxRangeLimit);
   std::string start_after = req.page_token();
   if (req.prefix().empty() && start_after < FirstUserKey()) start_after = FirstUserKey();
-  auto rows = std::make_shared<std::vector<storage::KeyValue>>();
-  node::SqliteNodeStore* store = store_;
-  const std::string prefix = req.prefix();
-  grpc::Status status = RunOnLoop(ctx, [=](node::Node& n, auto call) {
-    const uint64_t token =
-        n.ReadBarrier(node::ConsistencyOf(req.consistency()), [=](absl::Status ready) {
-          if (!ready.ok()) {
-            call->Finish(ToGrpc(ready));
-            return;
-          }
-          auto scanned = store->store().Scan(prefix, limit + 1, start_after);
-          if (!scanned.ok()) {
-            call->Finish(ToGrpc(scanned.status()));
-            return;
-          }
-          *rows = *std::move(scanned);
-          call->Finish(grpc::Status::OK);
-        });
-    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
-  });
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return Unavailable(status.error_message(), host_->view().leader, ctx);
-  }
+  grpc::Status status = WaitReadable(ctx, node::ConsistencyOf(req.consistency()));
   if (!status.ok()) return status;
+  auto scanned = store_->Scan(req.prefix(), limit + 1, start_after);
+  if (!scanned.ok()) return ToGrpc(scanned.status());
+  const std::vector<storage::KeyValue>* rows = &*scanned;
   for (size_t i = 0; i < rows->size() && i < limit; ++i) {
     v1::KeyValue* kv = out->add_kvs();
     kv->set_key((*rows)[i].key);

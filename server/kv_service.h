@@ -69,6 +69,10 @@ class KvCore {
   // cancellation so that the node forgets the request.
   grpc::Status RunOnLoop(grpc::ServerContext* ctx,
                          std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn);
+  // Waits until this node may serve a read at `consistency` (node::Node::ReadBarrier). The
+  // caller then reads the store on its own thread, not the loop's: the read may wait for a
+  // write in flight, and sees at least what the barrier promised.
+  grpc::Status WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency);
   grpc::Status Forward(grpc::ServerContext* ctx, uint64_t leader,
                        const raftbadger::kvpb::Command& cmd,
                        raftbadger::kvpb::CommandResult* result);

@@ -219,6 +219,9 @@ int Run(int argc, char** argv) {
         !s.ok()) {
       Die(absl::StrCat("bootstrapping: ", s.message()));
     }
+    if (absl::Status s = (*store)->ReloadLog(); !s.ok()) {
+      Die(absl::StrCat("bootstrapping: ", s.message()));
+    }
     RB_LOG(INFO) << "bootstrapped cluster " << identity.cluster_id << " with " << config.node_id
                  << " as its only voter";
   } else if (!fresh && config.bootstrap) {

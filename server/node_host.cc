@@ -15,6 +15,9 @@ absl::StatusOr<std::unique_ptr<NodeHost>> NodeHost::Create(
     NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store,
     node::Transport* transport, node::NodeHooks hooks) {
   std::unique_ptr<NodeHost> host(new NodeHost(std::move(options), std::move(store)));
+  NodeHost* h = host.get();
+  h->store_->SetThreads([h](std::function<void()> done) { h->CompleteWrite(std::move(done)); },
+                        [h](std::function<void()> job) { h->RunWrite(std::move(job)); });
   ASSIGN_OR_RETURN(host->node_, node::Node::Create(host->options_.node, host->store_.get(),
                                                    transport, std::move(hooks)));
   host->RefreshView();
@@ -25,6 +28,7 @@ NodeHost::~NodeHost() { Stop(); }
 
 void NodeHost::Start() {
   RB_CHECK(!thread_.joinable(), "NodeHost started twice");
+  writer_thread_ = std::thread([this] { WriterLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -33,7 +37,45 @@ void NodeHost::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  // The loop ends only once no write is in flight (the writer holds the node's Ready).
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    writer_stopping_ = true;
+  }
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+void NodeHost::RunWrite(std::function<void()> job) {
+  absl::MutexLock lock(&mu_);
+  RB_CHECK(writes_in_flight_ == 0, "a second write while one is in flight");
+  ++writes_in_flight_;
+  writes_.push_back(std::move(job));
+}
+
+void NodeHost::CompleteWrite(std::function<void()> done) {
+  absl::MutexLock lock(&mu_);
+  RB_CHECK(writes_in_flight_ == 1, "a write completed that was not in flight");
+  --writes_in_flight_;
+  // Never refused, even when stopping or full: the node waits for it.
+  queue_.push_back([done = std::move(done)](node::Node&) { done(); });
+}
+
+void NodeHost::WriterLoop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !writes_.empty() || writer_stopping_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (writes_.empty()) return;  // stopping, and nothing left
+      job = std::move(writes_.front());
+      writes_.pop_front();
+    }
+    job();  // writes, then hands its completion to CompleteWrite
+  }
 }
 
 bool NodeHost::Post(std::function<void(node::Node&)> fn) {
@@ -58,13 +100,16 @@ void NodeHost::Loop() {
   absl::Time next_snapshot = absl::Now() + options_.snapshot_interval;
   std::deque<std::function<void(node::Node&)>> work;
   for (;;) {
+    bool stopping;
     {
       absl::MutexLock lock(&mu_);
-      // Wake for work, for the next tick, or to stop.
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      // Wake for work, for the next tick, or to stop once the write in flight is done.
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || (stopping_ && writes_in_flight_ == 0);
+      };
       mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
-      if (stopping_ && queue_.empty()) break;
+      if (stopping_ && queue_.empty() && writes_in_flight_ == 0) break;
+      stopping = stopping_;
       work.swap(queue_);
     }
     // Bounded: what was queued when the loop woke; later work waits for the next round.
@@ -74,7 +119,8 @@ void NodeHost::Loop() {
     node_->EndBatch();
     work.clear();
     const absl::Time now = absl::Now();
-    if (now >= next_tick) {
+    // Stopping: no more ticks, which would make more Readies to write.
+    if (!stopping && now >= next_tick) {
       node_->Tick();
       // A loop that fell behind (a long fsync) ticks once, not in a burst: ticks measure
       // time the node could hear from its peers.
@@ -97,7 +143,7 @@ void NodeHost::Loop() {
 }
 
 uint64_t NodeHost::SnapshotIndex() const {
-  auto snapshot = store_->store().GetSnapshot();
+  auto snapshot = store_->LatestSnapshot();
   return snapshot.ok() ? (*snapshot)->metadata.index : 0;
 }
 

@@ -4,6 +4,10 @@
 // on the real clock, takes a timed snapshot, and publishes a read-only View for status and
 // health. Callbacks the node makes run on the loop; they must hand results back to other
 // threads, never call into the node again.
+//
+// A second thread, the writer, runs the store's write transactions (one per Ready, fsync
+// included), so that the loop keeps receiving acknowledgments, proposals and reads while
+// the disk works; each write's completion comes back to the loop as posted work.
 #ifndef RAFTBADGER_SERVER_NODE_HOST_H_
 #define RAFTBADGER_SERVER_NODE_HOST_H_
 
@@ -73,6 +77,10 @@ class NodeHost {
  private:
   NodeHost(NodeHostOptions options, std::unique_ptr<node::SqliteNodeStore> store);
   void Loop();
+  void WriterLoop();
+  // The store's Writer and Scheduler (see SqliteNodeStore).
+  void RunWrite(std::function<void()> job);
+  void CompleteWrite(std::function<void()> done);
   void RefreshView();
   uint64_t SnapshotIndex() const;  // of the store's latest snapshot (0: none)
 
@@ -86,6 +94,12 @@ class NodeHost {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   NodeView view_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
+
+  // The writer: at most one write in flight (the node persists one Ready at a time).
+  std::deque<std::function<void()>> writes_ ABSL_GUARDED_BY(mu_);
+  int writes_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // handed to the writer, not yet completed
+  bool writer_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread writer_thread_;
 };
 
 }  // namespace rb::server

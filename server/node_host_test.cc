@@ -1,0 +1,216 @@
+// NodeHost over the real store: the store's writes run on their own thread, and the loop
+// keeps working while one is in flight.
+#include "server/node_host.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "storage/test_util.h"
+
+namespace rb::server {
+namespace {
+
+namespace kvpb = raftbadger::kvpb;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+
+class NullTransport : public node::Transport {
+ public:
+  void Send(raft::Message) override {}
+};
+
+// Counts answered writes, so a test can wait for some number of them.
+class Answers {
+ public:
+  node::WriteCallback Callback() {
+    return [this](absl::StatusOr<kvpb::CommandResult> r) {
+      absl::MutexLock lock(&mu_);
+      if (r.ok()) {
+        ++ok_;
+      } else {
+        last_error_ = r.status();
+      }
+    };
+  }
+  bool AwaitOk(int n) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ok_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), kWait);
+  }
+  int ok() {
+    absl::MutexLock lock(&mu_);
+    return ok_;
+  }
+  absl::Status last_error() {
+    absl::MutexLock lock(&mu_);
+    return last_error_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int ok_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+};
+
+kvpb::Command Put(uint64_t seq, std::string key) {
+  kvpb::Command c;
+  c.set_seq(seq);  // no session: at most once for one attempt
+  c.mutable_put()->set_key(std::move(key));
+  c.mutable_put()->set_value("v");
+  return c;
+}
+
+// Whether the Ready appends a client's command (not only a leader's empty entry).
+bool HasCommand(const raft::Ready& rd) {
+  for (const raft::Entry& e : rd.entries) {
+    if (e.type == raft::EntryType::kNormal && !e.data.empty()) return true;
+  }
+  return false;
+}
+
+// Whether the Ready applies a client's command.
+bool AppliesCommand(const raft::Ready& rd) {
+  for (const raft::Entry& e : rd.committed_entries) {
+    if (e.type == raft::EntryType::kNormal && !e.data.empty()) return true;
+  }
+  return false;
+}
+
+class NodeHostTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StoreOptions store_options;
+    store_options.dir = storage::MakeTempDir();
+    raft::ConfState solo;
+    solo.voters = {1};
+    auto store = node::SqliteNodeStore::Open(store_options, solo);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = store->get();
+    NodeHostOptions options;
+    options.node.raft.id = 1;
+    options.tick = absl::Milliseconds(10);
+    auto host = NodeHost::Create(options, *std::move(store), &transport_, {});
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = *std::move(host);
+    host_->set_on_view_change([this](const NodeView& v) {
+      if (v.role == "leader" && !leads_.HasBeenNotified()) leads_.Notify();
+    });
+    host_->Start();
+    ASSERT_TRUE(host_->Post([](node::Node& n) { n.Campaign(); }));
+    ASSERT_TRUE(leads_.WaitForNotificationWithTimeout(kWait));
+  }
+
+  absl::Notification leads_;  // declared before host_: outlives its loop
+  NullTransport transport_;
+  node::SqliteNodeStore* store_ = nullptr;  // owned by host_
+  std::unique_ptr<NodeHost> host_;
+};
+
+TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
+  // Hold the Put's write inside its transaction (on the writer thread, holding the store).
+  absl::Notification in_write, release;
+  std::atomic<int> writes{0};
+  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
+    if (HasCommand(rd) && writes.fetch_add(1) == 0) {
+      in_write.Notify();
+      release.WaitForNotification();
+    }
+  });
+  Answers answers;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+
+  // The write is stuck mid-transaction. The loop still runs posted work, the core still
+  // reads its log (from memory), and a second write is accepted into the next Ready.
+  absl::Notification loop_ran;
+  uint64_t last_term = 0;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) {
+    const raft::Storage& log = store_->raft_storage();
+    last_term = log.Term(*log.LastIndex()).value_or(0);
+    n.Write(Put(2, "b"), answers.Callback());
+    loop_ran.Notify();
+  }));
+  const bool ran = loop_ran.WaitForNotificationWithTimeout(kWait);
+  release.Notify();
+  ASSERT_TRUE(ran) << "the loop was blocked by the write in flight";
+  EXPECT_EQ(last_term, host_->view().term);
+  EXPECT_EQ(answers.ok(), 0);  // nothing acknowledged before it is durable
+
+  ASSERT_TRUE(answers.AwaitOk(2)) << answers.last_error();
+  EXPECT_GE(writes.load(), 2);
+  auto a = store_->Get("a");
+  auto b = store_->Get("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->value_or(""), "v");
+  EXPECT_EQ(b->value_or(""), "v");
+}
+
+TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
+  absl::Notification in_write, release;
+  std::atomic<bool> first{true};
+  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
+    if (HasCommand(rd) && first.exchange(false)) {
+      in_write.Notify();
+      release.WaitForNotification();
+    }
+  });
+  Answers answers;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+  absl::Notification stopped;
+  std::thread stopper([&] {
+    host_->Stop();
+    stopped.Notify();
+  });
+  // Stop must not return while the writer holds the node's Ready.
+  EXPECT_FALSE(stopped.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
+  release.Notify();
+  stopper.join();
+  // The write became durable before the node closed, so its caller heard so.
+  EXPECT_EQ(answers.ok(), 1) << answers.last_error();
+  EXPECT_EQ(store_->Get("a").value_or(std::nullopt).value_or(""), "v");
+}
+
+TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
+  absl::Notification in_write, release;
+  std::atomic<bool> first{true};
+  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
+    if (AppliesCommand(rd) && first.exchange(false)) {
+      in_write.Notify();
+      release.WaitForNotification();
+    }
+  });
+  Answers answers;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+  // The Put is being applied. The timer's snapshot arrives mid-write: it must wait for the write,
+  // not read the store under it (the store would refuse: a snapshot during a persist).
+  absl::Notification asked;
+  absl::Status snapshot_status;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) {
+    snapshot_status = n.SnapshotIfBehind();
+    asked.Notify();
+  }));
+  ASSERT_TRUE(asked.WaitForNotificationWithTimeout(kWait));
+  EXPECT_TRUE(snapshot_status.ok()) << snapshot_status;
+  release.Notify();
+  ASSERT_TRUE(answers.AwaitOk(1)) << answers.last_error();
+  // Posted after the write's completion, so it runs after the snapshot was taken.
+  absl::Notification checked;
+  uint64_t snapshot_index = 0, applied = 0;
+  ASSERT_TRUE(host_->Post([&](node::Node&) {
+    snapshot_index = store_->LatestSnapshot().value()->metadata.index;
+    applied = store_->applied_index();
+    checked.Notify();
+  }));
+  ASSERT_TRUE(checked.WaitForNotificationWithTimeout(kWait));
+  EXPECT_EQ(snapshot_index, applied);
+  EXPECT_GE(snapshot_index, 2u);
+}
+
+}  // namespace
+}  // namespace rb::server
