@@ -16,8 +16,10 @@
 // RaftBadger database, a newer schema, or a corrupted file fail Open() with a message
 // naming the file. A missing data directory is created.
 //
-// Nothing here reads a clock or sleeps (no SQLite busy handler). Single-threaded: one
-// Store per node, used from one thread; SnapshotBuilder reads on its own connection.
+// Nothing here reads a clock or sleeps (no SQLite busy handler). Not thread-safe: one
+// Store per node, and its users serialize their calls (node::SqliteNodeStore holds a mutex
+// across each, so that its writer thread and readers take turns); SnapshotBuilder reads on
+// its own connection.
 #ifndef RAFTBADGER_STORAGE_STORE_H_
 #define RAFTBADGER_STORAGE_STORE_H_
 
