@@ -240,6 +240,7 @@ class Node {
   std::vector<std::pair<ApplyOutcome, uint64_t>> applied_outcomes_;  // with their index
   uint64_t apply_skip_through_ = 0;
   struct PendingConfChange {
+    uint64_t index = 0;  // of its entry
     raft::ConfChange cc;
     absl::StatusOr<raft::ConfState> expected;  // what it does to conf_state_
   };
