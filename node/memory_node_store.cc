@@ -175,4 +175,10 @@ absl::Status MemoryNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<StateDigest> MemoryNodeStore::Digest() const {
+  StateDigestBuilder digest;
+  for (const auto& [key, value] : kv_) digest.AddRow(key, value);
+  return digest.Finish(applied_index_, applied_conf_state_);
+}
+
 }  // namespace rb::node

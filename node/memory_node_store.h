@@ -29,6 +29,7 @@ class MemoryNodeStore : public NodeStore {
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
   uint64_t applied_index() const override { return applied_index_; }
+  absl::StatusOr<StateDigest> Digest() const override;
   absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
 
   // The process died: a persist in flight never completes, and its callback is dropped.

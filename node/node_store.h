@@ -38,6 +38,36 @@ class KvTxn {
 
 using ApplyFn = std::function<absl::Status(KvTxn*)>;
 
+// What a state machine holds, in a few words: replicas at the same applied index must have
+// equal digests (etcd's HashKV does this job). Rows are hashed in key order, the reserved
+// session rows included.
+struct StateDigest {
+  uint64_t applied_index = 0;
+  uint64_t rows = 0;
+  uint64_t rows_hash = 0;
+  raft::ConfState conf_state;  // recorded with the applied index
+
+  bool SameState(const StateDigest& o) const {
+    return rows == o.rows && rows_hash == o.rows_hash && conf_state == o.conf_state;
+  }
+};
+
+// Hashes rows, one at a time in key order, into a StateDigest.
+class StateDigestBuilder {
+ public:
+  StateDigestBuilder();
+  ~StateDigestBuilder();
+  StateDigestBuilder(const StateDigestBuilder&) = delete;
+  StateDigestBuilder& operator=(const StateDigestBuilder&) = delete;
+  void AddRow(absl::string_view key, absl::string_view value);
+  StateDigest Finish(uint64_t applied_index, const raft::ConfState& conf_state);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  uint64_t rows_ = 0;
+};
+
 class NodeStore {
  public:
   virtual ~NodeStore() = default;
@@ -61,6 +91,8 @@ class NodeStore {
   virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   virtual uint64_t applied_index() const = 0;
+  // Digest of the whole state machine at its applied index (reads every row).
+  virtual absl::StatusOr<StateDigest> Digest() const = 0;
   // Takes a snapshot of the state machine at its applied index and compacts the log up to
   // keep_entries before it. REQUIRES: no persist in flight.
   virtual absl::Status SnapshotAndCompact(uint64_t keep_entries) = 0;

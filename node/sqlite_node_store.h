@@ -64,6 +64,8 @@ class SqliteNodeStore : public NodeStore {
   // What reads of the database see (a write in flight may already have moved it, before
   // its completion runs). Thread-safe.
   uint64_t applied_index() const override { return applied_index_.load(std::memory_order_acquire); }
+  // Thread-safe.
+  absl::StatusOr<StateDigest> Digest() const override;
   // REQUIRES: no persist in flight.
   absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
   bool persist_in_flight() const { return persist_in_flight_; }

@@ -140,7 +140,9 @@ struct SimNode {
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
-  uint64_t last_applied = 0;        // across restarts: no index applied twice
+  uint64_t last_applied = 0;  // across restarts: no index applied twice
+  // The store's applied index when its state machine was last digested (CheckStateDigest).
+  uint64_t digested_index = UINT64_MAX;
   uint64_t tick_us = 0;             // this node's clock: the nominal tick, drifted
   uint64_t paused_until = 0;        // stopped process: nothing runs before this time
   uint64_t disk_reads_charged = 0;  // SimDisk::reads() already paid for in time
@@ -301,6 +303,9 @@ class Simulation {
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
   void CheckAfterEvent();
+  // Whenever a node's applied index has moved: its whole state machine (rows, sessions,
+  // recorded configuration) must equal every other replica's at that index.
+  void CheckStateDigest(SimNode& n);
   // At the end, SQLite back end: every bit flipped in a page read was caught.
   void CheckReadFaultsCaught();
 
@@ -424,6 +429,8 @@ class Simulation {
   // The node the current event acted on (0: possibly several); only it is re-checked.
   uint64_t touched_ = 0;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;  // index -> (term, data hash)
+  // Applied index -> the first digest of a state machine there, and whose it was.
+  std::map<uint64_t, std::pair<node::StateDigest, uint64_t>> state_digests_;
   uint64_t hash_ = 0;
   raft::ConfState initial_conf_;
 };

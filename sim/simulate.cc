@@ -204,12 +204,13 @@ int main(int argc, char** argv) {
                 r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
     std::printf(
         "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
-        "registered=%llu expired=%llu\n",
+        "registered=%llu expired=%llu state_digests_compared=%llu\n",
         static_cast<unsigned long long>(r.lease_reads),
         static_cast<unsigned long long>(r.stale_reads_checked),
         static_cast<unsigned long long>(r.stale_reads_unchecked),
         static_cast<unsigned long long>(r.sessions_registered),
-        static_cast<unsigned long long>(r.sessions_expired));
+        static_cast<unsigned long long>(r.sessions_expired),
+        static_cast<unsigned long long>(r.state_digests_compared));
     if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
       const std::string disk = absl::StrCat(
           "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,

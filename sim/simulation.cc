@@ -1,6 +1,7 @@
 #include "sim/simulation.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "node/snapshot_stream.h"
 #include "raft/codec.h"
 #include "sim/cluster.h"
@@ -112,6 +113,7 @@ uint64_t Simulation::LocalClockUs(uint64_t id) const {
 }
 
 void Simulation::StartNode(SimNode* n) {
+  n->digested_index = UINT64_MAX;  // what it recovered from disk is compared too
   if (options_.storage == SimOptions::Storage::kSqlite && n->sqlite == nullptr) {
     storage::StoreOptions store_options;  // as in production, on the simulated disk
     store_options.dir = n->dir;
@@ -419,7 +421,10 @@ void Simulation::CheckAfterEvent() {
     }
     n.durable_term = std::max(n.durable_term, hs.term);
     n.durable_commit = std::max(n.durable_commit, hs.commit);
-    if (n.node != nullptr) live_.push_back(&n.node->raw().raft());
+    if (n.node != nullptr) {
+      live_.push_back(&n.node->raw().raft());
+      CheckStateDigest(n);
+    }
   };
   if (full_logs || touched_ == 0) {
     for (auto& [id, n] : nodes_) check(n);
@@ -438,6 +443,32 @@ void Simulation::CheckAfterEvent() {
     s = checker_.CheckCommitSafety(live_);
   }
   if (!s.ok()) Fail(s.ToString());
+}
+
+void Simulation::CheckStateDigest(SimNode& n) {
+  const uint64_t applied = n.store()->applied_index();
+  if (applied == n.digested_index || applied == 0) return;
+  n.digested_index = applied;
+  // The simulator's own reads: they cost the node no virtual time.
+  const uint64_t reads_before = n.disk != nullptr ? n.disk->reads() : 0;
+  absl::StatusOr<node::StateDigest> digest = n.store()->Digest();
+  if (n.disk != nullptr) n.disk_reads_charged += n.disk->reads() - reads_before;
+  // A damaged disk may refuse the read; the node meets that itself when it reads.
+  if (!digest.ok()) return;
+  RB_CHECK(digest->applied_index == applied, "digest at ", digest->applied_index, " vs ", applied);
+  auto [it, first] = state_digests_.emplace(applied, std::make_pair(*digest, n.id));
+  if (first) return;
+  ++result_.state_digests_compared;
+  const node::StateDigest& other = it->second.first;
+  if (!digest->SameState(other)) {
+    Fail(absl::StrCat("node ", n.id, "'s state machine at applied index ", applied,
+                      " differs from node ", it->second.second, "'s there: ", digest->rows,
+                      " rows (hash ", absl::Hex(digest->rows_hash), ") vs ", other.rows, " (hash ",
+                      absl::Hex(other.rows_hash), "), voters ",
+                      absl::StrJoin(digest->conf_state.voters, ","), " vs ",
+                      absl::StrJoin(other.conf_state.voters, ","),
+                      digest->conf_state == other.conf_state ? "" : " (configurations differ)"));
+  }
 }
 
 std::function<void(std::function<void()>)> Simulation::DiskScheduler(uint64_t id) {

@@ -104,8 +104,9 @@ struct SimResult {
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
   uint64_t stale_reads_unchecked = 0;  // the model never reached the index they read at
   uint64_t sessions_registered = 0;
-  uint64_t sessions_expired = 0;  // operations abandoned because their session expired
-  uint64_t forwarded_writes = 0;  // client writes a follower forwarded to its leader
+  uint64_t sessions_expired = 0;        // operations abandoned because their session expired
+  uint64_t forwarded_writes = 0;        // client writes a follower forwarded to its leader
+  uint64_t state_digests_compared = 0;  // state machines compared at equal applied indexes
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;
