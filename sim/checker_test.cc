@@ -31,6 +31,31 @@ std::string FirstFailure(SimOptions base, const node::NodeOptions::Bugs& bugs, i
   return "";
 }
 
+TEST(CheckerTest, ARunPastItsEventBoundFailsNamingIt) {
+  // A livelocked cluster keeps scheduling events forever; a bound far below a normal run's
+  // count stands in for one. The run must fail, not hang, and say which bound it met.
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 1;
+  o.max_events_per_node_tick = 1;
+  SimResult r = RunSimulation(o);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.failure.find("ran away"), std::string::npos) << r.failure;
+  EXPECT_NE(r.failure.find("1 per node per tick"), std::string::npos) << r.failure;
+
+  o.max_events_per_node_tick = 1000;
+  o.max_pending_events = 5;
+  r = RunSimulation(o);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.failure.find("events pending"), std::string::npos) << r.failure;
+
+  // The default bounds leave a normal run alone.
+  SimOptions normal;
+  normal.seed = 1;
+  r = RunSimulation(normal);
+  EXPECT_TRUE(r.ok) << r.failure;
+}
+
 TEST(CheckerTest, AcknowledgingBeforePersistingIsCaught) {
   node::NodeOptions::Bugs bugs;
   bugs.send_before_persist = true;

@@ -303,6 +303,7 @@ class Simulation {
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
   void CheckAfterEvent();
+  void FailRunaway();
   // Whenever a node's applied index has moved: its whole state machine (rows, sessions,
   // recorded configuration) must equal every other replica's at that index.
   void CheckStateDigest(SimNode& n);
@@ -425,6 +426,7 @@ class Simulation {
   Pool<DiskWork> disk_pool_;
   std::vector<const raft::Raft*> live_;  // CheckAfterEvent's scratch list
   uint64_t last_full_check_ = 0;         // event count at the last whole-log comparison
+  uint64_t max_events_ = 0;              // the run's bound (SimOptions)
   bool unchanged_ = false;               // the current event changed no node's state
   // The node the current event acted on (0: possibly several); only it is re-checked.
   uint64_t touched_ = 0;

@@ -597,8 +597,21 @@ void Simulation::CheckReadFaultsCaught() {
   }
 }
 
+void Simulation::FailRunaway() {
+  if (result_.events > max_events_) {
+    Fail(absl::StrCat("the run ran away: ", result_.events, " events by ", now_,
+                      "us of virtual time, over the bound of ", max_events_, " (",
+                      options_.max_events_per_node_tick, " per node per tick, ", nodes_.size(),
+                      " nodes, ", end_us_ / kTickUs, " ticks)"));
+  } else {
+    Fail(absl::StrCat("the run ran away: ", events_.size(), " events pending at ", now_,
+                      "us, over the bound of ", options_.max_pending_events));
+  }
+}
+
 SimResult Simulation::Run() {
   SetUp();
+  max_events_ = options_.max_events_per_node_tick * nodes_.size() * (end_us_ / kTickUs + 1);
   while (!events_.empty() && !failed_) {
     const Event e = events_.top();
     events_.pop();
@@ -623,6 +636,10 @@ SimResult Simulation::Run() {
     if (scenario_.max_read_latency_us > 0 && touched_ != 0) ChargeReadLatency();
     if (scenario_.new_leader_crash_per_mille > 0) WatchLeaders();
     ++result_.events;
+    if (result_.events > max_events_ || events_.size() > options_.max_pending_events) {
+      FailRunaway();
+      break;
+    }
     if (!unchanged_) CheckAfterEvent();
     unchanged_ = false;
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);

@@ -75,6 +75,11 @@ struct SimOptions {
   std::ostream* trace = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.
   bool record_event_hashes = false;
+  // A run that goes past either bound has run away (a livelock, say) and fails, naming
+  // the bound. Events: this many per node per tick of virtual time (runs use about 20);
+  // pending: events scheduled at once.
+  uint64_t max_events_per_node_tick = 1000;
+  uint64_t max_pending_events = 2'000'000;
   // Deliberately broken node variants (checker tests only).
   node::NodeOptions::Bugs bugs;
 };
