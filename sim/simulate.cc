@@ -8,6 +8,7 @@
 //   bazel run //sim:simulate -- --seed=42 --history=/tmp/h.jsonl
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -17,6 +18,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "sim/isolated_run.h"
 #include "sim/simulation.h"
 
 ABSL_FLAG(uint64_t, seed, 0, "seed to run; 0 draws one (printed first)");
@@ -152,6 +154,86 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   return true;
 }
 
+// What one seed's run tells the whole run (through a pipe when the seed runs in a child).
+struct SeedOutcome {
+  bool ok = false;
+  uint64_t virtual_us = 0;
+  uint64_t messages = 0;
+};
+
+// Runs one seed and prints its report.
+SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
+  rb::sim::SimOptions o = shared;
+  o.seed = seed;
+  SeedOutcome out;
+  if (absl::GetFlag(FLAGS_check_determinism)) {
+    const std::string diverged = rb::sim::CheckDeterminism(o);
+    if (!diverged.empty()) {
+      std::printf("NONDETERMINISTIC seed %llu: %s\n", static_cast<unsigned long long>(seed),
+                  diverged.c_str());
+      return out;
+    }
+  }
+  const rb::sim::SimResult r = rb::sim::RunSimulation(o);
+  out.virtual_us = r.virtual_us;
+  out.messages = r.messages_delivered;
+  if (!absl::GetFlag(FLAGS_history).empty()) {
+    std::ofstream history(absl::GetFlag(FLAGS_history));
+    rb::sim::WriteHistoryJson(r.history, history);
+  }
+  std::printf("  %s\n  events=%llu messages=%llu ops=%llu timeouts=%llu trace_hash=%016llx%s\n",
+              r.scenario.c_str(), static_cast<unsigned long long>(r.events),
+              static_cast<unsigned long long>(r.messages_delivered),
+              static_cast<unsigned long long>(r.ops_completed),
+              static_cast<unsigned long long>(r.ops_timed_out),
+              static_cast<unsigned long long>(r.trace_hash),
+              r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
+  std::printf(
+      "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
+      "registered=%llu expired=%llu state_digests_compared=%llu\n",
+      static_cast<unsigned long long>(r.lease_reads),
+      static_cast<unsigned long long>(r.stale_reads_checked),
+      static_cast<unsigned long long>(r.stale_reads_unchecked),
+      static_cast<unsigned long long>(r.sessions_registered),
+      static_cast<unsigned long long>(r.sessions_expired),
+      static_cast<unsigned long long>(r.state_digests_compared));
+  if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
+    const std::string disk = absl::StrCat(
+        "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,
+        " corrupted_disks=", r.corrupted_disks, " (wal ", r.damaged_wal_frames, ", running ",
+        r.damaged_while_running, ") storage_failures=", r.storage_failures,
+        " refused_starts=", r.refused_starts, " replacements_proposed=", r.replacements_proposed,
+        " members_replaced=", r.members_replaced, " read_faults=", r.read_faults,
+        " read_faults_repaired=", r.read_faults_repaired);
+    std::printf("%s\n", disk.c_str());
+  }
+  if (!r.ok) {
+    std::printf("FAILED seed %llu: %s\n  replay: %s\n", static_cast<unsigned long long>(seed),
+                r.failure.c_str(), ReplayCommand(seed).c_str());
+  }
+  out.ok = r.ok;
+  return out;
+}
+
+// Runs one seed in a child process (sim/isolated_run.h): a crash inside it fails that
+// seed alone, and the caller goes on to the next one.
+SeedOutcome RunSeedIsolated(uint64_t seed, const rb::sim::SimOptions& shared) {
+  absl::StatusOr<std::string> sent = rb::sim::RunIsolated([&] {
+    const SeedOutcome out = RunSeed(seed, shared);
+    return std::string(reinterpret_cast<const char*>(&out), sizeof(out));
+  });
+  SeedOutcome out;
+  if (sent.ok() && sent->size() == sizeof(out)) {
+    std::memcpy(&out, sent->data(), sizeof(out));
+    return out;
+  }
+  std::printf("FAILED seed %llu: the run crashed: %s (its message is above)\n  replay: %s\n",
+              static_cast<unsigned long long>(seed),
+              sent.ok() ? "no outcome" : std::string(sent.status().message()).c_str(),
+              ReplayCommand(seed).c_str());
+  return SeedOutcome{};
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Deterministic simulation of a RaftBadger cluster.");
   absl::ParseCommandLine(argc, argv);
@@ -174,58 +256,15 @@ int main(int argc, char** argv) {
   uint64_t virtual_us = 0, messages = 0;
   rb::sim::SimOptions shared;
   if (!OptionsFromFlags(&shared)) return 2;
+  // One seed runs in this process (as a debugger expects); several run each in a child.
+  const bool isolate = count > 1;
   for (int i = 0; i < count; ++i, ++seed) {
-    rb::sim::SimOptions o = shared;
-    o.seed = seed;
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     std::fflush(stdout);  // printed before the run, so a crash still names its seed
-    if (absl::GetFlag(FLAGS_check_determinism)) {
-      const std::string diverged = rb::sim::CheckDeterminism(o);
-      if (!diverged.empty()) {
-        std::printf("NONDETERMINISTIC seed %llu: %s\n", static_cast<unsigned long long>(seed),
-                    diverged.c_str());
-        ++failures;
-        continue;
-      }
-    }
-    const rb::sim::SimResult r = rb::sim::RunSimulation(o);
-    virtual_us += r.virtual_us;
-    messages += r.messages_delivered;
-    if (!absl::GetFlag(FLAGS_history).empty()) {
-      std::ofstream out(absl::GetFlag(FLAGS_history));
-      rb::sim::WriteHistoryJson(r.history, out);
-    }
-    std::printf("  %s\n  events=%llu messages=%llu ops=%llu timeouts=%llu trace_hash=%016llx%s\n",
-                r.scenario.c_str(), static_cast<unsigned long long>(r.events),
-                static_cast<unsigned long long>(r.messages_delivered),
-                static_cast<unsigned long long>(r.ops_completed),
-                static_cast<unsigned long long>(r.ops_timed_out),
-                static_cast<unsigned long long>(r.trace_hash),
-                r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
-    std::printf(
-        "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
-        "registered=%llu expired=%llu state_digests_compared=%llu\n",
-        static_cast<unsigned long long>(r.lease_reads),
-        static_cast<unsigned long long>(r.stale_reads_checked),
-        static_cast<unsigned long long>(r.stale_reads_unchecked),
-        static_cast<unsigned long long>(r.sessions_registered),
-        static_cast<unsigned long long>(r.sessions_expired),
-        static_cast<unsigned long long>(r.state_digests_compared));
-    if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
-      const std::string disk = absl::StrCat(
-          "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,
-          " corrupted_disks=", r.corrupted_disks, " (wal ", r.damaged_wal_frames, ", running ",
-          r.damaged_while_running, ") storage_failures=", r.storage_failures,
-          " refused_starts=", r.refused_starts, " replacements_proposed=", r.replacements_proposed,
-          " members_replaced=", r.members_replaced, " read_faults=", r.read_faults,
-          " read_faults_repaired=", r.read_faults_repaired);
-      std::printf("%s\n", disk.c_str());
-    }
-    if (!r.ok) {
-      ++failures;
-      std::printf("FAILED seed %llu: %s\n  replay: %s\n", static_cast<unsigned long long>(seed),
-                  r.failure.c_str(), ReplayCommand(seed).c_str());
-    }
+    const SeedOutcome out = isolate ? RunSeedIsolated(seed, shared) : RunSeed(seed, shared);
+    virtual_us += out.virtual_us;
+    messages += out.messages;
+    if (!out.ok) ++failures;
   }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
