@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Side by side on this machine: a 3-node RaftBadger cluster and a 3-member etcd cluster
+# (Debian's etcd-server, 3.4) on loopback, fresh data directories, fsync on in both, the
+# same Raft timing (100 ms heartbeat, 1 s election timeout), the same load generator
+# (bench/loadgen) against each in turn. Prints one table: throughput, p50 and p99 per
+# scenario and system, the ratio, and each node's resident memory after the 64-client
+# write scenario. Installs what is missing. Kills everything it started, on Ctrl-C too.
+#
+#   bash bench/compare_etcd.sh                 # 10 s per scenario and system
+#   DURATION=30s bash bench/compare_etcd.sh
+#   SCENARIOS="w64 lin64" bash bench/compare_etcd.sh   # a subset (names below)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+duration=${DURATION:-10s}
+warmup=${WARMUP:-2s}
+base=${BASE_PORT:-52000}
+
+bash scripts/install-deps.sh >/dev/null
+if ! command -v etcd >/dev/null; then
+  echo "compare: installing Debian's etcd-server"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends etcd-server \
+    >/dev/null
+fi
+# The packaged service would hold the default ports; this script runs its own members.
+systemctl stop etcd 2>/dev/null || true
+
+echo "compare: building (bazel -c opt)"
+bazel build -c opt //server:raftbadger //client:raftbadger-cli //bench:loadgen 2>/dev/null
+bin=$root/bazel-bin
+loadgen=$bin/bench/loadgen
+
+work=$(mktemp -d /tmp/rb-compare.XXXXXX)
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  [ ${#pids[@]} -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup INT TERM EXIT
+
+# RaftBadger: the old service's launch, one terminal each.
+rb_endpoints=""
+rb_pids=()
+for i in 2 3 1; do
+  port=$((base + i - 1))
+  if [ "$i" = 1 ]; then peers="replica2:$((base + 1)),replica3:$((base + 2))"; else peers=""; fi
+  (cd "$work" && NODE_ID=replica$i RAFT_ADDRESS=localhost:$port RAFT_PEERS=$peers \
+    BADGER_DB_PATH=./rb$i PORT=$port BOOTSTRAP=$([ "$i" = 1 ] && echo true || echo false) \
+    LISTEN_HOST=localhost exec "$bin/server/raftbadger" >"$work/rb$i.log" 2>&1) &
+  pids+=($!)
+  rb_pids+=($!)
+done
+rb_endpoints="localhost:$base,localhost:$((base + 1)),localhost:$((base + 2))"
+
+# etcd: three members, defaults otherwise (fsync of its WAL on every commit).
+cluster=""
+for i in 1 2 3; do
+  cluster="${cluster:+$cluster,}e$i=http://127.0.0.1:$((base + 20 + i))"
+done
+etcd_pids=()
+for i in 1 2 3; do
+  etcd --name "e$i" --data-dir "$work/etcd$i" \
+    --listen-client-urls "http://127.0.0.1:$((base + 10 + i))" \
+    --advertise-client-urls "http://127.0.0.1:$((base + 10 + i))" \
+    --listen-peer-urls "http://127.0.0.1:$((base + 20 + i))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((base + 20 + i))" \
+    --initial-cluster "$cluster" --initial-cluster-state new \
+    --heartbeat-interval 100 --election-timeout 1000 >"$work/etcd$i.log" 2>&1 &
+  pids+=($!)
+  etcd_pids+=($!)
+done
+etcd_endpoints="127.0.0.1:$((base + 11)),127.0.0.1:$((base + 12)),127.0.0.1:$((base + 13))"
+
+echo "compare: waiting for both clusters"
+for system in rb etcd; do
+  if [ $system = rb ]; then args=(--api=kv --endpoints=$rb_endpoints); else args=(--api=etcd --endpoints=$etcd_endpoints); fi
+  for attempt in $(seq 1 60); do
+    if "$loadgen" "${args[@]}" --clients=1 --duration=0.2s --warmup=0s --keys=1 >/dev/null 2>&1; then
+      break
+    fi
+    if [ "$attempt" = 60 ]; then
+      echo "compare: $system did not come up in 30 s; logs in $work" >&2
+      trap - EXIT
+      exit 1
+    fi
+    sleep 0.5
+  done
+done
+
+# name|loadgen flags (beyond the endpoints); reads use RaftBadger's names, mapped for etcd.
+all_scenarios=(
+  "w1|--clients=1 --value_bytes=256"
+  "w8|--clients=8 --value_bytes=256"
+  "w64|--clients=64 --value_bytes=256"
+  "w256|--clients=256 --value_bytes=256"
+  "lin64|--clients=64 --read_percent=100 --consistency=linearizable"
+  "stale64|--clients=64 --read_percent=100 --consistency=stale --reads_on=all"
+  "mix64|--clients=64 --read_percent=90 --consistency=linearizable"
+  "w64_4k|--clients=64 --value_bytes=4096"
+  "w64_64k|--clients=64 --value_bytes=65536"
+)
+wanted=${SCENARIOS:-}
+
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+rss_mib() {
+  local total=""
+  for p in "$@"; do
+    total="$total $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
+  done
+  echo "${total# }"
+}
+
+echo
+echo "== $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(date -u '+%F %H:%M') UTC"
+echo "== raftbadger $(git rev-parse --short HEAD), $(etcd --version | head -1)"
+echo "== $duration per scenario and system after $warmup warm-up; latencies in microseconds"
+printf "%-9s | %10s %8s %8s | %10s %8s %8s | %6s\n" scenario "rb ops/s" p50 p99 "etcd ops/s" p50 p99 ratio
+for entry in "${all_scenarios[@]}"; do
+  name=${entry%%|*}
+  flags=${entry#*|}
+  if [ -n "$wanted" ] && [[ " $wanted " != *" $name "* ]]; then continue; fi
+  # shellcheck disable=SC2086
+  rb=$("$loadgen" --api=kv --endpoints=$rb_endpoints $flags --duration=$duration \
+    --warmup=$warmup --json | tail -1)
+  etcd_flags=${flags/--consistency=stale/--consistency=serializable}
+  # shellcheck disable=SC2086
+  et=$("$loadgen" --api=etcd --endpoints=$etcd_endpoints $etcd_flags --duration=$duration \
+    --warmup=$warmup --json | tail -1)
+  rb_ops=$(echo "$rb" | field ops_per_s)
+  et_ops=$(echo "$et" | field ops_per_s)
+  ratio=$(awk -v a="$rb_ops" -v b="$et_ops" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+  printf "%-9s | %10.0f %8s %8s | %10.0f %8s %8s | %6s\n" "$name" "$rb_ops" \
+    "$(echo "$rb" | field p50_us)" "$(echo "$rb" | field p99_us)" "$et_ops" \
+    "$(echo "$et" | field p50_us)" "$(echo "$et" | field p99_us)" "$ratio"
+  if [ "$name" = w64 ]; then
+    rss_line="resident memory after w64 (MiB per node): raftbadger $(rss_mib "${rb_pids[@]}"), etcd $(rss_mib "${etcd_pids[@]}")"
+  fi
+done
+[ -n "${rss_line:-}" ] && echo "$rss_line"
