@@ -1,6 +1,5 @@
 #include "sim/history.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace rb::sim {
@@ -23,8 +22,28 @@ const char* OpKindName(OpKind kind) {
 
 namespace {
 
-std::string Json(const std::string& s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
-std::string Json(const std::optional<std::string>& s) { return s ? Json(*s) : "null"; }
+// A JSON string for a byte string. Keys and values are bytes, not text: each byte above
+// 0x7f is written as the code point of the same number (\u0080 to \u00ff), so that every
+// key and value gives valid JSON and reads back byte for byte. Control characters, the
+// quote and the backslash are escaped as JSON requires.
+std::string Json(absl::string_view s) {
+  std::string out = "\"";
+  out.reserve(s.size() + 2);
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b == '"' || b == '\\') {
+      out += '\\';
+      out += c;
+    } else if (b < 0x20 || b > 0x7e) {
+      absl::StrAppend(&out, "\\u00", absl::Hex(b, absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+std::string JsonOrNull(const std::optional<std::string>& s) { return s ? Json(*s) : "null"; }
 
 }  // namespace
 
@@ -49,8 +68,8 @@ void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out) 
         input = Json(op.value);
         break;
       case OpKind::kCas:
-        input =
-            absl::StrCat("{\"expected\":", Json(op.expected), ",\"value\":", Json(op.value), "}");
+        input = absl::StrCat("{\"expected\":", JsonOrNull(op.expected),
+                             ",\"value\":", Json(op.value), "}");
         break;
       case OpKind::kGet:
         input = absl::StrCat("\"", ReadModeName(op.read_mode), "\"");
@@ -60,16 +79,17 @@ void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out) 
     }
     std::string output;
     if (!op.completed) {
-      output = "\"timeout\"";
+      output = "null";  // "completed": false says why
     } else if (op.kind == OpKind::kGet) {
-      output = Json(op.read);
+      output = JsonOrNull(op.read);
     } else if (op.kind == OpKind::kPut) {
       output = "\"ok\"";
     } else {
       output = op.flag ? "true" : "false";
     }
     out << "{\"client\":" << op.client << ",\"op\":\"" << OpKindName(op.kind)
-        << "\",\"key\":" << Json(op.key) << ",\"input\":" << input << ",\"output\":" << output
+        << "\",\"key\":" << Json(op.key) << ",\"input\":" << input
+        << ",\"completed\":" << (op.completed ? "true" : "false") << ",\"output\":" << output
         << ",\"call_us\":" << op.call_us
         << ",\"return_us\":" << (op.completed ? absl::StrCat(op.return_us) : "null") << "}\n";
   }

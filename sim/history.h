@@ -40,8 +40,10 @@ struct Operation {
   uint64_t return_us = kNeverReturned;
 };
 
-// One JSON object per line: client, op, key, input, output (or "timeout"), call and return
-// time in virtual microseconds.
+// One JSON object per line: client, op, key, input, completed (false: timed out, the
+// effect unknown; output and return_us are then null), output, call and return time in
+// virtual microseconds. Keys and values are byte strings: a byte above 0x7f appears as the
+// code point of the same number (\u0080 to \u00ff).
 void WriteHistoryJson(const std::vector<Operation>& history, std::ostream& out);
 
 }  // namespace rb::sim
