@@ -305,9 +305,14 @@ int Run(int argc, char** argv) {
   int bound_port = 0;
   builder.AddListeningPort(absl::StrCat(config.listen_host, ":", config.port),
                            grpc::InsecureServerCredentials(), &bound_port);
-  // A value over the limit is refused by gRPC itself (RESOURCE_EXHAUSTED) before it is read
-  // into memory; keys and framing need a little more than the value.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_value_bytes + (64 << 10)));
+  // One limit for clients and peers on this port. A peer batch holds up to
+  // kMaxPeerBatchBytes, or one append alone (up to the core's message size, plus one entry
+  // past it); keys and framing need a little more. A larger request is refused by gRPC
+  // itself (RESOURCE_EXHAUSTED) before it is read into memory; a value between the value
+  // limit and this one is read, then refused (INVALID_ARGUMENT).
+  const uint64_t max_receive_bytes =
+      kMaxPeerBatchBytes + rc.max_size_per_msg_bytes + config.max_value_bytes + (64 << 10);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);

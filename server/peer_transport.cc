@@ -23,6 +23,13 @@ constexpr absl::Duration kMinBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 constexpr absl::Duration kSnapshotDeadline = absl::Minutes(10);
 
+// About what a message takes on the wire: its entries, and a margin for the rest.
+size_t ApproxBytes(const raft::Message& m) {
+  size_t bytes = 128 + m.context.size();
+  for (const raft::Entry& e : m.entries) bytes += e.SizeBytes();
+  return bytes;
+}
+
 void FillHello(const SelfInfo& self, v1::PeerHello* hello) {
   hello->set_from(self.id);
   hello->set_name(self.name);
@@ -79,7 +86,13 @@ class PeerTransport::Link {
         };
         mu_.Await(absl::Condition(&ready));
         if (stopping_) break;
+        // Bounded in count and bytes: a batch larger than the receiver's message limit
+        // would break the stream every time (found with 64 KiB values).
+        size_t bytes = 0;
         while (!queue_.empty() && batch.size() < kMaxBatchMessages) {
+          const size_t size = ApproxBytes(queue_.front());
+          if (!batch.empty() && bytes + size > kMaxPeerBatchBytes) break;
+          bytes += size;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }

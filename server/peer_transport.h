@@ -47,6 +47,10 @@ struct PeerCounters {
   std::atomic<uint64_t> snapshots_received{0};
 };
 
+// A batch of peer messages holds at most this many bytes of entries, or one message if
+// that alone is larger. The server's receive limit must admit a batch (main.cc).
+inline constexpr size_t kMaxPeerBatchBytes = 4 << 20;
+
 class PeerTransport : public node::Transport {
  public:
   // `store` is read (snapshot files only) from the link threads.

@@ -456,5 +456,27 @@ TEST_F(ApiTest, CliCommandsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
 }
 
+TEST_F(ApiTest, AFollowerFarBehindCatchesUpOverThePeerStream) {
+  // The server's receive limit follows the value limit (1,000 bytes here), but the leader
+  // sends a lagging follower up to 1 MiB of entries per append, many appends per batch.
+  // Batches are bounded in bytes and the limit admits one: the follower catches up.
+  cluster_->Signal(follower_, SIGSTOP);
+  const std::string value(kMaxValueBytes, 'v');
+  // 2,000 entries of 1 KB (in parallel, so it is quick): far past one receive limit.
+  std::vector<std::future<bool>> writers;
+  for (int w = 0; w < 8; ++w) {
+    writers.push_back(std::async(std::launch::async, [&, w] {
+      for (int i = 0; i < 250; ++i) {
+        if (!Put(leader_, absl::StrCat("behind/", w, "/", i), value).ok()) return false;
+      }
+      return true;
+    }));
+  }
+  for (auto& w : writers) ASSERT_TRUE(w.get());
+  cluster_->Signal(follower_, SIGCONT);
+  auto agreed = cluster_->AwaitAgreement({1, 2, 3}, 3, absl::Seconds(20));
+  ASSERT_TRUE(agreed.ok()) << agreed.status() << "\n" << cluster_->Log(follower_);
+}
+
 }  // namespace
 }  // namespace rb::tests
