@@ -56,6 +56,17 @@ TEST(CheckerTest, ARunPastItsEventBoundFailsNamingIt) {
   EXPECT_TRUE(r.ok) << r.failure;
 }
 
+TEST(CheckerTest, AnUnfinishedLinearizabilityCheckFailsTheRun) {
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 1;
+  o.max_linearizability_steps_per_key = 1;  // no history of this run settles in one step
+  SimResult r = RunSimulation(o);
+  ASSERT_FALSE(r.ok);
+  EXPECT_TRUE(r.linearizability_inconclusive);
+  EXPECT_NE(r.failure.find("could not finish"), std::string::npos) << r.failure;
+}
+
 TEST(CheckerTest, AcknowledgingBeforePersistingIsCaught) {
   node::NodeOptions::Bugs bugs;
   bugs.send_before_persist = true;

@@ -158,6 +158,7 @@ LinearizabilityResult CheckLinearizable(const std::vector<Operation>& history,
     std::optional<bool> ok = CheckKey(ops, max_steps_per_key, &steps);
     result.steps += steps;
     if (!ok.has_value()) {
+      if (!result.inconclusive) result.inconclusive_key = key;
       result.inconclusive = true;
       continue;
     }

@@ -19,8 +19,10 @@ namespace rb::sim {
 
 struct LinearizabilityResult {
   bool linearizable = true;
-  // The search hit its step bound on some key: neither proved nor refuted there.
+  // The search hit its step bound on some key: neither proved nor refuted there. Never a
+  // pass: the simulator fails the seed.
   bool inconclusive = false;
+  std::string inconclusive_key;  // the first such key
   std::string failed_key;
   std::string explanation;
   uint64_t steps = 0;

@@ -651,9 +651,17 @@ SimResult Simulation::Run() {
     CheckAfterEvent();
   }
   if (!failed_) {
-    LinearizabilityResult lin = CheckLinearizable(result_.history);
+    LinearizabilityResult lin =
+        CheckLinearizable(result_.history, options_.max_linearizability_steps_per_key);
     result_.linearizability_inconclusive = lin.inconclusive;
-    if (!lin.linearizable) Fail("client history is not linearizable: " + lin.explanation);
+    if (!lin.linearizable) {
+      Fail("client history is not linearizable: " + lin.explanation);
+    } else if (lin.inconclusive) {
+      Fail(absl::StrCat("the linearizability check could not finish: the search on key \"",
+                        lin.inconclusive_key, "\" passed its bound of ",
+                        options_.max_linearizability_steps_per_key,
+                        " steps (neither proved nor refuted; not a pass)"));
+    }
   }
   if (!failed_ && result_.ops_completed == 0 && options_.clients > 0) {
     Fail("no client operation completed in the whole run");

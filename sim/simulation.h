@@ -80,6 +80,9 @@ struct SimOptions {
   // pending: events scheduled at once.
   uint64_t max_events_per_node_tick = 1000;
   uint64_t max_pending_events = 2'000'000;
+  // The linearizability search's bound per key; a key it cannot settle within it fails
+  // the run (an unfinished check is not a pass).
+  uint64_t max_linearizability_steps_per_key = 20'000'000;
   // Deliberately broken node variants (checker tests only).
   node::NodeOptions::Bugs bugs;
 };
