@@ -4,7 +4,7 @@
 //   raftbadger-cli --endpoints=... get KEY [--consistency=linearizable|lease|stale]
 //   raftbadger-cli --endpoints=... update KEY VALUE | delete KEY | cas KEY EXPECTED NEW
 //   raftbadger-cli --endpoints=... cas KEY --absent NEW | list PREFIX [--limit=N]
-//   raftbadger-cli --endpoints=... status | demo
+//   raftbadger-cli --endpoints=... status [-w json] | demo
 //
 // Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
 // 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
@@ -18,6 +18,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace rb::client {
 namespace {
@@ -38,7 +40,7 @@ int Usage(const std::string& why) {
       "  delete KEY\n"
       "  cas KEY EXPECTED NEW write NEW only if KEY holds EXPECTED (--absent: if missing)\n"
       "  list PREFIX          keys with PREFIX [--limit=N, default 100]\n"
-      "  status               one row per endpoint\n"
+      "  status               one row per endpoint [-w json: a JSON array]\n"
       "  demo                 write a key through the leader, read it from every follower\n"
       "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
       why.c_str());
@@ -49,6 +51,34 @@ int Fail(const absl::Status& s) {
   std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
                std::string(s.message()).c_str());
   return absl::IsNotFound(s) ? kNotFound : kFailed;
+}
+
+// One JSON array, an object per endpoint: the member's StatusResponse (protobuf's JSON
+// mapping, field names in lowerCamelCase) with its endpoint, or the endpoint and an error.
+int StatusJson(Client* client, const std::vector<std::string>& endpoints) {
+  auto all = client->StatusAll();
+  nlohmann::json out = nlohmann::json::array();
+  bool any = false;
+  for (size_t i = 0; i < all.size(); ++i) {
+    nlohmann::json row;
+    if (all[i].ok()) {
+      std::string text;
+      google::protobuf::util::JsonPrintOptions options;
+      options.always_print_primitive_fields = true;
+      if (!google::protobuf::util::MessageToJsonString(*all[i], &text, options).ok()) {
+        return Fail(absl::InternalError("cannot print a status as JSON"));
+      }
+      row = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      any = true;
+    } else {
+      row["error"] = std::string(all[i].status().message());
+    }
+    row["endpoint"] = endpoints[i];
+    out.push_back(std::move(row));
+  }
+  // Error messages may hold any bytes: replace what is not UTF-8 rather than fail.
+  std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  return any ? kOk : kFailed;
 }
 
 int Status(Client* client, const std::vector<std::string>& endpoints) {
@@ -111,10 +141,15 @@ int Run(int argc, char** argv) {
   std::string consistency = "linearizable", endpoint;
   uint32_t limit = 100;
   bool absent = false;
+  std::string write_out = "table";
   absl::Duration timeout = absl::Seconds(20);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a.rfind("--endpoints=", 0) == 0) {
+    if (a == "-w" && i + 1 < argc) {
+      write_out = argv[++i];
+    } else if (a.rfind("--write-out=", 0) == 0) {
+      write_out = a.substr(12);
+    } else if (a.rfind("--endpoints=", 0) == 0) {
       endpoints = absl::StrSplit(a.substr(12), ',', absl::SkipEmpty());
     } else if (a.rfind("--consistency=", 0) == 0) {
       consistency = a.substr(14);
@@ -187,6 +222,8 @@ int Run(int argc, char** argv) {
     if (!rows.ok()) return Fail(rows.status());
     for (const auto& kv : *rows) std::printf("%s=%s\n", kv.key().c_str(), kv.value().c_str());
   } else if (cmd == "status" && need(0)) {
+    if (write_out == "json") return StatusJson(&client, endpoints);
+    if (write_out != "table") return Usage("-w (--write-out) must be table or json");
     return Status(&client, endpoints);
   } else if (cmd == "demo" && need(0)) {
     return Demo(&client);

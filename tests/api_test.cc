@@ -15,6 +15,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "proto/badger.grpc.pb.h"
 #include "proto/raftbadger.grpc.pb.h"
 #include "tests/grpc_health.grpc.pb.h"
@@ -449,6 +450,22 @@ TEST_F(ApiTest, CliCommandsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   for (int i = 1; i <= 3; ++i) EXPECT_NE(r.output.find(cluster_->name(i)), std::string::npos);
   EXPECT_NE(r.output.find("leader"), std::string::npos);
+  // The same for scripts: one JSON array, a member per endpoint, one leader.
+  r = cli({"status", "-w", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json rows = nlohmann::json::parse(r.output, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(rows.is_array()) << r.output;
+  ASSERT_EQ(rows.size(), 3u) << r.output;
+  int leaders = 0;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(rows[i]["endpoint"], cluster_->endpoint(i + 1));
+    EXPECT_EQ(rows[i]["name"], cluster_->name(i + 1));
+    EXPECT_GT(std::stoull(rows[i]["appliedIndex"].get<std::string>()), 0u) << rows[i];
+    if (rows[i]["role"] == "leader") ++leaders;
+  }
+  EXPECT_EQ(leaders, 1) << r.output;
+  r = cli({"status", "-w", "yaml"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   r = cli({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = RunToCompletion(CliBinary(), {"--endpoints=localhost:1", "--timeout=1s", "get", "k"},
