@@ -2,6 +2,7 @@
 // keeps working while one is in flight.
 #include "server/node_host.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,31 @@ kvpb::Command Put(uint64_t seq, std::string key) {
   return c;
 }
 
+// Holds the first write that `which` picks inside its transaction (on the writer thread,
+// holding the store) until released; later writes pass.
+class WriteHold {
+ public:
+  explicit WriteHold(std::function<bool(const raft::Ready&)> which) : which_(std::move(which)) {}
+  ~WriteHold() { Release(); }
+  void OnWrite(const raft::Ready& rd) {
+    if (!which_(rd)) return;
+    if (picked_.fetch_add(1) == 0) {
+      held_.Notify();
+      release_.WaitForNotification();
+    }
+  }
+  bool AwaitHeld() { return held_.WaitForNotificationWithTimeout(kWait); }
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+  int picked() const { return picked_.load(); }
+
+ private:
+  std::function<bool(const raft::Ready&)> which_;
+  absl::Notification held_, release_;
+  std::atomic<int> picked_{0};
+};
+
 // Whether the Ready appends a client's command (not only a leader's empty entry).
 bool HasCommand(const raft::Ready& rd) {
   for (const raft::Entry& e : rd.entries) {
@@ -104,25 +130,30 @@ class NodeHostTest : public testing::Test {
     ASSERT_TRUE(leads_.WaitForNotificationWithTimeout(kWait));
   }
 
-  absl::Notification leads_;  // declared before host_: outlives its loop
+  // Holds one write (see WriteHold); released at the end of the test, even a failed one.
+  WriteHold* HoldWrite(std::function<bool(const raft::Ready&)> which) {
+    hold_ = std::make_unique<WriteHold>(std::move(which));
+    WriteHold* hold = hold_.get();
+    store_->SetWriteHookForTesting([hold](const raft::Ready& rd) { hold->OnWrite(rd); });
+    return hold;
+  }
+  void TearDown() override {
+    if (hold_ != nullptr) hold_->Release();
+  }
+
+  // Declared before host_: they outlive its loop and writer.
+  std::unique_ptr<WriteHold> hold_;
+  absl::Notification leads_;
   NullTransport transport_;
   node::SqliteNodeStore* store_ = nullptr;  // owned by host_
   std::unique_ptr<NodeHost> host_;
 };
 
 TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
-  // Hold the Put's write inside its transaction (on the writer thread, holding the store).
-  absl::Notification in_write, release;
-  std::atomic<int> writes{0};
-  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
-    if (HasCommand(rd) && writes.fetch_add(1) == 0) {
-      in_write.Notify();
-      release.WaitForNotification();
-    }
-  });
+  WriteHold* hold = HoldWrite(HasCommand);
   Answers answers;
   ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
-  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(hold->AwaitHeld());
 
   // The write is stuck mid-transaction. The loop still runs posted work, the core still
   // reads its log (from memory), and a second write is accepted into the next Ready.
@@ -135,13 +166,13 @@ TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
     loop_ran.Notify();
   }));
   const bool ran = loop_ran.WaitForNotificationWithTimeout(kWait);
-  release.Notify();
+  hold->Release();
   ASSERT_TRUE(ran) << "the loop was blocked by the write in flight";
   EXPECT_EQ(last_term, host_->view().term);
   EXPECT_EQ(answers.ok(), 0);  // nothing acknowledged before it is durable
 
   ASSERT_TRUE(answers.AwaitOk(2)) << answers.last_error();
-  EXPECT_GE(writes.load(), 2);
+  EXPECT_GE(hold->picked(), 2);
   auto a = store_->Get("a");
   auto b = store_->Get("b");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -150,17 +181,10 @@ TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
 }
 
 TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
-  absl::Notification in_write, release;
-  std::atomic<bool> first{true};
-  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
-    if (HasCommand(rd) && first.exchange(false)) {
-      in_write.Notify();
-      release.WaitForNotification();
-    }
-  });
+  WriteHold* hold = HoldWrite(HasCommand);
   Answers answers;
   ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
-  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(hold->AwaitHeld());
   absl::Notification stopped;
   std::thread stopper([&] {
     host_->Stop();
@@ -168,7 +192,7 @@ TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
   });
   // Stop must not return while the writer holds the node's Ready.
   EXPECT_FALSE(stopped.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
-  release.Notify();
+  hold->Release();
   stopper.join();
   // The write became durable before the node closed, so its caller heard so.
   EXPECT_EQ(answers.ok(), 1) << answers.last_error();
@@ -176,17 +200,10 @@ TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
 }
 
 TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
-  absl::Notification in_write, release;
-  std::atomic<bool> first{true};
-  store_->SetWriteHookForTesting([&](const raft::Ready& rd) {
-    if (AppliesCommand(rd) && first.exchange(false)) {
-      in_write.Notify();
-      release.WaitForNotification();
-    }
-  });
+  WriteHold* hold = HoldWrite(AppliesCommand);
   Answers answers;
   ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
-  ASSERT_TRUE(in_write.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(hold->AwaitHeld());
   // The Put is being applied. The timer's snapshot arrives mid-write: it must wait for the write,
   // not read the store under it (the store would refuse: a snapshot during a persist).
   absl::Notification asked;
@@ -197,7 +214,7 @@ TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
   }));
   ASSERT_TRUE(asked.WaitForNotificationWithTimeout(kWait));
   EXPECT_TRUE(snapshot_status.ok()) << snapshot_status;
-  release.Notify();
+  hold->Release();
   ASSERT_TRUE(answers.AwaitOk(1)) << answers.last_error();
   // Posted after the write's completion, so it runs after the snapshot was taken.
   absl::Notification checked;
