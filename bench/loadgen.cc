@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -215,6 +216,29 @@ class Call {
   etcdserverpb::PutResponse etcd_put_;
 };
 
+// Starts every call, then hands each completed one to `next`, which records it and says
+// whether it sends another; returns once none is in flight, with the queue shut down and
+// drained. Bounded: once `next` says no for a call, that call ends (each request has a
+// deadline).
+void Drive(grpc::CompletionQueue* cq, const std::vector<std::unique_ptr<Call>>& calls,
+           const std::function<bool(Call*)>& next) {
+  for (const auto& c : calls) c->Start();
+  size_t in_flight = calls.size();
+  void* tag;
+  bool ok;
+  while (in_flight > 0 && cq->Next(&tag, &ok)) {
+    auto* call = static_cast<Call*>(tag);
+    if (next(call)) {
+      call->Start();
+    } else {
+      --in_flight;
+    }
+  }
+  cq->Shutdown();
+  while (cq->Next(&tag, &ok)) {
+  }
+}
+
 std::vector<std::shared_ptr<Target>> Connect(const std::vector<std::string>& addresses,
                                              int per_address) {
   std::vector<std::shared_ptr<Target>> out;
@@ -302,19 +326,10 @@ int main(int argc, char** argv) {
     }
     Tally ignored;
     int64_t remaining = static_cast<int64_t>(o.keys) * 3;
-    for (auto& c : calls) c->Start();
-    int64_t in_flight = static_cast<int64_t>(calls.size());
-    void* tag;
-    bool ok;
-    while (in_flight > 0 && cq.Next(&tag, &ok)) {
-      auto* call = static_cast<Call*>(tag);
+    Drive(&cq, calls, [&](Call* call) {
       call->Finish(false, &ignored);
-      if (--remaining > 0) {
-        call->Start();
-      } else {
-        --in_flight;
-      }
-    }
+      return --remaining > 0;
+    });
   }
 
   const KeyChooser keys(o.keys, absl::GetFlag(FLAGS_zipf));
@@ -330,25 +345,11 @@ int main(int argc, char** argv) {
       for (int c = t; c < clients; c += threads) {
         calls.push_back(std::make_unique<Call>(&o, &keys, &targets, &cq, 1 + c));
       }
-      for (auto& c : calls) c->Start();
-      size_t in_flight = calls.size();
-      void* tag;
-      bool ok;
-      // Bounded by the run's duration: after stop_at no call is restarted, and each
-      // outstanding one ends by its deadline.
-      while (in_flight > 0 && cq.Next(&tag, &ok)) {
-        auto* call = static_cast<Call*>(tag);
+      Drive(&cq, calls, [&](Call* call) {
         const auto now = std::chrono::steady_clock::now();
         call->Finish(now >= measure_from && now < stop_at, &tallies[t]);
-        if (now < stop_at) {
-          call->Start();
-        } else {
-          --in_flight;
-        }
-      }
-      cq.Shutdown();
-      while (cq.Next(&tag, &ok)) {
-      }
+        return now < stop_at;
+      });
     });
   }
   for (std::thread& w : workers) w.join();

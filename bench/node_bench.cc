@@ -17,17 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "node/node.h"
+#include "node/null_transport.h"
 #include "node/sqlite_node_store.h"
 
 namespace rb::node {
 namespace {
 
 namespace kvpb = raftbadger::kvpb;
-
-class NullTransport : public Transport {
- public:
-  void Send(raft::Message) override {}
-};
 
 void BM_NodeWrites(benchmark::State& state) {
   const int clients = static_cast<int>(state.range(0));

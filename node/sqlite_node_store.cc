@@ -104,12 +104,9 @@ absl::StatusOr<std::unique_ptr<SqliteNodeStore>> SqliteNodeStore::Open(
     RETURN_IF_ERROR(
         store->Write([&](storage::WriteTxn* txn) { return txn->SetConfState(bootstrap); }));
   }
-  const uint64_t applied = store->applied_index();
   std::unique_ptr<SqliteNodeStore> node_store(
       new SqliteNodeStore(std::move(store), std::move(scheduler), std::move(writer)));
-  node_store->applied_index_.store(applied);
-  ASSIGN_OR_RETURN(node_store->cache_,
-                   LogCache::Create(node_store->locked_log_.get(), kLogCacheBytes));
+  RETURN_IF_ERROR(node_store->ReloadLog());
   return node_store;
 }
 

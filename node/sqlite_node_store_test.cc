@@ -9,17 +9,13 @@
 #include "gtest/gtest.h"
 #include "node/memory_node_store.h"
 #include "node/node.h"
+#include "node/null_transport.h"
 #include "storage/test_util.h"
 
 namespace rb::node {
 namespace {
 
 namespace kvpb = raftbadger::kvpb;
-
-class NullTransport : public Transport {
- public:
-  void Send(raft::Message) override {}
-};
 
 raft::ConfState Solo() {
   raft::ConfState cs;

@@ -10,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "node/null_transport.h"
 #include "storage/test_util.h"
 
 namespace rb::server {
@@ -18,11 +19,6 @@ namespace {
 namespace kvpb = raftbadger::kvpb;
 
 constexpr absl::Duration kWait = absl::Seconds(20);
-
-class NullTransport : public node::Transport {
- public:
-  void Send(raft::Message) override {}
-};
 
 // Counts answered writes, so a test can wait for some number of them.
 class Answers {
@@ -130,11 +126,14 @@ class NodeHostTest : public testing::Test {
     ASSERT_TRUE(leads_.WaitForNotificationWithTimeout(kWait));
   }
 
-  // Holds one write (see WriteHold); released at the end of the test, even a failed one.
-  WriteHold* HoldWrite(std::function<bool(const raft::Ready&)> which) {
+  // Holds the write that `which` picks (see WriteHold; released at the end of the test,
+  // even a failed one), and proposes a put of "a" for it to carry.
+  WriteHold* PutAndHold(std::function<bool(const raft::Ready&)> which, Answers* answers) {
     hold_ = std::make_unique<WriteHold>(std::move(which));
     WriteHold* hold = hold_.get();
     store_->SetWriteHookForTesting([hold](const raft::Ready& rd) { hold->OnWrite(rd); });
+    EXPECT_TRUE(
+        host_->Post([answers](node::Node& n) { n.Write(Put(1, "a"), answers->Callback()); }));
     return hold;
   }
   void TearDown() override {
@@ -144,15 +143,14 @@ class NodeHostTest : public testing::Test {
   // Declared before host_: they outlive its loop and writer.
   std::unique_ptr<WriteHold> hold_;
   absl::Notification leads_;
-  NullTransport transport_;
+  node::NullTransport transport_;
   node::SqliteNodeStore* store_ = nullptr;  // owned by host_
   std::unique_ptr<NodeHost> host_;
 };
 
 TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
-  WriteHold* hold = HoldWrite(HasCommand);
   Answers answers;
-  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  WriteHold* hold = PutAndHold(HasCommand, &answers);
   ASSERT_TRUE(hold->AwaitHeld());
 
   // The write is stuck mid-transaction. The loop still runs posted work, the core still
@@ -181,9 +179,8 @@ TEST_F(NodeHostTest, LoopKeepsWorkingWhileAWriteIsInFlight) {
 }
 
 TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
-  WriteHold* hold = HoldWrite(HasCommand);
   Answers answers;
-  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  WriteHold* hold = PutAndHold(HasCommand, &answers);
   ASSERT_TRUE(hold->AwaitHeld());
   absl::Notification stopped;
   std::thread stopper([&] {
@@ -200,9 +197,8 @@ TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
 }
 
 TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
-  WriteHold* hold = HoldWrite(AppliesCommand);
   Answers answers;
-  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  WriteHold* hold = PutAndHold(AppliesCommand, &answers);
   ASSERT_TRUE(hold->AwaitHeld());
   // The Put is being applied. The timer's snapshot arrives mid-write: it must wait for the write,
   // not read the store under it (the store would refuse: a snapshot during a persist).
