@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "node/member_directory.h"
 #include "node/state_machine.h"
 #include "raft/codec.h"
 #include "raft/confchange.h"
@@ -458,7 +459,10 @@ absl::Status Node::ApplyCommittedIn(KvTxn* txn) {
       auto cc = raft::DecodeConfChange(e.data);
       if (cc.ok()) {
         auto cs = raft::NextConfState(conf_state_, *cc);
-        if (cs.ok()) conf_state_ = *cs;  // an invalid change leaves the config as is
+        if (cs.ok()) {  // an invalid change leaves the config as is
+          conf_state_ = *cs;
+          RETURN_IF_ERROR(RecordMemberChange(txn, *cc, e.index));
+        }
         conf_changes_.push_back({e.index, *std::move(cc), std::move(cs)});
       }
     } else if (!e.data.empty()) {

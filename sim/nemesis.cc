@@ -7,6 +7,12 @@
 #include "storage/wal_frames.h"
 
 namespace rb::sim::internal {
+namespace {
+
+// "name address", as server/identity.h's MemberContext writes it.
+std::string MemberContextFor(uint64_t id) { return absl::StrCat("n", id, " sim:", id); }
+
+}  // namespace
 
 void Simulation::InjectFault() {
   if (now_ >= options_.fault_phase_us) return;
@@ -313,6 +319,7 @@ void Simulation::ReplaceMember(uint64_t dead) {
   cc.transition = raft::ConfChangeTransition::kAuto;
   cc.changes.push_back({raft::ConfChangeType::kRemoveNode, dead});
   if (config.voters.Contains(dead)) cc.changes.push_back({raft::ConfChangeType::kAddNode, spare});
+  cc.context = MemberContextFor(cc.changes.back().node_id);
   const absl::Status s = leader->node->ProposeConfChange(cc);
   Trace(25, dead, spare, s.ok(), [&] {
     return absl::StrCat("operator: replace damaged node ", dead, " by ", spare, " through leader ",
@@ -390,6 +397,9 @@ void Simulation::ChangeMembership(uint64_t leader) {
       }
     }
   }
+  // As the server does: the context says where the node the change is about listens, and
+  // every replica records it in its member directory (compared by the state digest).
+  if (!cc.changes.empty()) cc.context = MemberContextFor(cc.changes.back().node_id);
   const absl::Status s = l.ProposeConfChange(cc);
   Trace(17, leader, cc.changes.size(), s.ok(), [&] {
     return absl::StrCat("leader ", leader, " proposes: ", what,
