@@ -19,77 +19,15 @@ namespace {
 namespace kvpb = raftbadger::kvpb;
 namespace v1 = raftbadger::v1;
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
-  switch (s.code()) {
-    case absl::StatusCode::kUnavailable:
-      code = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case absl::StatusCode::kResourceExhausted:
-      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
-    case absl::StatusCode::kInvalidArgument:
-      code = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case absl::StatusCode::kFailedPrecondition:
-      code = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    case absl::StatusCode::kNotFound:
-      code = grpc::StatusCode::NOT_FOUND;
-      break;
-    case absl::StatusCode::kAborted:
-      code = grpc::StatusCode::ABORTED;
-      break;
-    case absl::StatusCode::kDeadlineExceeded:
-      code = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case absl::StatusCode::kDataLoss:
-      code = grpc::StatusCode::DATA_LOSS;
-      break;
-    default:
-      break;
-  }
-  return grpc::Status(code, std::string(s.message()));
-}
-
 }  // namespace
 
-// A request's answer, shared between the handler and the loop's callback (which may run
-// after the handler gave up at its deadline).
-class LoopCall {
- public:
-  // Records the answer (the first one counts).
-  void Finish(grpc::Status s) {
-    absl::MutexLock lock(&mu_);
-    if (done_) return;
-    done_ = true;
-    status_ = std::move(s);
-  }
-  // How to release what the request holds on the node if the caller gives up.
-  void SetCancel(std::function<void(node::Node&)> cancel) {
-    absl::MutexLock lock(&mu_);
-    if (!done_) cancel_ = std::move(cancel);
-  }
-  // Waits for the answer until deadline. On timeout, returns false and hands back the
-  // cancellation to run on the loop (if any).
-  bool Await(absl::Time deadline, grpc::Status* status, std::function<void(node::Node&)>* cancel) {
-    absl::MutexLock lock(&mu_);
-    auto finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
-    if (!mu_.AwaitWithDeadline(absl::Condition(&finished), deadline)) {
-      *cancel = std::move(cancel_);
-      return false;
-    }
-    *status = status_;
-    return true;
-  }
-
- private:
-  absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-  std::function<void(node::Node&)> cancel_ ABSL_GUARDED_BY(mu_);
-};
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  // absl's codes are gRPC's, number for number (both follow google.rpc.Code).
+  static_assert(static_cast<int>(absl::StatusCode::kUnauthenticated) ==
+                static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
 
 namespace {
 

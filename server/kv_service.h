@@ -22,6 +22,7 @@
 #include "proto/raftbadger.grpc.pb.h"
 #include "server/address_book.h"
 #include "server/config.h"
+#include "server/loop_call.h"
 #include "server/node_host.h"
 
 namespace rb::server {
@@ -37,7 +38,8 @@ inline constexpr size_t kMaxKeyBytes = 4096;
 inline constexpr uint32_t kDefaultRangeLimit = 100;
 inline constexpr uint32_t kMaxRangeLimit = 1000;
 
-class LoopCall;
+// The gRPC status for an absl one: the same code and message.
+grpc::Status ToGrpc(const absl::Status& s);
 
 // The request path shared by all three services.
 class KvCore {
@@ -61,8 +63,7 @@ class KvCore {
   // (random, 63 bits).
   uint64_t NewAttemptId();
   const ServerConfig& config() const { return *config_; }
-
- private:
+  // The request's deadline: the caller's, or request_timeout_ms from now if sooner.
   absl::Time Deadline(grpc::ServerContext* ctx) const;
   // Runs fn on the loop; fn must see that call->Finish is called once (on the loop), and
   // may say how to cancel. Waits until then or the deadline; at the deadline, posts the
@@ -73,11 +74,14 @@ class KvCore {
   // caller then reads the store on its own thread, not the loop's: the read may wait for a
   // write in flight, and sees at least what the barrier promised.
   grpc::Status WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency);
+  // UNAVAILABLE with the leader (if known) in the trailers.
+  grpc::Status Unavailable(const std::string& message, uint64_t leader,
+                           grpc::ServerContext* ctx) const;
+
+ private:
   grpc::Status Forward(grpc::ServerContext* ctx, uint64_t leader,
                        const raftbadger::kvpb::Command& cmd,
                        raftbadger::kvpb::CommandResult* result);
-  grpc::Status Unavailable(const std::string& message, uint64_t leader,
-                           grpc::ServerContext* ctx) const;
 
   const ServerConfig* config_;
   NodeHost* host_;
