@@ -5,6 +5,9 @@
 //   raftbadger-cli --endpoints=... update KEY VALUE | delete KEY | cas KEY EXPECTED NEW
 //   raftbadger-cli --endpoints=... cas KEY --absent NEW | list PREFIX [--limit=N]
 //   raftbadger-cli --endpoints=... status [-w json] | demo
+//   raftbadger-cli --endpoints=... member list | member add NAME HOST:PORT
+//   raftbadger-cli --endpoints=... member promote NAME | member remove NAME
+//   raftbadger-cli --endpoints=... transfer-leader NAME | snapshot [--endpoint=HOST:PORT]
 //
 // Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
 // 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
@@ -42,6 +45,14 @@ int Usage(const std::string& why) {
       "  list PREFIX          keys with PREFIX [--limit=N, default 100]\n"
       "  status               one row per endpoint [-w json: a JSON array]\n"
       "  demo                 write a key through the leader, read it from every follower\n"
+      "  member list          the members, as the leader sees them\n"
+      "  member add NAME HOST:PORT\n"
+      "                       add a node (its RAFT_ADDRESS) as a learner; it is promoted to\n"
+      "                       voter once it has caught up\n"
+      "  member promote NAME  make a caught-up learner a voter now\n"
+      "  member remove NAME   remove a member (the leader hands over leadership first)\n"
+      "  transfer-leader NAME make NAME (a voter) the leader\n"
+      "  snapshot             snapshot a member now and compact its log [--endpoint]\n"
       "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
       why.c_str());
   return kUsage;
@@ -51,6 +62,49 @@ int Fail(const absl::Status& s) {
   std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
                std::string(s.message()).c_str());
   return absl::IsNotFound(s) ? kNotFound : kFailed;
+}
+
+// One row per member: name, address, role, and the leader's view of its progress.
+void PrintMembers(const google::protobuf::RepeatedPtrField<v1::Member>& members) {
+  std::printf("%-16s %-22s %-8s %-12s %s\n", "NAME", "ADDRESS", "ROLE", "MATCH", "PROGRESS");
+  for (const v1::Member& m : members) {
+    std::printf("%-16s %-22s %-8s %-12llu %s\n",
+                m.name().empty() ? absl::StrCat(m.raft_id()).c_str() : m.name().c_str(),
+                m.address().c_str(), m.voter() ? "voter" : "learner",
+                static_cast<unsigned long long>(m.match_index()), m.progress_state().c_str());
+  }
+}
+
+int Member(Client* client, const std::vector<std::string>& args) {
+  auto need = [&](size_t n) { return args.size() == n + 2; };
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  absl::StatusOr<v1::MemberChangeResponse> changed;
+  if (sub == "list" && need(0)) {
+    auto list = client->MemberList();
+    if (!list.ok()) return Fail(list.status());
+    PrintMembers(list->members());
+    return kOk;
+  } else if (sub == "add" && need(2)) {
+    changed = client->MemberAdd(args[2], args[3]);
+  } else if (sub == "promote" && need(1)) {
+    changed = client->MemberPromote(args[2]);
+  } else if (sub == "remove" && need(1)) {
+    changed = client->MemberRemove(args[2]);
+  } else {
+    return Usage(
+        "member list | member add NAME HOST:PORT | member promote NAME | "
+        "member remove NAME");
+  }
+  if (!changed.ok()) return Fail(changed.status());
+  if (changed->index() == 0) {
+    std::printf("nothing to change: %s is already %s\n", args[2].c_str(),
+                sub == "add" ? "a member" : "a voter");
+  } else {
+    std::printf("%s %s: committed and applied at log index %llu\n", sub.c_str(), args[2].c_str(),
+                static_cast<unsigned long long>(changed->index()));
+  }
+  PrintMembers(changed->members());
+  return kOk;
 }
 
 // One JSON array, an object per endpoint: the member's StatusResponse (protobuf's JSON
@@ -227,6 +281,18 @@ int Run(int argc, char** argv) {
     return Status(&client, endpoints);
   } else if (cmd == "demo" && need(0)) {
     return Demo(&client);
+  } else if (cmd == "member") {
+    return Member(&client, args);
+  } else if (cmd == "transfer-leader" && need(1)) {
+    auto moved = client.TransferLeader(args[1]);
+    if (!moved.ok()) return Fail(moved.status());
+    std::printf("%s leads (term %llu)\n", moved->leader_name().c_str(),
+                static_cast<unsigned long long>(moved->term()));
+  } else if (cmd == "snapshot" && need(0)) {
+    auto snap = client.Snapshot(endpoint);
+    if (!snap.ok()) return Fail(snap.status());
+    std::printf("snapshot taken at applied index %llu; the log before it is compacted\n",
+                static_cast<unsigned long long>(snap->applied_index()));
   } else {
     return Usage(absl::StrCat("bad command or arguments: ", absl::StrJoin(args, " ")));
   }

@@ -146,6 +146,110 @@ absl::Status Client::Write(const WriteFn& fn) {
   return FromGrpc(last);
 }
 
+v1::Admin::Stub* Client::AdminStub(const std::string& address) {
+  auto& stub = admin_[address];
+  if (stub == nullptr) stub = v1::Admin::NewStub(Channel(address));
+  return stub.get();
+}
+
+absl::Status Client::AtLeader(const AdminFn& fn) {
+  const absl::Time give_up = absl::Now() + options_.total_timeout;
+  absl::Duration backoff = absl::Milliseconds(50);
+  grpc::Status last(grpc::StatusCode::UNAVAILABLE, "no endpoint answered");
+  for (int attempt = 0; absl::Now() < give_up; ++attempt) {
+    std::string target = leader_;
+    if (target.empty()) {
+      auto leader = FindLeader();
+      target = leader.ok() ? *leader : options_.endpoints[attempt % options_.endpoints.size()];
+    }
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    last = fn(AdminStub(target), &ctx);
+    const grpc::StatusCode code = last.error_code();
+    if (last.ok() || (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::ABORTED)) {
+      return FromGrpc(last);
+    }
+    const std::string named = Trailer(ctx, "rb-leader-address");
+    leader_ = named != target ? named : "";
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
+    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+  }
+  return FromGrpc(last);
+}
+
+absl::StatusOr<v1::MemberChangeResponse> Client::MemberAdd(const std::string& name,
+                                                           const std::string& address) {
+  v1::MemberAddRequest req;
+  req.set_name(name);
+  req.set_address(address);
+  v1::MemberChangeResponse resp;
+  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
+    return stub->MemberAdd(ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<v1::MemberChangeResponse> Client::MemberPromote(const std::string& name) {
+  v1::MemberPromoteRequest req;
+  req.set_name(name);
+  v1::MemberChangeResponse resp;
+  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
+    return stub->MemberPromote(ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<v1::MemberChangeResponse> Client::MemberRemove(const std::string& name) {
+  v1::MemberRemoveRequest req;
+  req.set_name(name);
+  v1::MemberChangeResponse resp;
+  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
+    return stub->MemberRemove(ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<v1::MemberListResponse> Client::MemberList() {
+  auto leader = FindLeader();
+  if (!leader.ok()) return leader.status();
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::MemberListResponse resp;
+  grpc::Status s = AdminStub(*leader)->MemberList(&ctx, v1::MemberListRequest(), &resp);
+  if (!s.ok()) return FromGrpc(s);
+  return resp;
+}
+
+absl::StatusOr<v1::TransferLeaderResponse> Client::TransferLeader(const std::string& name) {
+  v1::TransferLeaderRequest req;
+  req.set_name(name);
+  v1::TransferLeaderResponse resp;
+  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
+    return stub->TransferLeader(ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  leader_.clear();  // it moved
+  return resp;
+}
+
+absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoint) {
+  std::string target = endpoint;
+  if (target.empty()) {
+    auto leader = FindLeader();
+    if (!leader.ok()) return leader.status();
+    target = *leader;
+  }
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::SnapshotResponse resp;
+  grpc::Status s = AdminStub(target)->Snapshot(&ctx, v1::SnapshotRequest(), &resp);
+  if (!s.ok()) return FromGrpc(s);
+  return resp;
+}
+
 absl::StatusOr<uint64_t> Client::Put(const std::string& key, const std::string& value) {
   return PutWith(key, value, /*require_existing=*/false);
 }

@@ -67,12 +67,31 @@ class Client {
   // The leader's address, asking each endpoint until one knows.
   absl::StatusOr<std::string> FindLeader();
 
+  // Operating the cluster (raftbadger.v1.Admin). Changes go to the leader, following the
+  // leader a member names and retrying while the answer is UNAVAILABLE or ABORTED (another
+  // change pending) until the total timeout. A retried change is harmless: adding a member
+  // or promoting a voter again changes nothing.
+  absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberAdd(const std::string& name,
+                                                                 const std::string& address);
+  absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberPromote(const std::string& name);
+  absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberRemove(const std::string& name);
+  // The membership as the leader sees it (with each member's progress).
+  absl::StatusOr<raftbadger::v1::MemberListResponse> MemberList();
+  absl::StatusOr<raftbadger::v1::TransferLeaderResponse> TransferLeader(const std::string& name);
+  // Snapshots the member at endpoint (empty: the leader).
+  absl::StatusOr<raftbadger::v1::SnapshotResponse> Snapshot(const std::string& endpoint = "");
+
  private:
   using WriteFn = std::function<grpc::Status(raftbadger::v1::KV::Stub*, grpc::ClientContext*,
                                              const raftbadger::v1::Session&)>;
   // Runs one write with this client's session and a fresh seq, retrying (same seq) at the
   // leader until it answers or the total timeout passes.
   absl::Status Write(const WriteFn& fn);
+  using AdminFn = std::function<grpc::Status(raftbadger::v1::Admin::Stub*, grpc::ClientContext*)>;
+  // Runs fn at the leader until it answers something other than UNAVAILABLE or ABORTED,
+  // or the total timeout passes.
+  absl::Status AtLeader(const AdminFn& fn);
+  raftbadger::v1::Admin::Stub* AdminStub(const std::string& address);
   absl::Status EnsureSession();
   absl::StatusOr<uint64_t> PutWith(const std::string& key, const std::string& value,
                                    bool require_existing);
@@ -85,6 +104,7 @@ class Client {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   std::map<std::string, std::unique_ptr<raftbadger::v1::KV::Stub>> kv_;
   std::map<std::string, std::unique_ptr<raftbadger::v1::Cluster::Stub>> cluster_;
+  std::map<std::string, std::unique_ptr<raftbadger::v1::Admin::Stub>> admin_;
   std::string leader_;  // last known leader address
   uint64_t client_id_ = 0;
   uint64_t seq_ = 0;

@@ -17,10 +17,17 @@ absl::Status AddressBook::Learn(uint64_t id, const std::string& name, const std:
 }
 
 std::optional<PeerInfo> AddressBook::Find(uint64_t id) const {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = peers_.find(id);
+    if (it != peers_.end()) return it->second;
+  }
+  if (!directory_ || id == 0) return std::nullopt;
+  std::optional<PeerInfo> found = directory_(id);
+  if (!found) return std::nullopt;
   absl::MutexLock lock(&mu_);
-  auto it = peers_.find(id);
-  if (it == peers_.end()) return std::nullopt;
-  return it->second;
+  auto [it, inserted] = peers_.emplace(id, *found);
+  return it->second;  // what another thread recorded meanwhile wins
 }
 
 std::string AddressBook::NameOf(uint64_t id) const {

@@ -6,13 +6,6 @@
 #include "server/identity.h"
 
 namespace rb::server {
-namespace {
-
-// A learner this close to the commit index is caught up enough to vote.
-constexpr uint64_t kPromoteWithinEntries = 10;
-
-}  // namespace
-
 absl::Status BootstrapNewCluster(storage::Store* store, uint64_t id, const std::string& name,
                                  const std::string& address) {
   raft::ConfChange cc;
@@ -27,10 +20,19 @@ absl::Status BootstrapNewCluster(storage::Store* store, uint64_t id, const std::
   });
 }
 
-PeerAdder::PeerAdder(NodeHost* host, std::vector<PeerSpec> peers, absl::Duration period)
-    : host_(host), peers_(std::move(peers)), period_(period), thread_([this] { Run(); }) {}
+bool CaughtUp(const raft::Progress& learner, uint64_t committed, uint64_t lag_entries) {
+  // match > 0: it has answered at least once (a learner that never did has match 0, which
+  // is within any lag of a young cluster's commit index).
+  return learner.recent_active && learner.match > 0 && learner.match + lag_entries >= committed;
+}
 
-PeerAdder::~PeerAdder() {
+MembershipKeeper::MembershipKeeper(NodeHost* host, MembershipKeeperOptions options)
+    : host_(host),
+      options_(std::move(options)),
+      seeded_(options_.seed_peers.empty()),
+      thread_([this] { Run(); }) {}
+
+MembershipKeeper::~MembershipKeeper() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -38,42 +40,57 @@ PeerAdder::~PeerAdder() {
   thread_.join();
 }
 
-void PeerAdder::Run() {
-  while (!done_.load()) {
+void MembershipKeeper::Run() {
+  for (;;) {
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    if (mu_.AwaitWithTimeout(absl::Condition(&stop), period_)) return;
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop), options_.period)) return;
     host_->Post([this](node::Node& n) { Step(n); });
   }
 }
 
-void PeerAdder::Step(node::Node& n) {
+void MembershipKeeper::Step(node::Node& n) {
   if (!n.is_leader()) return;
   const raft::Raft& r = n.raw().raft();
   if (r.pending_conf_index() > r.log().applied()) return;  // one change at a time
-  const raft::ProgressTracker& tracker = r.tracker();
-  for (const PeerSpec& peer : peers_) {
-    const uint64_t id = RaftIdForName(peer.name);
-    raft::ConfChange cc;
-    cc.context = MemberContext(peer.name, peer.address);
-    auto it = tracker.progress.find(id);
-    if (it == tracker.progress.end()) {
-      cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, id});
-      RB_LOG(INFO) << "adding " << peer.name << " (" << peer.address << ") as a learner";
-    } else if (it->second.is_learner) {
-      if (it->second.match + kPromoteWithinEntries < r.log().committed()) return;  // catching up
-      cc.changes.push_back({raft::ConfChangeType::kAddNode, id});
-      RB_LOG(INFO) << "promoting " << peer.name << " to voter (it has index " << it->second.match
-                   << ")";
-    } else {
-      continue;  // a voter already
+  for (const auto& [id, pr] : r.tracker().progress) {
+    if (!pr.is_learner || !CaughtUp(pr, r.log().committed(), options_.promote_lag_entries)) {
+      continue;
     }
+    raft::ConfChange cc;
+    cc.changes.push_back({raft::ConfChangeType::kAddNode, id});
+    RB_LOG(INFO) << "promoting learner " << options_.name_of(id) << " to voter (it has index "
+                 << pr.match << ", the commit index is " << r.log().committed() << ")";
     absl::Status s = n.ProposeConfChange(cc);
-    if (!s.ok()) RB_LOG(WARNING) << "membership change for " << peer.name << ": " << s;
+    if (!s.ok()) RB_LOG(WARNING) << "promoting learner " << options_.name_of(id) << ": " << s;
     return;
   }
-  if (!done_.load()) RB_LOG(INFO) << "every peer in RAFT_PEERS is a voter";
-  done_.store(true);
+  if (!seeded_.load() && !AddSeedPeer(n)) {
+    RB_LOG(INFO) << "every peer in RAFT_PEERS is a voter";
+    seeded_.store(true);
+    if (options_.on_seeded) options_.on_seeded();
+  }
+}
+
+bool MembershipKeeper::AddSeedPeer(node::Node& n) {
+  const raft::ProgressTracker& tracker = n.raw().raft().tracker();
+  bool all_voters = true;
+  for (const PeerSpec& peer : options_.seed_peers) {
+    const uint64_t id = RaftIdForName(peer.name);
+    auto it = tracker.progress.find(id);
+    if (it != tracker.progress.end()) {
+      all_voters = all_voters && !it->second.is_learner;
+      continue;
+    }
+    raft::ConfChange cc;
+    cc.context = MemberContext(peer.name, peer.address);
+    cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, id});
+    RB_LOG(INFO) << "adding " << peer.name << " (" << peer.address << ") as a learner";
+    absl::Status s = n.ProposeConfChange(cc);
+    if (!s.ok()) RB_LOG(WARNING) << "membership change for " << peer.name << ": " << s;
+    return true;
+  }
+  return !all_voters;
 }
 
 }  // namespace rb::server

@@ -2,12 +2,14 @@
 // the RAFT_PEERS), done as etcd and Raft's thesis would: the bootstrap node's first log
 // entry adds itself, so a node that joins later replays the whole membership from the
 // log; each peer is then added as a learner and promoted to voter once it has caught up,
-// one change at a time, so an absent peer never blocks the cluster's commits.
+// one change at a time, so an absent peer never blocks the cluster's commits. The same
+// keeper promotes the learners that `raftbadger-cli member add` and --join bring in.
 #ifndef RAFTBADGER_SERVER_BOOTSTRAP_H_
 #define RAFTBADGER_SERVER_BOOTSTRAP_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,28 +27,46 @@ namespace rb::server {
 absl::Status BootstrapNewCluster(storage::Store* store, uint64_t id, const std::string& name,
                                  const std::string& address);
 
-// While this node leads, adds each peer as a learner, then promotes it once its log is
-// within a few entries of the leader's commit index. Retries every `period` until every
-// peer is a voter; a no-op on a node that does not lead.
-class PeerAdder {
+struct MembershipKeeperOptions {
+  // RAFT_PEERS to add as learners while this node leads (the bootstrap node's, until every
+  // one of them was a voter once; then on_seeded runs, and they are not added again).
+  std::vector<PeerSpec> seed_peers;
+  std::function<void()> on_seeded;
+  // A learner that answered the leader recently and is within this many entries of the
+  // commit index is promoted to voter.
+  uint64_t promote_lag_entries = 100;
+  absl::Duration period = absl::Milliseconds(300);
+  // A member's name, for the log.
+  std::function<std::string(uint64_t id)> name_of = [](uint64_t id) { return std::to_string(id); };
+};
+
+// Runs on every node; acts only while its node leads, one membership change at a time:
+// promotes each caught-up learner (added by RAFT_PEERS or `member add`), then adds the
+// seed peers not yet in the configuration. An absent peer stays a learner, so it never
+// counts towards (or blocks) the cluster's quorum.
+class MembershipKeeper {
  public:
-  PeerAdder(NodeHost* host, std::vector<PeerSpec> peers,
-            absl::Duration period = absl::Milliseconds(300));
-  ~PeerAdder();
-  bool done() const { return done_.load(); }
+  MembershipKeeper(NodeHost* host, MembershipKeeperOptions options);
+  ~MembershipKeeper();
+  bool seeded() const { return seeded_.load(); }
 
  private:
   void Run();
   void Step(node::Node& n);
+  // Proposes the next seed peer's addition; false when every seed peer is a voter.
+  bool AddSeedPeer(node::Node& n);
 
   NodeHost* host_;
-  const std::vector<PeerSpec> peers_;
-  const absl::Duration period_;
-  std::atomic<bool> done_{false};
+  const MembershipKeeperOptions options_;
+  std::atomic<bool> seeded_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// Whether the leader may promote the learner with this progress (see
+// MembershipKeeperOptions::promote_lag_entries).
+bool CaughtUp(const raft::Progress& learner, uint64_t committed, uint64_t lag_entries);
 
 }  // namespace rb::server
 

@@ -41,6 +41,8 @@ absl::StatusOr<uint64_t> ParseUint(const Value& v, uint64_t min, uint64_t max) {
   return n;
 }
 
+}  // namespace
+
 bool ValidName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -56,8 +58,6 @@ std::string Resolve(const std::string& working_dir, const std::string& path) {
   return absl::StrCat(working_dir, "/", path);
 }
 
-}  // namespace
-
 const std::vector<SettingSpec>& Settings() {
   static const auto* settings = new std::vector<SettingSpec>{
       {"node_id", "NODE_ID", "NodeID", "",
@@ -68,6 +68,11 @@ const std::vector<SettingSpec>& Settings() {
        "peers the bootstrap node adds: comma-separated id:port (at localhost) or id=host:port"},
       {"bootstrap", "BOOTSTRAP", "BootstrapNode", "false",
        "true on exactly one node of a new cluster: it starts alone and adds RAFT_PEERS"},
+      {"join", "JOIN", "Join", "",
+       "host:port of members of a running cluster (comma-separated): on an empty data "
+       "directory, ask it to add this node"},
+      {"promote_lag_entries", "PROMOTE_LAG_ENTRIES", "PromoteLagEntries", "100",
+       "a learner this close to the leader's commit index is promoted to voter"},
       {"port", "PORT", "Port", "50051",
        "gRPC port for clients and peers (BadgerService, KV, Cluster, RaftPeer, health)"},
       {"listen_host", "LISTEN_HOST", "ListenHost", "0.0.0.0", "address the port is bound on"},
@@ -264,6 +269,14 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
     if (!b.ok()) return b.status();
     c.bootstrap = *b;
   }
+  if (const Value& join = values["join"]; !join.text.empty()) {
+    for (absl::string_view item : absl::StrSplit(join.text, ',', absl::SkipWhitespace())) {
+      item = absl::StripAsciiWhitespace(item);
+      if (absl::Status s = ValidateAddress(item); !s.ok()) return Bad(join, s.message());
+      c.join.emplace_back(item);
+    }
+    if (c.bootstrap) return Bad(join, "a node that joins a cluster must not also bootstrap one");
+  }
   c.data_dir = Resolve(sources.working_dir, values["data_dir"].text);
   if (c.data_dir.empty()) return Bad(values["data_dir"], "must not be empty");
   struct UintSetting {
@@ -282,6 +295,7 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       {"request_timeout_ms", 1, 3600000,
        [&](uint64_t v) { c.request_timeout_ms = static_cast<int>(v); }},
       {"max_pending_requests", 1, 1000000, [&](uint64_t v) { c.max_pending_requests = v; }},
+      {"promote_lag_entries", 0, uint64_t{1} << 40, [&](uint64_t v) { c.promote_lag_entries = v; }},
   };
   for (const UintSetting& u : uints) {
     auto v = ParseUint(values[u.flag], u.min, u.max);
@@ -319,6 +333,7 @@ std::string HelpText() {
       "PORT=50053 BOOTSTRAP=false raftbadger\n"
       "  NODE_ID=replica1 RAFT_ADDRESS=localhost:50051 RAFT_PEERS=replica2:50052,replica3:50053 "
       "BADGER_DB_PATH=./data/replica1 PORT=50051 BOOTSTRAP=true raftbadger\n\n"
+      "Grow it: a new node with an empty data directory and --join=localhost:50051.\n\n"
       "Each setting is a flag, an environment variable, a .env entry (in the working\n"
       "directory) and a key of the JSON file given by --config=FILE. Precedence: flag,\n"
       "environment, .env, file, default.\n\n";

@@ -36,6 +36,8 @@ struct ServerConfig {
   std::string raft_address;  // how peers reach this node (host:port)
   std::vector<PeerSpec> peers;
   bool bootstrap = false;
+  std::vector<std::string> join;  // members to ask for this node's addition (host:port)
+  uint64_t promote_lag_entries = 100;
   int port = 50051;
   std::string listen_host = "0.0.0.0";
   std::string data_dir = "./data";
@@ -75,6 +77,11 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources);
 
 // Parses a .env file: KEY=VALUE lines, optional `export `, quotes and # comments.
 absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view text);
+
+// A node name (NODE_ID): 1 to 64 letters, digits, '-', '_' or '.'.
+bool ValidName(absl::string_view name);
+// host:port with a port from 1 to 65535.
+absl::Status ValidateAddress(absl::string_view address);
 
 // Parses RAFT_PEERS: comma-separated `id:port` (that id at localhost:port) or `id=host:port`.
 absl::StatusOr<std::vector<PeerSpec>> ParsePeers(absl::string_view text);

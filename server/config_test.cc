@@ -103,6 +103,27 @@ TEST(ConfigTest, BadConfigurationNamesTheSettingAndItsSource) {
   EXPECT_NE(ResolveConfig(s).status().message().find("not a JSON object"), std::string::npos);
 }
 
+TEST(ConfigTest, JoinTakesMembersAndExcludesBootstrap) {
+  ConfigSources s = Minimal();
+  s.flags["join"] = "localhost:50051, db2.example:7000";
+  auto c = ResolveConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->join, (std::vector<std::string>{"localhost:50051", "db2.example:7000"}));
+  EXPECT_EQ(c->promote_lag_entries, 100u);
+
+  s.flags["join"] = "localhost";
+  auto bad = ResolveConfig(s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--join"), std::string::npos) << bad.status();
+
+  s.flags["join"] = "localhost:50051";
+  s.env["BOOTSTRAP"] = "true";
+  auto both = ResolveConfig(s);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("must not also bootstrap"), std::string::npos)
+      << both.status();
+}
+
 TEST(ConfigTest, DotEnvLines) {
   auto e = ParseDotEnv("# comment\nexport NODE_ID=replica2\nPORT = \"50052\"\nX=1 # note\n");
   ASSERT_TRUE(e.ok()) << e.status();

@@ -82,6 +82,10 @@ absl::StatusOr<DataDirIdentity> ReadIdentity(const std::string& data_dir) {
       if (!absl::SimpleAtoi(kv.second, &id.raft_id)) id.raft_id = 0;
     } else if (kv.first == "cluster_id") {
       if (!absl::SimpleAtoi(kv.second, &id.cluster_id)) id.cluster_id = 0;
+    } else if (kv.first == "peers_added") {
+      id.peers_added = kv.second == "1";
+    } else if (kv.first == "removed_at") {
+      if (!absl::SimpleAtoi(kv.second, &id.removed_at_index)) id.removed_at_index = 0;
     }
   }
   if (id.name.empty() || id.raft_id != RaftIdForName(id.name)) {
@@ -105,6 +109,8 @@ absl::Status WriteIdentity(const std::string& data_dir, const DataDirIdentity& i
     std::ofstream out(tmp, std::ios::trunc);
     out << "name=" << identity.name << "\nraft_id=" << identity.raft_id
         << "\ncluster_id=" << identity.cluster_id << "\n";
+    if (identity.peers_added) out << "peers_added=1\n";
+    if (identity.removed_at_index != 0) out << "removed_at=" << identity.removed_at_index << "\n";
     out.flush();
     if (!out.good()) return Errno("writing", tmp);
   }

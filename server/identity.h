@@ -25,6 +25,12 @@ struct DataDirIdentity {
   std::string name;
   uint64_t raft_id = 0;
   uint64_t cluster_id = 0;  // 0: not known yet (waiting to be added to a cluster)
+  // The bootstrap node added every RAFT_PEERS member once: it never adds them again (one
+  // may have been removed since).
+  bool peers_added = false;
+  // The log index of the change that removed this node from its cluster (0: not removed).
+  // A removed node refuses to start over its old data.
+  uint64_t removed_at_index = 0;
 };
 
 inline constexpr char kIdentityFileName[] = "raftbadger.identity";

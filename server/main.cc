@@ -25,12 +25,15 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "node/member_directory.h"
 #include "node/sqlite_node_store.h"
 #include "raft/codec.h"
 #include "server/address_book.h"
+#include "server/admin_service.h"
 #include "server/bootstrap.h"
 #include "server/config.h"
 #include "server/identity.h"
+#include "server/join.h"
 #include "server/kv_service.h"
 #include "server/node_host.h"
 #include "server/peer_transport.h"
@@ -199,6 +202,13 @@ int Run(int argc, char** argv) {
       Die(absl::StrCat("BADGER_DB_PATH: data directory ", config.data_dir, " belongs to node ",
                        identity.name, ", not ", config.node_id, "; refusing to start over it"));
     }
+    if (identity.removed_at_index != 0) {
+      Die(absl::StrCat("BADGER_DB_PATH: node ", identity.name, " was removed from cluster ",
+                       identity.cluster_id, " (log index ", identity.removed_at_index,
+                       "); its data there is out of date and must not rejoin. To join again, "
+                       "move ",
+                       config.data_dir, " away and start with an empty one and --join"));
+    }
   } else if (absl::IsNotFound(existing.status())) {
     fresh = true;
     identity = DataDirIdentity{config.node_id, self_id, config.bootstrap ? RandomClusterId() : 0};
@@ -214,6 +224,16 @@ int Run(int argc, char** argv) {
   store_options.dir = config.data_dir;
   auto store = node::SqliteNodeStore::Open(store_options, raft::ConfState{});
   if (!store.ok()) Die(absl::StrCat("BADGER_DB_PATH: ", store.status().message()));
+  // Members the book does not know (added after this node's RAFT_PEERS, perhaps while it
+  // was down) are in the replicated member directory.
+  book.set_directory([directory = store->get()](uint64_t id) -> std::optional<PeerInfo> {
+    auto row = directory->Get(node::MemberRowKey(id));
+    PeerInfo info;
+    if (!row.ok() || !row->has_value() || !ParseMemberContext(**row, &info.name, &info.address)) {
+      return std::nullopt;
+    }
+    return info;
+  });
   storage::Store& raw_store = (*store)->store();
   const bool empty = raw_store.LastIndex().value_or(0) == 0 && raw_store.applied_index() == 0;
   if (empty && config.bootstrap && identity.cluster_id != 0) {
@@ -230,8 +250,10 @@ int Run(int argc, char** argv) {
                  << " as its only voter";
   } else if (!fresh && config.bootstrap) {
     RB_LOG(INFO) << "BOOTSTRAP ignored: " << config.data_dir << " holds this node's data";
-  } else if (empty) {
+  } else if (empty && config.join.empty()) {
     RB_LOG(INFO) << "no data yet: waiting to be added to a cluster";
+  } else if (!empty && !config.join.empty()) {
+    RB_LOG(INFO) << "--join ignored: " << config.data_dir << " holds this node's data";
   }
 
   SelfInfo self{self_id, config.node_id, config.raft_address, &cluster_id};
@@ -268,7 +290,22 @@ int Run(int argc, char** argv) {
   host_options.tick = absl::Milliseconds(config.tick_ms);
   host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
   node::NodeHooks hooks;
-  hooks.on_apply = [&book](const raft::Entry& e) {
+  absl::Mutex identity_mu;
+  // Set once this node applies its own removal (from the hook, on the loop). It is
+  // recorded at once, so that even a crash right after cannot bring the node back with
+  // its old data.
+  std::atomic<uint64_t> removed_at{0};
+  auto record_removal = [&](uint64_t index) {
+    removed_at.store(index);
+    absl::MutexLock lock(&identity_mu);
+    identity.removed_at_index = index;
+    absl::Status s = WriteIdentity(config.data_dir, identity);
+    if (!s.ok()) RB_LOG(ERROR) << "recording the removal: " << s.message();
+    RB_LOG(WARNING) << "this node was removed from the cluster at log index " << index
+                    << "; stopping";
+    kill(getpid(), SIGTERM);  // handled below, by the main thread
+  };
+  hooks.on_apply = [&book, &record_removal, self_id](const raft::Entry& e) {
     if (e.type != raft::EntryType::kConfChange) return;
     auto cc = raft::DecodeConfChange(e.data);
     if (!cc.ok() || cc->changes.empty()) return;
@@ -280,13 +317,15 @@ int Run(int argc, char** argv) {
     for (const raft::ConfChangeSingle& c : cc->changes) {
       RB_LOG(INFO) << "membership change at index " << e.index << ": " << ChangeName(c.type) << " "
                    << book.NameOf(c.node_id);
+      if (c.type == raft::ConfChangeType::kRemoveNode && c.node_id == self_id) {
+        record_removal(e.index);
+      }
     }
   };
   auto host = NodeHost::Create(host_options, *std::move(store), &transport, hooks);
   if (!host.ok()) Die(absl::StrCat("starting the node: ", host.status().message()));
   host_ptr = host->get();
 
-  absl::Mutex identity_mu;
   auto adopt_cluster = [&](uint64_t id) {
     uint64_t expected = 0;
     if (!cluster_id.compare_exchange_strong(expected, id)) return;
@@ -301,6 +340,7 @@ int Run(int argc, char** argv) {
   BadgerServiceImpl badger(&core);
   KvServiceImpl kv(&core);
   ClusterServiceImpl cluster(&core);
+  AdminServiceImpl admin(&core, host_ptr, &book, &cluster_id, config.promote_lag_entries);
   PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -323,6 +363,7 @@ int Run(int argc, char** argv) {
   builder.RegisterService(&badger);
   builder.RegisterService(&kv);
   builder.RegisterService(&cluster);
+  builder.RegisterService(&admin);
   builder.RegisterService(&peer);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -341,9 +382,31 @@ int Run(int argc, char** argv) {
   });
 
   (*host)->Start();
-  std::unique_ptr<PeerAdder> adder;
-  if (config.bootstrap && !config.peers.empty()) {
-    adder = std::make_unique<PeerAdder>(host_ptr, config.peers);
+  MembershipKeeperOptions keeper_options;
+  keeper_options.promote_lag_entries = config.promote_lag_entries;
+  keeper_options.name_of = [&book](uint64_t id) { return book.NameOf(id); };
+  if (config.bootstrap && !identity.peers_added) {
+    keeper_options.seed_peers = config.peers;
+    keeper_options.on_seeded = [&] {
+      absl::MutexLock lock(&identity_mu);
+      identity.peers_added = true;
+      absl::Status s = WriteIdentity(config.data_dir, identity);
+      if (!s.ok()) RB_LOG(ERROR) << "recording that RAFT_PEERS were added: " << s.message();
+    };
+  }
+  auto keeper = std::make_unique<MembershipKeeper>(host_ptr, std::move(keeper_options));
+  std::unique_ptr<Joiner> joiner;
+  if (empty && !config.join.empty()) {
+    joiner = std::make_unique<Joiner>(
+        JoinRequest{config.join, config.node_id, config.raft_address},
+        [&](absl::StatusOr<uint64_t> cluster) {
+          if (cluster.ok()) {
+            if (*cluster != 0) adopt_cluster(*cluster);
+            return;
+          }
+          RB_LOG(ERROR) << "--join: the cluster refused to add this node: " << cluster.status();
+          kill(getpid(), SIGTERM);
+        });
   }
   RB_LOG(INFO) << "serving on " << config.listen_host << ":" << config.port << " as "
                << config.node_id << " (raft id " << self_id << "), data in " << config.data_dir;
@@ -352,11 +415,16 @@ int Run(int argc, char** argv) {
   RB_LOG(INFO) << "stopping (" << strsignal(sig) << ")";
   // New requests are refused; those in flight get UNAVAILABLE when the node closes.
   health->Shutdown();
+  joiner.reset();
   (*host)->Stop();
-  adder.reset();
+  keeper.reset();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   transport.Stop();
   host->reset();  // closes the store (with a checkpoint)
+  if (const uint64_t index = removed_at.load(); index != 0) {
+    RB_LOG(INFO) << "stopped: this node was removed from the cluster at log index " << index;
+    return 0;
+  }
   RB_LOG(INFO) << "stopped";
   return 0;
 }

@@ -95,6 +95,15 @@ NodeView NodeHost::view() const {
   return view_;
 }
 
+bool NodeHost::AwaitView(const std::function<bool(const NodeView&)>& pred, absl::Time deadline,
+                         NodeView* last) const {
+  absl::MutexLock lock(&mu_);
+  auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || pred(view_); };
+  mu_.AwaitWithDeadline(absl::Condition(&settled), deadline);
+  if (last != nullptr) *last = view_;
+  return pred(view_);
+}
+
 void NodeHost::Loop() {
   absl::Time next_tick = absl::Now() + options_.tick;
   absl::Time next_snapshot = absl::Now() + options_.snapshot_interval;
@@ -164,6 +173,11 @@ void NodeHost::RefreshView() {
     v.commit = r.log().committed();
     v.applied = store_->applied_index();
     v.conf = r.tracker().GetConfState();
+    if (r.state() == raft::StateType::kLeader) {
+      for (const auto& [id, pr] : r.tracker().progress) {
+        v.progress[id] = NodeView::Progress{pr.match, raft::ProgressStateName(pr.state)};
+      }
+    }
     v.failed = !node_->failure().ok();
     v.failure = std::string(node_->failure().message());
     v.serving = !v.failed && v.leader != raft::kNone && v.applied >= v.commit;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +46,13 @@ struct NodeView {
   uint64_t commit = 0;
   uint64_t applied = 0;
   raft::ConfState conf;
+  // On the leader: each member's replication progress (match index, probe, replicate or
+  // snapshot), by Raft id. Empty elsewhere.
+  struct Progress {
+    uint64_t match = 0;
+    std::string state;
+  };
+  std::map<uint64_t, Progress> progress;
   bool failed = false;
   std::string failure;
   // Knows a leader and has applied what it learned was committed (health: SERVING).
@@ -67,6 +75,11 @@ class NodeHost {
   bool stopping() const;
 
   NodeView view() const;
+  // Waits until pred holds for the view (re-checked whenever the view changes), the
+  // deadline passes or the host stops. Returns whether pred holds; *last (if set) gets the
+  // view it was last checked on.
+  bool AwaitView(const std::function<bool(const NodeView&)>& pred, absl::Time deadline,
+                 NodeView* last = nullptr) const;
   // The store, for reads on the loop only (inside a posted function or a node callback).
   node::SqliteNodeStore& store() { return *store_; }
   // Called on the loop whenever the view changes (role, term, leader, serving).

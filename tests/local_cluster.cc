@@ -38,6 +38,13 @@ LocalCluster::LocalCluster(int n, std::map<std::string, std::string> extra_env)
     : root_(NewTestDir("cluster")), extra_env_(std::move(extra_env)) {
   for (int i = 0; i < n; ++i) ports_.push_back(FreePort());
   procs_.resize(n);
+  seeds_ = n;
+}
+
+int LocalCluster::AddSpare() {
+  ports_.push_back(FreePort());
+  procs_.resize(ports_.size());
+  return size();
 }
 
 LocalCluster::~LocalCluster() {
@@ -62,15 +69,17 @@ std::map<std::string, std::string> LocalCluster::Env(int i) const {
   };
   if (i == 1) {
     std::vector<std::string> peers;
-    for (int j = 2; j <= size(); ++j) peers.push_back(absl::StrCat(name(j), ":", ports_[j - 1]));
+    for (int j = 2; j <= seeds_; ++j) peers.push_back(absl::StrCat(name(j), ":", ports_[j - 1]));
     env["RAFT_PEERS"] = absl::StrJoin(peers, ",");
   }
   for (const auto& [k, v] : extra_env_) env[k] = v;
   return env;
 }
 
-absl::Status LocalCluster::Start(int i) {
-  auto p = Process::Start(ServerBinary(), {}, Env(i), root_, root_ + "/" + name(i) + ".log");
+absl::Status LocalCluster::Start(int i, const std::map<std::string, std::string>& more_env) {
+  std::map<std::string, std::string> env = Env(i);
+  for (const auto& [k, v] : more_env) env[k] = v;
+  auto p = Process::Start(ServerBinary(), {}, env, root_, root_ + "/" + name(i) + ".log");
   if (!p.ok()) return p.status();
   procs_[i - 1] = *std::move(p);
   return absl::OkStatus();

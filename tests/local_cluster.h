@@ -42,7 +42,11 @@ class LocalCluster {
   // The environment node i is started with (the three-terminal sequence).
   std::map<std::string, std::string> Env(int i) const;
 
-  absl::Status Start(int i);
+  // One more node, not among the bootstrap node's RAFT_PEERS (it joins with JOIN); returns
+  // its node number.
+  int AddSpare();
+  // Starts node i with Env(i) and more_env on top.
+  absl::Status Start(int i, const std::map<std::string, std::string>& more_env = {});
   void StartAll();
   void Signal(int i, int sig) { procs_[i - 1].Signal(sig); }
   std::optional<int> WaitExit(int i, absl::Duration timeout) { return procs_[i - 1].Wait(timeout); }
@@ -60,6 +64,7 @@ class LocalCluster {
  private:
   std::string root_;
   std::vector<int> ports_;
+  int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;
   std::vector<Process> procs_;
 };

@@ -1,0 +1,63 @@
+#include "server/join.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/logging.h"
+#include "client/client.h"
+
+namespace rb::server {
+namespace {
+
+// Codes worth another try: the cluster has no leader yet, another change is pending, or
+// the request did not get through.
+bool Retryable(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kAborted ||
+         code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kResourceExhausted;
+}
+
+}  // namespace
+
+Joiner::Joiner(JoinRequest request, std::function<void(absl::StatusOr<uint64_t>)> done)
+    : request_(std::move(request)), done_(std::move(done)), thread_([this] { Run(); }) {}
+
+Joiner::~Joiner() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void Joiner::Run() {
+  client::ClientOptions options;
+  options.endpoints = request_.endpoints;
+  options.call_timeout = absl::Seconds(5);
+  options.total_timeout = absl::Seconds(15);
+  client::Client client(options);
+  absl::Duration pause = absl::Milliseconds(500);
+  for (;;) {
+    RB_LOG(INFO) << "asking " << absl::StrJoin(request_.endpoints, ",") << " to add "
+                 << request_.name << " (" << request_.address << ")";
+    auto added = client.MemberAdd(request_.name, request_.address);
+    if (added.ok()) {
+      RB_LOG(INFO) << (added->already_member() ? "already a member" : "added as a learner")
+                   << " of cluster " << added->cluster_id();
+      done_(added->cluster_id());
+      return;
+    }
+    if (!Retryable(added.status().code())) {
+      done_(added.status());
+      return;
+    }
+    RB_LOG(WARNING) << "joining: " << added.status() << "; retrying in " << pause;
+    absl::MutexLock lock(&mu_);
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop), pause)) return;
+    pause = std::min(pause * 2, absl::Seconds(5));
+  }
+}
+
+}  // namespace rb::server

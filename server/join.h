@@ -1,0 +1,49 @@
+// Joining a running cluster (--join): a node with no data asks any member, through the
+// client library (which finds the leader), to add it as a learner. The leader then sends
+// it the log or a snapshot, and promotes it once it has caught up (MembershipKeeper).
+//
+// Asking again is harmless: a member that is asked to add itself again changes nothing.
+// So a node that crashes at any point of joining simply asks again when it restarts with
+// an empty store, and a node whose store has data never asks.
+#ifndef RAFTBADGER_SERVER_JOIN_H_
+#define RAFTBADGER_SERVER_JOIN_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace rb::server {
+
+struct JoinRequest {
+  std::vector<std::string> endpoints;  // members to ask (host:port)
+  std::string name;                    // this node's NODE_ID
+  std::string address;                 // this node's RAFT_ADDRESS
+};
+
+// Asks on its own thread, retrying while the cluster cannot answer, until it succeeds,
+// fails for good, or is destroyed. done runs once, on that thread, with the cluster id
+// on success or the error that makes retrying pointless (a name clash, a bad address).
+class Joiner {
+ public:
+  Joiner(JoinRequest request, std::function<void(absl::StatusOr<uint64_t>)> done);
+  ~Joiner();
+
+ private:
+  void Run();
+
+  const JoinRequest request_;
+  const std::function<void(absl::StatusOr<uint64_t>)> done_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace rb::server
+
+#endif  // RAFTBADGER_SERVER_JOIN_H_

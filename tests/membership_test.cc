@@ -1,0 +1,263 @@
+// Changing the membership of a running cluster of real processes: a node joins with JOIN
+// and the leader is removed under a steady write load; the CLI's member, transfer-leader
+// and snapshot commands; a joining node killed at each step and started again.
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "client/client.h"
+#include "gtest/gtest.h"
+#include "tests/local_cluster.h"
+
+namespace rb::tests {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+constexpr absl::Duration kFormTimeout = absl::Seconds(30);
+
+std::string Logs(const LocalCluster& c) {
+  std::string out;
+  for (int i = 1; i <= c.size(); ++i) absl::StrAppend(&out, "--- ", c.name(i), "\n", c.Log(i));
+  return out;
+}
+
+// Waits until node i's log contains `text`. Polls: the log is another process's file.
+bool AwaitLog(const LocalCluster& c, int i, const std::string& text, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (c.Log(i).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+RunResult Cli(const LocalCluster& c, std::vector<std::string> args) {
+  std::string endpoints;
+  for (const std::string& e : c.endpoints())
+    absl::StrAppend(&endpoints, endpoints.empty() ? "" : ",", e);
+  args.insert(args.begin(), "--endpoints=" + endpoints);
+  return RunToCompletion(CliBinary(), args, {{"PATH", "/usr/bin:/bin"}}, c.root(),
+                         absl::Seconds(30));
+}
+
+int CountMembersNamed(const v1::MemberListResponse& list, const std::string& name) {
+  int n = 0;
+  for (const v1::Member& m : list.members()) n += m.name() == name ? 1 : 0;
+  return n;
+}
+
+// Writes keys k0, k1, ... one at a time through the client library until stopped,
+// remembering which were acknowledged and how many failed (after the library's retries).
+class Writer {
+ public:
+  explicit Writer(std::vector<std::string> endpoints)
+      : thread_([this, endpoints = std::move(endpoints)] { Run(endpoints); }) {}
+  ~Writer() { Stop(); }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits until at least n more writes were acknowledged (the load is really running).
+  bool AwaitMore(int n, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    const size_t want = acked_ + static_cast<size_t>(n);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return acked_ >= want; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+  size_t acked() {
+    absl::MutexLock lock(&mu_);
+    return acked_;
+  }
+  int failed() {
+    absl::MutexLock lock(&mu_);
+    return failed_;
+  }
+  std::string first_error() {
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
+
+ private:
+  void Run(const std::vector<std::string>& endpoints) {
+    client::Client client(client::ClientOptions{endpoints});
+    for (int i = 0; !stop_.load(); ++i) {
+      auto put = client.Put(absl::StrCat("k", i), absl::StrCat("v", i));
+      absl::MutexLock lock(&mu_);
+      if (!put.ok()) {
+        ++failed_;
+        first_error_ = put.status().ToString();
+        return;  // keys k0 .. k(acked_-1) are the acknowledged ones
+      }
+      ++acked_;
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  absl::Mutex mu_;
+  size_t acked_ ABSL_GUARDED_BY(mu_) = 0;
+  int failed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string first_error_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
+  LocalCluster c(3);
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  Writer writer({c.endpoint(1), c.endpoint(2), c.endpoint(3)});
+  ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
+
+  const int joiner = c.AddSpare();
+  ASSERT_TRUE(c.Start(joiner, {{"JOIN", c.endpoint(*leader == 2 ? 3 : 2)}}).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
+
+  // Removing the leader: it hands leadership over, then is removed, then stops.
+  client::Client admin(client::ClientOptions{c.endpoints()});
+  auto removed = admin.MemberRemove(c.name(*leader));
+  ASSERT_TRUE(removed.ok()) << removed.status() << Logs(c);
+  EXPECT_GT(removed->index(), 0u);
+  EXPECT_EQ(removed->members_size(), 3);
+  for (const v1::Member& m : removed->members()) EXPECT_NE(m.name(), c.name(*leader));
+  EXPECT_EQ(c.WaitExit(*leader, absl::Seconds(10)), 0) << c.Log(*leader);
+  EXPECT_NE(c.Log(*leader).find("handing leadership to"), std::string::npos);
+  EXPECT_NE(c.Log(*leader).find("was removed from the cluster"), std::string::npos);
+  std::vector<int> rest;
+  for (int i = 1; i <= 4; ++i) {
+    if (i != *leader) rest.push_back(i);
+  }
+  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
+  writer.Stop();
+  EXPECT_EQ(writer.failed(), 0) << writer.first_error();
+
+  // Every acknowledged write is on the node that joined.
+  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << Logs(c);
+  for (size_t i = 0; i < writer.acked(); ++i) {
+    auto got = admin.Get(absl::StrCat("k", i), v1::STALE, c.endpoint(joiner));
+    ASSERT_TRUE(got.ok()) << "k" << i << ": " << got.status();
+    EXPECT_EQ(got->value, absl::StrCat("v", i));
+  }
+
+  // The removed node will not start over its old data, and says why.
+  RunResult again =
+      RunToCompletion(ServerBinary(), {}, c.Env(*leader), c.root(), absl::Seconds(10));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.output.find("was removed from cluster"), std::string::npos) << again.output;
+}
+
+TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
+  LocalCluster c(3);
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  const int spare = c.AddSpare();
+
+  // Added while it is not running: a learner, which is not promoted before it catches up.
+  RunResult add = Cli(c, {"member", "add", c.name(spare), c.endpoint(spare)});
+  EXPECT_EQ(add.exit_code, 0) << add.output;
+  EXPECT_NE(add.output.find("committed and applied"), std::string::npos) << add.output;
+  EXPECT_NE(add.output.find("learner"), std::string::npos) << add.output;
+  RunResult early = Cli(c, {"member", "promote", c.name(spare)});
+  EXPECT_EQ(early.exit_code, 3) << early.output;
+  EXPECT_NE(early.output.find("has not caught up"), std::string::npos) << early.output;
+  RunResult twice = Cli(c, {"member", "add", c.name(spare), c.endpoint(spare)});
+  EXPECT_EQ(twice.exit_code, 0) << twice.output;
+  EXPECT_NE(twice.output.find("nothing to change"), std::string::npos) << twice.output;
+  RunResult moved = Cli(c, {"member", "add", c.name(spare), "localhost:1"});
+  EXPECT_EQ(moved.exit_code, 3) << moved.output;
+  EXPECT_NE(moved.output.find("is a member already"), std::string::npos) << moved.output;
+
+  // Once it runs (no JOIN needed: it is a member), it catches up and is promoted.
+  ASSERT_TRUE(c.Start(spare).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  RunResult promoted = Cli(c, {"member", "promote", c.name(spare)});
+  EXPECT_EQ(promoted.exit_code, 0) << promoted.output;
+  EXPECT_NE(promoted.output.find("already a voter"), std::string::npos) << promoted.output;
+
+  // Leadership moves to the node named.
+  RunResult transfer = Cli(c, {"transfer-leader", c.name(spare)});
+  EXPECT_EQ(transfer.exit_code, 0) << transfer.output;
+  auto now = c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_EQ(*now, spare);
+  RunResult learner = Cli(c, {"transfer-leader", "nobody"});
+  EXPECT_EQ(learner.exit_code, 3) << learner.output;
+
+  // A snapshot on demand, below the size threshold that would take one by itself.
+  const std::string snapshots = c.data_dir(2) + "/snapshots";
+  auto files = [&] {
+    if (!std::filesystem::exists(snapshots)) return 0;
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(snapshots)) n += e.is_regular_file();
+    return n;
+  };
+  EXPECT_EQ(files(), 0);
+  RunResult snap = Cli(c, {"snapshot", "--endpoint=" + c.endpoint(2)});
+  EXPECT_EQ(snap.exit_code, 0) << snap.output;
+  EXPECT_NE(snap.output.find("snapshot taken"), std::string::npos) << snap.output;
+  EXPECT_GT(files(), 0);
+
+  RunResult list = Cli(c, {"member", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.output;
+  for (int i = 1; i <= 4; ++i) EXPECT_NE(list.output.find(c.name(i)), std::string::npos);
+  EXPECT_NE(list.output.find("replicate"), std::string::npos) << list.output;
+}
+
+// A node that joins is killed (SIGKILL) while it asks, and again once it is a learner;
+// started again with the same command each time, it ends up one voter, added once.
+TEST(MembershipTest, JoinRepeatedAfterCrashesAddsTheNodeOnce) {
+  LocalCluster c(3, {{"SNAPSHOT_THRESHOLD", "20"}});
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  client::Client client(client::ClientOptions{c.endpoints()});
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(client.Put(absl::StrCat("k", i), "v").ok()) << i;
+
+  const int joiner = c.AddSpare();
+  const std::map<std::string, std::string> join = {{"JOIN", c.endpoint(1)}};
+  ASSERT_TRUE(c.Start(joiner, join).ok());
+  ASSERT_TRUE(AwaitLog(c, joiner, "asking", absl::Seconds(10))) << c.Log(joiner);
+  c.Signal(joiner, SIGKILL);
+  ASSERT_TRUE(c.WaitExit(joiner, absl::Seconds(5)).has_value());
+
+  ASSERT_TRUE(c.Start(joiner, join).ok());
+  ASSERT_TRUE(AwaitLog(c, joiner, "role learner", absl::Seconds(20))) << Logs(c);
+  c.Signal(joiner, SIGKILL);
+  ASSERT_TRUE(c.WaitExit(joiner, absl::Seconds(5)).has_value());
+
+  ASSERT_TRUE(c.Start(joiner, join).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  auto list = client.MemberList();
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->members_size(), 4);
+  EXPECT_EQ(CountMembersNamed(*list, c.name(joiner)), 1);
+  EXPECT_NE(c.Log(joiner).find("received snapshot"), std::string::npos) << c.Log(joiner);
+  auto got = client.Get("k59", v1::STALE, c.endpoint(joiner));
+  ASSERT_TRUE(got.ok()) << got.status();
+
+  // A member restarted after the join knows where the new node is (RAFT_PEERS does not
+  // name it: the replicated member directory does).
+  const int other = *leader == 2 ? 3 : 2;
+  c.Signal(other, SIGTERM);
+  ASSERT_EQ(c.WaitExit(other, absl::Seconds(10)), 0);
+  ASSERT_TRUE(c.Start(other).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  auto status = c.Status(other);
+  ASSERT_TRUE(status.ok()) << status.status();
+  bool found = false;
+  for (const v1::Member& m : status->members()) {
+    found = found || (m.name() == c.name(joiner) && m.address() == c.endpoint(joiner));
+  }
+  EXPECT_TRUE(found) << status->DebugString();
+}
+
+}  // namespace
+}  // namespace rb::tests
