@@ -177,39 +177,36 @@ absl::Status Client::AtLeader(const AdminFn& fn) {
   return FromGrpc(last);
 }
 
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::AdminChange(
+    const Request& req,
+    grpc::Status (v1::Admin::Stub::*call)(grpc::ClientContext*, const Request&, Response*)) {
+  Response resp;
+  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
+    return (stub->*call)(ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
 absl::StatusOr<v1::MemberChangeResponse> Client::MemberAdd(const std::string& name,
                                                            const std::string& address) {
   v1::MemberAddRequest req;
   req.set_name(name);
   req.set_address(address);
-  v1::MemberChangeResponse resp;
-  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
-    return stub->MemberAdd(ctx, req, &resp);
-  });
-  if (!s.ok()) return s;
-  return resp;
+  return AdminChange(req, &v1::Admin::Stub::MemberAdd);
 }
 
 absl::StatusOr<v1::MemberChangeResponse> Client::MemberPromote(const std::string& name) {
   v1::MemberPromoteRequest req;
   req.set_name(name);
-  v1::MemberChangeResponse resp;
-  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
-    return stub->MemberPromote(ctx, req, &resp);
-  });
-  if (!s.ok()) return s;
-  return resp;
+  return AdminChange(req, &v1::Admin::Stub::MemberPromote);
 }
 
 absl::StatusOr<v1::MemberChangeResponse> Client::MemberRemove(const std::string& name) {
   v1::MemberRemoveRequest req;
   req.set_name(name);
-  v1::MemberChangeResponse resp;
-  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
-    return stub->MemberRemove(ctx, req, &resp);
-  });
-  if (!s.ok()) return s;
-  return resp;
+  return AdminChange(req, &v1::Admin::Stub::MemberRemove);
 }
 
 absl::StatusOr<v1::MemberListResponse> Client::MemberList() {
@@ -226,13 +223,9 @@ absl::StatusOr<v1::MemberListResponse> Client::MemberList() {
 absl::StatusOr<v1::TransferLeaderResponse> Client::TransferLeader(const std::string& name) {
   v1::TransferLeaderRequest req;
   req.set_name(name);
-  v1::TransferLeaderResponse resp;
-  absl::Status s = AtLeader([&](v1::Admin::Stub* stub, grpc::ClientContext* ctx) {
-    return stub->TransferLeader(ctx, req, &resp);
-  });
-  if (!s.ok()) return s;
-  leader_.clear();  // it moved
-  return resp;
+  auto moved = AdminChange(req, &v1::Admin::Stub::TransferLeader);
+  if (moved.ok()) leader_.clear();  // it moved
+  return moved;
 }
 
 absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoint) {

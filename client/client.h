@@ -91,6 +91,11 @@ class Client {
   // Runs fn at the leader until it answers something other than UNAVAILABLE or ABORTED,
   // or the total timeout passes.
   absl::Status AtLeader(const AdminFn& fn);
+  // One AtLeader call of a Stub method.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> AdminChange(const Request& req,
+                                       grpc::Status (raftbadger::v1::Admin::Stub::*call)(
+                                           grpc::ClientContext*, const Request&, Response*));
   raftbadger::v1::Admin::Stub* AdminStub(const std::string& address);
   absl::Status EnsureSession();
   absl::StatusOr<uint64_t> PutWith(const std::string& key, const std::string& value,
