@@ -61,7 +61,13 @@ void Node::Receive(raft::Message m) {
   Pump();
 }
 
-void Node::Write(kvpb::Command cmd, WriteCallback done) {
+void Node::Write(kvpb::Command cmd, WriteCallback answer) {
+  ++counters_.writes_received;
+  WriteCallback done =
+      [this, answer = std::move(answer)](absl::StatusOr<raftbadger::kvpb::CommandResult> r) {
+        ++(r.ok() ? counters_.writes_committed : counters_.writes_failed);
+        answer(std::move(r));
+      };
   if (!failure_.ok()) {
     done(absl::UnavailableError(absl::StrCat("node ", id_, " has failed: ", failure_.message())));
     return;
@@ -110,6 +116,7 @@ void Node::Write(kvpb::Command cmd, WriteCallback done) {
     done(proposed);
     return;
   }
+  ++counters_.writes_proposed;
   const auto key = std::make_pair(cmd.client_id(), cmd.seq());
   auto it = pending_writes_.find(key);
   if (it != pending_writes_.end()) {
@@ -316,6 +323,9 @@ void Node::Pump() {
       break;
     }
     ++counters_.readies;
+    counters_.ready_entries += ready_.entries.size();
+    if (ready_.soft_state) CountRoleChange(ready_.soft_state->state);
+    if (hooks_.on_ready) hooks_.on_ready(ready_);
     if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
       ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
     }
@@ -508,7 +518,9 @@ void Node::FinishApply() {
   if (ready_.committed_entries.empty()) return;
   ApplyConfChanges();
   for (const raft::Entry& e : ready_.committed_entries) {
-    if (hooks_.on_apply && e.index > apply_skip_through_) hooks_.on_apply(e);
+    if (e.index <= apply_skip_through_) continue;
+    ++counters_.entries_applied;
+    if (hooks_.on_apply) hooks_.on_apply(e);
   }
   std::vector<std::pair<ApplyOutcome, uint64_t>> outcomes = std::move(applied_outcomes_);
   applied_outcomes_.clear();
@@ -548,9 +560,26 @@ void Node::ServeReads() {
   }
 }
 
+void Node::CountRoleChange(raft::StateType state) {
+  using raft::StateType;
+  if (state == last_state_) return;
+  const bool campaigning =
+      last_state_ == StateType::kPreCandidate || last_state_ == StateType::kCandidate;
+  // A pre-vote round that turns into a vote is one election; a single voter goes from
+  // follower to leader within one Ready.
+  if (state == StateType::kPreCandidate ||
+      (state == StateType::kCandidate && last_state_ != StateType::kPreCandidate) ||
+      (state == StateType::kLeader && !campaigning)) {
+    ++counters_.elections_started;
+  }
+  if (state == StateType::kLeader) ++counters_.elections_won;
+  last_state_ = state;
+}
+
 void Node::OnLeadershipChange() {
   const uint64_t leader = ready_.soft_state->lead;
   if (leader == last_known_leader_) return;
+  if (leader != raft::kNone) ++counters_.leader_changes;
   const bool was_leader = last_known_leader_ == id_;
   last_known_leader_ = leader;
   // Read requests in flight may have been dropped with the old leader. Writes proposed

@@ -106,10 +106,21 @@ struct NodeHooks {
   std::function<void(const raft::Message&)> on_send;
   // Every committed entry as it is applied.
   std::function<void(const raft::Entry&)> on_apply;
+  // Every Ready as the node takes it from the core, before it is persisted.
+  std::function<void(const raft::Ready&)> on_ready;
 };
 
 struct NodeCounters {
-  uint64_t readies = 0;  // Ready batches handled: unchanged means the core's state is too
+  uint64_t readies = 0;            // Ready batches handled: unchanged means the core's state is too
+  uint64_t ready_entries = 0;      // entries those Readies appended to the log
+  uint64_t writes_received = 0;    // Write calls
+  uint64_t writes_proposed = 0;    // of those, appended to the leader's log
+  uint64_t writes_committed = 0;   // answered with their applied result
+  uint64_t writes_failed = 0;      // answered with an error (refused, or outcome unknown)
+  uint64_t entries_applied = 0;    // committed entries applied to the state machine
+  uint64_t elections_started = 0;  // campaigns (a pre-vote round, or a vote without one)
+  uint64_t elections_won = 0;
+  uint64_t leader_changes = 0;  // times this node saw a new leader
   uint64_t dropped_peer_messages = 0;
   uint64_t duplicates_suppressed = 0;
   uint64_t malformed_entries = 0;
@@ -183,6 +194,7 @@ class Node {
   // then does nothing more, and its driver should restart it from disk.
   const absl::Status& failure() const { return failure_; }
   size_t pending_requests() const;
+  size_t pending_writes() const { return pending_writes_.size(); }
 
  private:
   Node(const NodeOptions& options, NodeStore* store, Transport* transport, NodeHooks hooks);
@@ -206,6 +218,7 @@ class Node {
   void HandleReadStates();
   void ServeReads();
   void OnLeadershipChange();
+  void CountRoleChange(raft::StateType state);
   // The store's value for key; a DataLoss error also stops the node.
   absl::StatusOr<std::optional<std::string>> GetFromStore(absl::string_view key);
   void Fail(absl::Status status);
@@ -253,6 +266,7 @@ class Node {
   raft::ConfState conf_state_;
   uint64_t last_snapshot_index_ = 0;
   uint64_t last_known_leader_ = raft::kNone;
+  raft::StateType last_state_ = raft::StateType::kFollower;
   uint64_t lease_term_ = 0;
   uint64_t lease_until_us_ = 0;  // on clock_us
   // The term in which this node sent TimeoutNow: its target campaigns ignoring leases

@@ -315,6 +315,37 @@ TEST(NodeTest, RetriedCommandIsAppliedOnce) {
   EXPECT_EQ(net.node(2).counters().duplicates_suppressed, 1u);
 }
 
+TEST(NodeTest, CountersFollowElectionsWritesAndApplies) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  EXPECT_EQ(net.node(1).counters().elections_won, 1u);
+  EXPECT_EQ(net.node(1).counters().elections_started, 1u);  // pre-vote, then vote: one
+  EXPECT_EQ(net.node(2).counters().elections_won, 0u);
+  EXPECT_EQ(net.node(2).counters().leader_changes, 1u);
+  const NodeCounters before = net.node(1).counters();
+  int ok = 0, failed = 0;
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    net.node(1).Write(Put(0, seq, "k", "v"), [&](auto r) { r.ok() ? ++ok : ++failed; });
+  }
+  net.node(2).Write(Put(0, 9, "k", "v"), [&](auto r) { r.ok() ? ++ok : ++failed; });
+  net.Settle();
+  ASSERT_EQ(ok, 3);
+  ASSERT_EQ(failed, 1);
+  const NodeCounters& after = net.node(1).counters();
+  EXPECT_EQ(after.writes_received - before.writes_received, 3u);
+  EXPECT_EQ(after.writes_proposed - before.writes_proposed, 3u);
+  EXPECT_EQ(after.writes_committed - before.writes_committed, 3u);
+  EXPECT_EQ(after.writes_failed, before.writes_failed);
+  EXPECT_EQ(after.entries_applied - before.entries_applied, 3u);
+  EXPECT_GE(after.ready_entries - before.ready_entries, 3u);
+  EXPECT_EQ(net.node(2).counters().writes_failed, 1u);  // not the leader
+  EXPECT_EQ(net.node(2).counters().writes_proposed, 0u);
+
+  ASSERT_EQ(net.ElectLeader(3), 3u);
+  EXPECT_EQ(net.node(3).counters().elections_won, 1u);
+  EXPECT_EQ(net.node(1).counters().leader_changes, 2u);
+}
+
 TEST(NodeTest, AnUnknownSessionIsReportedAndWritesNothing) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
