@@ -14,6 +14,8 @@ packages=(
   libsqlite3-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
   # JSON (the server's --config file), header-only.
   nlohmann-json3-dev
+  # A small HTTP server (GNU libmicrohttpd) for Prometheus /metrics, /livez and /readyz.
+  libmicrohttpd-dev
 )
 
 missing=()

@@ -53,6 +53,14 @@ RunResult RunToCompletion(const std::string& path, const std::vector<std::string
 
 std::string ReadFileOrEmpty(const std::string& path);
 
+// GET http://127.0.0.1:port/path over a fresh connection: the whole response (status line,
+// headers, body), or "" if the connection failed. Bounded by a 10 s receive timeout.
+std::string HttpGet(int port, const std::string& path, const std::string& method = "GET");
+// The status code of such a response (0 if there is none).
+int HttpStatus(const std::string& response);
+// The body of such a response.
+std::string HttpBody(const std::string& response);
+
 }  // namespace rb::tests
 
 #endif  // RAFTBADGER_TESTS_PROCESS_H_

@@ -28,6 +28,8 @@ _LIBRARIES = {
     "gtest": ["gtest", "gmock"],
     "gtest_main": ["gtest", "gmock", "gtest_main"],
     "benchmark": ["benchmark"],
+    # The /metrics, /livez and /readyz HTTP endpoint (server/metrics_http).
+    "microhttpd": ["libmicrohttpd"],
 }
 
 # Libraries that ship without a pkg-config file: target name -> (base modules, extra flags).
