@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 base=${RB_BASE_PORT:-50051}
+metrics_base=${RB_METRICS_BASE_PORT:-9101}  # /metrics, /livez, /readyz of each node
 data=${RB_DATA:-$root/run-data}
 
 if [ -n "${RB_BIN:-}" ]; then
@@ -34,9 +35,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-for p in $base $((base + 1)) $((base + 2)); do
+for p in $base $((base + 1)) $((base + 2)) $metrics_base $((metrics_base + 1)) $((metrics_base + 2)); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "run: port $p is in use (another cluster running?). Set RB_BASE_PORT." >&2
+    echo "run: port $p is in use (another cluster running?). Set RB_BASE_PORT and RB_METRICS_BASE_PORT." >&2
     exit 1
   fi
 done
@@ -55,6 +56,7 @@ for i in 2 3 1; do
   fi
   (cd "$data" && NODE_ID=replica$i RAFT_ADDRESS=localhost:$port RAFT_PEERS=$peers \
       BADGER_DB_PATH=./replica$i PORT=$port BOOTSTRAP=$bootstrap LISTEN_HOST=localhost \
+      METRICS_PORT=$((metrics_base + i - 1)) \
       exec "$bin/raftbadger" >"$data/replica$i.log" 2>&1) &
   pids+=($!)
 done
@@ -82,6 +84,8 @@ echo "Try:"
 echo "  $cli put greeting hello"
 echo "  $cli get greeting --consistency=linearizable"
 echo "  $cli status"
+echo "  $cli member list"
+echo "  curl -s localhost:$metrics_base/metrics | grep ^rb_"
 if [ -n "${RB_NO_WAIT:-}" ]; then
   exit 0
 fi

@@ -95,6 +95,8 @@ const std::vector<SettingSpec>& Settings() {
        "deadline of a request whose caller set none"},
       {"max_pending_requests", "MAX_PENDING_REQUESTS", "MaxPendingRequests", "10000",
        "requests waiting on this node at once; more get RESOURCE_EXHAUSTED"},
+      {"metrics_port", "METRICS_PORT", "MetricsPort", "0",
+       "HTTP port for /metrics (Prometheus), /livez and /readyz, on LISTEN_HOST (0: off)"},
       {"log_level", "LOG_LEVEL", "LogLevel", "info", "debug, info, warning or error"},
   };
   return *settings;
@@ -262,6 +264,14 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       if (p.name == c.node_id) {
         return Bad(values["raft_peers"], absl::StrCat("names this node (", c.node_id, ") itself"));
       }
+    }
+  }
+  {
+    auto port = ParseUint(values["metrics_port"], 0, 65535);
+    if (!port.ok()) return port.status();
+    c.metrics_port = static_cast<int>(*port);
+    if (c.metrics_port != 0 && c.metrics_port == c.port) {
+      return Bad(values["metrics_port"], "must differ from PORT");
     }
   }
   {

@@ -124,6 +124,21 @@ TEST(ConfigTest, JoinTakesMembersAndExcludesBootstrap) {
       << both.status();
 }
 
+TEST(ConfigTest, MetricsPortIsOffByDefaultAndMustDifferFromPort) {
+  ConfigSources s = Minimal();
+  auto c = ResolveConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metrics_port, 0);
+  s.env["METRICS_PORT"] = "9100";
+  c = ResolveConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metrics_port, 9100);
+  s.env["METRICS_PORT"] = "50051";
+  EXPECT_FALSE(ResolveConfig(s).ok());
+  s.env["METRICS_PORT"] = "70000";
+  EXPECT_FALSE(ResolveConfig(s).ok());
+}
+
 TEST(ConfigTest, DotEnvLines) {
   auto e = ParseDotEnv("# comment\nexport NODE_ID=replica2\nPORT = \"50052\"\nX=1 # note\n");
   ASSERT_TRUE(e.ok()) << e.status();

@@ -35,8 +35,12 @@
 #include "server/identity.h"
 #include "server/join.h"
 #include "server/kv_service.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/node_host.h"
+#include "server/node_metrics.h"
 #include "server/peer_transport.h"
+#include "server/request_metrics.h"
 
 extern char** environ;
 
@@ -112,14 +116,14 @@ ConfigSources GatherSources(int argc, char** argv) {
   return src;
 }
 
-// Fails fast, before any file is touched, if the port cannot be bound.
-void CheckPortFree(const ServerConfig& c) {
+// Fails fast, before any file is touched, if a port cannot be bound.
+void CheckPortFree(const ServerConfig& c, int port, const char* setting) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
   addrinfo* res = nullptr;
-  if (getaddrinfo(c.listen_host.c_str(), std::to_string(c.port).c_str(), &hints, &res) != 0) {
+  if (getaddrinfo(c.listen_host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) {
     Die(absl::StrCat("LISTEN_HOST: cannot resolve \"", c.listen_host, "\""));
   }
   const int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
@@ -130,7 +134,7 @@ void CheckPortFree(const ServerConfig& c) {
   close(fd);
   freeaddrinfo(res);
   if (rc != 0) {
-    Die(absl::StrCat("PORT: cannot listen on ", c.listen_host, ":", c.port, ": ",
+    Die(absl::StrCat(setting, ": cannot listen on ", c.listen_host, ":", port, ": ",
                      err == EADDRINUSE ? "the port is in use" : std::strerror(err)));
   }
 }
@@ -182,7 +186,8 @@ int Run(int argc, char** argv) {
   auto resolved = ResolveConfig(GatherSources(argc, argv));
   if (!resolved.ok()) Die(resolved.status().message());
   const ServerConfig config = *std::move(resolved);
-  CheckPortFree(config);
+  CheckPortFree(config, config.port, "PORT");
+  if (config.metrics_port != 0) CheckPortFree(config, config.metrics_port, "METRICS_PORT");
   SetUpLogging(config);
 
   // Who this node is, and whether its data directory agrees.
@@ -289,7 +294,16 @@ int Run(int argc, char** argv) {
   };
   host_options.tick = absl::Milliseconds(config.tick_ms);
   host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
+  MetricsRegistry metrics;
+  Histogram& write_seconds = DiskWriteHistogram(&metrics);
+  Histogram& ready_entries = ReadyEntriesHistogram(&metrics);
+  host_options.on_write_done = [&write_seconds](absl::Duration d) {
+    write_seconds.Observe(absl::ToDoubleSeconds(d));
+  };
   node::NodeHooks hooks;
+  hooks.on_ready = [&ready_entries](const raft::Ready& rd) {
+    if (!rd.entries.empty()) ready_entries.Observe(static_cast<double>(rd.entries.size()));
+  };
   absl::Mutex identity_mu;
   // Set once this node applies its own removal (from the hook, on the loop). It is
   // recorded at once, so that even a crash right after cannot bring the node back with
@@ -343,6 +357,7 @@ int Run(int argc, char** argv) {
   AdminServiceImpl admin(&core, host_ptr, &book, &cluster_id, config.promote_lag_entries);
   PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster);
 
+  RegisterNodeMetrics(&metrics, NodeMetricsSources{host_ptr, &counters, config.data_dir});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -360,6 +375,9 @@ int Run(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RequestMetricsFactory>(&metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&badger);
   builder.RegisterService(&kv);
   builder.RegisterService(&cluster);
@@ -382,6 +400,29 @@ int Run(int argc, char** argv) {
   });
 
   (*host)->Start();
+  std::unique_ptr<MetricsHttpServer> http;
+  if (config.metrics_port != 0) {
+    MetricsHttpOptions http_options;
+    http_options.host = config.listen_host;
+    http_options.port = config.metrics_port;
+    http_options.handlers["/metrics"] = [&metrics] {
+      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render()};
+    };
+    http_options.handlers["/livez"] = [] { return HttpReply{200, "text/plain", "ok\n"}; };
+    http_options.handlers["/readyz"] = [host = host_ptr] {
+      const NodeView v = host->view();
+      if (v.serving) return HttpReply{200, "text/plain", "ok\n"};
+      return HttpReply{503, "text/plain",
+                       v.failed        ? absl::StrCat("failed: ", v.failure, "\n")
+                       : v.leader == 0 ? std::string("no leader known\n")
+                                       : std::string("catching up with the commit index\n")};
+    };
+    auto started = MetricsHttpServer::Start(std::move(http_options));
+    if (!started.ok()) Die(absl::StrCat("METRICS_PORT: ", started.status().message()));
+    http = *std::move(started);
+    RB_LOG(INFO) << "metrics on http://" << config.listen_host << ":" << config.metrics_port
+                 << "/metrics";
+  }
   MembershipKeeperOptions keeper_options;
   keeper_options.promote_lag_entries = config.promote_lag_entries;
   keeper_options.name_of = [&book](uint64_t id) { return book.NameOf(id); };
@@ -416,6 +457,7 @@ int Run(int argc, char** argv) {
   // New requests are refused; those in flight get UNAVAILABLE when the node closes.
   health->Shutdown();
   joiner.reset();
+  http.reset();
   (*host)->Stop();
   keeper.reset();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));

@@ -74,7 +74,9 @@ void NodeHost::WriterLoop() {
       job = std::move(writes_.front());
       writes_.pop_front();
     }
+    const absl::Time start = absl::Now();
     job();  // writes, then hands its completion to CompleteWrite
+    if (options_.on_write_done) options_.on_write_done(absl::Now() - start);
   }
 }
 
@@ -181,6 +183,9 @@ void NodeHost::RefreshView() {
     v.failed = !node_->failure().ok();
     v.failure = std::string(node_->failure().message());
     v.serving = !v.failed && v.leader != raft::kNone && v.applied >= v.commit;
+    v.counters = node_->counters();
+    v.pending_writes = node_->pending_writes();
+    v.pending_requests = node_->pending_requests();
   } else {
     absl::MutexLock lock(&mu_);
     v = view_;

@@ -35,6 +35,8 @@ struct NodeHostOptions {
   absl::Duration snapshot_interval = absl::Hours(1);
   // Bound on work waiting for the loop; Post() refuses more.
   size_t max_queued = 100000;
+  // Called on the writer thread after each write transaction (its fsync included).
+  std::function<void(absl::Duration)> on_write_done;
 };
 
 // What other threads may read about the node: refreshed by the loop after each round.
@@ -53,6 +55,9 @@ struct NodeView {
     std::string state;
   };
   std::map<uint64_t, Progress> progress;
+  node::NodeCounters counters;
+  size_t pending_writes = 0;
+  size_t pending_requests = 0;  // writes and reads
   bool failed = false;
   std::string failure;
   // Knows a leader and has applied what it learned was committed (health: SERVING).

@@ -63,6 +63,8 @@ class PeerTransport::Link {
       if (context_ != nullptr) context_->TryCancel();
     }
     thread_.join();
+    absl::MutexLock lock(&mu_);
+    t_->counters_->queued -= static_cast<int64_t>(queue_.size());
   }
 
   void Enqueue(raft::Message m) {
@@ -72,6 +74,7 @@ class PeerTransport::Link {
       return;
     }
     queue_.push_back(std::move(m));
+    ++t_->counters_->queued;
   }
 
  private:
@@ -95,6 +98,7 @@ class PeerTransport::Link {
           bytes += size;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
+          --t_->counters_->queued;
         }
       }
       if (SendBatch(&batch)) {
@@ -116,10 +120,12 @@ class PeerTransport::Link {
   bool SendBatch(std::vector<raft::Message>* batch) {
     v1::PeerBatch out;
     std::vector<raft::Message> snapshots;
+    std::array<uint32_t, PeerCounters::kMessageTypes> by_type{};
     for (raft::Message& m : *batch) {
       if (m.type == raft::MessageType::kSnap) {
         snapshots.push_back(std::move(m));
       } else {
+        ++by_type[static_cast<size_t>(m.type) % by_type.size()];
         out.add_messages(raft::EncodeMessage(m));
       }
     }
@@ -130,6 +136,7 @@ class PeerTransport::Link {
       ok = WriteBatch(&out);
       if (ok) {
         t_->counters_->sent += n;
+        for (size_t t = 0; t < by_type.size(); ++t) t_->counters_->sent_by_type[t] += by_type[t];
       } else {
         t_->counters_->dropped_unreachable += n;
       }
@@ -351,6 +358,7 @@ grpc::Status PeerService::Send(grpc::ServerContext* /*context*/,
         continue;
       }
       ++counters_->received;
+      ++counters_->received_by_type[static_cast<size_t>(m->type) % PeerCounters::kMessageTypes];
       host_->Post([m = *std::move(m)](node::Node& n) mutable { n.Receive(std::move(m)); });
     }
   }

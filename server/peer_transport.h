@@ -13,6 +13,7 @@
 #ifndef RAFTBADGER_SERVER_PEER_TRANSPORT_H_
 #define RAFTBADGER_SERVER_PEER_TRANSPORT_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,6 +38,11 @@ struct SelfInfo {
 };
 
 struct PeerCounters {
+  // By raft::MessageType (its values are below kMessageTypes).
+  static constexpr size_t kMessageTypes = 19;
+  std::array<std::atomic<uint64_t>, kMessageTypes> sent_by_type{};
+  std::array<std::atomic<uint64_t>, kMessageTypes> received_by_type{};
+  std::atomic<int64_t> queued{0};  // messages waiting in the links' queues
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> dropped_queue_full{0};
   std::atomic<uint64_t> dropped_unreachable{0};
