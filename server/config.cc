@@ -71,6 +71,9 @@ const std::vector<SettingSpec>& Settings() {
       {"join", "JOIN", "Join", "",
        "host:port of members of a running cluster (comma-separated): on an empty data "
        "directory, ask it to add this node"},
+      {"force_new_cluster", "FORCE_NEW_CLUSTER", "ForceNewCluster", "false",
+       "after losing a majority for good: make this node's data a new one-voter cluster "
+       "(once; then start without it)"},
       {"promote_lag_entries", "PROMOTE_LAG_ENTRIES", "PromoteLagEntries", "100",
        "a learner this close to the leader's commit index is promoted to voter"},
       {"port", "PORT", "Port", "50051",
@@ -279,6 +282,11 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
     if (!b.ok()) return b.status();
     c.bootstrap = *b;
   }
+  {
+    auto b = ParseBool(values["force_new_cluster"]);
+    if (!b.ok()) return b.status();
+    c.force_new_cluster = *b;
+  }
   if (const Value& join = values["join"]; !join.text.empty()) {
     for (absl::string_view item : absl::StrSplit(join.text, ',', absl::SkipWhitespace())) {
       item = absl::StripAsciiWhitespace(item);
@@ -286,6 +294,9 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       c.join.emplace_back(item);
     }
     if (c.bootstrap) return Bad(join, "a node that joins a cluster must not also bootstrap one");
+    if (c.force_new_cluster) {
+      return Bad(join, "a node that joins a cluster must not also force a new one");
+    }
   }
   c.data_dir = Resolve(sources.working_dir, values["data_dir"].text);
   if (c.data_dir.empty()) return Bad(values["data_dir"], "must not be empty");

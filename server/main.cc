@@ -32,6 +32,7 @@
 #include "server/admin_service.h"
 #include "server/bootstrap.h"
 #include "server/config.h"
+#include "server/force_new_cluster.h"
 #include "server/identity.h"
 #include "server/join.h"
 #include "server/kv_service.h"
@@ -170,6 +171,38 @@ uint64_t RandomClusterId() {
   return id;
 }
 
+// --force-new-cluster: see force_new_cluster.h. Dies with the reason if it cannot.
+void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* raw_store,
+                node::SqliteNodeStore* store, DataDirIdentity* identity,
+                std::atomic<uint64_t>* cluster_id, bool empty) {
+  if (empty) {
+    Die(absl::StrCat("FORCE_NEW_CLUSTER: ", config.data_dir, " holds no data to recover"));
+  }
+  auto forced = ForceNewCluster(raw_store, self_id);
+  if (!forced.ok()) Die(absl::StrCat("FORCE_NEW_CLUSTER: ", forced.status().message()));
+  if (forced->removed_members == 0) {
+    RB_LOG(WARNING) << "FORCE_NEW_CLUSTER: this node is its cluster's only member already; "
+                       "nothing to do (start without the flag)";
+    return;
+  }
+  if (absl::Status s = store->ReloadLog(); !s.ok()) {
+    Die(absl::StrCat("FORCE_NEW_CLUSTER: ", s.message()));
+  }
+  // A new id: members of the old cluster that come back are refused, not merged.
+  identity->cluster_id = RandomClusterId();
+  identity->peers_added = true;
+  if (absl::Status s = WriteIdentity(config.data_dir, *identity); !s.ok()) {
+    Die(absl::StrCat("FORCE_NEW_CLUSTER: ", s.message()));
+  }
+  cluster_id->store(identity->cluster_id);
+  RB_LOG(WARNING) << "FORCE_NEW_CLUSTER: new cluster " << identity->cluster_id << " with "
+                  << config.node_id << " as its only voter: " << forced->removed_members
+                  << " members removed, " << forced->dropped_entries
+                  << " uncommitted entries dropped, commit index " << forced->commit_index
+                  << ". Add members with --join on empty data directories; start this node "
+                     "without the flag from now on";
+}
+
 int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Debian's abseil checks every Mutex acquisition for lock-order cycles; under load that
@@ -260,6 +293,9 @@ int Run(int argc, char** argv) {
   } else if (!empty && !config.join.empty()) {
     RB_LOG(INFO) << "--join ignored: " << config.data_dir << " holds this node's data";
   }
+
+  if (config.force_new_cluster)
+    ForceOrDie(config, self_id, &raw_store, store->get(), &identity, &cluster_id, empty);
 
   SelfInfo self{self_id, config.node_id, config.raft_address, &cluster_id};
   PeerCounters counters;
