@@ -8,6 +8,8 @@
 //   raftbadger-cli --endpoints=... member list | member add NAME HOST:PORT
 //   raftbadger-cli --endpoints=... member promote NAME | member remove NAME
 //   raftbadger-cli --endpoints=... transfer-leader NAME | snapshot [--endpoint=HOST:PORT]
+//   raftbadger-cli --endpoints=... backup FILE [--endpoint=HOST:PORT]
+//   raftbadger-cli restore FILE --data-dir=DIR --name=NAME
 //
 // Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
 // 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
@@ -23,6 +25,7 @@
 #include "client/client.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
+#include "server/restore.h"
 
 namespace rb::client {
 namespace {
@@ -53,6 +56,10 @@ int Usage(const std::string& why) {
       "  member remove NAME   remove a member (the leader hands over leadership first)\n"
       "  transfer-leader NAME make NAME (a voter) the leader\n"
       "  snapshot             snapshot a member now and compact its log [--endpoint]\n"
+      "  backup FILE          a consistent copy of a member's state machine [--endpoint],\n"
+      "                       verified before it is kept\n"
+      "  restore FILE --data-dir=DIR --name=NAME\n"
+      "                       prepare DIR (empty) to start a new one-node cluster from FILE\n"
       "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
       why.c_str());
   return kUsage;
@@ -73,6 +80,42 @@ void PrintMembers(const google::protobuf::RepeatedPtrField<v1::Member>& members)
                 m.address().c_str(), m.voter() ? "voter" : "learner",
                 static_cast<unsigned long long>(m.match_index()), m.progress_state().c_str());
   }
+}
+
+int Backup(Client* client, const std::string& file, const std::string& endpoint) {
+  const std::string partial = file + ".partial";
+  auto header = client->Backup(endpoint, partial);
+  if (!header.ok()) {
+    std::remove(partial.c_str());
+    return Fail(header.status());
+  }
+  auto verified = server::VerifyBackup(partial);
+  if (!verified.ok()) {
+    std::remove(partial.c_str());
+    return Fail(verified.status());
+  }
+  if (std::rename(partial.c_str(), file.c_str()) != 0) {
+    return Fail(absl::InternalError(absl::StrCat("renaming ", partial, " to ", file)));
+  }
+  std::printf("backup of %s at revision %llu: %llu rows, %llu bytes, verified -> %s\n",
+              header->member().c_str(), static_cast<unsigned long long>(header->index()),
+              static_cast<unsigned long long>(verified->rows),
+              static_cast<unsigned long long>(header->file_bytes()), file.c_str());
+  return kOk;
+}
+
+int Restore(const std::string& file, const std::string& data_dir, const std::string& name) {
+  if (data_dir.empty() || name.empty()) return Usage("restore needs --data-dir and --name");
+  auto restored = server::RestoreFromBackup(file, data_dir, name);
+  if (!restored.ok()) return Fail(restored.status());
+  std::printf(
+      "restored revision %llu (%llu rows) into %s as %s, a new cluster %llu.\n"
+      "Start it: NODE_ID=%s BADGER_DB_PATH=%s RAFT_ADDRESS=HOST:PORT PORT=PORT raftbadger\n"
+      "Then add members with --join.\n",
+      static_cast<unsigned long long>(restored->index),
+      static_cast<unsigned long long>(restored->rows), data_dir.c_str(), name.c_str(),
+      static_cast<unsigned long long>(restored->cluster_id), name.c_str(), data_dir.c_str());
+  return kOk;
 }
 
 int Member(Client* client, const std::vector<std::string>& args) {
@@ -192,7 +235,7 @@ int Demo(Client* client) {
 
 int Run(int argc, char** argv) {
   std::vector<std::string> endpoints, args;
-  std::string consistency = "linearizable", endpoint;
+  std::string consistency = "linearizable", endpoint, data_dir, name;
   uint32_t limit = 100;
   bool absent = false;
   std::string write_out = "table";
@@ -215,6 +258,10 @@ int Run(int argc, char** argv) {
       if (!absl::ParseDuration(a.substr(10), &timeout) || timeout <= absl::ZeroDuration()) {
         return Usage("--timeout takes a duration such as 5s or 500ms");
       }
+    } else if (a.rfind("--data-dir=", 0) == 0) {
+      data_dir = a.substr(11);
+    } else if (a.rfind("--name=", 0) == 0) {
+      name = a.substr(7);
     } else if (a == "--absent") {
       absent = true;
     } else if (a == "--help" || a == "-h") {
@@ -288,6 +335,10 @@ int Run(int argc, char** argv) {
     if (!moved.ok()) return Fail(moved.status());
     std::printf("%s leads (term %llu)\n", moved->leader_name().c_str(),
                 static_cast<unsigned long long>(moved->term()));
+  } else if (cmd == "backup" && need(1)) {
+    return Backup(&client, args[1], endpoint);
+  } else if (cmd == "restore" && need(1)) {
+    return Restore(args[1], data_dir, name);
   } else if (cmd == "snapshot" && need(0)) {
     auto snap = client.Snapshot(endpoint);
     if (!snap.ok()) return Fail(snap.status());

@@ -1,10 +1,12 @@
 #include "client/client.h"
 
+#include <fstream>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "xxhash.h"
 
 namespace rb::client {
 namespace {
@@ -226,6 +228,52 @@ absl::StatusOr<v1::TransferLeaderResponse> Client::TransferLeader(const std::str
   auto moved = AdminChange(req, &v1::Admin::Stub::TransferLeader);
   if (moved.ok()) leader_.clear();  // it moved
   return moved;
+}
+
+absl::StatusOr<v1::BackupHeader> Client::Backup(const std::string& endpoint,
+                                                const std::string& out_path) {
+  std::string target = endpoint;
+  if (target.empty()) {
+    auto leader = FindLeader();
+    if (!leader.ok()) return leader.status();
+    target = *leader;
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  if (!out.good()) return absl::InvalidArgumentError(absl::StrCat("cannot write ", out_path));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.total_timeout));
+  auto reader = AdminStub(target)->Backup(&ctx, v1::BackupRequest());
+  v1::BackupChunk chunk;
+  v1::BackupHeader header;
+  XXH3_state_t* hash = XXH3_createState();
+  XXH3_64bits_reset(hash);
+  uint64_t received = 0;
+  bool first = true, last = false;
+  uint64_t expected_hash = 0;
+  while (reader->Read(&chunk)) {  // bounded by the stream (and its deadline)
+    if (first) {
+      header = chunk.header();
+      first = false;
+    }
+    XXH3_64bits_update(hash, chunk.data().data(), chunk.data().size());
+    out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    received += chunk.data().size();
+    if (chunk.last()) {
+      last = true;
+      expected_hash = chunk.xxh3();
+    }
+  }
+  const uint64_t digest = XXH3_64bits_digest(hash);
+  XXH3_freeState(hash);
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  out.flush();
+  if (!out.good()) return absl::InternalError(absl::StrCat("writing ", out_path, " failed"));
+  if (!last || received != header.file_bytes() || digest != expected_hash) {
+    return absl::DataLossError(absl::StrCat("the backup arrived damaged or cut short (", received,
+                                            " of ", header.file_bytes(), " bytes)"));
+  }
+  return header;
 }
 
 absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoint) {

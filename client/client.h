@@ -78,6 +78,11 @@ class Client {
   // The membership as the leader sees it (with each member's progress).
   absl::StatusOr<raftbadger::v1::MemberListResponse> MemberList();
   absl::StatusOr<raftbadger::v1::TransferLeaderResponse> TransferLeader(const std::string& name);
+  // Streams a backup from the member at endpoint (empty: the leader) into out_path
+  // (replaced), checking its length and XXH3; returns its header. The file's contents are
+  // verified separately (server/restore.h's VerifyBackup, as raftbadger-cli does).
+  absl::StatusOr<raftbadger::v1::BackupHeader> Backup(const std::string& endpoint,
+                                                      const std::string& out_path);
   // Snapshots the member at endpoint (empty: the leader).
   absl::StatusOr<raftbadger::v1::SnapshotResponse> Snapshot(const std::string& endpoint = "");
 

@@ -195,6 +195,8 @@ class Node {
   const absl::Status& failure() const { return failure_; }
   size_t pending_requests() const;
   size_t pending_writes() const { return pending_writes_.size(); }
+  // The applied index of the latest snapshot this node took or installed (0: none yet).
+  uint64_t last_snapshot_index() const { return last_snapshot_index_; }
 
  private:
   Node(const NodeOptions& options, NodeStore* store, Transport* transport, NodeHooks hooks);

@@ -1,5 +1,6 @@
 #include "server/admin_service.h"
 
+#include <fstream>
 #include <memory>
 #include <utility>
 
@@ -8,6 +9,8 @@
 #include "server/bootstrap.h"
 #include "server/config.h"
 #include "server/identity.h"
+#include "storage/snapshot_file.h"
+#include "xxhash.h"
 
 namespace rb::server {
 namespace {
@@ -41,12 +44,13 @@ bool IsLearner(const raft::ConfState& cs, uint64_t id) {
 
 AdminServiceImpl::AdminServiceImpl(KvCore* core, NodeHost* host, AddressBook* book,
                                    const std::atomic<uint64_t>* cluster_id,
-                                   uint64_t promote_lag_entries)
+                                   uint64_t promote_lag_entries, std::string snapshot_dir)
     : core_(core),
       host_(host),
       book_(book),
       cluster_id_(cluster_id),
-      promote_lag_entries_(promote_lag_entries) {}
+      promote_lag_entries_(promote_lag_entries),
+      snapshot_dir_(std::move(snapshot_dir)) {}
 
 absl::StatusOr<uint64_t> AdminServiceImpl::IdOf(const std::string& name) const {
   if (!ValidName(name)) {
@@ -345,6 +349,79 @@ grpc::Status AdminServiceImpl::Snapshot(grpc::ServerContext* ctx, const v1::Snap
   });
   if (!status.ok()) return status;
   resp->set_applied_index(*applied);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::Backup(grpc::ServerContext* ctx, const v1::BackupRequest*,
+                                      grpc::ServerWriter<v1::BackupChunk>* writer) {
+  // A snapshot at least as new as what this member has applied now.
+  auto applied = std::make_shared<uint64_t>(0);
+  grpc::Status status = core_->RunOnLoop(ctx, [applied](node::Node& n, auto call) {
+    *applied = n.raw().raft().log().applied();
+    if (*applied == 0) {
+      call->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                "this member has applied nothing yet"));
+      return;
+    }
+    call->Finish(ToGrpc(n.SnapshotIfBehind()));
+  });
+  if (!status.ok()) return status;
+  NodeView v;
+  const bool taken = host_->AwaitView(
+      [a = *applied](const NodeView& w) { return w.snapshot_index >= a || w.failed; },
+      core_->Deadline(ctx), &v);
+  if (!taken || v.failed) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshot could be taken; retry");
+  }
+  auto snapshot = host_->store().LatestSnapshot();
+  if (!snapshot.ok()) return ToGrpc(snapshot.status());
+  auto descriptor = storage::DecodeDescriptor(**snapshot);
+  if (!descriptor.ok()) return ToGrpc(descriptor.status());
+  // Opened once: a newer snapshot may delete the file, but not what this stream reads.
+  std::ifstream in(absl::StrCat(snapshot_dir_, "/", descriptor->file_name()), std::ios::binary);
+  if (!in.good()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the snapshot was replaced by a newer one before it was read; retry");
+  }
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  v1::BackupChunk first;
+  v1::BackupHeader* h = first.mutable_header();
+  if (auto self = book_->Find(v.id)) h->set_member(self->name);
+  h->set_index((*snapshot)->metadata.index);
+  h->set_term((*snapshot)->metadata.term);
+  h->set_snapshot_descriptor((*snapshot)->data);
+  h->set_file_bytes(size);
+  h->set_cluster_id(cluster_id_->load());
+  if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  XXH3_state_t* hash = XXH3_createState();
+  XXH3_64bits_reset(hash);
+  constexpr size_t kChunkBytes = 1 << 20;
+  std::string buffer(kChunkBytes, '\0');
+  uint64_t sent = 0;
+  bool ok = true;
+  while (ok && sent < size) {  // bounded by the file's size
+    in.read(buffer.data(),
+            static_cast<std::streamsize>(std::min<uint64_t>(kChunkBytes, size - sent)));
+    const size_t n = static_cast<size_t>(in.gcount());
+    if (n == 0) break;
+    XXH3_64bits_update(hash, buffer.data(), n);
+    v1::BackupChunk chunk;
+    chunk.set_data(buffer.data(), n);
+    ok = writer->Write(chunk);
+    sent += n;
+  }
+  const uint64_t digest = XXH3_64bits_digest(hash);
+  XXH3_freeState(hash);
+  if (!ok) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  if (sent != size) return grpc::Status(grpc::StatusCode::INTERNAL, "the snapshot file shrank");
+  v1::BackupChunk last;
+  last.set_last(true);
+  last.set_xxh3(digest);
+  writer->Write(last);
+  RB_LOG(INFO) << "backup at index " << (*snapshot)->metadata.index << " sent (" << size
+               << " bytes)";
   return grpc::Status::OK;
 }
 

@@ -23,8 +23,10 @@ namespace rb::server {
 
 class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
  public:
+  // snapshot_dir: where the store keeps its snapshot files (Backup streams one).
   AdminServiceImpl(KvCore* core, NodeHost* host, AddressBook* book,
-                   const std::atomic<uint64_t>* cluster_id, uint64_t promote_lag_entries);
+                   const std::atomic<uint64_t>* cluster_id, uint64_t promote_lag_entries,
+                   std::string snapshot_dir);
 
   grpc::Status MemberList(grpc::ServerContext* ctx, const raftbadger::v1::MemberListRequest* req,
                           raftbadger::v1::MemberListResponse* resp) override;
@@ -41,6 +43,8 @@ class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
                               raftbadger::v1::TransferLeaderResponse* resp) override;
   grpc::Status Snapshot(grpc::ServerContext* ctx, const raftbadger::v1::SnapshotRequest* req,
                         raftbadger::v1::SnapshotResponse* resp) override;
+  grpc::Status Backup(grpc::ServerContext* ctx, const raftbadger::v1::BackupRequest* req,
+                      grpc::ServerWriter<raftbadger::v1::BackupChunk>* writer) override;
 
  private:
   // What a change request decided on the loop.
@@ -69,6 +73,7 @@ class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
   AddressBook* book_;
   const std::atomic<uint64_t>* cluster_id_;
   const uint64_t promote_lag_entries_;
+  const std::string snapshot_dir_;
 };
 
 }  // namespace rb::server

@@ -53,6 +53,7 @@ void MembershipKeeper::Step(node::Node& n) {
   if (!n.is_leader()) return;
   const raft::Raft& r = n.raw().raft();
   if (r.pending_conf_index() > r.log().applied()) return;  // one change at a time
+  if (RecordOwnRow(n)) return;
   for (const auto& [id, pr] : r.tracker().progress) {
     if (!pr.is_learner || !CaughtUp(pr, r.log().committed(), options_.promote_lag_entries)) {
       continue;
@@ -70,6 +71,23 @@ void MembershipKeeper::Step(node::Node& n) {
     seeded_.store(true);
     if (options_.on_seeded) options_.on_seeded();
   }
+}
+
+bool MembershipKeeper::RecordOwnRow(node::Node& n) {
+  if (own_row_checked_ || options_.self_context.empty() || !options_.read_member_row) {
+    return false;
+  }
+  if (options_.read_member_row(n.id()) == options_.self_context) {
+    own_row_checked_ = true;
+    return false;
+  }
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kAddNode, n.id()});  // a voter already
+  cc.context = options_.self_context;
+  RB_LOG(INFO) << "recording this node's address in the member directory";
+  absl::Status s = n.ProposeConfChange(cc);
+  if (!s.ok()) RB_LOG(WARNING) << "recording this node's address: " << s;
+  return true;
 }
 
 bool MembershipKeeper::AddSeedPeer(node::Node& n) {

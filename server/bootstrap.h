@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,11 @@ struct MembershipKeeperOptions {
   // commit index is promoted to voter.
   uint64_t promote_lag_entries = 100;
   absl::Duration period = absl::Milliseconds(300);
+  // This node's context ("name address") and a reader of the member directory: a leader
+  // whose own row is missing or different (a cluster restored from a backup, or from
+  // before the directory existed) records it with a conf change that changes nothing else.
+  std::string self_context;
+  std::function<std::optional<std::string>(uint64_t id)> read_member_row;
   // A member's name, for the log.
   std::function<std::string(uint64_t id)> name_of = [](uint64_t id) { return std::to_string(id); };
 };
@@ -53,12 +59,15 @@ class MembershipKeeper {
  private:
   void Run();
   void Step(node::Node& n);
+  // Proposes recording this node's own member row if it is missing; true if it did.
+  bool RecordOwnRow(node::Node& n);
   // Proposes the next seed peer's addition; false when every seed peer is a voter.
   bool AddSeedPeer(node::Node& n);
 
   NodeHost* host_;
   const MembershipKeeperOptions options_;
   std::atomic<bool> seeded_;
+  bool own_row_checked_ = false;  // on the loop only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

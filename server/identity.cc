@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -37,6 +38,13 @@ absl::Status FsyncPath(const std::string& path, int flags) {
 uint64_t RaftIdForName(absl::string_view name) {
   const uint64_t h = XXH3_64bits(name.data(), name.size()) & 0x7fffffffffffffffULL;
   return h == 0 ? 1 : h;
+}
+
+uint64_t NewClusterId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = ((uint64_t{rd()} << 32) | rd()) >> 1;  // bounded: 0 is rare
+  return id;
 }
 
 std::string MemberContext(absl::string_view name, absl::string_view address) {

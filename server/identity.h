@@ -21,6 +21,9 @@ uint64_t RaftIdForName(absl::string_view name);
 std::string MemberContext(absl::string_view name, absl::string_view address);
 bool ParseMemberContext(absl::string_view context, std::string* name, std::string* address);
 
+// A fresh cluster id: random, 63 bits, never 0.
+uint64_t NewClusterId();
+
 struct DataDirIdentity {
   std::string name;
   uint64_t raft_id = 0;

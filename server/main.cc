@@ -164,13 +164,6 @@ void SetUpLogging(const ServerConfig& c) {
   });
 }
 
-uint64_t RandomClusterId() {
-  std::random_device rd;
-  uint64_t id = 0;
-  while (id == 0) id = ((uint64_t{rd()} << 32) | rd()) >> 1;
-  return id;
-}
-
 // --force-new-cluster: see force_new_cluster.h. Dies with the reason if it cannot.
 void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* raw_store,
                 node::SqliteNodeStore* store, DataDirIdentity* identity,
@@ -189,7 +182,7 @@ void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* ra
     Die(absl::StrCat("FORCE_NEW_CLUSTER: ", s.message()));
   }
   // A new id: members of the old cluster that come back are refused, not merged.
-  identity->cluster_id = RandomClusterId();
+  identity->cluster_id = NewClusterId();
   identity->peers_added = true;
   if (absl::Status s = WriteIdentity(config.data_dir, *identity); !s.ok()) {
     Die(absl::StrCat("FORCE_NEW_CLUSTER: ", s.message()));
@@ -249,7 +242,7 @@ int Run(int argc, char** argv) {
     }
   } else if (absl::IsNotFound(existing.status())) {
     fresh = true;
-    identity = DataDirIdentity{config.node_id, self_id, config.bootstrap ? RandomClusterId() : 0};
+    identity = DataDirIdentity{config.node_id, self_id, config.bootstrap ? NewClusterId() : 0};
     if (absl::Status s = WriteIdentity(config.data_dir, identity); !s.ok()) {
       Die(absl::StrCat("BADGER_DB_PATH: ", s.message()));
     }
@@ -310,12 +303,12 @@ int Run(int argc, char** argv) {
   rc.pre_vote = true;
   rc.check_quorum = true;
   rc.max_uncommitted_entries_bytes = 256 << 20;
-  rc.seed = RandomClusterId();
+  rc.seed = NewClusterId();
   host_options.node.snapshot_every_entries = config.snapshot_threshold_entries;
   host_options.node.snapshot_keep_entries =
       std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
   host_options.node.max_pending_requests = config.max_pending_requests;
-  host_options.node.incarnation = RandomClusterId();  // any value new to this start
+  host_options.node.incarnation = NewClusterId();  // any value new to this start
   // Lease reads need a clock that keeps running while the process is stopped (SIGSTOP) and
   // while the machine is suspended: CLOCK_BOOTTIME (CLOCK_MONOTONIC stops in a suspend).
   host_options.node.clock_us = [] {
@@ -390,7 +383,8 @@ int Run(int argc, char** argv) {
   BadgerServiceImpl badger(&core);
   KvServiceImpl kv(&core);
   ClusterServiceImpl cluster(&core);
-  AdminServiceImpl admin(&core, host_ptr, &book, &cluster_id, config.promote_lag_entries);
+  AdminServiceImpl admin(&core, host_ptr, &book, &cluster_id, config.promote_lag_entries,
+                         absl::StrCat(config.data_dir, "/", storage::kSnapshotDirName));
   PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster);
 
   RegisterNodeMetrics(&metrics, NodeMetricsSources{host_ptr, &counters, config.data_dir});
@@ -462,6 +456,11 @@ int Run(int argc, char** argv) {
   MembershipKeeperOptions keeper_options;
   keeper_options.promote_lag_entries = config.promote_lag_entries;
   keeper_options.name_of = [&book](uint64_t id) { return book.NameOf(id); };
+  keeper_options.self_context = MemberContext(config.node_id, config.raft_address);
+  keeper_options.read_member_row = [store = &(*host)->store()](uint64_t id) {
+    auto row = store->Get(node::MemberRowKey(id));
+    return row.ok() ? *row : std::nullopt;
+  };
   if (config.bootstrap && !identity.peers_added) {
     keeper_options.seed_peers = config.peers;
     keeper_options.on_seeded = [&] {

@@ -186,6 +186,7 @@ void NodeHost::RefreshView() {
     v.counters = node_->counters();
     v.pending_writes = node_->pending_writes();
     v.pending_requests = node_->pending_requests();
+    v.snapshot_index = node_->last_snapshot_index();
   } else {
     absl::MutexLock lock(&mu_);
     v = view_;

@@ -58,6 +58,7 @@ struct NodeView {
   node::NodeCounters counters;
   size_t pending_writes = 0;
   size_t pending_requests = 0;  // writes and reads
+  uint64_t snapshot_index = 0;  // of the latest snapshot the node took
   bool failed = false;
   std::string failure;
   // Knows a leader and has applied what it learned was committed (health: SERVING).

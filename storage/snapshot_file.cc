@@ -147,6 +147,48 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> OpenCompleteSnapshot(
   return db;
 }
 
+absl::StatusOr<spb::SnapshotDescriptor> ReadSnapshotDescriptor(const std::string& path) {
+  SqliteOpenOptions options;
+  options.create = false;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, options));
+  auto app_id = db->QueryInt64("PRAGMA application_id");
+  if (!app_id.ok() || *app_id != kSnapshotApplicationId) {
+    return absl::DataLossError(absl::StrCat(path, " is not a RaftBadger snapshot or backup"));
+  }
+  auto st = db->Prepare("SELECT value FROM snapshot_meta WHERE name = 'descriptor'");
+  if (!st.ok()) return absl::DataLossError(absl::StrCat(path, ": ", st.status().message()));
+  (*st)->Reset();
+  auto row = (*st)->Step();
+  spb::SnapshotDescriptor d;
+  const bool parsed = row.ok() && *row && d.ParseFromString(std::string((*st)->ColumnBlob(0)));
+  (*st)->Reset();
+  if (!parsed) return absl::DataLossError(absl::StrCat(path, " has no readable descriptor"));
+  return d;
+}
+
+absl::Status VerifySnapshotCopy(const std::string& path,
+                                const spb::SnapshotDescriptor& descriptor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenCompleteSnapshot("", path, descriptor));
+  ASSIGN_OR_RETURN(Statement * check, db->Prepare("PRAGMA integrity_check"));
+  check->Reset();
+  ASSIGN_OR_RETURN(bool row, check->Step());
+  const std::string verdict = row ? std::string(check->ColumnBlob(0)) : "no answer";
+  check->Reset();
+  if (verdict != "ok") {
+    return absl::DataLossError(absl::StrCat(path, ": SQLite integrity check: ", verdict));
+  }
+  spb::SnapshotDescriptor rows;
+  RETURN_IF_ERROR(SummarizeRows(db.get(), &rows));
+  if (rows.row_count() != descriptor.row_count() ||
+      rows.content_checksum() != descriptor.content_checksum()) {
+    return absl::DataLossError(absl::StrCat(path, ": holds ", rows.row_count(),
+                                            " rows that do not match the ", descriptor.row_count(),
+                                            " it should"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<spb::SnapshotDescriptor> DecodeDescriptor(const raft::Snapshot& snapshot) {
   spb::SnapshotDescriptor d;
   if (!d.ParseFromString(snapshot.data) || d.file_name().empty() ||

@@ -37,6 +37,15 @@ absl::Status CompleteSnapshotDb(SqliteDb* db,
 absl::StatusOr<std::unique_ptr<SqliteDb>> OpenCompleteSnapshot(
     const std::string& vfs, const std::string& path,
     const raftbadger::storagepb::SnapshotDescriptor& descriptor);
+// The descriptor a complete snapshot database records about itself (a backup's own
+// description), read-only.
+absl::StatusOr<raftbadger::storagepb::SnapshotDescriptor> ReadSnapshotDescriptor(
+    const std::string& path);
+// Verifies a snapshot database copied out of a store (a backup), read-only: it is
+// complete and the one the descriptor describes, SQLite's integrity check passes, every
+// row's checksum holds, and the rows' count and content checksum match the descriptor.
+absl::Status VerifySnapshotCopy(const std::string& path,
+                                const raftbadger::storagepb::SnapshotDescriptor& descriptor);
 // Decodes Snapshot.data into the descriptor, checking it agrees with the metadata.
 absl::StatusOr<raftbadger::storagepb::SnapshotDescriptor> DecodeDescriptor(
     const raft::Snapshot& snapshot);

@@ -264,3 +264,37 @@ TEST(SnapshotTest, SnapshotAfterCompactionUsesDummyTerm) {
 
 }  // namespace
 }  // namespace rb::storage
+
+namespace rb::storage {
+namespace {
+
+// A backup is a copy of a snapshot file: verified on its own, it passes intact and fails
+// when one byte of a row's value changed (the page checksums catch that before the row
+// checksums are reached) or when it is not a snapshot at all.
+TEST(SnapshotCopyTest, VerifiesRowsAgainstTheFilesOwnDescriptor) {
+  auto s = OpenStore(MakeTempDir());
+  ApplyPuts(s.get(), 1, 50, "value-");
+  auto snap = TakeSnapshot(s.get());
+  auto d = DecodeDescriptor(*snap);
+  ASSERT_TRUE(d.ok());
+  const std::string path = s->snapshot_path(d->file_name());
+  auto own = ReadSnapshotDescriptor(path);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->index(), 50u);
+  EXPECT_EQ(own->row_count(), d->row_count());
+  EXPECT_TRUE(VerifySnapshotCopy(path, *own).ok());
+
+  std::string bytes = ReadFileBytes(path);
+  const size_t at = bytes.find("value-17");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'V';
+  const std::string damaged = MakeTempDir() + "/damaged.db";
+  WriteFileBytes(damaged, bytes);
+  auto verdict = VerifySnapshotCopy(damaged, *own);
+  EXPECT_TRUE(absl::IsDataLoss(verdict)) << verdict;
+
+  EXPECT_FALSE(ReadSnapshotDescriptor(s->db_path()).ok()) << "the store itself is no backup";
+}
+
+}  // namespace
+}  // namespace rb::storage
