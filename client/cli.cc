@@ -10,6 +10,8 @@
 //   raftbadger-cli --endpoints=... transfer-leader NAME | snapshot [--endpoint=HOST:PORT]
 //   raftbadger-cli --endpoints=... backup FILE [--endpoint=HOST:PORT]
 //   raftbadger-cli restore FILE --data-dir=DIR --name=NAME
+//   raftbadger-cli inspect --data-dir=DIR
+//   raftbadger-cli --endpoints=... compact [--endpoint=HOST:PORT]
 //
 // Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
 // 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
@@ -25,6 +27,7 @@
 #include "client/client.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
+#include "server/inspect.h"
 #include "server/restore.h"
 
 namespace rb::client {
@@ -60,6 +63,10 @@ int Usage(const std::string& why) {
       "                       verified before it is kept\n"
       "  restore FILE --data-dir=DIR --name=NAME\n"
       "                       prepare DIR (empty) to start a new one-node cluster from FILE\n"
+      "  compact              checkpoint a member's WAL into its database and truncate it\n"
+      "                       [--endpoint]\n"
+      "  inspect --data-dir=DIR\n"
+      "                       what a stopped node's data directory holds, checked, unchanged\n"
       "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
       why.c_str());
   return kUsage;
@@ -337,6 +344,17 @@ int Run(int argc, char** argv) {
                 static_cast<unsigned long long>(moved->term()));
   } else if (cmd == "backup" && need(1)) {
     return Backup(&client, args[1], endpoint);
+  } else if (cmd == "compact" && need(0)) {
+    auto compacted = client.Compact(endpoint);
+    if (!compacted.ok()) return Fail(compacted.status());
+    std::printf("WAL checkpointed: %lld bytes before, %lld after\n",
+                static_cast<long long>(compacted->wal_bytes_before()),
+                static_cast<long long>(compacted->wal_bytes_after()));
+  } else if (cmd == "inspect" && need(0)) {
+    if (data_dir.empty()) return Usage("inspect needs --data-dir");
+    auto report = server::InspectDataDir(data_dir);
+    if (!report.ok()) return Fail(report.status());
+    std::fputs(report->c_str(), stdout);
   } else if (cmd == "restore" && need(1)) {
     return Restore(args[1], data_dir, name);
   } else if (cmd == "snapshot" && need(0)) {

@@ -212,14 +212,7 @@ absl::StatusOr<v1::MemberChangeResponse> Client::MemberRemove(const std::string&
 }
 
 absl::StatusOr<v1::MemberListResponse> Client::MemberList() {
-  auto leader = FindLeader();
-  if (!leader.ok()) return leader.status();
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  v1::MemberListResponse resp;
-  grpc::Status s = AdminStub(*leader)->MemberList(&ctx, v1::MemberListRequest(), &resp);
-  if (!s.ok()) return FromGrpc(s);
-  return resp;
+  return AdminAt("", v1::MemberListRequest(), &v1::Admin::Stub::MemberList);
 }
 
 absl::StatusOr<v1::TransferLeaderResponse> Client::TransferLeader(const std::string& name) {
@@ -276,7 +269,12 @@ absl::StatusOr<v1::BackupHeader> Client::Backup(const std::string& endpoint,
   return header;
 }
 
-absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoint) {
+// One unary call to the member at endpoint (empty: the leader), without retries.
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::AdminAt(const std::string& endpoint, const Request& req,
+                                         grpc::Status (v1::Admin::Stub::*call)(grpc::ClientContext*,
+                                                                               const Request&,
+                                                                               Response*)) {
   std::string target = endpoint;
   if (target.empty()) {
     auto leader = FindLeader();
@@ -285,10 +283,18 @@ absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoin
   }
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
-  v1::SnapshotResponse resp;
-  grpc::Status s = AdminStub(target)->Snapshot(&ctx, v1::SnapshotRequest(), &resp);
+  Response resp;
+  grpc::Status s = (AdminStub(target)->*call)(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);
   return resp;
+}
+
+absl::StatusOr<v1::SnapshotResponse> Client::Snapshot(const std::string& endpoint) {
+  return AdminAt(endpoint, v1::SnapshotRequest(), &v1::Admin::Stub::Snapshot);
+}
+
+absl::StatusOr<v1::CompactResponse> Client::Compact(const std::string& endpoint) {
+  return AdminAt(endpoint, v1::CompactRequest(), &v1::Admin::Stub::Compact);
 }
 
 absl::StatusOr<uint64_t> Client::Put(const std::string& key, const std::string& value) {

@@ -83,6 +83,8 @@ class Client {
   // verified separately (server/restore.h's VerifyBackup, as raftbadger-cli does).
   absl::StatusOr<raftbadger::v1::BackupHeader> Backup(const std::string& endpoint,
                                                       const std::string& out_path);
+  // Checkpoints and truncates the WAL of the member at endpoint (empty: the leader).
+  absl::StatusOr<raftbadger::v1::CompactResponse> Compact(const std::string& endpoint = "");
   // Snapshots the member at endpoint (empty: the leader).
   absl::StatusOr<raftbadger::v1::SnapshotResponse> Snapshot(const std::string& endpoint = "");
 
@@ -101,6 +103,10 @@ class Client {
   absl::StatusOr<Response> AdminChange(const Request& req,
                                        grpc::Status (raftbadger::v1::Admin::Stub::*call)(
                                            grpc::ClientContext*, const Request&, Response*));
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> AdminAt(const std::string& endpoint, const Request& req,
+                                   grpc::Status (raftbadger::v1::Admin::Stub::*call)(
+                                       grpc::ClientContext*, const Request&, Response*));
   raftbadger::v1::Admin::Stub* AdminStub(const std::string& address);
   absl::Status EnsureSession();
   absl::StatusOr<uint64_t> PutWith(const std::string& key, const std::string& value,

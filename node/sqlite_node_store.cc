@@ -208,6 +208,14 @@ absl::StatusOr<StateDigest> SqliteNodeStore::Digest() const {
   return digest.Finish(store_->applied_index(), store_->applied_conf_state());
 }
 
+absl::StatusOr<std::pair<int64_t, int64_t>> SqliteNodeStore::CheckpointWal() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(int64_t before, store_->WalSizeBytes());
+  RETURN_IF_ERROR(store_->Checkpoint());
+  ASSIGN_OR_RETURN(int64_t after, store_->WalSizeBytes());
+  return std::make_pair(before, after);
+}
+
 absl::StatusOr<std::shared_ptr<const raft::Snapshot>> SqliteNodeStore::LatestSnapshot() const {
   absl::MutexLock lock(&mu_);
   return store_->GetSnapshot();

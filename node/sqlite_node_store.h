@@ -59,6 +59,9 @@ class SqliteNodeStore : public NodeStore {
   // As storage::Store::Scan. Thread-safe.
   absl::StatusOr<std::vector<storage::KeyValue>> Scan(absl::string_view prefix, size_t limit,
                                                       absl::string_view start_after = {}) const;
+  // Checkpoints the WAL into the database and truncates it; returns its size in bytes
+  // before and after. Unavailable if a reader pins it. Thread-safe.
+  absl::StatusOr<std::pair<int64_t, int64_t>> CheckpointWal();
   // The latest snapshot. Thread-safe.
   absl::StatusOr<std::shared_ptr<const raft::Snapshot>> LatestSnapshot() const;
   // What reads of the database see (a write in flight may already have moved it, before

@@ -43,6 +43,8 @@ class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
                               raftbadger::v1::TransferLeaderResponse* resp) override;
   grpc::Status Snapshot(grpc::ServerContext* ctx, const raftbadger::v1::SnapshotRequest* req,
                         raftbadger::v1::SnapshotResponse* resp) override;
+  grpc::Status Compact(grpc::ServerContext* ctx, const raftbadger::v1::CompactRequest* req,
+                       raftbadger::v1::CompactResponse* resp) override;
   grpc::Status Backup(grpc::ServerContext* ctx, const raftbadger::v1::BackupRequest* req,
                       grpc::ServerWriter<raftbadger::v1::BackupChunk>* writer) override;
 

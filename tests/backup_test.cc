@@ -59,6 +59,11 @@ TEST(BackupTest, BackupFromAFollowerRestoresIntoANewClusterAndDamageIsRefused) {
   RunResult again =
       Cli(c, {"restore", file, "--data-dir=" + c.data_dir(restored), "--name=" + c.name(restored)});
   EXPECT_EQ(again.exit_code, 3) << "a restore over a non-empty directory: " << again.output;
+  RunResult inspect = Cli(c, {"inspect", "--data-dir=" + c.data_dir(restored)});
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("identity: name " + c.name(restored)), std::string::npos)
+      << inspect.output;
+  EXPECT_NE(inspect.output.find("state machine: 30 keys"), std::string::npos) << inspect.output;
   ASSERT_TRUE(c.Start(restored).ok());
   ASSERT_TRUE(c.AwaitAgreement({restored}, 1, kFormTimeout).ok()) << c.Log(restored);
   client::Client solo(client::ClientOptions{{c.endpoint(restored)}});

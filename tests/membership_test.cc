@@ -205,6 +205,11 @@ TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
   EXPECT_NE(snap.output.find("snapshot taken"), std::string::npos) << snap.output;
   EXPECT_GT(files(), 0);
 
+  RunResult compact = Cli(c, {"compact", "--endpoint=" + c.endpoint(2)});
+  EXPECT_EQ(compact.exit_code, 0) << compact.output;
+  EXPECT_NE(compact.output.find("WAL checkpointed"), std::string::npos) << compact.output;
+  EXPECT_NE(compact.output.find(", 0 after"), std::string::npos) << compact.output;
+
   RunResult list = Cli(c, {"member", "list"});
   EXPECT_EQ(list.exit_code, 0) << list.output;
   for (int i = 1; i <= 4; ++i) EXPECT_NE(list.output.find(c.name(i)), std::string::npos);
