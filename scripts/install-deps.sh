@@ -16,6 +16,8 @@ packages=(
   nlohmann-json3-dev
   # A small HTTP server (GNU libmicrohttpd) for Prometheus /metrics, /livez and /readyz.
   libmicrohttpd-dev
+  # systemd-analyze checks deploy/raftbadger.service (tests only; nothing is started).
+  systemd
 )
 
 missing=()

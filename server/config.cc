@@ -74,6 +74,9 @@ const std::vector<SettingSpec>& Settings() {
       {"force_new_cluster", "FORCE_NEW_CLUSTER", "ForceNewCluster", "false",
        "after losing a majority for good: make this node's data a new one-voter cluster "
        "(once; then start without it)"},
+      {"wipe_removed_data", "WIPE_REMOVED_DATA", "WipeRemovedData", "false",
+       "with --join: if this node was removed from its cluster, delete its old data and "
+       "join again"},
       {"promote_lag_entries", "PROMOTE_LAG_ENTRIES", "PromoteLagEntries", "100",
        "a learner this close to the leader's commit index is promoted to voter"},
       {"port", "PORT", "Port", "50051",
@@ -286,6 +289,14 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
     auto b = ParseBool(values["force_new_cluster"]);
     if (!b.ok()) return b.status();
     c.force_new_cluster = *b;
+  }
+  {
+    auto b = ParseBool(values["wipe_removed_data"]);
+    if (!b.ok()) return b.status();
+    c.wipe_removed_data = *b;
+    if (c.wipe_removed_data && values["join"].text.empty()) {
+      return Bad(values["wipe_removed_data"], "only means something with --join");
+    }
   }
   if (const Value& join = values["join"]; !join.text.empty()) {
     for (absl::string_view item : absl::StrSplit(join.text, ',', absl::SkipWhitespace())) {

@@ -39,6 +39,7 @@ struct ServerConfig {
   std::vector<std::string> join;  // members to ask for this node's addition (host:port)
   uint64_t promote_lag_entries = 100;
   bool force_new_cluster = false;
+  bool wipe_removed_data = false;
   int port = 50051;
   int metrics_port = 0;  // 0: no HTTP endpoint
   std::string listen_host = "0.0.0.0";

@@ -124,6 +124,18 @@ TEST(ConfigTest, JoinTakesMembersAndExcludesBootstrap) {
       << both.status();
 }
 
+TEST(ConfigTest, WipeRemovedDataNeedsJoin) {
+  ConfigSources s = Minimal();
+  s.env["WIPE_REMOVED_DATA"] = "true";
+  auto alone = ResolveConfig(s);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.status().message().find("only means something with --join"), std::string::npos);
+  s.env["JOIN"] = "localhost:50051";
+  auto c = ResolveConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->wipe_removed_data);
+}
+
 TEST(ConfigTest, MetricsPortIsOffByDefaultAndMustDifferFromPort) {
   ConfigSources s = Minimal();
   auto c = ResolveConfig(s);

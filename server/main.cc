@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -164,6 +165,21 @@ void SetUpLogging(const ServerConfig& c) {
   });
 }
 
+// Deletes what RaftBadger keeps in a data directory (a removed node's, to join again):
+// the database, its WAL, the snapshots, and last the identity, so that a crash half-way
+// leaves a directory that still says it was removed.
+absl::Status WipeDataDir(const std::string& dir) {
+  std::error_code error;
+  for (const std::string name :
+       {absl::StrCat(storage::kDatabaseFileName), absl::StrCat(storage::kDatabaseFileName, "-wal"),
+        absl::StrCat(storage::kDatabaseFileName, "-shm"), std::string(storage::kSnapshotDirName),
+        std::string(kIdentityFileName)}) {
+    std::filesystem::remove_all(std::filesystem::path(dir) / name, error);
+    if (error) return absl::InternalError(absl::StrCat("deleting ", name, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
 // --force-new-cluster: see force_new_cluster.h. Dies with the reason if it cannot.
 void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* raw_store,
                 node::SqliteNodeStore* store, DataDirIdentity* identity,
@@ -227,19 +243,28 @@ int Run(int argc, char** argv) {
   DataDirIdentity identity;
   bool fresh = false;
   auto existing = ReadIdentity(config.data_dir);
+  if (existing.ok() && existing->name != config.node_id) {
+    Die(absl::StrCat("BADGER_DB_PATH: data directory ", config.data_dir, " belongs to node ",
+                     existing->name, ", not ", config.node_id, "; refusing to start over it"));
+  }
+  if (existing.ok() && existing->removed_at_index != 0) {
+    if (!config.wipe_removed_data) {
+      Die(absl::StrCat("BADGER_DB_PATH: node ", existing->name, " was removed from cluster ",
+                       existing->cluster_id, " (log index ", existing->removed_at_index,
+                       "); its data there is out of date and must not rejoin. To join again, "
+                       "start it with --join and --wipe_removed_data (or move ",
+                       config.data_dir, " away)"));
+    }
+    RB_LOG(WARNING) << "node " << existing->name << " was removed from cluster "
+                    << existing->cluster_id << " (log index " << existing->removed_at_index
+                    << "); WIPE_REMOVED_DATA: deleting its old data to join again";
+    if (absl::Status s = WipeDataDir(config.data_dir); !s.ok()) {
+      Die(absl::StrCat("WIPE_REMOVED_DATA: ", s.message()));
+    }
+    existing = absl::NotFoundError("wiped");
+  }
   if (existing.ok()) {
     identity = *existing;
-    if (identity.name != config.node_id) {
-      Die(absl::StrCat("BADGER_DB_PATH: data directory ", config.data_dir, " belongs to node ",
-                       identity.name, ", not ", config.node_id, "; refusing to start over it"));
-    }
-    if (identity.removed_at_index != 0) {
-      Die(absl::StrCat("BADGER_DB_PATH: node ", identity.name, " was removed from cluster ",
-                       identity.cluster_id, " (log index ", identity.removed_at_index,
-                       "); its data there is out of date and must not rejoin. To join again, "
-                       "move ",
-                       config.data_dir, " away and start with an empty one and --join"));
-    }
   } else if (absl::IsNotFound(existing.status())) {
     fresh = true;
     identity = DataDirIdentity{config.node_id, self_id, config.bootstrap ? NewClusterId() : 0};
@@ -334,10 +359,14 @@ int Run(int argc, char** argv) {
     if (!rd.entries.empty()) ready_entries.Observe(static_cast<double>(rd.entries.size()));
   };
   absl::Mutex identity_mu;
-  // Set once this node applies its own removal (from the hook, on the loop). It is
+  // Set once this node has been removed from the cluster (see on_view_change below). It is
   // recorded at once, so that even a crash right after cannot bring the node back with
   // its old data.
   std::atomic<uint64_t> removed_at{0};
+  // On the loop only: the index of the last removal of this node it applied (a node that
+  // catches up from the log may replay an old removal that a later entry undid).
+  uint64_t removal_applied_at = 0;
+  bool was_member = false;
   auto record_removal = [&](uint64_t index) {
     removed_at.store(index);
     absl::MutexLock lock(&identity_mu);
@@ -348,7 +377,7 @@ int Run(int argc, char** argv) {
                     << "; stopping";
     kill(getpid(), SIGTERM);  // handled below, by the main thread
   };
-  hooks.on_apply = [&book, &record_removal, self_id](const raft::Entry& e) {
+  hooks.on_apply = [&book, &removal_applied_at, self_id](const raft::Entry& e) {
     if (e.type != raft::EntryType::kConfChange) return;
     auto cc = raft::DecodeConfChange(e.data);
     if (!cc.ok() || cc->changes.empty()) return;
@@ -361,7 +390,7 @@ int Run(int argc, char** argv) {
       RB_LOG(INFO) << "membership change at index " << e.index << ": " << ChangeName(c.type) << " "
                    << book.NameOf(c.node_id);
       if (c.type == raft::ConfChangeType::kRemoveNode && c.node_id == self_id) {
-        record_removal(e.index);
+        removal_applied_at = e.index;
       }
     }
   };
@@ -420,9 +449,23 @@ int Run(int argc, char** argv) {
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  (*host)->set_on_view_change([health, &book](const NodeView& v) {
+  NodeView logged;  // the view last logged; on the loop only
+  (*host)->set_on_view_change([&, health](const NodeView& v) {
     g_term.store(v.term);
+    // Removed: a member once, outside the configuration now, with everything it knows to
+    // be committed applied (so no later entry it has yet to apply adds it back).
+    if (v.role != "non-member" && v.role != "stopped") was_member = true;
+    if (was_member && v.role == "non-member" && v.applied >= v.commit && removed_at.load() == 0) {
+      record_removal(removal_applied_at != 0 ? removal_applied_at : v.applied);
+    }
     health->SetServingStatus(v.serving);
+    // Logged when the role, leader, term or configuration changes, not on every flip of
+    // "serving" (a follower under load is a moment behind its commit index each round).
+    if (v.role == logged.role && v.leader == logged.leader && v.term == logged.term &&
+        v.failed == logged.failed && v.conf == logged.conf) {
+      return;
+    }
+    logged = v;
     RB_LOG(INFO) << "role " << v.role << ", leader " << (v.leader ? book.NameOf(v.leader) : "none")
                  << ", commit " << v.commit << ", applied " << v.applied
                  << (v.serving ? ", serving" : ", not serving")

@@ -197,7 +197,8 @@ void NodeHost::RefreshView() {
   {
     absl::MutexLock lock(&mu_);
     changed = v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
-              v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf);
+              v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf) ||
+              (v.applied >= v.commit) != (view_.applied >= view_.commit);
     view_ = v;
   }
   if (changed && on_view_change_) on_view_change_(v);

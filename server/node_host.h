@@ -88,7 +88,8 @@ class NodeHost {
                  NodeView* last = nullptr) const;
   // The store, for reads on the loop only (inside a posted function or a node callback).
   node::SqliteNodeStore& store() { return *store_; }
-  // Called on the loop whenever the view changes (role, term, leader, serving).
+  // Called on the loop whenever the view changes (role, term, leader, serving, failure,
+  // configuration, or whether everything committed is applied).
   void set_on_view_change(std::function<void(const NodeView&)> fn) {
     on_view_change_ = std::move(fn);
   }

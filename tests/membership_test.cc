@@ -151,6 +151,17 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
       RunToCompletion(ServerBinary(), {}, c.Env(*leader), c.root(), absl::Seconds(10));
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.output.find("was removed from cluster"), std::string::npos) << again.output;
+
+  // Asked to, it wipes that data and joins again, as a new member.
+  ASSERT_TRUE(c.Start(*leader, {{"JOIN", c.endpoint(joiner)},
+                                {"WIPE_REMOVED_DATA", "true"},
+                                {"BOOTSTRAP", "false"},
+                                {"RAFT_PEERS", ""}})
+                  .ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  EXPECT_NE(c.Log(*leader).find("deleting its old data"), std::string::npos);
+  auto last = admin.Get(absl::StrCat("k", writer.acked() - 1), v1::STALE, c.endpoint(*leader));
+  ASSERT_TRUE(last.ok()) << last.status();
 }
 
 TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
