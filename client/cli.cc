@@ -15,6 +15,7 @@
 //
 // Exit codes a script can rely on: 0 done; 1 the key was not found, or a compare failed;
 // 2 usage error; 3 the cluster could not answer (unavailable, deadline, other errors).
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -186,9 +187,14 @@ int StatusJson(Client* client, const std::vector<std::string>& endpoints) {
 }
 
 int Status(Client* client, const std::vector<std::string>& endpoints) {
-  std::printf("%-16s %-22s %-12s %6s %8s %8s %-12s\n", "NAME", "ENDPOINT", "ROLE", "TERM", "COMMIT",
-              "APPLIED", "LEADER");
+  std::printf("%-16s %-22s %-12s %6s %8s %8s %-12s %6s %10s\n", "NAME", "ENDPOINT", "ROLE", "TERM",
+              "COMMIT", "APPLIED", "LEADER", "LAG", "DB");
   auto all = client->StatusAll();
+  // How far behind the leader each member is: the highest commit index any reports.
+  uint64_t newest = 0;
+  for (const auto& s : all) {
+    if (s.ok()) newest = std::max(newest, s->commit_index());
+  }
   bool any = false;
   for (size_t i = 0; i < all.size(); ++i) {
     if (!all[i].ok()) {
@@ -198,10 +204,13 @@ int Status(Client* client, const std::vector<std::string>& endpoints) {
     }
     any = true;
     const v1::StatusResponse& s = *all[i];
-    std::printf("%-16s %-22s %-12s %6llu %8llu %8llu %-12s\n", s.name().c_str(),
+    std::printf("%-16s %-22s %-12s %6llu %8llu %8llu %-12s %6llu %10s\n", s.name().c_str(),
                 endpoints[i].c_str(), s.role().c_str(), static_cast<unsigned long long>(s.term()),
                 static_cast<unsigned long long>(s.commit_index()),
-                static_cast<unsigned long long>(s.applied_index()), s.leader_name().c_str());
+                static_cast<unsigned long long>(s.applied_index()),
+                s.leader_name().empty() ? "-" : s.leader_name().c_str(),
+                static_cast<unsigned long long>(newest - std::min(newest, s.applied_index())),
+                absl::StrCat(s.db_size_bytes() / 1024, " KiB").c_str());
   }
   return any ? kOk : kFailed;
 }

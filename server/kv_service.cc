@@ -1,5 +1,7 @@
 #include "server/kv_service.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <map>
 #include <random>
@@ -12,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "node/kv_api.h"
 #include "node/state_machine.h"
+#include "storage/store.h"
 
 namespace rb::server {
 namespace {
@@ -295,7 +298,17 @@ grpc::Status KvCore::Status(v1::StatusResponse* out) {
       m->set_name(info->name);
       m->set_address(info->address);
     }
+    if (auto it = v.progress.find(id); it != v.progress.end()) {
+      m->set_match_index(it->second.match);
+      m->set_progress_state(it->second.state);
+    }
   };
+  const std::string db = absl::StrCat(config_->data_dir, "/", storage::kDatabaseFileName);
+  struct stat st {};
+  if (::stat(db.c_str(), &st) == 0) out->set_db_size_bytes(static_cast<uint64_t>(st.st_size));
+  if (::stat((db + "-wal").c_str(), &st) == 0) {
+    out->set_wal_size_bytes(static_cast<uint64_t>(st.st_size));
+  }
   for (uint64_t id : v.conf.voters) add(id, true);
   for (uint64_t id : v.conf.learners) add(id, false);
   return grpc::Status::OK;

@@ -450,6 +450,7 @@ TEST_F(ApiTest, CliCommandsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   for (int i = 1; i <= 3; ++i) EXPECT_NE(r.output.find(cluster_->name(i)), std::string::npos);
   EXPECT_NE(r.output.find("leader"), std::string::npos);
+  EXPECT_NE(r.output.find("LAG"), std::string::npos) << r.output;
   // The same for scripts: one JSON array, a member per endpoint, one leader.
   r = cli({"status", "-w", "json"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -461,7 +462,13 @@ TEST_F(ApiTest, CliCommandsAndExitCodes) {
     EXPECT_EQ(rows[i]["endpoint"], cluster_->endpoint(i + 1));
     EXPECT_EQ(rows[i]["name"], cluster_->name(i + 1));
     EXPECT_GT(std::stoull(rows[i]["appliedIndex"].get<std::string>()), 0u) << rows[i];
-    if (rows[i]["role"] == "leader") ++leaders;
+    EXPECT_GT(std::stoull(rows[i]["dbSizeBytes"].get<std::string>()), 0u) << rows[i];
+    if (rows[i]["role"] == "leader") {
+      ++leaders;
+      // The leader reports how each member is replicated to.
+      ASSERT_EQ(rows[i]["members"].size(), 3u) << rows[i];
+      for (const auto& m : rows[i]["members"]) EXPECT_EQ(m["progressState"], "replicate") << m;
+    }
   }
   EXPECT_EQ(leaders, 1) << r.output;
   r = cli({"status", "-w", "yaml"});

@@ -64,6 +64,19 @@ TEST(BackupTest, BackupFromAFollowerRestoresIntoANewClusterAndDamageIsRefused) {
   EXPECT_NE(inspect.output.find("identity: name " + c.name(restored)), std::string::npos)
       << inspect.output;
   EXPECT_NE(inspect.output.find("state machine: 30 keys"), std::string::npos) << inspect.output;
+  // A damaged copy of that directory: inspect says so, and changes nothing.
+  const std::string damaged_dir = c.root() + "/data/damaged-copy";
+  std::filesystem::copy(c.data_dir(restored), damaged_dir,
+                        std::filesystem::copy_options::recursive);
+  std::string db = storage::ReadFileBytes(damaged_dir + "/raftbadger.db");
+  ASSERT_GT(db.size(), 8192u);
+  db[db.size() - 100] ^= 0x40;
+  storage::WriteFileBytes(damaged_dir + "/raftbadger.db", db);
+  RunResult bad = Cli(c, {"inspect", "--data-dir=" + damaged_dir});
+  EXPECT_EQ(bad.exit_code, 3) << bad.output;
+  EXPECT_NE(bad.output.find("DATA_LOSS"), std::string::npos) << bad.output;
+  EXPECT_EQ(storage::ReadFileBytes(damaged_dir + "/raftbadger.db"), db);
+
   ASSERT_TRUE(c.Start(restored).ok());
   ASSERT_TRUE(c.AwaitAgreement({restored}, 1, kFormTimeout).ok()) << c.Log(restored);
   client::Client solo(client::ClientOptions{{c.endpoint(restored)}});
