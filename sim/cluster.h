@@ -83,6 +83,9 @@ struct Scenario {
   // SQLite back end: nodes 1..flaky_read_nodes flip a bit in a page read this often.
   uint32_t flaky_read_per_mille = 0;
   int flaky_read_nodes = 0;
+  // SQLite back end: nodes 1..failing_sync_nodes fail an fsync this often (per 10,000).
+  uint32_t failing_sync_per_10k = 0;
+  int failing_sync_nodes = 0;
   // SQLite back end: each read that reaches a node's disk keeps the node busy this long
   // (at most; drawn per event). 0: reads are free.
   uint64_t max_read_latency_us = 0;
@@ -100,6 +103,7 @@ struct Scenario {
         "/1000 corruption=", corruption_per_mille,
         "/1000 new_leader_crash=", new_leader_crash_per_mille,
         "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes,
+        " nodes failing_syncs=", failing_sync_per_10k, "/10000 on ", failing_sync_nodes,
         " nodes read_latency<=", max_read_latency_us, "us");
   }
 };

@@ -414,6 +414,7 @@ void Simulation::HealAll() {
   links_.Unclog();
   scenario_.drop_per_mille = 0;
   scenario_.duplicate_per_mille = 0;
+  if (vfs_ != nullptr) vfs_->StopSyncFailures();
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
   for (auto& [id, n] : nodes_) {
     n.paused_until = 0;

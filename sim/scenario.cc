@@ -70,6 +70,13 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
       s.flaky_read_nodes = static_cast<int>(own.Range(1, std::max(1, (s.voters - 1) / 2)));
     }
   }
+  if (o.storage == SimOptions::Storage::kSqlite && o.sync_failures) {
+    raft::Rng own(o.seed ^ 0x73796e636661696cULL);  // "syncfail"
+    if (own.Chance(1, 2)) {
+      s.failing_sync_per_10k = static_cast<uint32_t>(own.Range(1, 30));
+      s.failing_sync_nodes = static_cast<int>(own.Range(1, std::max(1, s.voters / 2)));
+    }
+  }
   if (o.storage == SimOptions::Storage::kSqlite && o.disk_latency) {
     raft::Rng own(o.seed ^ 0x726561646c617473ULL);  // "readlats"
     if (own.Chance(1, 2)) s.max_read_latency_us = own.Range(10, 2'000);

@@ -131,7 +131,7 @@ void SimDisk::Thaw() {
 
 // Applies one unsynced operation to the durable image as a power loss might: fully, not at
 // all, or (writes only) sector by sector.
-void SimDisk::Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report) {
+void SimDisk::Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report, bool may_tear) {
   const uint64_t fate = rng->Uniform(3);
   if (fate == 0) {
     ++report->writes_lost;
@@ -144,7 +144,7 @@ void SimDisk::Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report
   }
   const uint64_t end = u.offset + u.new_bytes.size();
   if (end > f->data.size()) f->data.resize(end, '\0');
-  if (fate == 1 || u.new_bytes.size() <= kPhysicalSectorBytes) {
+  if (fate == 1 || !may_tear || u.new_bytes.size() <= kPhysicalSectorBytes) {
     ++report->writes_kept;
     f->data.replace(u.offset, u.new_bytes.size(), u.new_bytes);
     return;
@@ -159,6 +159,17 @@ void SimDisk::Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report
     }
     pos = sector_end;
   }
+}
+
+SimDisk::CrashReport SimDisk::FailSync(absl::string_view path, raft::Rng* rng) {
+  CrashReport report;
+  if (!Proceed()) return report;
+  File& f = Get(path);
+  RollBack(&f);
+  const std::vector<Undo> unsynced = std::move(f.unsynced);
+  f.unsynced.clear();
+  for (const Undo& u : unsynced) Replay(&f, u, rng, &report, /*may_tear=*/false);
+  return report;
 }
 
 SimDisk::CrashReport SimDisk::Crash(raft::Rng* rng) {

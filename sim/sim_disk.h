@@ -56,6 +56,13 @@ class SimDisk {
   // Power loss: each file falls back to its durable image plus a random subset of its
   // unsynced writes, some of them torn, applied in the order they were issued.
   CrashReport Crash(raft::Rng* rng);
+  // A failed fsync of one file (Linux after a writeback error): the kernel wrote back a
+  // random subset of the file's unsynced writes, each whole, and dropped the rest, marking
+  // their pages clean. What it kept is durable now; what it dropped is gone, for the medium
+  // and for the process's later reads alike (they see what was there before). Unlike a
+  // power loss, nothing is torn: the page cache writes back whole pages or fails them.
+  // REQUIRES: Exists(path).
+  CrashReport FailSync(absl::string_view path, raft::Rng* rng);
   // Damage: flips one bit of the durable image (bit rot, a misdirected write).
   // REQUIRES: Exists(path), offset < Size(path), bit < 8, no unsynced writes to the file.
   void FlipBit(absl::string_view path, uint64_t offset, int bit);
@@ -98,7 +105,9 @@ class SimDisk {
   static void Undo1(File* f, const Undo& u);
   // Undoes the changes made while frozen (always the last ones of each file).
   void DiscardGhosts();
-  static void Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report);
+  // Re-applies an undone write or truncation, or not (a power loss may also tear it).
+  static void Replay(File* f, const Undo& u, raft::Rng* rng, CrashReport* report,
+                     bool may_tear = true);
 
   std::map<std::string, File, std::less<>> files_;
   // Whether a change may proceed (counts down FreezeAfter).

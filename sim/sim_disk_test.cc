@@ -74,6 +74,36 @@ TEST(SimDiskTest, PowerLossKeepsLosesOrTearsUnsyncedWrites) {
   EXPECT_GT(total.writes_torn, 0u);
 }
 
+TEST(SimDiskTest, FailedSyncKeepsOrDropsEachWriteWholeAndOnlyThatFile) {
+  SimDisk::CrashReport total;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    SimDisk disk;
+    disk.Create("/n/f");
+    disk.Create("/n/g");
+    disk.Write("/n/f", 0, std::string(4096, 'a'));
+    disk.Sync("/n/f");
+    disk.Write("/n/f", 1024, std::string(2048, 'b'));
+    disk.Write("/n/g", 0, "other file");
+    raft::Rng rng(seed);
+    const SimDisk::CrashReport r = disk.FailSync("/n/f", &rng);
+    total.writes_lost += r.writes_lost;
+    total.writes_kept += r.writes_kept;
+    EXPECT_EQ(r.writes_torn, 0u);
+    // What the process reads now is what the disk holds: all old or all new.
+    const std::string after = ReadAll(disk, "/n/f");
+    ASSERT_TRUE(after == std::string(4096, 'a') ||
+                after == std::string(1024, 'a') + std::string(2048, 'b') + std::string(1024, 'a'))
+        << "seed " << seed;
+    // Nothing of the file is pending any more; the other file's write still is.
+    EXPECT_EQ(disk.unsynced_writes(), 1u);
+    raft::Rng power(seed);
+    disk.Crash(&power);
+    EXPECT_EQ(ReadAll(disk, "/n/f"), after) << "a failed sync's outcome is durable";
+  }
+  EXPECT_GT(total.writes_lost, 0u);
+  EXPECT_GT(total.writes_kept, 0u);
+}
+
 TEST(SimDiskTest, PowerLossUndoesUnsyncedTruncation) {
   bool saw_lost = false, saw_kept = false;
   for (uint64_t seed = 1; seed <= 40; ++seed) {

@@ -137,6 +137,11 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.read_faults, 0u);
   EXPECT_GT(r.read_faults_repaired, 0u);
+  o.seed = 7;  // an fsync fails: the node stops, restarts, and nothing acknowledged is lost
+  r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.sync_failures, 0u);
+  EXPECT_GT(r.storage_failures, 0u);  // (a failure inside an automatic checkpoint is not one)
 }
 
 TEST_F(SimTest, RegressionSeeds) {

@@ -17,6 +17,7 @@ struct SimVfs::File {
   std::string* path;
   bool delete_on_close;
   uint32_t flaky_reads_per_mille;  // at open, from SetFlakyReads
+  uint32_t failing_syncs_per_10k;  // at open, from SetFailingSyncs
 };
 
 namespace {
@@ -53,7 +54,8 @@ const sqlite3_io_methods SimVfs::kIoMethods = {1,  // iVersion: no shared memory
                                                nullptr,
                                                nullptr};
 
-SimVfs::SimVfs(uint64_t seed) : rng_(seed), fault_rng_(seed ^ 0x5eadfa017ULL) {
+SimVfs::SimVfs(uint64_t seed)
+    : rng_(seed), fault_rng_(seed ^ 0x5eadfa017ULL), sync_fault_rng_(seed ^ 0x5f5c4fa11ULL) {
   name_ = absl::StrCat("raftbadger-sim-", next_instance++);
   vfs_.iVersion = 2;
   vfs_.szOsFile = sizeof(File);
@@ -84,6 +86,11 @@ SimVfs::~SimVfs() {
 void SimVfs::SetFlakyReads(absl::string_view path, uint32_t per_mille) {
   RB_CHECK(per_mille <= 1000, "per_mille ", per_mille);
   flaky_reads_per_mille_[std::string(path)] = per_mille;
+}
+
+void SimVfs::SetFailingSyncs(absl::string_view path, uint32_t per_10k) {
+  RB_CHECK(per_10k <= 10000, "per_10k ", per_10k);
+  failing_syncs_per_10k_[std::string(path)] = per_10k;
 }
 
 void SimVfs::Mount(absl::string_view disk_name, SimDisk* disk) {
@@ -124,6 +131,8 @@ int SimVfs::Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int fla
   f->delete_on_close = name == nullptr || (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
   auto flaky = self->flaky_reads_per_mille_.find(*f->path);
   f->flaky_reads_per_mille = flaky == self->flaky_reads_per_mille_.end() ? 0 : flaky->second;
+  auto failing = self->failing_syncs_per_10k_.find(*f->path);
+  f->failing_syncs_per_10k = failing == self->failing_syncs_per_10k_.end() ? 0 : failing->second;
   f->base.pMethods = &kIoMethods;
   if (out_flags != nullptr) *out_flags = flags;
   return SQLITE_OK;
@@ -217,6 +226,12 @@ int SimVfs::Truncate(sqlite3_file* file, sqlite3_int64 size) {
 
 int SimVfs::Sync(sqlite3_file* file, int /*flags*/) {
   auto* f = reinterpret_cast<File*>(file);
+  if (f->failing_syncs_per_10k > 0 && !f->vfs->sync_failures_stopped_ &&
+      f->vfs->sync_fault_rng_.Chance(f->failing_syncs_per_10k, 10000)) {
+    f->disk->FailSync(*f->path, &f->vfs->sync_fault_rng_);
+    ++f->vfs->sync_failures_;
+    return SQLITE_IOERR_FSYNC;
+  }
   f->disk->Sync(*f->path);
   ++f->vfs->syncs_;
   return SQLITE_OK;

@@ -49,10 +49,18 @@ class SimVfs {
   // it returns with probability per_mille / 1000 (drawn from this VFS's fault generator,
   // which is apart from the one behind SQLite's randomness).
   void SetFlakyReads(absl::string_view path, uint32_t per_mille);
+  // From now on, each sync of the file at `path` (opened after this call) fails with
+  // probability per_10k / 10000: the disk keeps a random part of the file's unsynced writes
+  // and drops the rest (SimDisk::FailSync), and SQLite gets SQLITE_IOERR_FSYNC. Drawn from
+  // a generator of its own, so that other faults draw what they drew before.
+  void SetFailingSyncs(absl::string_view path, uint32_t per_10k);
+  // From now on no sync fails (the simulator's faults have stopped).
+  void StopSyncFailures() { sync_failures_stopped_ = true; }
 
   // Counters, for tests and traces.
   uint64_t syncs() const { return syncs_; }
   uint64_t read_faults() const { return read_faults_; }  // bits flipped by flaky reads
+  uint64_t sync_failures() const { return sync_failures_; }
 
  private:
   struct File;
@@ -88,12 +96,16 @@ class SimVfs {
   sqlite3_vfs vfs_{};
   raft::Rng rng_;
   raft::Rng fault_rng_;
+  raft::Rng sync_fault_rng_;
   std::map<std::string, SimDisk*, std::less<>> disks_;
   std::map<std::string, uint32_t, std::less<>> flaky_reads_per_mille_;
+  std::map<std::string, uint32_t, std::less<>> failing_syncs_per_10k_;
   std::unique_ptr<storage::PageChecksumVfs> checked_;  // over vfs_; unregistered first
   uint64_t temp_files_ = 0;
   uint64_t syncs_ = 0;
   uint64_t read_faults_ = 0;
+  uint64_t sync_failures_ = 0;
+  bool sync_failures_stopped_ = false;
 };
 
 }  // namespace rb::sim

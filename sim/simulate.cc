@@ -51,6 +51,9 @@ ABSL_FLAG(bool, disk_corruption, true,
           "sqlite: a power loss may damage a sector of one node's database");
 ABSL_FLAG(bool, read_faults, true,
           "sqlite: page reads on a minority of nodes sometimes return a flipped bit");
+ABSL_FLAG(bool, sync_failures, true,
+          "sqlite: an fsync on some nodes now and then fails, losing part of what it should "
+          "have made durable");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
@@ -91,6 +94,7 @@ std::string ReplayCommand(uint64_t seed) {
       {"power_loss", absl::GetFlag(FLAGS_power_loss)},
       {"disk_corruption", absl::GetFlag(FLAGS_disk_corruption)},
       {"read_faults", absl::GetFlag(FLAGS_read_faults)},
+      {"sync_failures", absl::GetFlag(FLAGS_sync_failures)},
   };
   for (const auto& [name, on] : classes) {
     if (!on) absl::StrAppend(&cmd, " --", name, "=false");
@@ -132,6 +136,7 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->power_loss = absl::GetFlag(FLAGS_power_loss);
   o->disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
   o->read_faults = absl::GetFlag(FLAGS_read_faults);
+  o->sync_failures = absl::GetFlag(FLAGS_sync_failures);
   const std::string storage = absl::GetFlag(FLAGS_storage);
   if (storage == "sqlite") {
     o->storage = rb::sim::SimOptions::Storage::kSqlite;
@@ -204,7 +209,7 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
         r.damaged_while_running, ") storage_failures=", r.storage_failures,
         " refused_starts=", r.refused_starts, " replacements_proposed=", r.replacements_proposed,
         " members_replaced=", r.members_replaced, " read_faults=", r.read_faults,
-        " read_faults_repaired=", r.read_faults_repaired);
+        " read_faults_repaired=", r.read_faults_repaired, " sync_failures=", r.sync_failures);
     std::printf("%s\n", disk.c_str());
   }
   if (!r.ok) {

@@ -127,7 +127,18 @@ void Simulation::StartNode(SimNode* n) {
     // Checkpoints (writes to the database file) every 64 pages rather than 1000, so that
     // power losses and damage also strike the database file, not only the WAL.
     store_options.wal_autocheckpoint_pages = 64;
+    const uint64_t sync_failures_before = vfs_->sync_failures();
     auto opened = node::SqliteNodeStore::Open(store_options, initial_conf_, DiskScheduler(n->id));
+    if (!opened.ok() && vfs_->sync_failures() > sync_failures_before) {
+      // An fsync failed while the store opened (creating or recovering it): the process
+      // exits, as production's does, and starts again later.
+      ++result_.storage_failures;
+      Trace(27, n->id, 0, 0, [&] {
+        return absl::StrCat("node ", n->id, " stops while opening: ", opened.status().ToString());
+      });
+      ScheduleRestart(n->id);
+      return;
+    }
     if (!opened.ok()) {
       // What it must do: never start over state it cannot trust. It stays down. Damage is
       // reported as DataLoss, except in the header fields that identify the file (a flipped
@@ -545,6 +556,11 @@ void Simulation::SetUp() {
         vfs_->SetFlakyReads(db, scenario_.flaky_read_per_mille);
         vfs_->SetFlakyReads(db + "-wal", scenario_.flaky_read_per_mille);
       }
+      if (i <= scenario_.failing_sync_nodes) {
+        const std::string db = absl::StrCat(n.dir, "/", storage::kDatabaseFileName);
+        vfs_->SetFailingSyncs(db, scenario_.failing_sync_per_10k);
+        vfs_->SetFailingSyncs(db + "-wal", scenario_.failing_sync_per_10k);
+      }
     }
     n.transport = std::make_unique<SimTransport>(this, i);
     const int64_t drift =
@@ -666,6 +682,7 @@ SimResult Simulation::Run() {
   if (!failed_ && result_.ops_completed == 0 && options_.clients > 0) {
     Fail("no client operation completed in the whole run");
   }
+  if (vfs_ != nullptr) result_.sync_failures = vfs_->sync_failures();
   if (!failed_ && vfs_ != nullptr) CheckReadFaultsCaught();
   result_.trace_hash = hash_;
   return result_;

@@ -71,6 +71,11 @@ struct SimOptions {
   // return a flipped bit (the disk itself is fine). The page checksums must catch every
   // one, and a second read repair it.
   bool read_faults = true;
+  // SQLite back end only: on some nodes an fsync now and then fails, after which the disk
+  // holds only part of what was written since the last good one (Linux after a writeback
+  // error). The store must fail the write and the node stop; nothing may be acknowledged
+  // on the strength of the failed fsync.
+  bool sync_failures = true;
   // A readable event log, if set.
   std::ostream* trace = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.
@@ -107,6 +112,7 @@ struct SimResult {
   uint64_t replacements_proposed = 0;  // operator changes replacing such a node
   uint64_t members_replaced = 0;       // and replacements the leader's config shows done
   uint64_t read_faults = 0;            // bits flipped in page reads
+  uint64_t sync_failures = 0;          // fsyncs that failed
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
