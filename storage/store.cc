@@ -65,12 +65,21 @@ absl::Status MakeDirs(const std::string& dir) {
       absl::StrCat("cannot create directory ", dir, ": ", created.message()));
 }
 
-// Makes a newly created file's directory entry durable.
-void SyncDir(const std::string& dir) {
+// Makes a newly created file's directory entry durable. A failure is an error: a store
+// whose creation may not survive a power loss must not be used (it would start empty).
+absl::Status SyncDir(const std::string& dir) {
   const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  fsync(fd);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("opening ", dir, " to sync it: ", std::strerror(errno)));
+  }
+  const int rc = fsync(fd);
+  const int err = errno;
   close(fd);
+  if (rc != 0) {
+    return absl::InternalError(absl::StrCat("fsync of directory ", dir, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
 }
 
 std::string Serialize(const google::protobuf::MessageLite& m) { return m.SerializeAsString(); }
@@ -186,7 +195,7 @@ absl::Status Store::Initialize() {
       db_->Exec("ROLLBACK").IgnoreError();
       return s;
     }
-    if (options_.vfs.empty()) SyncDir(options_.dir);
+    if (options_.vfs.empty()) RETURN_IF_ERROR(SyncDir(options_.dir));
   } else if (options_.verify_on_open) {
     RETURN_IF_ERROR(VerifyStructure());
   }
