@@ -65,29 +65,10 @@ absl::StatusOr<uint64_t> AdminServiceImpl::IdOf(const std::string& name) const {
   return id;
 }
 
-void AdminServiceImpl::FillMembers(const NodeView& v,
-                                   google::protobuf::RepeatedPtrField<v1::Member>* out) const {
-  auto add = [&](uint64_t id, bool voter) {
-    v1::Member* m = out->Add();
-    m->set_raft_id(id);
-    m->set_voter(voter);
-    if (auto info = book_->Find(id)) {
-      m->set_name(info->name);
-      m->set_address(info->address);
-    }
-    if (auto it = v.progress.find(id); it != v.progress.end()) {
-      m->set_match_index(it->second.match);
-      m->set_progress_state(it->second.state);
-    }
-  };
-  for (uint64_t id : v.conf.voters) add(id, true);
-  for (uint64_t id : v.conf.learners) add(id, false);
-}
-
 grpc::Status AdminServiceImpl::MemberList(grpc::ServerContext*, const v1::MemberListRequest*,
                                           v1::MemberListResponse* resp) {
   const NodeView v = host_->view();
-  FillMembers(v, resp->mutable_members());
+  FillMembers(v, *book_, resp->mutable_members());
   if (v.leader != 0) resp->set_leader_name(book_->NameOf(v.leader));
   resp->set_cluster_id(cluster_id_->load());
   return grpc::Status::OK;
@@ -181,7 +162,7 @@ grpc::Status AdminServiceImpl::Change(grpc::ServerContext* ctx, const Planner& p
   } else {
     v = host_->view();
   }
-  FillMembers(v, resp->mutable_members());
+  FillMembers(v, *book_, resp->mutable_members());
   resp->set_index(p.index);
   resp->set_already_member(p.already);
   resp->set_cluster_id(cluster_id_->load());

@@ -66,8 +66,6 @@ class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
   grpc::Status Change(grpc::ServerContext* ctx, const Planner& plan,
                       const std::function<bool(const raft::ConfState&)>& shows,
                       raftbadger::v1::MemberChangeResponse* resp);
-  void FillMembers(const NodeView& v,
-                   google::protobuf::RepeatedPtrField<raftbadger::v1::Member>* out) const;
   absl::StatusOr<uint64_t> IdOf(const std::string& name) const;
 
   KvCore* core_;

@@ -101,6 +101,8 @@ const std::vector<SettingSpec>& Settings() {
        "deadline of a request whose caller set none"},
       {"max_pending_requests", "MAX_PENDING_REQUESTS", "MaxPendingRequests", "10000",
        "requests waiting on this node at once; more get RESOURCE_EXHAUSTED"},
+      {"max_handler_threads", "MAX_HANDLER_THREADS", "MaxHandlerThreads", "256",
+       "gRPC requests handled at once; more get RESOURCE_EXHAUSTED"},
       {"metrics_port", "METRICS_PORT", "MetricsPort", "0",
        "HTTP port for /metrics (Prometheus), /livez and /readyz, on LISTEN_HOST (0: off)"},
       {"log_level", "LOG_LEVEL", "LogLevel", "info", "debug, info, warning or error"},
@@ -327,6 +329,8 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       {"request_timeout_ms", 1, 3600000,
        [&](uint64_t v) { c.request_timeout_ms = static_cast<int>(v); }},
       {"max_pending_requests", 1, 1000000, [&](uint64_t v) { c.max_pending_requests = v; }},
+      {"max_handler_threads", 4, 100000,
+       [&](uint64_t v) { c.max_handler_threads = static_cast<int>(v); }},
       {"promote_lag_entries", 0, uint64_t{1} << 40, [&](uint64_t v) { c.promote_lag_entries = v; }},
   };
   for (const UintSetting& u : uints) {

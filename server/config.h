@@ -52,6 +52,7 @@ struct ServerConfig {
   int election_ticks = 10;
   int request_timeout_ms = 5000;  // deadline of a request whose caller set none
   size_t max_pending_requests = 10000;
+  int max_handler_threads = 256;
   std::string log_level = "info";
 };
 

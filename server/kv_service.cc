@@ -24,6 +24,25 @@ namespace v1 = raftbadger::v1;
 
 }  // namespace
 
+void FillMembers(const NodeView& v, const AddressBook& book,
+                 google::protobuf::RepeatedPtrField<v1::Member>* out) {
+  auto add = [&](uint64_t id, bool voter) {
+    v1::Member* m = out->Add();
+    m->set_raft_id(id);
+    m->set_voter(voter);
+    if (auto info = book.Find(id)) {
+      m->set_name(info->name);
+      m->set_address(info->address);
+    }
+    if (auto it = v.progress.find(id); it != v.progress.end()) {
+      m->set_match_index(it->second.match);
+      m->set_progress_state(it->second.state);
+    }
+  };
+  for (uint64_t id : v.conf.voters) add(id, true);
+  for (uint64_t id : v.conf.learners) add(id, false);
+}
+
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   // absl's codes are gRPC's, number for number (both follow google.rpc.Code).
@@ -290,27 +309,13 @@ grpc::Status KvCore::Status(v1::StatusResponse* out) {
     out->set_leader_name(book_->NameOf(v.leader));
     if (auto l = book_->Find(v.leader)) out->set_leader_address(l->address);
   }
-  auto add = [&](uint64_t id, bool voter) {
-    v1::Member* m = out->add_members();
-    m->set_raft_id(id);
-    m->set_voter(voter);
-    if (auto info = book_->Find(id)) {
-      m->set_name(info->name);
-      m->set_address(info->address);
-    }
-    if (auto it = v.progress.find(id); it != v.progress.end()) {
-      m->set_match_index(it->second.match);
-      m->set_progress_state(it->second.state);
-    }
-  };
+  FillMembers(v, *book_, out->mutable_members());
   const std::string db = absl::StrCat(config_->data_dir, "/", storage::kDatabaseFileName);
   struct stat st {};
   if (::stat(db.c_str(), &st) == 0) out->set_db_size_bytes(static_cast<uint64_t>(st.st_size));
   if (::stat((db + "-wal").c_str(), &st) == 0) {
     out->set_wal_size_bytes(static_cast<uint64_t>(st.st_size));
   }
-  for (uint64_t id : v.conf.voters) add(id, true);
-  for (uint64_t id : v.conf.learners) add(id, false);
   return grpc::Status::OK;
 }
 

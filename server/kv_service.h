@@ -41,6 +41,11 @@ inline constexpr uint32_t kMaxRangeLimit = 1000;
 // The gRPC status for an absl one: the same code and message.
 grpc::Status ToGrpc(const absl::Status& s);
 
+// The configuration in the view as Member rows: voters, then learners, with names and
+// addresses from the book and, on the leader, each one's replication progress.
+void FillMembers(const NodeView& v, const AddressBook& book,
+                 google::protobuf::RepeatedPtrField<raftbadger::v1::Member>* out);
+
 // The request path shared by all three services.
 class KvCore {
  public:

@@ -34,6 +34,7 @@
 #include "server/bootstrap.h"
 #include "server/config.h"
 #include "server/force_new_cluster.h"
+#include "server/grpc_limits.h"
 #include "server/identity.h"
 #include "server/join.h"
 #include "server/kv_service.h"
@@ -430,10 +431,10 @@ int Run(int argc, char** argv) {
   // limit and this one is read, then refused (INVALID_ARGUMENT).
   const uint64_t max_receive_bytes =
       kMaxPeerBatchBytes + rc.max_size_per_msg_bytes + config.max_value_bytes + (64 << 10);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive_bytes));
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  GrpcLimits limits;
+  limits.max_receive_bytes = max_receive_bytes;
+  limits.max_handler_threads = config.max_handler_threads;
+  ApplyGrpcLimits(limits, &builder);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<RequestMetricsFactory>(&metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

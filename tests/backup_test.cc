@@ -14,8 +14,6 @@ namespace {
 
 namespace v1 = raftbadger::v1;
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(30);
-
 RunResult Cli(const LocalCluster& c, std::vector<std::string> args) {
   return RunToCompletion(CliBinary(), args, {{"PATH", "/usr/bin:/bin"}}, c.root(),
                          absl::Seconds(30));

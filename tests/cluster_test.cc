@@ -17,17 +17,9 @@
 namespace rb::tests {
 namespace {
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(30);
-
 std::unique_ptr<badgerpb::BadgerService::Stub> OldClient(const std::string& endpoint) {
   return badgerpb::BadgerService::NewStub(
       grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
-}
-
-std::string Logs(const LocalCluster& c) {
-  std::string out;
-  for (int i = 1; i <= c.size(); ++i) absl::StrAppend(&out, "--- ", c.name(i), "\n", c.Log(i));
-  return out;
 }
 
 void SetDeadline(grpc::ClientContext* ctx, absl::Duration d = absl::Seconds(10)) {
@@ -44,7 +36,7 @@ TEST(ClusterTest, ThreeTerminalLaunchInEveryStartOrderServesTheOldClient) {
     for (int i : order) ASSERT_TRUE(c.Start(i).ok());
     auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
     ASSERT_TRUE(leader.ok()) << "start order " << label << ": " << leader.status() << "\n"
-                             << Logs(c);
+                             << c.Logs();
     badgerpb::SaveEntriesRequest save;
     save.set_id("user-42");
     save.set_secrets("s3cr3t");
@@ -78,7 +70,7 @@ TEST(ClusterTest, KilledLeaderIsReplacedAndLosesNothingAcknowledged) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(client.Put(absl::StrCat("k", i), absl::StrCat("v", i)).ok()) << i;
@@ -100,7 +92,7 @@ TEST(ClusterTest, KilledLeaderIsReplacedAndLosesNothingAcknowledged) {
     if (successor == 0) absl::SleepFor(absl::Milliseconds(20));  // polling another process
   }
   const absl::Duration failover = absl::Now() - killed;
-  ASSERT_NE(successor, 0) << Logs(c);
+  ASSERT_NE(successor, 0) << c.Logs();
   EXPECT_LT(failover, absl::Seconds(3)) << "new leader after " << failover;
   for (int i = 0; i < 50; ++i) {
     auto got = client.Get(absl::StrCat("k", i));
@@ -112,7 +104,7 @@ TEST(ClusterTest, KilledLeaderIsReplacedAndLosesNothingAcknowledged) {
   EXPECT_NE(c.Log(successor).find(lost), std::string::npos) << c.Log(successor);
   const size_t reached_before = c.Log(successor).rfind("reached peer " + c.name(*leader));
   ASSERT_TRUE(c.Start(*leader).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   EXPECT_GT(c.Log(successor).rfind("reached peer " + c.name(*leader)) + 1, reached_before + 1)
       << "the successor should log finding the restarted node again";
   auto got = client.Get("after", raftbadger::v1::STALE, c.endpoint(*leader));
@@ -126,7 +118,7 @@ TEST(ClusterTest, NodeDownDuringCompactionCatchesUpBySnapshot) {
   LocalCluster c(3, {{"SNAPSHOT_THRESHOLD", "20"}});
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   const int down = *leader == 3 ? 2 : 3;
   c.Signal(down, SIGKILL);
   ASSERT_TRUE(c.WaitExit(down, absl::Seconds(5)).has_value());
@@ -135,7 +127,7 @@ TEST(ClusterTest, NodeDownDuringCompactionCatchesUpBySnapshot) {
     ASSERT_TRUE(client.Put(absl::StrCat("key", i), absl::StrCat("value", i)).ok()) << i;
   }
   ASSERT_TRUE(c.Start(down).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   EXPECT_NE(c.Log(down).find("received snapshot"), std::string::npos) << c.Log(down);
   for (int i : {0, 100, 199}) {
     auto got = client.Get(absl::StrCat("key", i), raftbadger::v1::STALE, c.endpoint(down));
@@ -150,7 +142,7 @@ TEST(ClusterTest, GracefulStopRestartAndForeignDataDirectory) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   const int follower = *leader == 2 ? 3 : 2;
   c.Signal(follower, SIGTERM);
   EXPECT_EQ(c.WaitExit(follower, absl::Seconds(10)), 0);
@@ -158,12 +150,12 @@ TEST(ClusterTest, GracefulStopRestartAndForeignDataDirectory) {
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("while", "away").ok());
   ASSERT_TRUE(c.Start(follower).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   // Restarting the bootstrap node too: BOOTSTRAP=true is ignored over its data.
   c.Signal(1, SIGTERM);
   EXPECT_EQ(c.WaitExit(1, absl::Seconds(10)), 0);
   ASSERT_TRUE(c.Start(1).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   EXPECT_NE(c.Log(1).find("BOOTSTRAP ignored"), std::string::npos);
   auto got = client.Get("while");
   ASSERT_TRUE(got.ok()) << got.status();
@@ -187,7 +179,7 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   // A second "replica1" bootstraps its own cluster and tries to add our replica2.
   const int port = FreePort();
   auto env = c.Env(1);
@@ -203,7 +195,7 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
     absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
   }
   EXPECT_NE(c.Log(2).find("refusing messages from replica1"), std::string::npos) << c.Log(2);
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("still", "ours").ok());
   auto s = c.Status(2);
@@ -215,7 +207,7 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
 TEST(ClusterTest, TimedSnapshotBelowTheThreshold) {
   LocalCluster c(1, {{"SNAPSHOT_INTERVAL", "1"}, {"SNAPSHOT_THRESHOLD", "100000"}});
   c.StartAll();
-  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("a", "1").ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);

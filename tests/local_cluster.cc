@@ -100,6 +100,12 @@ absl::StatusOr<v1::StatusResponse> LocalCluster::Status(int i) const {
   return resp;
 }
 
+std::string LocalCluster::Logs() const {
+  std::string out;
+  for (int i = 1; i <= size(); ++i) absl::StrAppend(&out, "--- ", name(i), "\n", Log(i));
+  return out;
+}
+
 int LocalCluster::NodeNumberOf(const std::string& n) const {
   for (int i = 1; i <= size(); ++i) {
     if (name(i) == n) return i;

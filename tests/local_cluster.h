@@ -20,6 +20,9 @@
 
 namespace rb::tests {
 
+// How long a test waits for a cluster to form or agree.
+inline constexpr absl::Duration kFormTimeout = absl::Seconds(30);
+
 // The server binary from the test's runfiles.
 std::string ServerBinary();
 std::string CliBinary();
@@ -51,7 +54,10 @@ class LocalCluster {
   void Signal(int i, int sig) { procs_[i - 1].Signal(sig); }
   std::optional<int> WaitExit(int i, absl::Duration timeout) { return procs_[i - 1].Wait(timeout); }
   bool Running(int i) { return procs_[i - 1].Running(); }
+  pid_t Pid(int i) const { return procs_[i - 1].pid(); }
   std::string Log(int i) const { return ReadFileOrEmpty(root_ + "/" + name(i) + ".log"); }
+  // Every node's log, each under a "--- name" line (for failure messages).
+  std::string Logs() const;
 
   absl::StatusOr<raftbadger::v1::StatusResponse> Status(int i) const;
   // Waits until every node in `nodes` answers Status, all name the same leader, that

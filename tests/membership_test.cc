@@ -19,14 +19,6 @@ namespace {
 
 namespace v1 = raftbadger::v1;
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(30);
-
-std::string Logs(const LocalCluster& c) {
-  std::string out;
-  for (int i = 1; i <= c.size(); ++i) absl::StrAppend(&out, "--- ", c.name(i), "\n", c.Log(i));
-  return out;
-}
-
 // Waits until node i's log contains `text`. Polls: the log is another process's file.
 bool AwaitLog(const LocalCluster& c, int i, const std::string& text, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -110,19 +102,19 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   Writer writer({c.endpoint(1), c.endpoint(2), c.endpoint(3)});
   ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
 
   const int joiner = c.AddSpare();
   ASSERT_TRUE(c.Start(joiner, {{"JOIN", c.endpoint(*leader == 2 ? 3 : 2)}}).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << c.Logs();
   ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
 
   // Removing the leader: it hands leadership over, then is removed, then stops.
   client::Client admin(client::ClientOptions{c.endpoints()});
   auto removed = admin.MemberRemove(c.name(*leader));
-  ASSERT_TRUE(removed.ok()) << removed.status() << Logs(c);
+  ASSERT_TRUE(removed.ok()) << removed.status() << c.Logs();
   EXPECT_GT(removed->index(), 0u);
   EXPECT_EQ(removed->members_size(), 3);
   for (const v1::Member& m : removed->members()) EXPECT_NE(m.name(), c.name(*leader));
@@ -133,13 +125,13 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
   for (int i = 1; i <= 4; ++i) {
     if (i != *leader) rest.push_back(i);
   }
-  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << c.Logs();
   ASSERT_TRUE(writer.AwaitMore(20, absl::Seconds(20))) << writer.first_error();
   writer.Stop();
   EXPECT_EQ(writer.failed(), 0) << writer.first_error();
 
   // Every acknowledged write is on the node that joined.
-  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement(rest, 3, kFormTimeout).ok()) << c.Logs();
   for (size_t i = 0; i < writer.acked(); ++i) {
     auto got = admin.Get(absl::StrCat("k", i), v1::STALE, c.endpoint(joiner));
     ASSERT_TRUE(got.ok()) << "k" << i << ": " << got.status();
@@ -158,7 +150,7 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
                                 {"BOOTSTRAP", "false"},
                                 {"RAFT_PEERS", ""}})
                   .ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << c.Logs();
   EXPECT_NE(c.Log(*leader).find("deleting its old data"), std::string::npos);
   auto last = admin.Get(absl::StrCat("k", writer.acked() - 1), v1::STALE, c.endpoint(*leader));
   ASSERT_TRUE(last.ok()) << last.status();
@@ -168,7 +160,7 @@ TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   const int spare = c.AddSpare();
 
   // Added while it is not running: a learner, which is not promoted before it catches up.
@@ -188,7 +180,7 @@ TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
 
   // Once it runs (no JOIN needed: it is a member), it catches up and is promoted.
   ASSERT_TRUE(c.Start(spare).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << c.Logs();
   RunResult promoted = Cli(c, {"member", "promote", c.name(spare)});
   EXPECT_EQ(promoted.exit_code, 0) << promoted.output;
   EXPECT_NE(promoted.output.find("already a voter"), std::string::npos) << promoted.output;
@@ -233,7 +225,7 @@ TEST(MembershipTest, JoinRepeatedAfterCrashesAddsTheNodeOnce) {
   LocalCluster c(3, {{"SNAPSHOT_THRESHOLD", "20"}});
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(client.Put(absl::StrCat("k", i), "v").ok()) << i;
 
@@ -245,12 +237,12 @@ TEST(MembershipTest, JoinRepeatedAfterCrashesAddsTheNodeOnce) {
   ASSERT_TRUE(c.WaitExit(joiner, absl::Seconds(5)).has_value());
 
   ASSERT_TRUE(c.Start(joiner, join).ok());
-  ASSERT_TRUE(AwaitLog(c, joiner, "role learner", absl::Seconds(20))) << Logs(c);
+  ASSERT_TRUE(AwaitLog(c, joiner, "role learner", absl::Seconds(20))) << c.Logs();
   c.Signal(joiner, SIGKILL);
   ASSERT_TRUE(c.WaitExit(joiner, absl::Seconds(5)).has_value());
 
   ASSERT_TRUE(c.Start(joiner, join).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << c.Logs();
   auto list = client.MemberList();
   ASSERT_TRUE(list.ok()) << list.status();
   EXPECT_EQ(list->members_size(), 4);
@@ -265,7 +257,7 @@ TEST(MembershipTest, JoinRepeatedAfterCrashesAddsTheNodeOnce) {
   c.Signal(other, SIGTERM);
   ASSERT_EQ(c.WaitExit(other, absl::Seconds(10)), 0);
   ASSERT_TRUE(c.Start(other).ok());
-  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, 4}, 4, kFormTimeout).ok()) << c.Logs();
   auto status = c.Status(other);
   ASSERT_TRUE(status.ok()) << status.status();
   bool found = false;

@@ -15,8 +15,6 @@
 namespace rb::tests {
 namespace {
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(30);
-
 // Series name (with labels) -> value, from a scrape's body.
 std::map<std::string, double> Parse(const std::string& body) {
   std::map<std::string, double> out;

@@ -14,19 +14,11 @@ namespace {
 
 namespace v1 = raftbadger::v1;
 
-constexpr absl::Duration kFormTimeout = absl::Seconds(30);
-
-std::string Logs(const LocalCluster& c) {
-  std::string out;
-  for (int i = 1; i <= c.size(); ++i) absl::StrAppend(&out, "--- ", c.name(i), "\n", c.Log(i));
-  return out;
-}
-
 TEST(RecoveryTest, ForcedSurvivorKeepsEveryAcknowledgedWriteAndRefusesTheOldCluster) {
   LocalCluster c(3);
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
-  ASSERT_TRUE(leader.ok()) << leader.status() << Logs(c);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   client::Client before(client::ClientOptions{c.endpoints()});
   constexpr int kWrites = 40;
   for (int i = 0; i < kWrites; ++i) {
@@ -52,7 +44,7 @@ TEST(RecoveryTest, ForcedSurvivorKeepsEveryAcknowledgedWriteAndRefusesTheOldClus
     ASSERT_TRUE(c.Start(fresh, {{"JOIN", c.endpoint(survivor)}}).ok());
     members.push_back(fresh);
   }
-  ASSERT_TRUE(c.AwaitAgreement(members, 3, kFormTimeout).ok()) << Logs(c);
+  ASSERT_TRUE(c.AwaitAgreement(members, 3, kFormTimeout).ok()) << c.Logs();
 
   client::Client after(client::ClientOptions{{c.endpoint(members[1]), c.endpoint(members[2])}});
   for (int i = 0; i < kWrites; ++i) {
