@@ -1,0 +1,313 @@
+// The real binary under faults, checked the way the simulator checks its clusters: a 3-
+// and a 5-node cluster of raftbadger processes, concurrent clients doing put, get
+// (linearizable and lease) and compare-and-swap on a few keys through the client library,
+// and a seeded schedule of kill -9 (the leader half the time), SIGSTOP pauses long enough
+// to lose leadership, and leader transfers. Every call and return is recorded in the simulator's
+// history format and checked with its linearizability checker (a call that failed may or may not
+// have taken effect; an inconclusive search fails the test). Writes of unique keys that
+// were acknowledged must all be readable at the end, and once the faults stop the cluster
+// must have a leader and serve writes within kRecoveryBound.
+//
+// Short by default (part of `bazel test //...`); longer with
+//   bazel test //tests:fault_test --test_env=RB_FAULT_TEST_SECONDS=600 --test_timeout=3600
+// On failure the history, the fault schedule, every node's log and data directory are
+// kept under the test's undeclared outputs (bazel-testlogs/tests/fault_test/.../outputs).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/client.h"
+#include "gtest/gtest.h"
+#include "sim/history.h"
+#include "sim/linearizability.h"
+#include "tests/local_cluster.h"
+
+namespace rb::tests {
+namespace {
+
+namespace v1 = raftbadger::v1;
+using sim::Operation;
+using sim::OpKind;
+
+constexpr absl::Duration kRecoveryBound = absl::Seconds(15);
+constexpr int kClients = 4;
+const std::vector<std::string> kKeys = {"a", "b", "c"};
+
+absl::Duration RunLength() {
+  const char* env = std::getenv("RB_FAULT_TEST_SECONDS");
+  int seconds = 0;
+  if (env != nullptr && absl::SimpleAtoi(env, &seconds) && seconds > 0) {
+    return absl::Seconds(seconds);
+  }
+  return absl::Seconds(20);
+}
+
+// Microseconds since the run started: the history's clock.
+class RunClock {
+ public:
+  uint64_t NowUs() const {
+    return static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start_));
+  }
+
+ private:
+  const absl::Time start_ = absl::Now();
+};
+
+// One client: its own library instance (session, leader discovery, retries), its own
+// part of the history.
+void RunClient(int id, uint64_t seed, const std::vector<std::string>& endpoints,
+               const RunClock& clock, const std::atomic<bool>& stop,
+               std::vector<Operation>* history) {
+  client::ClientOptions options{endpoints};
+  options.call_timeout = absl::Seconds(1);
+  options.total_timeout = absl::Seconds(4);
+  client::Client client(options);
+  std::mt19937_64 rng(seed);
+  std::map<std::string, std::optional<std::string>> last_read;
+  for (uint64_t n = 0; !stop.load(); ++n) {
+    Operation op;
+    op.client = static_cast<uint64_t>(id);
+    op.key = kKeys[rng() % kKeys.size()];
+    const uint64_t pick = rng() % 10;
+    op.call_us = clock.NowUs();
+    if (pick < 4) {
+      op.kind = OpKind::kPut;
+      op.value = absl::StrCat("c", id, "-", n);
+      op.completed = client.Put(op.key, op.value).ok();
+    } else if (pick < 8) {
+      op.kind = OpKind::kGet;
+      op.read_mode = pick < 6 ? sim::ReadMode::kLinearizable : sim::ReadMode::kLease;
+      auto got =
+          client.Get(op.key, op.read_mode == sim::ReadMode::kLease ? v1::LEASE : v1::LINEARIZABLE);
+      if (got.ok()) {
+        op.completed = true;
+        op.read = got->value;
+      } else if (absl::IsNotFound(got.status())) {
+        op.completed = true;
+        op.read = std::nullopt;
+      }
+      if (op.completed) last_read[op.key] = op.read;
+    } else {
+      op.kind = OpKind::kCas;
+      op.expected = last_read[op.key];
+      op.value = absl::StrCat("c", id, "-", n);
+      auto swapped = client.CompareAndSwap(op.key, op.expected, op.value);
+      if (swapped.ok()) {
+        op.completed = true;
+        op.flag = swapped->swapped;
+      }
+    }
+    op.return_us = op.completed ? clock.NowUs() : sim::kNeverReturned;
+    history->push_back(std::move(op));
+  }
+}
+
+// Writes keys w0, w1, ... once each; those acknowledged must be readable at the end.
+void RunWitness(const std::vector<std::string>& endpoints, const RunClock& clock,
+                const std::atomic<bool>& stop, std::vector<Operation>* history) {
+  client::ClientOptions options{endpoints};
+  options.call_timeout = absl::Seconds(1);
+  options.total_timeout = absl::Seconds(4);
+  client::Client client(options);
+  for (int i = 0; !stop.load(); ++i) {
+    Operation op;
+    op.client = 100;
+    op.kind = OpKind::kPut;
+    op.key = absl::StrCat("w", i);
+    op.value = absl::StrCat("witness-", i);
+    op.call_us = clock.NowUs();
+    op.completed = client.Put(op.key, op.value).ok();
+    op.return_us = op.completed ? clock.NowUs() : sim::kNeverReturned;
+    history->push_back(std::move(op));
+  }
+}
+
+// The node that leads now, as the nodes say (0 if none answers as leader).
+int CurrentLeader(const LocalCluster& c) {
+  for (int i = 1; i <= c.size(); ++i) {
+    auto s = c.Status(i);
+    if (s.ok() && s->role() == "leader") return i;
+  }
+  return 0;
+}
+
+struct FaultCounts {
+  int kills = 0;
+  int kills_of_leader = 0;
+  int pauses = 0;
+  int pauses_of_leader = 0;
+  int transfers = 0;
+};
+
+class FaultTest : public ::testing::TestWithParam<int> {
+ protected:
+  // Keeps what a failure needs to be understood, and says where.
+  void KeepArtifacts(const LocalCluster& c, const std::vector<Operation>& history,
+                     const std::vector<std::string>& schedule) {
+    const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    const std::string dir =
+        absl::StrCat(outputs != nullptr ? outputs : c.root(), "/fault-", GetParam(), "-nodes");
+    std::filesystem::create_directories(dir);
+    std::ofstream h(dir + "/history.jsonl");
+    sim::WriteHistoryJson(history, h);
+    std::ofstream(dir + "/schedule.txt") << absl::StrJoin(schedule, "\n") << "\n";
+    std::error_code ignored;
+    std::filesystem::copy(c.root(), dir + "/cluster", std::filesystem::copy_options::recursive,
+                          ignored);
+    std::printf("fault test artifacts (history, schedule, logs, data): %s\n", dir.c_str());
+  }
+};
+
+TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
+  const int nodes = GetParam();
+  const uint64_t seed = std::random_device{}();
+  std::printf("fault test: %d nodes, seed %llu\n", nodes, static_cast<unsigned long long>(seed));
+  LocalCluster c(nodes);
+  c.StartAll();
+  std::vector<int> all;
+  for (int i = 1; i <= nodes; ++i) all.push_back(i);
+  auto first = c.AwaitAgreement(all, nodes, kFormTimeout);
+  ASSERT_TRUE(first.ok()) << first.status() << c.Logs();
+
+  const RunClock clock;
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<Operation>> parts(kClients + 1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back(RunClient, i, seed + static_cast<uint64_t>(i), c.endpoints(),
+                         std::cref(clock), std::cref(stop), &parts[i]);
+  }
+  threads.emplace_back(RunWitness, c.endpoints(), std::cref(clock), std::cref(stop),
+                       &parts[kClients]);
+
+  // The nemesis: one fault at a time, from the seeded schedule.
+  std::mt19937_64 rng(seed ^ 0x6e656d65ULL);
+  std::vector<std::string> schedule;
+  FaultCounts counts;
+  const absl::Time end = absl::Now() + RunLength();
+  auto pause_for = [&](uint64_t lo_ms, uint64_t hi_ms) {
+    // The schedule's own waits (not synchronization): how long a fault lasts.
+    absl::SleepFor(absl::Milliseconds(lo_ms + rng() % (hi_ms - lo_ms)));
+  };
+  while (absl::Now() < end) {
+    pause_for(1000, 2500);
+    const int leader = CurrentLeader(c);
+    const bool at_leader = leader != 0 && rng() % 2 == 0;
+    const int target = at_leader ? leader : 1 + static_cast<int>(rng() % nodes);
+    const uint64_t kind = rng() % 5;  // 2 kills, 2 pauses, 1 transfer in 5
+    if (kind == 4) {
+      // A leadership transfer under load, through the admin API.
+      schedule.push_back(absl::StrCat(clock.NowUs(), "us transfer leadership to ", c.name(target)));
+      client::ClientOptions options{c.endpoints()};
+      options.total_timeout = absl::Seconds(5);
+      client::Client admin(options);
+      auto moved = admin.TransferLeader(c.name(target));
+      schedule.push_back(absl::StrCat(
+          clock.NowUs(), "us transfer: ", moved.ok() ? "done" : moved.status().ToString()));
+      ++counts.transfers;
+    } else if (kind < 2) {
+      schedule.push_back(
+          absl::StrCat(clock.NowUs(), "us kill -9 ", c.name(target), at_leader ? " (leader)" : ""));
+      c.Signal(target, SIGKILL);
+      ASSERT_TRUE(c.WaitExit(target, absl::Seconds(5)).has_value());
+      ++counts.kills;
+      counts.kills_of_leader += at_leader;
+      pause_for(500, 2000);
+      schedule.push_back(absl::StrCat(clock.NowUs(), "us restart ", c.name(target)));
+      ASSERT_TRUE(c.Start(target).ok());
+    } else {
+      schedule.push_back(
+          absl::StrCat(clock.NowUs(), "us SIGSTOP ", c.name(target), at_leader ? " (leader)" : ""));
+      c.Signal(target, SIGSTOP);
+      ++counts.pauses;
+      counts.pauses_of_leader += at_leader;
+      pause_for(1500, 3500);  // longer than an election timeout (1 to 2 s)
+      schedule.push_back(absl::StrCat(clock.NowUs(), "us SIGCONT ", c.name(target)));
+      c.Signal(target, SIGCONT);
+    }
+  }
+  schedule.push_back(absl::StrCat(clock.NowUs(), "us faults stop"));
+
+  // Liveness: a leader, every node caught up, and a write served, within the bound.
+  const absl::Time healed = absl::Now();
+  auto recovered = c.AwaitAgreement(all, nodes, kRecoveryBound);
+  EXPECT_TRUE(recovered.ok()) << recovered.status();
+  {
+    client::ClientOptions options{c.endpoints()};
+    options.total_timeout = kRecoveryBound - (absl::Now() - healed);
+    client::Client probe(options);
+    EXPECT_TRUE(probe.Put("after-faults", "ok").ok())
+        << "no write served within " << kRecoveryBound << " of healing";
+  }
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  ASSERT_TRUE(c.AwaitAgreement(all, nodes, kRecoveryBound).ok()) << c.Logs();
+
+  // Final linearizable reads of every key, and of every witness key written.
+  std::vector<Operation> history;
+  for (auto& part : parts) history.insert(history.end(), part.begin(), part.end());
+  client::Client reader(client::ClientOptions{c.endpoints()});
+  std::vector<std::string> keys = kKeys;
+  int acknowledged = 0;
+  for (const Operation& op : parts[kClients]) {
+    keys.push_back(op.key);
+    acknowledged += op.completed;
+  }
+  int verified = 0;
+  for (const std::string& key : keys) {
+    Operation op;
+    op.client = 200;
+    op.kind = OpKind::kGet;
+    op.key = key;
+    op.call_us = clock.NowUs();
+    auto got = reader.Get(key);
+    ASSERT_TRUE(got.ok() || absl::IsNotFound(got.status())) << key << ": " << got.status();
+    op.completed = true;
+    if (got.ok()) op.read = got->value;
+    op.return_us = clock.NowUs();
+    history.push_back(op);
+  }
+  for (const Operation& op : parts[kClients]) {
+    if (!op.completed) continue;
+    auto got = reader.Get(op.key, v1::STALE, c.endpoint(1 + verified % nodes));
+    EXPECT_TRUE(got.ok() && got->value == op.value)
+        << "acknowledged write of " << op.key << " lost: " << got.status();
+    ++verified;
+  }
+
+  const sim::LinearizabilityResult result = sim::CheckLinearizable(history);
+  EXPECT_FALSE(result.inconclusive)
+      << "the search gave up on key " << result.inconclusive_key << ": not a pass";
+  EXPECT_TRUE(result.linearizable) << "key " << result.failed_key << ": " << result.explanation;
+  int completed = 0;
+  for (const Operation& op : history) completed += op.completed;
+  std::printf(
+      "fault test: %d nodes, %zu operations (%d completed), %d kills (%d of the leader), %d "
+      "pauses (%d of the leader), %d leader transfers, %d acknowledged unique writes verified "
+      "(read from the nodes in turn), %llu search steps\n",
+      nodes, history.size(), completed, counts.kills, counts.kills_of_leader, counts.pauses,
+      counts.pauses_of_leader, counts.transfers, verified,
+      static_cast<unsigned long long>(result.steps));
+  EXPECT_EQ(verified, acknowledged);
+  EXPECT_GT(counts.kills + counts.pauses + counts.transfers, 0);
+  if (HasFailure()) KeepArtifacts(c, history, schedule);
+}
+
+INSTANTIATE_TEST_SUITE_P(ClusterSizes, FaultTest, ::testing::Values(3, 5),
+                         [](const auto& info) { return absl::StrCat(info.param, "Nodes"); });
+
+}  // namespace
+}  // namespace rb::tests
