@@ -515,6 +515,7 @@ int Run(int argc, char** argv) {
     };
   }
   auto keeper = std::make_unique<MembershipKeeper>(host_ptr, std::move(keeper_options));
+  std::atomic<bool> join_refused{false};  // exits non-zero, as any refusal to start does
   std::unique_ptr<Joiner> joiner;
   if (empty && !config.join.empty()) {
     joiner = std::make_unique<Joiner>(
@@ -525,6 +526,7 @@ int Run(int argc, char** argv) {
             return;
           }
           RB_LOG(ERROR) << "--join: the cluster refused to add this node: " << cluster.status();
+          join_refused.store(true);
           kill(getpid(), SIGTERM);
         });
   }
@@ -547,7 +549,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
   RB_LOG(INFO) << "stopped";
-  return 0;
+  return join_refused.load() ? 2 : 0;
 }
 
 }  // namespace
