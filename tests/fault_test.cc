@@ -5,8 +5,9 @@
 // to lose leadership, and leader transfers. Every call and return is recorded in the simulator's
 // history format and checked with its linearizability checker (a call that failed may or may not
 // have taken effect; an inconclusive search fails the test). Writes of unique keys that
-// were acknowledged must all be readable at the end, and once the faults stop the cluster
-// must have a leader and serve writes within kRecoveryBound.
+// were acknowledged must all be readable at the end, and once the faults stop every node
+// must agree on a leader within kRecoveryBound (15 s), and a write be served within 5 s
+// more.
 //
 // Short by default (part of `bazel test //...`); longer with
 //   bazel test //tests:fault_test --test_env=RB_FAULT_TEST_SECONDS=600 --test_timeout=3600
@@ -241,16 +242,16 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   }
   schedule.push_back(absl::StrCat(clock.NowUs(), "us faults stop"));
 
-  // Liveness: a leader, every node caught up, and a write served, within the bound.
+  // Liveness: every node agrees on a leader within the bound, then a write is served.
   const absl::Time healed = absl::Now();
   auto recovered = c.AwaitAgreement(all, nodes, kRecoveryBound);
   EXPECT_TRUE(recovered.ok()) << recovered.status();
   {
     client::ClientOptions options{c.endpoints()};
-    options.total_timeout = kRecoveryBound - (absl::Now() - healed);
+    options.total_timeout = absl::Seconds(5);
     client::Client probe(options);
     EXPECT_TRUE(probe.Put("after-faults", "ok").ok())
-        << "no write served within " << kRecoveryBound << " of healing";
+        << "no write served within 5 s of agreeing, " << (absl::Now() - healed) << " after healing";
   }
   stop.store(true);
   for (std::thread& t : threads) t.join();
