@@ -2,12 +2,12 @@
 // and a 5-node cluster of raftbadger processes, concurrent clients doing put, get
 // (linearizable and lease) and compare-and-swap on a few keys through the client library,
 // and a seeded schedule of kill -9 (the leader half the time), SIGSTOP pauses long enough
-// to lose leadership, and leader transfers. Every call and return is recorded in the simulator's
-// history format and checked with its linearizability checker (a call that failed may or may not
-// have taken effect; an inconclusive search fails the test). Writes of unique keys that
-// were acknowledged must all be readable at the end, and once the faults stop every node
-// must agree on a leader within kRecoveryBound (15 s), and a write be served within 5 s
-// more.
+// to lose leadership, and leader transfers. Every call and return is recorded in the
+// simulator's history format and checked with its linearizability checker (a call that
+// failed may or may not have taken effect; an inconclusive search fails the test). Writes
+// of unique keys that were acknowledged must all be readable at the end, and once the
+// faults stop every node must agree on a leader within kRecoveryBound (15 s), and a write
+// be served within 5 s more.
 //
 // Short by default (part of `bazel test //...`); longer with
 //   bazel test //tests:fault_test --test_env=RB_FAULT_TEST_SECONDS=600 --test_timeout=3600
