@@ -11,32 +11,27 @@ using grpc::experimental::InterceptionHookPoints;
 
 class RequestMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
-  RequestMetricsInterceptor(MetricsRegistry* registry, grpc::experimental::ServerRpcInfo* info)
-      : registry_(registry),
-        method_(info->method() != nullptr ? info->method() : "unknown"),
-        unary_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY),
+  RequestMetricsInterceptor(RequestMetricsFactory* factory,
+                            RequestMetricsFactory::MethodSeries* series, std::string method,
+                            bool unary)
+      : factory_(factory),
+        series_(series),
+        method_(std::move(method)),
+        unary_(unary),
         start_(absl::Now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::StatusCode code = methods->GetSendStatus().error_code();
-      registry_
-          ->GetCounter("rb_grpc_requests_total", "gRPC calls answered, by method and status code.",
-                       {{"method", method_}, {"code", GrpcCodeName(code)}})
-          .Inc();
-      if (unary_) {
-        registry_
-            ->GetHistogram("rb_grpc_request_duration_seconds",
-                           "Time from a unary gRPC call's arrival to its answer.",
-                           ExponentialBuckets(0.0001, 2, 18), {{"method", method_}})
-            .Observe(absl::ToDoubleSeconds(absl::Now() - start_));
-      }
+      factory_->CallsOf(series_, method_, code).Inc();
+      if (unary_) series_->duration->Observe(absl::ToDoubleSeconds(absl::Now() - start_));
     }
     methods->Proceed();
   }
 
  private:
-  MetricsRegistry* registry_;
+  RequestMetricsFactory* factory_;
+  RequestMetricsFactory::MethodSeries* series_;
   const std::string method_;
   const bool unary_;
   const absl::Time start_;
@@ -44,9 +39,52 @@ class RequestMetricsInterceptor : public grpc::experimental::Interceptor {
 
 }  // namespace
 
+RequestMetricsFactory::MethodSeries* RequestMetricsFactory::SeriesOf(const std::string& method,
+                                                                     bool unary) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = series_.find(method);
+    if (it != series_.end()) return it->second.get();
+  }
+  absl::MutexLock lock(&mu_);
+  auto& slot = series_[method];
+  if (slot == nullptr) {
+    slot = std::make_unique<MethodSeries>();
+  }
+  if (unary && slot->duration == nullptr) {
+    slot->duration = &registry_->GetHistogram(
+        "rb_grpc_request_duration_seconds", "Time from a unary gRPC call's arrival to its answer.",
+        ExponentialBuckets(0.0001, 2, 18), {{"method", method}});
+  }
+  return slot.get();
+}
+
+Counter& RequestMetricsFactory::CallsOf(MethodSeries* series, const std::string& method,
+                                        grpc::StatusCode code) {
+  const size_t i = static_cast<size_t>(code);
+  if (i >= series->by_code.size()) {
+    return registry_->GetCounter("rb_grpc_requests_total",
+                                 "gRPC calls answered, by method and status code.",
+                                 {{"method", method}, {"code", GrpcCodeName(code)}});
+  }
+  Counter* counter = series->by_code[i].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // The registry returns the same series to every thread that asks: a race here only
+    // stores the same pointer twice.
+    counter = &registry_->GetCounter("rb_grpc_requests_total",
+                                     "gRPC calls answered, by method and status code.",
+                                     {{"method", method}, {"code", GrpcCodeName(code)}});
+    series->by_code[i].store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
 grpc::experimental::Interceptor* RequestMetricsFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RequestMetricsInterceptor(registry_, info);  // gRPC owns and deletes it
+  const std::string method = info->method() != nullptr ? info->method() : "unknown";
+  const bool unary = info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY;
+  // gRPC owns the interceptor and deletes it when the call ends.
+  return new RequestMetricsInterceptor(this, SeriesOf(method, unary), method, unary);
 }
 
 const char* GrpcCodeName(grpc::StatusCode code) {
