@@ -6,8 +6,8 @@
 // simulator's history format and checked with its linearizability checker (a call that
 // failed may or may not have taken effect; an inconclusive search fails the test). Writes
 // of unique keys that were acknowledged must all be readable at the end, and once the
-// faults stop every node must agree on a leader within kRecoveryBound (15 s), and a write
-// be served within 5 s more.
+// faults stop every node must name the same leader within kRecoveryBound (15 s), and a
+// write be served within 5 s more.
 //
 // Short by default (part of `bazel test //...`); longer with
 //   bazel test //tests:fault_test --test_env=RB_FAULT_TEST_SECONDS=600 --test_timeout=3600
@@ -136,6 +136,26 @@ void RunWitness(const std::vector<std::string>& endpoints, const RunClock& clock
   }
 }
 
+// Waits until every node names the same leader and that node says it leads. (Under load,
+// "every node applied the leader's commit index" is a moving target: that is checked once
+// the clients stop.) Polls: the state is in other processes.
+bool AwaitCommonLeader(const LocalCluster& c, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    std::string leader;
+    bool agree = true;
+    for (int i = 1; i <= c.size() && agree; ++i) {
+      auto s = c.Status(i);
+      agree = s.ok() && !s->leader_name().empty() && (leader.empty() || s->leader_name() == leader);
+      if (agree) leader = s->leader_name();
+      if (agree && s->name() == leader) agree = s->role() == "leader";
+    }
+    if (agree) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return false;
+}
+
 // The node that leads now, as the nodes say (0 if none answers as leader).
 int CurrentLeader(const LocalCluster& c) {
   for (int i = 1; i <= c.size(); ++i) {
@@ -244,8 +264,8 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
 
   // Liveness: every node agrees on a leader within the bound, then a write is served.
   const absl::Time healed = absl::Now();
-  auto recovered = c.AwaitAgreement(all, nodes, kRecoveryBound);
-  EXPECT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_TRUE(AwaitCommonLeader(c, kRecoveryBound))
+      << "the nodes did not agree on a leader within " << kRecoveryBound << " of healing";
   {
     client::ClientOptions options{c.endpoints()};
     options.total_timeout = absl::Seconds(5);

@@ -130,20 +130,24 @@ absl::StatusOr<int> LocalCluster::AwaitAgreement(const std::vector<int>& nodes, 
     }
     if (all.size() == nodes.size()) {
       const std::string leader = all[0].leader_name();
-      int leader_number = NodeNumberOf(leader);
+      const int leader_number = NodeNumberOf(leader);
       bool agree = !leader.empty() && leader_number != 0;
-      uint64_t commit = 0;
-      for (const auto& s : all) {
-        agree = agree && s.leader_name() == leader;
-        if (s.name() == leader) {
-          size_t v = 0;
-          for (const auto& m : s.members()) v += m.voter() ? 1 : 0;
-          agree = agree && v == voters;
-          commit = s.commit_index();
+      for (const auto& s : all) agree = agree && s.leader_name() == leader;
+      // The leader's commit index first, then every node's applied index: under load the
+      // commit index moves on, and a reference taken after the others would never be met.
+      auto from_leader = agree ? Status(leader_number) : absl::StatusOr<v1::StatusResponse>();
+      if (agree && from_leader.ok()) {
+        size_t v = 0;
+        for (const auto& m : from_leader->members()) v += m.voter() ? 1 : 0;
+        const uint64_t commit = from_leader->commit_index();
+        agree = v == voters && commit > 0 && from_leader->role() == "leader";
+        for (int i : nodes) {
+          if (!agree) break;
+          auto s = Status(i);
+          agree = s.ok() && s->applied_index() >= commit;
         }
+        if (agree) return leader_number;
       }
-      for (const auto& s : all) agree = agree && s.applied_index() >= commit && commit > 0;
-      if (agree) return leader_number;
       last = absl::StrCat("leader \"", leader, "\", not yet agreed by all");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
