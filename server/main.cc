@@ -215,6 +215,9 @@ void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* ra
 
 int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  // A file size limit (RLIMIT_FSIZE) then fails the write (EFBIG), a storage failure the
+  // node handles, instead of killing the process mid-write.
+  signal(SIGXFSZ, SIG_IGN);
   // Debian's abseil checks every Mutex acquisition for lock-order cycles; under load that
   // bookkeeping took about 3% of the leader's CPU (perf). The tests run with it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -450,11 +453,22 @@ int Run(int argc, char** argv) {
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  NodeView logged;  // the view last logged; on the loop only
+  std::atomic<bool> storage_failed{false};  // exits 1: restart from disk
+  NodeView logged;                          // the view last logged; on the loop only
   (*host)->set_on_view_change([&, health](const NodeView& v) {
     g_term.store(v.term);
     // Removed: a member once, outside the configuration now, with everything it knows to
     // be committed applied (so no later entry it has yet to apply adds it back).
+    // Storage failed (a write or an fsync, a damaged page): the node has stopped. The
+    // process stops too, with exit code 1, so that its supervisor starts it again from what
+    // is on disk; after a failed fsync the page cache cannot be trusted, and retrying the
+    // write in this process could report success over lost data.
+    if (v.failed && !storage_failed.load() && !(*host)->stopping()) {
+      storage_failed.store(true);
+      RB_LOG(ERROR) << "storage failed: " << v.failure
+                    << "; stopping, to be restarted from what is on disk";
+      kill(getpid(), SIGTERM);
+    }
     if (v.role != "non-member" && v.role != "stopped") was_member = true;
     if (was_member && v.role == "non-member" && v.applied >= v.commit && removed_at.load() == 0) {
       record_removal(removal_applied_at != 0 ? removal_applied_at : v.applied);
@@ -549,6 +563,7 @@ int Run(int argc, char** argv) {
     return 0;
   }
   RB_LOG(INFO) << "stopped";
+  if (storage_failed.load()) return 1;
   return join_refused.load() ? 2 : 0;
 }
 

@@ -76,10 +76,12 @@ std::map<std::string, std::string> LocalCluster::Env(int i) const {
   return env;
 }
 
-absl::Status LocalCluster::Start(int i, const std::map<std::string, std::string>& more_env) {
+absl::Status LocalCluster::Start(int i, const std::map<std::string, std::string>& more_env,
+                                 uint64_t max_file_bytes) {
   std::map<std::string, std::string> env = Env(i);
   for (const auto& [k, v] : more_env) env[k] = v;
-  auto p = Process::Start(ServerBinary(), {}, env, root_, root_ + "/" + name(i) + ".log");
+  auto p = Process::Start(ServerBinary(), {}, env, root_, root_ + "/" + name(i) + ".log",
+                          max_file_bytes);
   if (!p.ok()) return p.status();
   procs_[i - 1] = *std::move(p);
   return absl::OkStatus();

@@ -48,8 +48,9 @@ class LocalCluster {
   // One more node, not among the bootstrap node's RAFT_PEERS (it joins with JOIN); returns
   // its node number.
   int AddSpare();
-  // Starts node i with Env(i) and more_env on top.
-  absl::Status Start(int i, const std::map<std::string, std::string>& more_env = {});
+  // Starts node i with Env(i) and more_env on top; max_file_bytes: see Process::Start.
+  absl::Status Start(int i, const std::map<std::string, std::string>& more_env = {},
+                     uint64_t max_file_bytes = 0);
   void StartAll();
   void Signal(int i, int sig) { procs_[i - 1].Signal(sig); }
   std::optional<int> WaitExit(int i, absl::Duration timeout) { return procs_[i - 1].Wait(timeout); }

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -24,8 +25,8 @@ namespace rb::tests {
 absl::StatusOr<Process> Process::Start(const std::string& path,
                                        const std::vector<std::string>& args,
                                        const std::map<std::string, std::string>& env,
-                                       const std::string& working_dir,
-                                       const std::string& log_path) {
+                                       const std::string& working_dir, const std::string& log_path,
+                                       uint64_t max_file_bytes) {
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> argv, envp;
@@ -51,6 +52,10 @@ absl::StatusOr<Process> Process::Start(const std::string& path,
       close(fd);
     }
     if (chdir(working_dir.c_str()) != 0) _exit(126);
+    if (max_file_bytes > 0) {
+      const rlimit limit{max_file_bytes, max_file_bytes};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(125);
+    }
     execve(path.c_str(), argv.data(), envp.data());
     _exit(127);
   }

@@ -18,11 +18,13 @@ namespace rb::tests {
 class Process {
  public:
   // Starts path with args, the environment `env` (only that), in working_dir, with stdout
-  // and stderr appended to log_path.
+  // and stderr appended to log_path. max_file_bytes > 0 limits the size of any file it
+  // writes (RLIMIT_FSIZE): a write past it fails, as on a full disk.
   static absl::StatusOr<Process> Start(const std::string& path,
                                        const std::vector<std::string>& args,
                                        const std::map<std::string, std::string>& env,
-                                       const std::string& working_dir, const std::string& log_path);
+                                       const std::string& working_dir, const std::string& log_path,
+                                       uint64_t max_file_bytes = 0);
   Process() = default;
   Process(Process&& o) noexcept : pid_(o.pid_), exit_status_(o.exit_status_) { o.pid_ = -1; }
   Process& operator=(Process&& o) noexcept;

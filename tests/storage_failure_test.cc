@@ -1,0 +1,55 @@
+// A node whose disk refuses a write (a file size limit standing in for a full disk): it
+// stops, exits 1 so that a supervisor restarts it from disk, acknowledges nothing after
+// the failure, and the cluster goes on; started again with room, it catches up with every
+// acknowledged write.
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "gtest/gtest.h"
+#include "tests/local_cluster.h"
+
+namespace rb::tests {
+namespace {
+
+namespace v1 = raftbadger::v1;
+
+TEST(StorageFailureTest, AFailedWriteStopsTheNodeAndItComesBackWhole) {
+  LocalCluster c(3);
+  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_TRUE(c.Start(2).ok());
+  // Node 3 may write files of at most 1 MiB: its database outgrows that below.
+  ASSERT_TRUE(c.Start(3, {}, /*max_file_bytes=*/1 << 20).ok());
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
+  ASSERT_TRUE(c.Running(3));
+
+  client::Client client(client::ClientOptions{{c.endpoint(1), c.endpoint(2)}});
+  const std::string value(32 << 10, 'v');
+  int acknowledged = 0;
+  for (int i = 0; i < 80; ++i) {  // 2.5 MiB of values: past node 3's limit
+    ASSERT_TRUE(client.Put(absl::StrCat("k", i), value).ok()) << i << c.Logs();
+    ++acknowledged;
+  }
+  // Node 3 could not write them all: it stopped, with exit code 1, and said why.
+  const std::optional<int> exit_code = c.WaitExit(3, absl::Seconds(30));
+  ASSERT_TRUE(exit_code.has_value()) << "node 3 still runs\n" << c.Log(3);
+  EXPECT_EQ(*exit_code, 1) << c.Log(3);
+  EXPECT_NE(c.Log(3).find("storage failed"), std::string::npos) << c.Log(3);
+
+  // The other two go on.
+  ASSERT_TRUE(client.Put("while-down", "ok").ok());
+  // With room again, it starts from what is on its disk and catches up.
+  ASSERT_TRUE(c.Start(3).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
+  for (int i = 0; i < acknowledged; i += 7) {
+    auto got = client.Get(absl::StrCat("k", i), v1::STALE, c.endpoint(3));
+    ASSERT_TRUE(got.ok()) << "k" << i << ": " << got.status();
+    EXPECT_EQ(got->value.size(), value.size());
+  }
+  auto last = client.Get("while-down", v1::STALE, c.endpoint(3));
+  ASSERT_TRUE(last.ok()) << last.status();
+}
+
+}  // namespace
+}  // namespace rb::tests
