@@ -103,6 +103,8 @@ const std::vector<SettingSpec>& Settings() {
        "requests waiting on this node at once; more get RESOURCE_EXHAUSTED"},
       {"max_handler_threads", "MAX_HANDLER_THREADS", "MaxHandlerThreads", "256",
        "gRPC requests handled at once; more get RESOURCE_EXHAUSTED"},
+      {"max_connection_idle_ms", "MAX_CONNECTION_IDLE_MS", "MaxConnectionIdleMs", "600000",
+       "a client connection with no call for this long is closed"},
       {"metrics_port", "METRICS_PORT", "MetricsPort", "0",
        "HTTP port for /metrics (Prometheus), /livez and /readyz, on LISTEN_HOST (0: off)"},
       {"log_level", "LOG_LEVEL", "LogLevel", "info", "debug, info, warning or error"},
@@ -331,6 +333,8 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       {"max_pending_requests", 1, 1000000, [&](uint64_t v) { c.max_pending_requests = v; }},
       {"max_handler_threads", 4, 100000,
        [&](uint64_t v) { c.max_handler_threads = static_cast<int>(v); }},
+      {"max_connection_idle_ms", 100, uint64_t{24} * 3600 * 1000,
+       [&](uint64_t v) { c.max_connection_idle_ms = static_cast<int64_t>(v); }},
       {"promote_lag_entries", 0, uint64_t{1} << 40, [&](uint64_t v) { c.promote_lag_entries = v; }},
   };
   for (const UintSetting& u : uints) {

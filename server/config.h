@@ -53,6 +53,7 @@ struct ServerConfig {
   int request_timeout_ms = 5000;  // deadline of a request whose caller set none
   size_t max_pending_requests = 10000;
   int max_handler_threads = 256;
+  int64_t max_connection_idle_ms = 600000;
   std::string log_level = "info";
 };
 

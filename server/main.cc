@@ -437,6 +437,7 @@ int Run(int argc, char** argv) {
   GrpcLimits limits;
   limits.max_receive_bytes = max_receive_bytes;
   limits.max_handler_threads = config.max_handler_threads;
+  limits.max_idle = absl::Milliseconds(config.max_connection_idle_ms);
   ApplyGrpcLimits(limits, &builder);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<RequestMetricsFactory>(&metrics));

@@ -127,5 +127,28 @@ TEST(OverloadTest, AFloodIsShedAndTheClusterGoesOn) {
   ASSERT_TRUE(client.Put("after-flood", "ok").ok());
 }
 
+// A connection that carries no call for MAX_CONNECTION_IDLE_MS is closed by the server
+// (it sends GOAWAY): the client's channel leaves READY without any call failing.
+TEST(OverloadTest, IdleConnectionsAreClosed) {
+  LocalCluster c(1, {{"MAX_CONNECTION_IDLE_MS", "1000"}});
+  c.StartAll();
+  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << c.Logs();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(c.endpoint(1), grpc::InsecureChannelCredentials(), args);
+  ASSERT_TRUE(channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
+  auto stub = v1::Cluster::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  v1::StatusResponse resp;
+  ASSERT_TRUE(stub->Status(&ctx, v1::StatusRequest(), &resp).ok());
+  ASSERT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+  // Awaits the state change (a second or so of idleness), bounded.
+  const bool changed = channel->WaitForStateChange(
+      GRPC_CHANNEL_READY, absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  EXPECT_TRUE(changed) << "the idle connection was not closed within 10 s";
+  EXPECT_NE(channel->GetState(false), GRPC_CHANNEL_READY);
+}
+
 }  // namespace
 }  // namespace rb::tests
