@@ -12,6 +12,7 @@
 #include "node/snapshot_stream.h"
 #include "raft/codec.h"
 #include "storage/snapshot.h"
+#include "storage/snapshot_file.h"
 
 namespace rb::server {
 namespace {
@@ -378,30 +379,76 @@ grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
     ++counters_->dropped_malformed;
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first piece is not a MsgSnap");
   }
-  auto receiver = storage::SnapshotReceiver::Begin(*store_, *m->snapshot);
-  if (!receiver.ok()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(receiver.status().message()));
-  }
-  while (reader->Read(&piece)) {
-    raftbadger::storagepb::SnapshotChunk chunk;
-    if (!chunk.ParseFromString(piece.chunk())) {
-      ++counters_->dropped_malformed;
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a snapshot chunk does not parse");
-    }
-    absl::Status added = (*receiver)->Add(chunk);
-    if (!added.ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(added.message()));
-    }
-  }
-  absl::Status finished = (*receiver)->Finish();
-  if (!finished.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(finished.message()));
-  }
-  ++counters_->snapshots_received;
+  grpc::Status received = ReceiveSnapshotFile(&*m, reader);
+  if (!received.ok()) return received;
   RB_LOG(INFO) << "received snapshot at index " << m->snapshot->metadata.index << " from "
                << piece.hello().name();
   host_->Post([m = *std::move(m)](node::Node& n) mutable { n.Receive(std::move(m)); });
   return grpc::Status::OK;
+}
+
+grpc::Status PeerService::ReceiveSnapshotFile(raft::Message* m,
+                                              grpc::ServerReader<v1::SnapshotPiece>* reader) {
+  auto descriptor = storage::DecodeDescriptor(*m->snapshot);
+  if (!descriptor.ok()) {
+    ++counters_->dropped_malformed;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        std::string(descriptor.status().message()));
+  }
+  // The sender's name for the file is the one this node's own snapshot at the same index
+  // would have ("snap-<index>.db"): receiving over a snapshot this node is building (or
+  // the reverse) damaged both (found by fault_test). Received files get a name of their
+  // own, which the node then installs from.
+  descriptor->set_file_name(absl::StrCat("recv-", descriptor->file_name()));
+  auto renamed = std::make_shared<raft::Snapshot>(*m->snapshot);
+  renamed->data = descriptor->SerializeAsString();
+  m->snapshot = std::move(renamed);
+  const std::string name = descriptor->file_name();
+  {
+    absl::MutexLock lock(&snapshots_mu_);
+    if (receiving_.count(name) > 0) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "this snapshot is being received on another stream");
+    }
+    // Complete already (sent before, perhaps being installed now): never write it again.
+    if (storage::OpenCompleteSnapshot(store_->options().vfs, store_->snapshot_path(name),
+                                      *descriptor)
+            .ok()) {
+      v1::SnapshotPiece rest;
+      while (reader->Read(&rest)) {
+      }  // bounded by the stream; its chunks are not needed
+      return grpc::Status::OK;
+    }
+    receiving_.insert(name);
+  }
+  auto done = [this, &name](grpc::Status s) {
+    absl::MutexLock lock(&snapshots_mu_);
+    receiving_.erase(name);
+    return s;
+  };
+  auto receiver = storage::SnapshotReceiver::Begin(*store_, *m->snapshot);
+  if (!receiver.ok()) {
+    return done(grpc::Status(grpc::StatusCode::INTERNAL, std::string(receiver.status().message())));
+  }
+  v1::SnapshotPiece piece;
+  while (reader->Read(&piece)) {
+    raftbadger::storagepb::SnapshotChunk chunk;
+    if (!chunk.ParseFromString(piece.chunk())) {
+      ++counters_->dropped_malformed;
+      return done(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a snapshot chunk does not parse"));
+    }
+    absl::Status added = (*receiver)->Add(chunk);
+    if (!added.ok()) {
+      return done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(added.message())));
+    }
+  }
+  absl::Status finished = (*receiver)->Finish();
+  if (!finished.ok()) {
+    return done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(finished.message())));
+  }
+  ++counters_->snapshots_received;
+  return done(grpc::Status::OK);
 }
 
 }  // namespace rb::server

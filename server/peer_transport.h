@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -101,6 +102,10 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
  private:
   // Checks the sender's cluster and learns its address. False: refuse the stream.
   bool Admit(const raftbadger::v1::PeerHello& hello);
+  // Receives the snapshot's file (or finds it complete already) under a name of its own,
+  // which it writes into m's descriptor; then the MsgSnap may go to the node.
+  grpc::Status ReceiveSnapshotFile(raft::Message* m,
+                                   grpc::ServerReader<raftbadger::v1::SnapshotPiece>* reader);
 
   const SelfInfo* self_;
   AddressBook* book_;
@@ -108,6 +113,11 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
   NodeHost* host_;
   PeerCounters* counters_;
   std::function<void(uint64_t)> on_cluster_id_;
+  // Snapshot files being received. A leader may send one snapshot twice (a retry, a
+  // second probe); two receivers of one file, or a receiver recreating a file the node is
+  // installing from, would each damage what the other reads.
+  absl::Mutex snapshots_mu_;
+  std::set<std::string> receiving_ ABSL_GUARDED_BY(snapshots_mu_);
 };
 
 }  // namespace rb::server
