@@ -104,6 +104,20 @@ absl::Status Client::EnsureSession() {
   return last;
 }
 
+std::string Client::Target(int attempt) {
+  if (!leader_.empty()) return leader_;
+  auto leader = FindLeader();
+  return leader.ok() ? *leader : options_.endpoints[attempt % options_.endpoints.size()];
+}
+
+void Client::FollowLeader(const grpc::ClientContext& ctx, const std::string& target,
+                          absl::Duration* backoff) {
+  const std::string named = Trailer(ctx, "rb-leader-address");
+  leader_ = named != target ? named : "";
+  std::this_thread::sleep_for(absl::ToChronoMilliseconds(*backoff));
+  *backoff = std::min(*backoff * 2, absl::Milliseconds(500));
+}
+
 absl::Status Client::Write(const WriteFn& fn) {
   if (absl::Status s = EnsureSession(); !s.ok()) return s;
   v1::Session session;
@@ -114,11 +128,7 @@ absl::Status Client::Write(const WriteFn& fn) {
   grpc::Status last;
   bool sent = false;  // an attempt may have reached the leader under this session
   for (int attempt = 0; absl::Now() < give_up; ++attempt) {
-    std::string target = leader_;
-    if (target.empty()) {
-      auto leader = FindLeader();
-      target = leader.ok() ? *leader : options_.endpoints[attempt % options_.endpoints.size()];
-    }
+    const std::string target = Target(attempt);
     grpc::ClientContext ctx;
     SetDeadline(&ctx);
     last = fn(Kv(target), &ctx, session);
@@ -139,11 +149,7 @@ absl::Status Client::Write(const WriteFn& fn) {
     }
     sent = true;
     if (last.ok() || !Retryable(last.error_code())) return FromGrpc(last);
-    // Follow the leader the server named; else look for one again.
-    const std::string named = Trailer(ctx, "rb-leader-address");
-    leader_ = named != target ? named : "";
-    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
-    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+    FollowLeader(ctx, target, &backoff);
   }
   return FromGrpc(last);
 }
@@ -159,11 +165,7 @@ absl::Status Client::AtLeader(const AdminFn& fn) {
   absl::Duration backoff = absl::Milliseconds(50);
   grpc::Status last(grpc::StatusCode::UNAVAILABLE, "no endpoint answered");
   for (int attempt = 0; absl::Now() < give_up; ++attempt) {
-    std::string target = leader_;
-    if (target.empty()) {
-      auto leader = FindLeader();
-      target = leader.ok() ? *leader : options_.endpoints[attempt % options_.endpoints.size()];
-    }
+    const std::string target = Target(attempt);
     grpc::ClientContext ctx;
     SetDeadline(&ctx);
     last = fn(AdminStub(target), &ctx);
@@ -171,10 +173,7 @@ absl::Status Client::AtLeader(const AdminFn& fn) {
     if (last.ok() || (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::ABORTED)) {
       return FromGrpc(last);
     }
-    const std::string named = Trailer(ctx, "rb-leader-address");
-    leader_ = named != target ? named : "";
-    std::this_thread::sleep_for(absl::ToChronoMilliseconds(backoff));
-    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+    FollowLeader(ctx, target, &backoff);
   }
   return FromGrpc(last);
 }

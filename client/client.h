@@ -109,6 +109,13 @@ class Client {
                                        grpc::ClientContext*, const Request&, Response*));
   raftbadger::v1::Admin::Stub* AdminStub(const std::string& address);
   absl::Status EnsureSession();
+  // Where attempt number `attempt` goes: the known leader, else one an endpoint names,
+  // else the endpoints in turn.
+  std::string Target(int attempt);
+  // After a retryable answer from target: follow the leader it named (else look for one
+  // again), and wait *backoff, doubling it up to 500 ms.
+  void FollowLeader(const grpc::ClientContext& ctx, const std::string& target,
+                    absl::Duration* backoff);
   absl::StatusOr<uint64_t> PutWith(const std::string& key, const std::string& value,
                                    bool require_existing);
   std::shared_ptr<grpc::Channel> Channel(const std::string& address);  // one per address

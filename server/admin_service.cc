@@ -33,13 +33,6 @@ bool IsVoter(const raft::ConfState& cs, uint64_t id) {
   return false;
 }
 
-bool IsLearner(const raft::ConfState& cs, uint64_t id) {
-  for (uint64_t x : cs.learners) {
-    if (x == id) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 AdminServiceImpl::AdminServiceImpl(KvCore* core, NodeHost* host, AddressBook* book,

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/file_sync.h"
 #include "xxhash.h"
 
 namespace rb::server {
@@ -22,15 +23,6 @@ namespace {
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status FsyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return Errno("opening", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync of", path);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -122,9 +114,9 @@ absl::Status WriteIdentity(const std::string& data_dir, const DataDirIdentity& i
     out.flush();
     if (!out.good()) return Errno("writing", tmp);
   }
-  if (absl::Status s = FsyncPath(tmp, O_RDONLY); !s.ok()) return s;
+  if (absl::Status s = FsyncPath(tmp); !s.ok()) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming", tmp);
-  return FsyncPath(data_dir, O_RDONLY | O_DIRECTORY);
+  return FsyncPath(data_dir, /*directory=*/true);
 }
 
 }  // namespace rb::server

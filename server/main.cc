@@ -456,6 +456,7 @@ int Run(int argc, char** argv) {
   health->SetServingStatus(false);
   std::atomic<bool> storage_failed{false};  // exits 1: restart from disk
   NodeView logged;                          // the view last logged; on the loop only
+  bool logged_serving = false;              // what health last said; on the loop only
   (*host)->set_on_view_change([&, health](const NodeView& v) {
     g_term.store(v.term);
     // Removed: a member once, outside the configuration now, with everything it knows to
@@ -474,7 +475,9 @@ int Run(int argc, char** argv) {
     if (was_member && v.role == "non-member" && v.applied >= v.commit && removed_at.load() == 0) {
       record_removal(removal_applied_at != 0 ? removal_applied_at : v.applied);
     }
-    health->SetServingStatus(v.serving);
+    // The health service notifies its watchers on every call: only on a change.
+    if (v.serving != logged_serving) health->SetServingStatus(v.serving);
+    logged_serving = v.serving;
     // Logged when the role, leader, term or configuration changes, not on every flip of
     // "serving" (a follower under load is a moment behind its commit index each round).
     if (v.role == logged.role && v.leader == logged.leader && v.term == logged.term &&

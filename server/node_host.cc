@@ -1,5 +1,6 @@
 #include "server/node_host.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -193,15 +194,18 @@ void NodeHost::RefreshView() {
     v.serving = false;
     v.role = "stopped";
   }
-  bool changed;
+  // Runs every round: the view is moved into place, and copied only for the callback.
+  std::optional<NodeView> changed;
   {
     absl::MutexLock lock(&mu_);
-    changed = v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
-              v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf) ||
-              (v.applied >= v.commit) != (view_.applied >= view_.commit);
-    view_ = v;
+    if (v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
+        v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf) ||
+        (v.applied >= v.commit) != (view_.applied >= view_.commit)) {
+      changed = v;
+    }
+    view_ = std::move(v);
   }
-  if (changed && on_view_change_) on_view_change_(v);
+  if (changed && on_view_change_) on_view_change_(*changed);
 }
 
 }  // namespace rb::server

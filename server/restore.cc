@@ -1,11 +1,9 @@
 #include "server/restore.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_sync.h"
 #include "base/status_macros.h"
 #include "server/config.h"
 #include "server/identity.h"
@@ -13,19 +11,6 @@
 #include "storage/store.h"
 
 namespace rb::server {
-namespace {
-
-absl::Status FsyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return absl::InternalError(absl::StrCat("opening ", path, " to sync it"));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return absl::InternalError(absl::StrCat("fsync of ", path, " failed"));
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<RestoredCluster> VerifyBackup(const std::string& backup_path) {
   ASSIGN_OR_RETURN(raftbadger::storagepb::SnapshotDescriptor d,
                    storage::ReadSnapshotDescriptor(backup_path));
@@ -56,9 +41,9 @@ absl::StatusOr<RestoredCluster> RestoreFromBackup(const std::string& backup_path
   if (error) {
     return absl::InternalError(absl::StrCat("copying ", backup_path, ": ", error.message()));
   }
-  RETURN_IF_ERROR(FsyncPath(copy, O_RDONLY));
+  RETURN_IF_ERROR(FsyncPath(copy));
   RETURN_IF_ERROR(
-      FsyncPath(std::filesystem::path(copy).parent_path().string(), O_RDONLY | O_DIRECTORY));
+      FsyncPath(std::filesystem::path(copy).parent_path().string(), /*directory=*/true));
 
   const uint64_t id = RaftIdForName(name);
   raft::Snapshot snapshot;

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/file_sync.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "proto/raft.pb.h"
@@ -63,23 +64,6 @@ absl::Status MakeDirs(const std::string& dir) {
   }
   return absl::PermissionDeniedError(
       absl::StrCat("cannot create directory ", dir, ": ", created.message()));
-}
-
-// Makes a newly created file's directory entry durable. A failure is an error: a store
-// whose creation may not survive a power loss must not be used (it would start empty).
-absl::Status SyncDir(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("opening ", dir, " to sync it: ", std::strerror(errno)));
-  }
-  const int rc = fsync(fd);
-  const int err = errno;
-  close(fd);
-  if (rc != 0) {
-    return absl::InternalError(absl::StrCat("fsync of directory ", dir, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
 }
 
 std::string Serialize(const google::protobuf::MessageLite& m) { return m.SerializeAsString(); }
@@ -195,7 +179,9 @@ absl::Status Store::Initialize() {
       db_->Exec("ROLLBACK").IgnoreError();
       return s;
     }
-    if (options_.vfs.empty()) RETURN_IF_ERROR(SyncDir(options_.dir));
+    // The new database's directory entry must be durable too: a store whose creation
+    // might not survive a power loss must not be used (it would start empty).
+    if (options_.vfs.empty()) RETURN_IF_ERROR(FsyncPath(options_.dir, /*directory=*/true));
   } else if (options_.verify_on_open) {
     RETURN_IF_ERROR(VerifyStructure());
   }

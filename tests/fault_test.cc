@@ -67,15 +67,21 @@ class RunClock {
   const absl::Time start_ = absl::Now();
 };
 
+// Short timeouts, so that a call meeting a fault ends (as failed, outcome unknown)
+// rather than stall the history.
+client::ClientOptions FaultClientOptions(const std::vector<std::string>& endpoints) {
+  client::ClientOptions options{endpoints};
+  options.call_timeout = absl::Seconds(1);
+  options.total_timeout = absl::Seconds(4);
+  return options;
+}
+
 // One client: its own library instance (session, leader discovery, retries), its own
 // part of the history.
 void RunClient(int id, uint64_t seed, const std::vector<std::string>& endpoints,
                const RunClock& clock, const std::atomic<bool>& stop,
                std::vector<Operation>* history) {
-  client::ClientOptions options{endpoints};
-  options.call_timeout = absl::Seconds(1);
-  options.total_timeout = absl::Seconds(4);
-  client::Client client(options);
+  client::Client client(FaultClientOptions(endpoints));
   std::mt19937_64 rng(seed);
   std::map<std::string, std::optional<std::string>> last_read;
   for (uint64_t n = 0; !stop.load(); ++n) {
@@ -119,10 +125,7 @@ void RunClient(int id, uint64_t seed, const std::vector<std::string>& endpoints,
 // Writes keys w0, w1, ... once each; those acknowledged must be readable at the end.
 void RunWitness(const std::vector<std::string>& endpoints, const RunClock& clock,
                 const std::atomic<bool>& stop, std::vector<Operation>* history) {
-  client::ClientOptions options{endpoints};
-  options.call_timeout = absl::Seconds(1);
-  options.total_timeout = absl::Seconds(4);
-  client::Client client(options);
+  client::Client client(FaultClientOptions(endpoints));
   for (int i = 0; !stop.load(); ++i) {
     Operation op;
     op.client = 100;
