@@ -68,6 +68,11 @@ int Usage(const std::string& why) {
       "                       [--endpoint]\n"
       "  inspect --data-dir=DIR\n"
       "                       what a stopped node's data directory holds, checked, unchanged\n"
+      "security (for a cluster started with TLS_* or AUTH_TOKEN_FILE):\n"
+      "  --cacert=FILE        CA certificate (PEM) to verify the members with: TLS\n"
+      "  --cert=FILE --key=FILE\n"
+      "                       this client's certificate and key (PEM), signed by that CA\n"
+      "  --token-file=FILE    send the token in FILE as `authorization: Bearer <token>`\n"
       "exit codes: 0 done, 1 not found or compare failed, 2 usage, 3 cluster error\n",
       why.c_str());
   return kUsage;
@@ -255,6 +260,8 @@ int Run(int argc, char** argv) {
   uint32_t limit = 100;
   bool absent = false;
   std::string write_out = "table";
+  TlsFiles tls_files;
+  std::string token_file;
   absl::Duration timeout = absl::Seconds(20);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -278,6 +285,14 @@ int Run(int argc, char** argv) {
       data_dir = a.substr(11);
     } else if (a.rfind("--name=", 0) == 0) {
       name = a.substr(7);
+    } else if (a.rfind("--cacert=", 0) == 0) {
+      tls_files.ca_file = a.substr(9);
+    } else if (a.rfind("--cert=", 0) == 0) {
+      tls_files.cert_file = a.substr(7);
+    } else if (a.rfind("--key=", 0) == 0) {
+      tls_files.key_file = a.substr(6);
+    } else if (a.rfind("--token-file=", 0) == 0) {
+      token_file = a.substr(13);
     } else if (a == "--absent") {
       absent = true;
     } else if (a == "--help" || a == "-h") {
@@ -305,6 +320,16 @@ int Run(int argc, char** argv) {
   options.endpoints = endpoints;
   options.total_timeout = timeout;
   options.call_timeout = std::min(timeout, absl::Seconds(5));
+  if (tls_files.enabled()) {
+    auto tls = LoadTls(tls_files);
+    if (!tls.ok()) return Usage(std::string(tls.status().message()));
+    options.credentials = ChannelCredentials(&*tls);
+  }
+  if (!token_file.empty()) {
+    auto token = ReadSecretFile(token_file);
+    if (!token.ok()) return Usage(std::string(token.status().message()));
+    options.token = *std::move(token);
+  }
   Client client(options);
   const std::string& cmd = args[0];
   auto need = [&](size_t n) { return args.size() == n + 1; };

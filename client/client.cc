@@ -33,14 +33,18 @@ absl::Status FromGrpc(const grpc::Status& s) {
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
-void Client::SetDeadline(grpc::ClientContext* ctx) const {
+void Client::PrepareCall(grpc::ClientContext* ctx) const {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  AttachToken(options_.token, ctx);
 }
 
 std::shared_ptr<grpc::Channel> Client::Channel(const std::string& address) {
   auto& channel = channels_[address];
-  if (channel == nullptr)
-    channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (channel == nullptr) {
+    channel = grpc::CreateChannel(address, options_.credentials != nullptr
+                                               ? options_.credentials
+                                               : grpc::InsecureChannelCredentials());
+  }
   return channel;
 }
 
@@ -60,7 +64,7 @@ std::vector<absl::StatusOr<v1::StatusResponse>> Client::StatusAll() {
   std::vector<absl::StatusOr<v1::StatusResponse>> out;
   for (const std::string& e : options_.endpoints) {
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     v1::StatusResponse resp;
     grpc::Status s = ClusterStub(e)->Status(&ctx, v1::StatusRequest(), &resp);
     if (s.ok()) {
@@ -81,6 +85,10 @@ absl::StatusOr<std::string> Client::FindLeader() {
         leader_ = status->leader_address();
         return leader_;
       }
+      // Retrying will not change the credentials: say so now.
+      if (absl::IsUnauthenticated(status.status()) || absl::IsPermissionDenied(status.status())) {
+        return status.status();
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // an election takes time
   }
@@ -92,7 +100,7 @@ absl::Status Client::EnsureSession() {
   absl::Status last = absl::UnavailableError("no endpoint answered");
   for (const std::string& e : options_.endpoints) {
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     v1::RegisterSessionResponse resp;
     grpc::Status s = Kv(e)->RegisterSession(&ctx, v1::RegisterSessionRequest(), &resp);
     if (s.ok()) {
@@ -130,7 +138,7 @@ absl::Status Client::Write(const WriteFn& fn) {
   for (int attempt = 0; absl::Now() < give_up; ++attempt) {
     const std::string target = Target(attempt);
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     last = fn(Kv(target), &ctx, session);
     if (Trailer(ctx, "rb-error") == "session-expired") {
       // The cluster forgot this session (idle too long, or too many sessions). A new one
@@ -167,7 +175,7 @@ absl::Status Client::AtLeader(const AdminFn& fn) {
   for (int attempt = 0; absl::Now() < give_up; ++attempt) {
     const std::string target = Target(attempt);
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     last = fn(AdminStub(target), &ctx);
     const grpc::StatusCode code = last.error_code();
     if (last.ok() || (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::ABORTED)) {
@@ -234,6 +242,7 @@ absl::StatusOr<v1::BackupHeader> Client::Backup(const std::string& endpoint,
   if (!out.good()) return absl::InvalidArgumentError(absl::StrCat("cannot write ", out_path));
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.total_timeout));
+  AttachToken(options_.token, &ctx);
   auto reader = AdminStub(target)->Backup(&ctx, v1::BackupRequest());
   v1::BackupChunk chunk;
   v1::BackupHeader header;
@@ -281,7 +290,7 @@ absl::StatusOr<Response> Client::AdminAt(const std::string& endpoint, const Requ
     target = *leader;
   }
   grpc::ClientContext ctx;
-  SetDeadline(&ctx);
+  PrepareCall(&ctx);
   Response resp;
   grpc::Status s = (AdminStub(target)->*call)(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);
@@ -367,7 +376,7 @@ absl::StatusOr<ReadResult> Client::Get(const std::string& key, v1::Consistency c
       target = *leader;
     }
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     v1::GetRequest req;
     req.set_key(key);
     req.set_consistency(consistency);
@@ -389,7 +398,7 @@ absl::StatusOr<std::vector<v1::KeyValue>> Client::List(const std::string& prefix
     auto leader = leader_.empty() ? FindLeader() : absl::StatusOr<std::string>(leader_);
     if (!leader.ok()) return leader.status();
     grpc::ClientContext ctx;
-    SetDeadline(&ctx);
+    PrepareCall(&ctx);
     v1::RangeRequest req;
     req.set_prefix(prefix);
     req.set_limit(std::min<uint32_t>(limit - out.size(), 1000));

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/credentials.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/raftbadger.grpc.pb.h"
 
@@ -26,6 +27,9 @@ struct ClientOptions {
   std::vector<std::string> endpoints;                // host:port of any members
   absl::Duration call_timeout = absl::Seconds(5);    // per attempt
   absl::Duration total_timeout = absl::Seconds(20);  // per operation, retries included
+  // How to dial members (see credentials.h); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  std::string token;  // bearer token sent on every call; empty: none
 };
 
 struct ReadResult {
@@ -121,7 +125,8 @@ class Client {
   std::shared_ptr<grpc::Channel> Channel(const std::string& address);  // one per address
   raftbadger::v1::KV::Stub* Kv(const std::string& address);
   raftbadger::v1::Cluster::Stub* ClusterStub(const std::string& address);
-  void SetDeadline(grpc::ClientContext* ctx) const;
+  // Sets the per-attempt deadline and attaches the token.
+  void PrepareCall(grpc::ClientContext* ctx) const;
 
   const ClientOptions options_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
