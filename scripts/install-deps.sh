@@ -16,6 +16,8 @@ packages=(
   nlohmann-json3-dev
   # A small HTTP server (GNU libmicrohttpd) for Prometheus /metrics, /livez and /readyz.
   libmicrohttpd-dev
+  # openssl makes throwaway CAs and certificates for the TLS tests (tests only).
+  openssl
   # systemd-analyze checks deploy/raftbadger.service (tests only; nothing is started).
   systemd
 )

@@ -58,8 +58,9 @@ absl::StatusOr<uint64_t> AdminServiceImpl::IdOf(const std::string& name) const {
   return id;
 }
 
-grpc::Status AdminServiceImpl::MemberList(grpc::ServerContext*, const v1::MemberListRequest*,
+grpc::Status AdminServiceImpl::MemberList(grpc::ServerContext* ctx, const v1::MemberListRequest*,
                                           v1::MemberListResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   const NodeView v = host_->view();
   FillMembers(v, *book_, resp->mutable_members());
   if (v.leader != 0) resp->set_leader_name(book_->NameOf(v.leader));
@@ -164,6 +165,7 @@ grpc::Status AdminServiceImpl::Change(grpc::ServerContext* ctx, const Planner& p
 
 grpc::Status AdminServiceImpl::MemberAdd(grpc::ServerContext* ctx, const v1::MemberAddRequest* req,
                                          v1::MemberChangeResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   absl::StatusOr<uint64_t> id = IdOf(req->name());
   if (!id.ok()) return ToGrpc(id.status());
   if (absl::Status s = ValidateAddress(req->address()); !s.ok()) {
@@ -198,6 +200,7 @@ grpc::Status AdminServiceImpl::MemberAdd(grpc::ServerContext* ctx, const v1::Mem
 grpc::Status AdminServiceImpl::MemberPromote(grpc::ServerContext* ctx,
                                              const v1::MemberPromoteRequest* req,
                                              v1::MemberChangeResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   absl::StatusOr<uint64_t> id = IdOf(req->name());
   if (!id.ok()) return ToGrpc(id.status());
   Planner plan = [this, id = *id, name = req->name()](
@@ -229,6 +232,7 @@ grpc::Status AdminServiceImpl::MemberPromote(grpc::ServerContext* ctx,
 grpc::Status AdminServiceImpl::MemberRemove(grpc::ServerContext* ctx,
                                             const v1::MemberRemoveRequest* req,
                                             v1::MemberChangeResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   absl::StatusOr<uint64_t> id = IdOf(req->name());
   if (!id.ok()) return ToGrpc(id.status());
   Planner plan = [this, id = *id, name = req->name()](
@@ -274,6 +278,7 @@ grpc::Status AdminServiceImpl::MemberRemove(grpc::ServerContext* ctx,
 grpc::Status AdminServiceImpl::TransferLeader(grpc::ServerContext* ctx,
                                               const v1::TransferLeaderRequest* req,
                                               v1::TransferLeaderResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   absl::StatusOr<uint64_t> id = IdOf(req->name());
   if (!id.ok()) return ToGrpc(id.status());
   auto redirect = std::make_shared<uint64_t>(0);
@@ -316,6 +321,7 @@ grpc::Status AdminServiceImpl::TransferLeader(grpc::ServerContext* ctx,
 
 grpc::Status AdminServiceImpl::Snapshot(grpc::ServerContext* ctx, const v1::SnapshotRequest*,
                                         v1::SnapshotResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto applied = std::make_shared<uint64_t>(0);
   grpc::Status status = core_->RunOnLoop(ctx, [applied](node::Node& n, auto call) {
     *applied = n.raw().raft().log().applied();
@@ -326,8 +332,9 @@ grpc::Status AdminServiceImpl::Snapshot(grpc::ServerContext* ctx, const v1::Snap
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::Compact(grpc::ServerContext*, const v1::CompactRequest*,
+grpc::Status AdminServiceImpl::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*,
                                        v1::CompactResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   // On this handler's thread, not the loop's: the checkpoint waits for a write in flight.
   auto sizes = host_->store().CheckpointWal();
   if (!sizes.ok()) return ToGrpc(sizes.status());
@@ -338,6 +345,7 @@ grpc::Status AdminServiceImpl::Compact(grpc::ServerContext*, const v1::CompactRe
 
 grpc::Status AdminServiceImpl::Backup(grpc::ServerContext* ctx, const v1::BackupRequest*,
                                       grpc::ServerWriter<v1::BackupChunk>* writer) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   // A snapshot at least as new as what this member has applied now.
   auto applied = std::make_shared<uint64_t>(0);
   grpc::Status status = core_->RunOnLoop(ctx, [applied](node::Node& n, auto call) {

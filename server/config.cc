@@ -108,6 +108,14 @@ const std::vector<SettingSpec>& Settings() {
       {"metrics_port", "METRICS_PORT", "MetricsPort", "0",
        "HTTP port for /metrics (Prometheus), /livez and /readyz, on LISTEN_HOST (0: off)"},
       {"log_level", "LOG_LEVEL", "LogLevel", "info", "debug, info, warning or error"},
+      {"tls_cert_file", "TLS_CERT_FILE", "TlsCertFile", "",
+       "this node's certificate (PEM); it must name NODE_ID; with the next two: TLS"},
+      {"tls_key_file", "TLS_KEY_FILE", "TlsKeyFile", "", "the certificate's private key (PEM)"},
+      {"tls_ca_file", "TLS_CA_FILE", "TlsCaFile", "",
+       "the CA certificate (PEM) that signed every member's and client's certificate"},
+      {"auth_token_file", "AUTH_TOKEN_FILE", "AuthTokenFile", "",
+       "a file holding a token clients may send as `authorization: Bearer <token>` instead "
+       "of a certificate (without TLS: required of every client)"},
   };
   return *settings;
 }
@@ -314,6 +322,24 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
     }
   }
   c.data_dir = Resolve(sources.working_dir, values["data_dir"].text);
+  {
+    const Value& cert = values["tls_cert_file"];
+    const Value& key = values["tls_key_file"];
+    const Value& ca = values["tls_ca_file"];
+    const int given = !cert.text.empty() + !key.text.empty() + !ca.text.empty();
+    if (given != 0 && given != 3) {
+      const Value& missing = cert.text.empty() ? cert : key.text.empty() ? key : ca;
+      return Bad(missing, "TLS needs TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE together");
+    }
+    if (given == 3) {
+      c.tls_cert_file = Resolve(sources.working_dir, cert.text);
+      c.tls_key_file = Resolve(sources.working_dir, key.text);
+      c.tls_ca_file = Resolve(sources.working_dir, ca.text);
+    }
+    if (!values["auth_token_file"].text.empty()) {
+      c.auth_token_file = Resolve(sources.working_dir, values["auth_token_file"].text);
+    }
+  }
   if (c.data_dir.empty()) return Bad(values["data_dir"], "must not be empty");
   struct UintSetting {
     const char* flag;

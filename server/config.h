@@ -55,6 +55,11 @@ struct ServerConfig {
   int max_handler_threads = 256;
   int64_t max_connection_idle_ms = 600000;
   std::string log_level = "info";
+  // PEM files (server/security.h); all empty: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  std::string auth_token_file;  // empty: clients need no token
 };
 
 // One setting: its four names, default and meaning (what --help prints).

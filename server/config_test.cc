@@ -151,6 +151,27 @@ TEST(ConfigTest, MetricsPortIsOffByDefaultAndMustDifferFromPort) {
   EXPECT_FALSE(ResolveConfig(s).ok());
 }
 
+TEST(ConfigTest, TlsFilesComeTogetherAndResolveAgainstTheWorkingDirectory) {
+  ConfigSources s = Minimal();
+  auto plain = ResolveConfig(s);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->tls_cert_file.empty());
+  EXPECT_TRUE(plain->auth_token_file.empty());
+  s.env["TLS_CERT_FILE"] = "certs/replica1.pem";
+  s.env["TLS_CA_FILE"] = "/etc/rb/ca.pem";
+  auto partial = ResolveConfig(s);
+  ASSERT_FALSE(partial.ok());
+  EXPECT_NE(partial.status().message().find("TLS_KEY_FILE"), std::string::npos) << partial.status();
+  s.flags["tls_key_file"] = "certs/replica1.key";
+  s.env["AUTH_TOKEN_FILE"] = "token";
+  auto c = ResolveConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls_cert_file, "/work/certs/replica1.pem");
+  EXPECT_EQ(c->tls_key_file, "/work/certs/replica1.key");
+  EXPECT_EQ(c->tls_ca_file, "/etc/rb/ca.pem");
+  EXPECT_EQ(c->auth_token_file, "/work/token");
+}
+
 TEST(ConfigTest, DotEnvLines) {
   auto e = ParseDotEnv("# comment\nexport NODE_ID=replica2\nPORT = \"50052\"\nX=1 # note\n");
   ASSERT_TRUE(e.ok()) << e.status();

@@ -36,6 +36,8 @@ void Joiner::Run() {
   options.endpoints = request_.endpoints;
   options.call_timeout = absl::Seconds(5);
   options.total_timeout = absl::Seconds(15);
+  options.credentials = request_.security->ChannelCredentials();
+  options.token = request_.security->token();
   client::Client client(options);
   absl::Duration pause = absl::Milliseconds(500);
   for (;;) {

@@ -17,13 +17,15 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/security.h"
 
 namespace rb::server {
 
 struct JoinRequest {
-  std::vector<std::string> endpoints;  // members to ask (host:port)
-  std::string name;                    // this node's NODE_ID
-  std::string address;                 // this node's RAFT_ADDRESS
+  std::vector<std::string> endpoints;      // members to ask (host:port)
+  std::string name;                        // this node's NODE_ID
+  std::string address;                     // this node's RAFT_ADDRESS
+  const NodeSecurity* security = nullptr;  // how to dial them; must outlive the Joiner
 };
 
 // Asks on its own thread, retrying while the cluster cannot answer, until it succeeds,

@@ -59,22 +59,17 @@ const std::string& FirstUserKey() {
   return *key;
 }
 
-std::unique_ptr<v1::KV::Stub> ForwardStub(const std::string& address) {
-  // Channels are cheap to keep: one per leader address, for the life of the process.
-  static absl::Mutex mu;
-  static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>();
-  absl::MutexLock lock(&mu);
-  auto& channel = (*channels)[address];
-  if (channel == nullptr)
-    channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  return v1::KV::NewStub(channel);
-}
-
 }  // namespace
 
 KvCore::KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore* store,
-               AddressBook* book, const std::atomic<uint64_t>* cluster_id)
-    : config_(config), host_(host), store_(store), book_(book), cluster_id_(cluster_id) {}
+               AddressBook* book, const std::atomic<uint64_t>* cluster_id,
+               const NodeSecurity* security)
+    : config_(config),
+      host_(host),
+      store_(store),
+      book_(book),
+      cluster_id_(cluster_id),
+      security_(security) {}
 
 uint64_t KvCore::NewAttemptId() {
   static absl::Mutex mu;
@@ -178,10 +173,21 @@ grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kv
                              kvpb::CommandResult* result) {
   auto info = book_->Find(leader);
   if (!info) return Unavailable("the leader's address is not known yet; retry", leader, ctx);
-  auto stub = ForwardStub(info->address);
+  std::unique_ptr<v1::KV::Stub> stub;
+  {
+    absl::MutexLock lock(&forward_mu_);
+    auto& channel = forward_channels_[info->address];
+    if (channel == nullptr) {
+      // This node is the leader's client here: with TLS its certificate admits it, and
+      // with a token it sends its own.
+      channel = grpc::CreateChannel(info->address, security_->ChannelCredentials());
+    }
+    stub = v1::KV::NewStub(channel);
+  }
   grpc::ClientContext fctx;
   fctx.set_deadline(absl::ToChronoTime(Deadline(ctx)));
   fctx.AddMetadata(kForwardedHeader, "1");
+  security_->AttachToken(&fctx);
   v1::Session session;
   session.set_client_id(cmd.client_id());
   session.set_seq(cmd.client_id() == 0 ? 0 : cmd.seq());
@@ -325,6 +331,7 @@ grpc::Status KvCore::Status(v1::StatusResponse* out) {
 grpc::Status BadgerServiceImpl::SaveEntries(grpc::ServerContext* ctx,
                                             const badgerpb::SaveEntriesRequest* req,
                                             badgerpb::SaveEntriesResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -336,6 +343,7 @@ grpc::Status BadgerServiceImpl::SaveEntries(grpc::ServerContext* ctx,
 grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
                                            const badgerpb::GetEntriesRequest* req,
                                            badgerpb::GetEntriesResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   v1::Consistency c = v1::LINEARIZABLE;
   if (core_->config().read_mode == ReadMode::kStale) c = v1::STALE;
   if (core_->config().read_mode == ReadMode::kLease) c = v1::LEASE;
@@ -350,6 +358,7 @@ grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
 grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
                                               const badgerpb::DeleteEntriesRequest* req,
                                               badgerpb::DeleteEntriesResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -361,6 +370,7 @@ grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
 grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
                                               const badgerpb::UpdateEntriesRequest* req,
                                               badgerpb::UpdateEntriesResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -374,6 +384,7 @@ grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
 
 grpc::Status KvServiceImpl::Put(grpc::ServerContext* ctx, const v1::PutRequest* req,
                                 v1::PutResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -384,11 +395,13 @@ grpc::Status KvServiceImpl::Put(grpc::ServerContext* ctx, const v1::PutRequest* 
 
 grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                                 v1::GetResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   return core_->Get(ctx, req->key(), req->consistency(), resp);
 }
 
 grpc::Status KvServiceImpl::Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                                    v1::DeleteResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -400,6 +413,7 @@ grpc::Status KvServiceImpl::Delete(grpc::ServerContext* ctx, const v1::DeleteReq
 grpc::Status KvServiceImpl::CompareAndSwap(grpc::ServerContext* ctx,
                                            const v1::CompareAndSwapRequest* req,
                                            v1::CompareAndSwapResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   auto cmd = node::CommandFor(*req, core_->limits());
   if (!cmd.ok()) return ToGrpc(cmd.status());
   kvpb::CommandResult result;
@@ -410,6 +424,7 @@ grpc::Status KvServiceImpl::CompareAndSwap(grpc::ServerContext* ctx,
 
 grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeRequest* req,
                                   v1::RangeResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   if (req->prefix().size() > kMaxKeyBytes) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "prefix longer than a key may be");
   }
@@ -419,6 +434,7 @@ grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeReque
 grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* ctx,
                                             const v1::RegisterSessionRequest* /*req*/,
                                             v1::RegisterSessionResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   // Through the log, like a write: the session exists on every member, and its id (the
   // log index) is unique for the life of the cluster.
   kvpb::CommandResult result;
@@ -427,9 +443,9 @@ grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* ctx,
   return s;
 }
 
-grpc::Status ClusterServiceImpl::Status(grpc::ServerContext* /*ctx*/,
-                                        const v1::StatusRequest* /*req*/,
+grpc::Status ClusterServiceImpl::Status(grpc::ServerContext* ctx, const v1::StatusRequest* /*req*/,
                                         v1::StatusResponse* resp) {
+  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
   return core_->Status(resp);
 }
 

@@ -11,10 +11,12 @@
 #define RAFTBADGER_SERVER_KV_SERVICE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/kv_api.h"
 #include "proto/badger.grpc.pb.h"
@@ -24,6 +26,7 @@
 #include "server/config.h"
 #include "server/loop_call.h"
 #include "server/node_host.h"
+#include "server/security.h"
 
 namespace rb::server {
 
@@ -50,7 +53,12 @@ void FillMembers(const NodeView& v, const AddressBook& book,
 class KvCore {
  public:
   KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore* store,
-         AddressBook* book, const std::atomic<uint64_t>* cluster_id);
+         AddressBook* book, const std::atomic<uint64_t>* cluster_id, const NodeSecurity* security);
+
+  // Every client-facing handler's first step: OK, or UNAUTHENTICATED (security.h).
+  grpc::Status Authorize(const grpc::ServerContext& ctx) const {
+    return security_->AuthorizeClient(ctx);
+  }
 
   // Proposes cmd (on the leader, or forwarded to it) and returns its applied result.
   grpc::Status Write(grpc::ServerContext* ctx, raftbadger::kvpb::Command cmd,
@@ -93,6 +101,11 @@ class KvCore {
   node::SqliteNodeStore* store_;  // read on the loop only
   AddressBook* book_;
   const std::atomic<uint64_t>* cluster_id_;
+  const NodeSecurity* security_;
+  // One channel per leader address, for the life of the process.
+  absl::Mutex forward_mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> forward_channels_
+      ABSL_GUARDED_BY(forward_mu_);
 };
 
 class BadgerServiceImpl final : public badgerpb::BadgerService::Service {

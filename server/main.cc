@@ -235,6 +235,10 @@ int Run(int argc, char** argv) {
   CheckPortFree(config, config.port, "PORT");
   if (config.metrics_port != 0) CheckPortFree(config, config.metrics_port, "METRICS_PORT");
   SetUpLogging(config);
+  auto loaded_security = NodeSecurity::Load(config);
+  if (!loaded_security.ok()) Die(loaded_security.status().message());
+  const NodeSecurity security = *std::move(loaded_security);
+  for (const std::string& warning : security.Warnings()) RB_LOG(WARNING) << warning;
 
   // Who this node is, and whether its data directory agrees.
   const uint64_t self_id = RaftIdForName(config.node_id);
@@ -319,7 +323,7 @@ int Run(int argc, char** argv) {
   if (config.force_new_cluster)
     ForceOrDie(config, self_id, &raw_store, store->get(), &identity, &cluster_id, empty);
 
-  SelfInfo self{self_id, config.node_id, config.raft_address, &cluster_id};
+  SelfInfo self{self_id, config.node_id, config.raft_address, &cluster_id, &security};
   PeerCounters counters;
   NodeHost* host_ptr = nullptr;
   PeerTransport transport(&self, &book, &raw_store, &host_ptr, &counters);
@@ -412,7 +416,7 @@ int Run(int argc, char** argv) {
     RB_LOG(INFO) << "joined cluster " << id;
   };
 
-  KvCore core(&config, host_ptr, &(*host)->store(), &book, &cluster_id);
+  KvCore core(&config, host_ptr, &(*host)->store(), &book, &cluster_id, &security);
   BadgerServiceImpl badger(&core);
   KvServiceImpl kv(&core);
   ClusterServiceImpl cluster(&core);
@@ -426,7 +430,7 @@ int Run(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(absl::StrCat(config.listen_host, ":", config.port),
-                           grpc::InsecureServerCredentials(), &bound_port);
+                           security.ServerCredentials(), &bound_port);
   // One limit for clients and peers on this port. A peer batch holds up to
   // kMaxPeerBatchBytes, or one append alone (up to the core's message size, plus one entry
   // past it); keys and framing need a little more. A larger request is refused by gRPC
@@ -537,7 +541,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<Joiner> joiner;
   if (empty && !config.join.empty()) {
     joiner = std::make_unique<Joiner>(
-        JoinRequest{config.join, config.node_id, config.raft_address},
+        JoinRequest{config.join, config.node_id, config.raft_address, &security},
         [&](absl::StatusOr<uint64_t> cluster) {
           if (cluster.ok()) {
             if (*cluster != 0) adopt_cluster(*cluster);

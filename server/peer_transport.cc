@@ -1,6 +1,7 @@
 #include "server/peer_transport.h"
 
 #include <deque>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,7 +39,7 @@ void FillHello(const SelfInfo& self, v1::PeerHello* hello) {
   hello->set_cluster_id(self.cluster_id->load());
 }
 
-std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> PeerChannel(const SelfInfo& self, const PeerInfo& peer) {
   grpc::ChannelArguments args;
   // Notice a peer that died without closing its socket (kill -9 of the machine, a cut
   // network) within a few seconds, so the link reconnects.
@@ -48,7 +49,7 @@ std::shared_ptr<grpc::Channel> PeerChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return self.security->PeerChannel(peer.address, peer.name, args);
 }
 
 }  // namespace
@@ -158,21 +159,23 @@ class PeerTransport::Link {
     if (writer_ == nullptr && !OpenStream()) return Reachable(false);
     FillHello(*t_->self_, out->mutable_hello());
     if (writer_->Write(*out)) return Reachable(true);
-    CloseStream();
-    return Reachable(false);
+    return Reachable(false, CloseStream());
   }
 
-  // Logs when the peer is lost or found again (not every failed retry).
-  bool Reachable(bool now) {
-    if (now != reachable_) {
-      if (now) {
-        RB_LOG(INFO) << "reached peer " << t_->book_->NameOf(to_);
-      } else {
-        RB_LOG(WARNING) << "lost contact with peer " << t_->book_->NameOf(to_)
-                        << "; retrying with backoff";
-      }
-      reachable_ = now;
+  // Logs when the peer is lost or found again, and why the first attempt failed (a wrong
+  // certificate, say); not every failed retry.
+  bool Reachable(bool now, const grpc::Status& why = grpc::Status::OK) {
+    if (reachable_.has_value() && now == *reachable_) return now;
+    const std::string name = t_->book_->NameOf(to_);
+    if (now) {
+      RB_LOG(INFO) << "reached peer " << name;
+    } else {
+      RB_LOG(WARNING) << (reachable_.has_value() ? "lost contact with peer " : "cannot reach peer ")
+                      << name
+                      << (why.ok() ? std::string() : absl::StrCat(" (", why.error_message(), ")"))
+                      << "; retrying with backoff";
     }
+    reachable_ = now;
     return now;
   }
 
@@ -180,7 +183,7 @@ class PeerTransport::Link {
     auto peer = t_->book_->Find(to_);
     if (!peer) return false;  // an address arrives with the membership change or a greeting
     if (channel_ == nullptr || peer->address != channel_address_) {
-      channel_ = PeerChannel(peer->address);
+      channel_ = PeerChannel(*t_->self_, *peer);
       channel_address_ = peer->address;
       stub_ = v1::RaftPeer::NewStub(channel_);
     }
@@ -195,21 +198,24 @@ class PeerTransport::Link {
     return writer_ != nullptr;
   }
 
-  void CloseStream() {
+  // Returns how the stream ended.
+  grpc::Status CloseStream() {
+    grpc::Status status;
     if (writer_ != nullptr) {
       writer_->WritesDone();
-      writer_->Finish().IgnoreError();
+      status = writer_->Finish();
       writer_.reset();
     }
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
     stream_context_.reset();
+    return status;
   }
 
   bool SendSnapshot(const raft::Message& m) {
     auto peer = t_->book_->Find(to_);
     if (!peer || m.snapshot == nullptr) return false;
-    auto stub = v1::RaftPeer::NewStub(PeerChannel(peer->address));
+    auto stub = v1::RaftPeer::NewStub(PeerChannel(*t_->self_, *peer));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + kSnapshotDeadline));
     {
@@ -272,8 +278,8 @@ class PeerTransport::Link {
   std::unique_ptr<grpc::ClientContext> stream_context_;
   std::unique_ptr<grpc::ClientWriter<v1::PeerBatch>> writer_;
   v1::PeerAck ack_;
-  bool reachable_ = false;  // as last logged; the link's thread only
-  std::thread thread_;      // last: starts once everything above exists
+  std::optional<bool> reachable_;  // as last logged; the link's thread only
+  std::thread thread_;             // last: starts once everything above exists
 };
 
 PeerTransport::PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,
@@ -321,36 +327,56 @@ PeerService::PeerService(const SelfInfo* self, AddressBook* book, const storage:
       counters_(counters),
       on_cluster_id_(std::move(on_cluster_id)) {}
 
-bool PeerService::Admit(const v1::PeerHello& hello) {
+grpc::Status PeerService::Admit(const grpc::ServerContext& ctx, const v1::PeerHello& hello) {
+  if (grpc::Status s = self_->security->AuthorizePeer(ctx, hello.name()); !s.ok()) {
+    ++counters_->dropped_unauthenticated;
+    RefuseOnce(absl::StrCat("unauthenticated ", hello.name(), " from ", ctx.peer()),
+               absl::StrCat("refusing a peer claiming to be ", hello.name(), " at ",
+                            hello.address(), ": ", s.error_message()));
+    return s;
+  }
   const uint64_t mine = self_->cluster_id->load();
   if (hello.cluster_id() != 0 && mine != 0 && hello.cluster_id() != mine) {
     ++counters_->dropped_foreign_cluster;
-    RB_LOG(WARNING) << "refusing messages from " << hello.name() << " at " << hello.address()
-                    << ": it belongs to cluster " << hello.cluster_id() << ", this node to "
-                    << mine;
-    return false;
+    RefuseOnce(
+        absl::StrCat("cluster ", hello.cluster_id(), " ", hello.name()),
+        absl::StrCat("refusing messages from ", hello.name(), " at ", hello.address(),
+                     ": it belongs to cluster ", hello.cluster_id(), ", this node to ", mine));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "another cluster");
   }
   if (hello.cluster_id() != 0 && mine == 0) on_cluster_id_(hello.cluster_id());
   if (hello.from() == self_->id) {
-    RB_LOG(ERROR) << "a peer at " << hello.address() << " claims this node's name " << hello.name()
-                  << "; refusing it";
-    return false;
+    RefuseOnce(absl::StrCat("self ", hello.address()),
+               absl::StrCat("a peer at ", hello.address(), " claims this node's name ",
+                            hello.name(), "; refusing it"));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "claims the receiver's name");
   }
   absl::Status learned = book_->Learn(hello.from(), hello.name(), hello.address());
   if (!learned.ok()) {
-    RB_LOG(ERROR) << "refusing messages from " << hello.address() << ": " << learned.message();
-    return false;
+    RefuseOnce(absl::StrCat("book ", hello.from(), " ", hello.name()),
+               absl::StrCat("refusing messages from ", hello.address(), ": ", learned.message()));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "the name and id disagree");
   }
-  return true;
+  return grpc::Status::OK;
 }
 
-grpc::Status PeerService::Send(grpc::ServerContext* /*context*/,
+void PeerService::RefuseOnce(const std::string& key, const std::string& message) {
+  {
+    absl::MutexLock lock(&refused_mu_);
+    // Bounded: a sender that keeps changing what it claims fills this once, then is only
+    // counted.
+    if (refused_.size() >= kMaxRefusalsLogged || !refused_.insert(key).second) return;
+  }
+  RB_LOG(WARNING) << message << " (logged once)";
+}
+
+grpc::Status PeerService::Send(grpc::ServerContext* context,
                                grpc::ServerReader<v1::PeerBatch>* reader, v1::PeerAck* /*ack*/) {
   v1::PeerBatch batch;
   // Bounded by the stream: it ends when the peer closes it or the server shuts down.
   while (reader->Read(&batch)) {
-    if (!Admit(batch.hello())) {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "refused: see the receiver's log");
+    if (grpc::Status admitted = Admit(*context, batch.hello()); !admitted.ok()) {
+      return admitted;
     }
     for (const std::string& bytes : batch.messages()) {
       auto m = raft::DecodeMessage(bytes);
@@ -366,13 +392,14 @@ grpc::Status PeerService::Send(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
-grpc::Status PeerService::SendSnapshot(grpc::ServerContext* /*context*/,
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* context,
                                        grpc::ServerReader<v1::SnapshotPiece>* reader,
                                        v1::SnapshotAck* /*ack*/) {
   v1::SnapshotPiece piece;
-  if (!reader->Read(&piece) || !Admit(piece.hello())) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no greeting, or refused");
+  if (!reader->Read(&piece)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no greeting");
   }
+  if (grpc::Status admitted = Admit(*context, piece.hello()); !admitted.ok()) return admitted;
   auto m = raft::DecodeMessage(piece.message());
   if (!m.ok() || m->type != raft::MessageType::kSnap || m->snapshot == nullptr ||
       m->from != piece.hello().from()) {

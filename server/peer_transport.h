@@ -27,6 +27,7 @@
 #include "proto/raftbadger.grpc.pb.h"
 #include "server/address_book.h"
 #include "server/node_host.h"
+#include "server/security.h"
 #include "storage/store.h"
 
 namespace rb::server {
@@ -36,6 +37,7 @@ struct SelfInfo {
   std::string name;
   std::string address;
   std::atomic<uint64_t>* cluster_id = nullptr;  // 0 until known
+  const NodeSecurity* security = nullptr;       // how peers are dialed and checked
 };
 
 struct PeerCounters {
@@ -50,6 +52,7 @@ struct PeerCounters {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> dropped_malformed{0};
   std::atomic<uint64_t> dropped_foreign_cluster{0};
+  std::atomic<uint64_t> dropped_unauthenticated{0};  // streams refused: certificate
   std::atomic<uint64_t> snapshots_sent{0};
   std::atomic<uint64_t> snapshots_received{0};
 };
@@ -100,12 +103,17 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
                             raftbadger::v1::SnapshotAck* ack) override;
 
  private:
-  // Checks the sender's cluster and learns its address. False: refuse the stream.
-  bool Admit(const raftbadger::v1::PeerHello& hello);
+  // Checks the sender's certificate (with TLS) and cluster, and learns its address. Not
+  // OK: refuse the stream with that status.
+  grpc::Status Admit(const grpc::ServerContext& ctx, const raftbadger::v1::PeerHello& hello);
   // Receives the snapshot's file (or finds it complete already) under a name of its own,
   // which it writes into m's descriptor; then the MsgSnap may go to the node.
   grpc::Status ReceiveSnapshotFile(raft::Message* m,
                                    grpc::ServerReader<raftbadger::v1::SnapshotPiece>* reader);
+
+  // Logs a refusal the first time its key is seen; a refused peer retries every second.
+  void RefuseOnce(const std::string& key, const std::string& message);
+  static constexpr size_t kMaxRefusalsLogged = 1024;
 
   const SelfInfo* self_;
   AddressBook* book_;
@@ -118,6 +126,8 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
   // installing from, would each damage what the other reads.
   absl::Mutex snapshots_mu_;
   std::set<std::string> receiving_ ABSL_GUARDED_BY(snapshots_mu_);
+  absl::Mutex refused_mu_;
+  std::set<std::string> refused_ ABSL_GUARDED_BY(refused_mu_);
 };
 
 }  // namespace rb::server

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/credentials.h"
 #include "grpcpp/grpcpp.h"
 
 namespace rb::tests {
@@ -92,10 +93,10 @@ void LocalCluster::StartAll() {
 }
 
 absl::StatusOr<v1::StatusResponse> LocalCluster::Status(int i) const {
-  auto stub =
-      v1::Cluster::NewStub(grpc::CreateChannel(endpoint(i), grpc::InsecureChannelCredentials()));
+  auto stub = v1::Cluster::NewStub(grpc::CreateChannel(endpoint(i), credentials_));
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  client::AttachToken(token_, &ctx);
   v1::StatusResponse resp;
   grpc::Status s = stub->Status(&ctx, v1::StatusRequest(), &resp);
   if (!s.ok()) return absl::UnavailableError(s.error_message());

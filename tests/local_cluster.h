@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
 #include "proto/raftbadger.grpc.pb.h"
 #include "tests/process.h"
 
@@ -60,6 +61,12 @@ class LocalCluster {
   // Every node's log, each under a "--- name" line (for failure messages).
   std::string Logs() const;
 
+  // How Status and AwaitAgreement dial the nodes (a cluster started with TLS or a token).
+  void set_client_security(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                           std::string token) {
+    credentials_ = std::move(credentials);
+    token_ = std::move(token);
+  }
   absl::StatusOr<raftbadger::v1::StatusResponse> Status(int i) const;
   // Waits until every node in `nodes` answers Status, all name the same leader, that
   // leader has `voters` voters and every node applied the leader's commit index. Returns
@@ -74,6 +81,8 @@ class LocalCluster {
   int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;
   std::vector<Process> procs_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_ = grpc::InsecureChannelCredentials();
+  std::string token_;
 };
 
 }  // namespace rb::tests
