@@ -151,6 +151,34 @@ absl::StatusOr<Message> FromProto(const pb::Message& p) {
   if (p.from() == kNone || p.to() == kNone) {
     return absl::InvalidArgumentError("message without sender or recipient");
   }
+  // Proposals and read requests forwarded to the leader travel without a term, every other
+  // message with one. The core passes the former on and answers the latter, and checks
+  // both rules when it sends (found by fuzz/peer_message_fuzz: a MsgVote of term 0, a
+  // MsgProp with one, each failed a check in the core).
+  const bool termless = m.type == MessageType::kProp || m.type == MessageType::kReadIndex;
+  if (termless != (p.term() == 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(MessageTypeName(m.type), " from a peer ",
+                                                   termless ? "with" : "without", " a term"));
+  }
+  // Terms and indexes far beyond any a cluster reaches: a node moved to term 2^64-1 by a
+  // peer would overflow at its next election (found by fuzz/peer_message_fuzz).
+  const uint64_t numbers[] = {p.term(),
+                              p.log_term(),
+                              p.index(),
+                              p.commit(),
+                              p.reject_hint(),
+                              p.snapshot().metadata().index(),
+                              p.snapshot().metadata().term()};
+  for (uint64_t n : numbers) {
+    if (n > kMaxWireTermOrIndex) {
+      return absl::InvalidArgumentError("a term or index in a peer message is out of range");
+    }
+  }
+  for (const auto& pe : p.entries()) {
+    if (pe.term() > kMaxWireTermOrIndex || pe.index() > kMaxWireTermOrIndex) {
+      return absl::InvalidArgumentError("an entry's term or index is out of range");
+    }
+  }
   m.to = p.to();
   m.from = p.from();
   m.term = p.term();
@@ -166,6 +194,9 @@ absl::StatusOr<Message> FromProto(const pb::Message& p) {
     m.entries.push_back(std::move(e));
   }
   if (m.type == MessageType::kApp) {
+    if (m.log_term > m.term) {
+      return absl::InvalidArgumentError("MsgApp log term later than the message's term");
+    }
     for (size_t i = 0; i < m.entries.size(); ++i) {
       if (m.entries[i].index != m.index + 1 + i) {
         return absl::InvalidArgumentError("MsgApp entries are not contiguous after its index");
@@ -180,6 +211,11 @@ absl::StatusOr<Message> FromProto(const pb::Message& p) {
       return absl::InvalidArgumentError("snapshot attached to a message that is not MsgSnap");
     }
     ASSIGN_OR_RETURN(Snapshot s, FromProto(p.snapshot()));
+    // A leader's snapshot holds only entries of its term or earlier; a later one would give
+    // the receiver a log from the future (found by fuzz/peer_message_fuzz).
+    if (s.metadata.term > m.term) {
+      return absl::InvalidArgumentError("MsgSnap snapshot from a later term than the message");
+    }
     m.snapshot = std::make_shared<const Snapshot>(std::move(s));
   } else if (m.type == MessageType::kSnap) {
     return absl::InvalidArgumentError("MsgSnap without a snapshot");

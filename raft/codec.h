@@ -19,6 +19,11 @@ namespace rb::raft {
 // grant them anyway.
 inline constexpr absl::string_view kCampaignTransferContext = "CampaignTransfer";
 
+// The largest term or index a peer message may carry (DecodeMessage refuses more): far
+// beyond any a cluster reaches, and far enough below 2^64 that term + 1 and index + n
+// never overflow.
+inline constexpr uint64_t kMaxWireTermOrIndex = uint64_t{1} << 62;
+
 std::string EncodeConfChange(const ConfChange& cc);
 absl::StatusOr<ConfChange> DecodeConfChange(absl::string_view data);
 

@@ -51,9 +51,26 @@ TEST(CodecTest, RejectsMalformedPeerMessages) {
   m.to = 2;
   EXPECT_EQ(DecodeMessage(EncodeMessage(m)).status().code(), absl::StatusCode::kInvalidArgument);
   m.type = MessageType::kHeartbeat;
+  m.term = 1;
   m.from = 0;  // no sender
   EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
   m.from = 1;
+  EXPECT_TRUE(DecodeMessage(EncodeMessage(m)).ok());
+  m.type = MessageType::kVote;
+  m.term = kMaxWireTermOrIndex + 1;  // a term whose successor could overflow
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  m.term = kMaxWireTermOrIndex;
+  EXPECT_TRUE(DecodeMessage(EncodeMessage(m)).ok());
+  m.term = 1;
+  m.commit = ~uint64_t{0};
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  m.commit = 0;
+  m.term = 0;  // a vote for no term
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  m.type = MessageType::kProp;  // forwarded proposals carry no term
+  EXPECT_TRUE(DecodeMessage(EncodeMessage(m)).ok());
+  m.term = 2;
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
   m.type = MessageType::kApp;
   m.term = 3;
   m.index = 5;
@@ -62,8 +79,19 @@ TEST(CodecTest, RejectsMalformedPeerMessages) {
   m.entries = {Entry{9, 6}};  // entry from a term after the message's
   EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
   m.entries.clear();
+  m.log_term = 4;  // the entry it follows is from a term after the message's
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  m.log_term = 3;
+  EXPECT_TRUE(DecodeMessage(EncodeMessage(m)).ok());
   m.type = MessageType::kSnap;  // without snapshot
   EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  auto future = std::make_shared<Snapshot>();
+  future->metadata = {ConfState{{1, 2}, {}, {}, {}, false}, 7, 4};  // term 4 > the message's 3
+  m.snapshot = future;
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(m)).ok());
+  m.term = 4;
+  EXPECT_TRUE(DecodeMessage(EncodeMessage(m)).ok());
+  m.snapshot = nullptr;
 
   raftbadger::raftpb::Message p;
   p.set_type(static_cast<raftbadger::raftpb::MessageType>(99));

@@ -1,5 +1,6 @@
 // Membership changes: single-server changes, joint consensus (thesis chapter 4), learners.
 #include "gtest/gtest.h"
+#include "raft/codec.h"
 #include "raft/test_cluster.h"
 
 namespace rb::raft {
@@ -278,6 +279,30 @@ TEST(MembershipTest, OnlyOneChangePendingAtATime) {
   absl::Status s = c.ProposeConfChange(1, Simple(ConfChangeType::kAddNode, 5));
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("pending"), std::string::npos);
+}
+
+TEST(MembershipTest, ARefusedProposalLeavesNoChangePending) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Stabilize();
+  c.AddNode(4);
+  c.AddNode(5);
+  // Two changes in one proposal: refused whole, and the first must not stay pending (it
+  // blocked every later change until the log grew past an index it never had).
+  Message both;
+  both.type = MessageType::kProp;
+  both.from = 1;
+  both.to = 1;
+  for (uint64_t id : {4, 5}) {
+    both.entries.push_back(Entry{0, 0, EntryType::kConfChange,
+                                 EncodeConfChange(Simple(ConfChangeType::kAddLearnerNode, id))});
+  }
+  const uint64_t last = c.raft(1).log().LastIndex();
+  EXPECT_EQ(c.mutable_raft(1).Step(both).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(c.raft(1).log().LastIndex(), last);
+  ASSERT_TRUE(c.ProposeConfChange(1, Simple(ConfChangeType::kAddLearnerNode, 4)).ok());
+  c.Stabilize();
+  EXPECT_EQ(c.raft(1).tracker().GetConfState().learners, (std::vector<uint64_t>{4}));
 }
 
 TEST(MembershipTest, LearnerReplicatesButDoesNotCount) {

@@ -40,6 +40,28 @@ TEST(ReplicationTest, ProposalsCommitAndApplyInOrderEverywhere) {
   }
 }
 
+TEST(ReplicationTest, AnAcknowledgmentPastTheLeadersLogIsDropped) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Stabilize();
+  const uint64_t last = c.raft(1).log().LastIndex();
+  const uint64_t commit = c.raft(1).log().committed();
+  Message forged;
+  forged.type = MessageType::kAppResp;
+  forged.from = 2;
+  forged.to = 1;
+  forged.term = c.raft(1).term();
+  forged.index = last + 10;
+  ASSERT_TRUE(c.mutable_raft(1).Step(forged).ok());
+  EXPECT_EQ(c.raft(1).drops().malformed, 1u);
+  EXPECT_EQ(c.raft(1).tracker().progress.at(2).match, last);
+  EXPECT_EQ(c.raft(1).log().committed(), commit);
+  c.Stabilize();  // and replication goes on
+  ASSERT_TRUE(c.Propose(1, "after").ok());
+  c.Stabilize();
+  EXPECT_EQ(c.AppliedData(2).back(), "after");
+}
+
 TEST(ReplicationTest, MinorityPartitionDoesNotBlockCommit) {
   TestCluster c(5);
   c.Elect(1);

@@ -219,6 +219,10 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
     ++drops_.proposals;
     return ErrProposalDropped("leadership transfer in progress");
   }
+  // Takes effect only once the entries are in the log: a proposal refused below (a second
+  // change in it, too many uncommitted bytes) must not leave an index pending that no
+  // entry has (found by fuzz/peer_message_fuzz).
+  uint64_t pending_conf_index = pending_conf_index_;
   for (size_t i = 0; i < m.entries.size(); ++i) {
     Entry& e = m.entries[i];
     if (e.type != EntryType::kConfChange) continue;
@@ -226,7 +230,7 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
     const char* refused = nullptr;
     if (!cc.ok()) {
       refused = "undecodable configuration change";
-    } else if (pending_conf_index_ > log_.applied()) {
+    } else if (pending_conf_index > log_.applied()) {
       refused = "a configuration change is still pending";
     } else if (tracker_.config.voters.IsJoint() && !cc->LeavesJoint()) {
       refused = "must leave the joint configuration first";
@@ -239,13 +243,14 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
       ++drops_.proposals;
       return absl::FailedPreconditionError(absl::StrCat("configuration change refused: ", refused));
     }
-    pending_conf_index_ = log_.LastIndex() + i + 1;
+    pending_conf_index = log_.LastIndex() + i + 1;
   }
   if (!AppendEntries(absl::MakeSpan(m.entries))) {
     ++drops_.proposals;
     return absl::ResourceExhaustedError(
         "raft proposal dropped: too many uncommitted bytes (max_uncommitted_entries_bytes)");
   }
+  pending_conf_index_ = pending_conf_index;
   BroadcastAppend();
   return absl::OkStatus();
 }
@@ -267,6 +272,14 @@ void Raft::StepLeaderReadIndex(Message& m) {
 }
 
 void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
+  // A follower acknowledges only what this leader sent it, and a leader never shortens its
+  // log within its term: an acknowledgment past the end is malformed. Taken as a match it
+  // would commit entries that do not exist, or ask for a snapshot of them (found by
+  // fuzz/peer_message_fuzz).
+  if (!m.reject && m.index > log_.LastIndex()) {
+    ++drops_.malformed;
+    return;
+  }
   pr->recent_active = true;
   if (m.reject) {
     // The follower's log does not match at m.index. Its hint points to where it may; with
