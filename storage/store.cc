@@ -102,13 +102,53 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
         absl::StrCat("storage: VFS \"", open_options.vfs,
                      "\" does not check page checksums; wrap it in a PageChecksumVfs"));
   }
+  std::error_code error;
+  if (options.vfs.empty() && !std::filesystem::exists(path, error)) {
+    if (error) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot look for ", path, ": ", error.message()));
+    }
+    RETURN_IF_ERROR(CreateDatabase(options, path));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, open_options));
   std::unique_ptr<Store> store(new Store(options, path, std::move(db)));
-  RETURN_IF_ERROR(store->Initialize());
+  RETURN_IF_ERROR(store->Initialize(/*fresh_allowed=*/!options.vfs.empty()));
   return store;
 }
 
-absl::Status Store::Initialize() {
+absl::Status Store::CreateDatabase(const StoreOptions& options, const std::string& path) {
+  // Left over from a creation that was interrupted: never renamed, so never used.
+  const std::string building = absl::StrCat(options.dir, "/.creating");
+  std::error_code ignored;
+  std::filesystem::remove_all(building, ignored);
+  RETURN_IF_ERROR(MakeDirs(building));
+  const std::string tmp = absl::StrCat(building, "/", kDatabaseFileName);
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(tmp, SqliteOpenOptions{}));
+    StoreOptions tmp_options = options;
+    tmp_options.dir = building;
+    std::unique_ptr<Store> store(new Store(tmp_options, tmp, std::move(db)));
+    RETURN_IF_ERROR(store->Initialize(/*fresh_allowed=*/true));
+    RETURN_IF_ERROR(store->Checkpoint());  // the schema into the database file
+  }
+  // Closing may leave a WAL header (32 bytes) but no frame: everything is in the file.
+  const uintmax_t wal_bytes = std::filesystem::file_size(absl::StrCat(tmp, "-wal"), ignored);
+  if (!ignored && wal_bytes > 32) {
+    return absl::InternalError(absl::StrCat(tmp, ": the new database's WAL was not emptied"));
+  }
+  RETURN_IF_ERROR(FsyncPath(tmp));
+  std::error_code renamed;
+  std::filesystem::rename(tmp, path, renamed);
+  if (renamed) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot move the new database to ", path, ": ", renamed.message()));
+  }
+  RETURN_IF_ERROR(FsyncPath(options.dir, /*directory=*/true));
+  std::filesystem::remove_all(building, ignored);
+  return absl::OkStatus();
+}
+
+absl::Status Store::Initialize(bool fresh_allowed) {
   // The node is the only user of its database. Holding the lock for good (set before the
   // first read) saves two file-lock system calls per read transaction, which doubles point
   // read throughput, keeps the WAL index in memory (no -shm file, which a full disk could
@@ -134,7 +174,14 @@ absl::Status Store::Initialize() {
   ASSIGN_OR_RETURN(int64_t tables, db_->QueryInt64("SELECT count(*) FROM sqlite_master"));
   bool fresh = false;
   if (*app_id == 0 && version == 0 && tables == 0) {
-    fresh = true;  // a new (or empty, never initialized) file
+    if (!fresh_allowed) {
+      return absl::DataLossError(absl::StrCat(
+          db_path_,
+          " holds no RaftBadger data: it was emptied or damaged (a database file is created "
+          "whole, with its schema). Refusing to start over it; restore the node from a "
+          "backup or from its peers (docs/operations.md)"));
+    }
+    fresh = true;  // a new file (or a custom VFS's, never initialized)
   } else if (*app_id != kApplicationId) {
     return not_ours(absl::StrCat("application_id ", *app_id));
   } else if (version > kSchemaVersion) {

@@ -193,7 +193,14 @@ class Store : public raft::Storage {
   friend class WriteTxn;
   Store(StoreOptions options, std::string db_path, std::unique_ptr<SqliteDb> db);
 
-  absl::Status Initialize();
+  // On the real disk, a new database is built under a temporary name and renamed into
+  // place once its schema is durable: a database file that exists always holds the
+  // schema, so one that reads as empty was damaged (truncated, zeroed) and Open refuses
+  // it instead of starting over it.
+  static absl::Status CreateDatabase(const StoreOptions& options, const std::string& path);
+  // fresh_allowed: a file without tables may be given the schema (a file CreateDatabase
+  // is building, or any file of a custom VFS, which owns its paths).
+  absl::Status Initialize(bool fresh_allowed);
   absl::Status CheckIdentity(bool fresh);
   absl::Status LoadState();
   // The tables are exactly the ones this schema version creates (always checked).

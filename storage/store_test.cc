@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "base/status_macros.h"
@@ -302,11 +303,28 @@ TEST(StoreTest, RefusesAVfsThatDoesNotCheckPages) {
   EXPECT_NE(s.status().message().find("page checksums"), std::string::npos) << s.status();
 }
 
-TEST(StoreTest, EmptyFileIsInitialized) {
-  // A crash right after the file was created leaves it empty: nothing was ever committed.
+TEST(StoreTest, AnEmptiedDatabaseFileIsRefused) {
+  // A database file is created whole (built aside, renamed into place), so an empty one
+  // was truncated: starting over it would forget everything the node acknowledged.
   const std::string dir = MakeTempDir();
   std::ofstream(dir + "/raftbadger.db").close();
-  EXPECT_NE(OpenStore(dir), nullptr);
+  StoreOptions options;
+  options.dir = dir;
+  auto s = Store::Open(options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  EXPECT_NE(s.status().message().find("holds no RaftBadger data"), std::string::npos) << s.status();
+}
+
+TEST(StoreTest, AnInterruptedCreationStartsAgain) {
+  // A crash while the new database was built leaves it in .creating, never renamed.
+  const std::string dir = MakeTempDir();
+  std::filesystem::create_directories(dir + "/.creating");
+  std::ofstream(dir + "/.creating/raftbadger.db") << "half-written";
+  auto s = OpenStore(dir);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(*s->LastIndex(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/.creating"));
 }
 
 TEST(StoreTest, DataDirectoryThatIsAFileIsRefused) {

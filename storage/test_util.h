@@ -4,10 +4,12 @@
 #define RAFTBADGER_STORAGE_TEST_UTIL_H_
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "raft/types.h"
 #include "storage/store.h"
 
@@ -24,6 +26,16 @@ std::vector<raft::Entry> MakeEntries(uint64_t first, uint64_t n, uint64_t term);
 // damage files behind the store's back.
 std::string ReadFileBytes(const std::string& path);
 void WriteFileBytes(const std::string& path, const std::string& bytes);
+
+// Fills a new store at options.dir with a sample history: 300 entries over 30 writes and
+// 3 terms, 200 keys rewritten in turn, compacted to index 50. With checkpoint, everything
+// ends in the database file; without, the last ten writes stay in the WAL. after_write,
+// if given, sees the store after each write (and the compaction).
+absl::Status FillSampleStore(const StoreOptions& options, bool checkpoint,
+                             const std::function<void(const Store&)>& after_write = nullptr);
+// Everything a node reads from a store (hard state, configuration, log, rows, point
+// reads), as one string, or the first read error: equal dumps, equal data.
+absl::StatusOr<std::string> DumpStore(const Store& store);
 
 }  // namespace rb::storage
 
