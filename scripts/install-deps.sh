@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # Build system: Bazel 4.2.3 and the local rule sets its embedded WORKSPACE suffix wants.
   bazel-bootstrap bazel-platforms bazel-rules-java
-  # Toolchain. clang + its runtime are for the sanitizer configs.
+  # Toolchain (the sanitizer configs use gcc's sanitizers).
   g++ pkg-config ca-certificates git
   # Libraries, all linked from the system through pkg-config (see third_party/system_libs.bzl).
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
@@ -21,6 +21,11 @@ packages=(
   # systemd-analyze checks deploy/raftbadger.service (tests only; nothing is started).
   systemd
 )
+
+# `--fuzz`: clang and its sanitizer and libFuzzer runtimes, for scripts/fuzz.sh only.
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
