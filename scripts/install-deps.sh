@@ -16,8 +16,10 @@ packages=(
   nlohmann-json3-dev
   # A small HTTP server (GNU libmicrohttpd) for Prometheus /metrics, /livez and /readyz.
   libmicrohttpd-dev
-  # openssl makes throwaway CAs and certificates for the TLS tests (tests only).
-  openssl
+  # openssl makes throwaway CAs and certificates for the TLS tests; iproute2 and nftables
+  # give fault_test's nodes network namespaces to partition; libfaketime runs one of them
+  # on a skewed clock (tests only).
+  openssl iproute2 nftables faketime
   # systemd-analyze checks deploy/raftbadger.service (tests only; nothing is started).
   systemd
 )

@@ -2,7 +2,11 @@
 // and a 5-node cluster of raftbadger processes, concurrent clients doing put, get
 // (linearizable and lease) and compare-and-swap on a few keys through the client library,
 // and a seeded schedule of kill -9 (the leader half the time), SIGSTOP pauses long enough
-// to lose leadership, and leader transfers. Every call and return is recorded in the
+// to lose leadership, leader transfers, and network partitions: each node in a network
+// namespace of its own (netlab.h), cut from one peer both ways, from one peer one way, or
+// from all of them (the leader half the time). One node runs on a skewed clock (Debian's
+// libfaketime: its clocks up to 8% fast or slow, inside the 10% drift that lease reads
+// allow for). Every call and return is recorded in the
 // simulator's history format and checked with its linearizability checker (a call that
 // failed may or may not have taken effect; an inconclusive search fails the test). Writes
 // of unique keys that were acknowledged must all be readable at the end, and once the
@@ -28,6 +32,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
@@ -35,6 +40,7 @@
 #include "sim/history.h"
 #include "sim/linearizability.h"
 #include "tests/local_cluster.h"
+#include "tests/netlab.h"
 
 namespace rb::tests {
 namespace {
@@ -174,42 +180,139 @@ struct FaultCounts {
   int pauses = 0;
   int pauses_of_leader = 0;
   int transfers = 0;
+  int cuts = 0;        // two nodes, both ways
+  int one_way = 0;     // one node drops what another sends
+  int isolations = 0;  // one node from every other
+  int isolations_of_leader = 0;
 };
 
-class FaultTest : public ::testing::TestWithParam<int> {
- protected:
-  // Keeps what a failure needs to be understood, and says where.
-  void KeepArtifacts(const LocalCluster& c, const std::vector<Operation>& history,
-                     const std::vector<std::string>& schedule) {
-    const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-    const std::string dir =
-        absl::StrCat(outputs != nullptr ? outputs : c.root(), "/fault-", GetParam(), "-nodes");
-    std::filesystem::create_directories(dir);
-    std::ofstream h(dir + "/history.jsonl");
-    sim::WriteHistoryJson(history, h);
-    std::ofstream(dir + "/schedule.txt") << absl::StrJoin(schedule, "\n") << "\n";
-    std::error_code ignored;
-    std::filesystem::copy(c.root(), dir + "/cluster", std::filesystem::copy_options::recursive,
-                          ignored);
-    std::printf("fault test artifacts (history, schedule, logs, data): %s\n", dir.c_str());
+constexpr char kFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+// The environment that runs a node on a skewed clock, or nothing without libfaketime.
+std::map<std::string, std::string> SkewedClock(std::mt19937_64& rng, std::string* described) {
+  if (!std::filesystem::exists(kFaketime)) {
+    *described = "no clock skew: libfaketime is not installed";
+    return {};
   }
-};
+  // A rate only: with an offset too, libfaketime delayed the node's gRPC waits (on the
+  // realtime clock) by up to 2 s each. The wall clock still drifts apart, by up to 8% of
+  // the time run.
+  const int rate_permille = 920 + static_cast<int>(rng() % 161);  // 0.92 to 1.08
+  const std::string spec =
+      absl::StrFormat("+0 x%d.%03d", rate_permille / 1000, rate_permille % 1000);
+  *described = absl::StrCat("FAKETIME=\"", spec, "\"");
+  // Without shared memory: libfaketime's cross-process synchronization (which nothing
+  // here needs) made each request to the node take up to 2 s.
+  return {{"LD_PRELOAD", kFaketime}, {"FAKETIME", spec}, {"FAKETIME_DISABLE_SHM", "1"}};
+}
+
+// Keeps what a failure needs to be understood, and says where.
+void KeepArtifacts(int nodes, const LocalCluster& c, const std::vector<Operation>& history,
+                   const std::vector<std::string>& schedule) {
+  const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  const std::string dir =
+      absl::StrCat(outputs != nullptr ? outputs : c.root(), "/fault-", nodes, "-nodes");
+  std::filesystem::create_directories(dir);
+  std::ofstream h(dir + "/history.jsonl");
+  sim::WriteHistoryJson(history, h);
+  std::ofstream(dir + "/schedule.txt") << absl::StrJoin(schedule, "\n") << "\n";
+  std::error_code ignored;
+  std::filesystem::copy(c.root(), dir + "/cluster", std::filesystem::copy_options::recursive,
+                        ignored);
+  std::printf("fault test artifacts (history, schedule, logs, data): %s\n", dir.c_str());
+}
+
+class FaultTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   const int nodes = GetParam();
-  const uint64_t seed = std::random_device{}();
+  // A new schedule each run; RB_FAULT_TEST_SEED replays one (as far as real processes and
+  // their timing allow).
+  uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("RB_FAULT_TEST_SEED"); env != nullptr) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &seed)) << "RB_FAULT_TEST_SEED=" << env;
+  }
   std::printf("fault test: %d nodes, seed %llu\n", nodes, static_cast<unsigned long long>(seed));
+  // The namespaces outlive the cluster: its processes must leave them before they go.
+  auto lab = NetLab::Create(nodes);
   LocalCluster c(nodes);
-  c.StartAll();
+  std::vector<std::string> schedule;
+  std::vector<Operation> history;
+  std::vector<std::vector<Operation>> parts(kClients + 1);
+  // However the test ends (an ASSERT too), a failure keeps what explains it.
+  struct KeepOnFailure {
+    int nodes;
+    const LocalCluster& c;
+    const std::vector<Operation>& history;
+    const std::vector<std::vector<Operation>>& parts;
+    const std::vector<std::string>& schedule;
+    ~KeepOnFailure() {
+      if (!::testing::Test::HasFailure()) return;
+      std::vector<Operation> all = history;
+      if (all.empty()) {
+        for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+      }
+      KeepArtifacts(nodes, c, all, schedule);
+    }
+  } keep{nodes, c, history, parts, schedule};
+  if (lab.ok()) {
+    std::vector<std::string> hosts;
+    for (int i = 1; i <= nodes; ++i) hosts.push_back((*lab)->host(i));
+    c.set_network(hosts, [&lab](int i) { return (*lab)->Launcher(i); });
+  } else {
+    std::printf("fault test: no partitions here: %s\n", lab.status().ToString().c_str());
+  }
+  std::mt19937_64 rng(seed ^ 0x6e656d65ULL);
+  std::map<int, std::map<std::string, std::string>> node_env;
+  const int skewed = 1 + static_cast<int>(rng() % nodes);
+  std::string skew;
+  node_env[skewed] = SkewedClock(rng, &skew);
+  std::printf("fault test: %s runs with %s\n", c.name(skewed).c_str(), skew.c_str());
+  for (int i = 1; i <= nodes; ++i) ASSERT_TRUE(c.Start(i, node_env[i]).ok());
   std::vector<int> all;
   for (int i = 1; i <= nodes; ++i) all.push_back(i);
   auto first = c.AwaitAgreement(all, nodes, kFormTimeout);
   ASSERT_TRUE(first.ok()) << first.status() << c.Logs();
+  if (lab.ok()) {
+    // The partitions are real: the others elect a new leader when the leader is cut off,
+    // and the old one follows it once the network heals.
+    ASSERT_TRUE((*lab)->Isolate(*first).ok());
+    std::vector<int> others;
+    for (int i : all) {
+      if (i != *first) others.push_back(i);
+    }
+    // Until they name another leader (at first they still name the old one).
+    const absl::Time give_up = absl::Now() + kFormTimeout;
+    absl::StatusOr<int> second = absl::DeadlineExceededError("no other leader yet");
+    while (absl::Now() < give_up) {
+      auto agreed = c.AwaitAgreement(others, nodes, give_up - absl::Now());
+      if (agreed.ok() && *agreed != *first) {
+        second = agreed;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));  // polling other processes' state
+    }
+    ASSERT_TRUE(second.ok()) << c.name(*first) << " was cut off but no other node leads\n"
+                             << c.Logs();
+    ASSERT_TRUE((*lab)->Heal().ok());
+    ASSERT_TRUE(c.AwaitAgreement(all, nodes, kFormTimeout).ok()) << c.Logs();
+  }
 
   const RunClock clock;
   std::atomic<bool> stop{false};
-  std::vector<std::vector<Operation>> parts(kClients + 1);
   std::vector<std::thread> threads;
+  // Stops and joins the clients however the test ends (a joinable thread must not be
+  // destroyed).
+  struct JoinOnExit {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~JoinOnExit() {
+      stop.store(true);
+      for (std::thread& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } join_on_exit{stop, threads};
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back(RunClient, i, seed + static_cast<uint64_t>(i), c.endpoints(),
                          std::cref(clock), std::cref(stop), &parts[i]);
@@ -218,8 +321,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
                        &parts[kClients]);
 
   // The nemesis: one fault at a time, from the seeded schedule.
-  std::mt19937_64 rng(seed ^ 0x6e656d65ULL);
-  std::vector<std::string> schedule;
+  schedule.push_back(absl::StrCat(c.name(skewed), " runs with ", skew));
   FaultCounts counts;
   const absl::Time end = absl::Now() + RunLength();
   auto pause_for = [&](uint64_t lo_ms, uint64_t hi_ms) {
@@ -231,8 +333,35 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     const int leader = CurrentLeader(c);
     const bool at_leader = leader != 0 && rng() % 2 == 0;
     const int target = at_leader ? leader : 1 + static_cast<int>(rng() % nodes);
-    const uint64_t kind = rng() % 5;  // 2 kills, 2 pauses, 1 transfer in 5
-    if (kind == 4) {
+    // 2 kills, 2 pauses, 1 transfer and, with namespaces, 3 partitions in 8.
+    const uint64_t kind = rng() % (lab.ok() ? 8 : 5);
+    if (kind >= 5) {
+      NetLab& net = **lab;
+      int other = 1 + static_cast<int>(rng() % (nodes - 1));  // any node but the target
+      if (other >= target) ++other;
+      absl::Status cut;
+      if (kind == 5) {
+        schedule.push_back(
+            absl::StrCat(clock.NowUs(), "us cut ", c.name(target), " <-> ", c.name(other)));
+        cut = net.Cut(target, other);
+        ++counts.cuts;
+      } else if (kind == 6) {
+        schedule.push_back(
+            absl::StrCat(clock.NowUs(), "us ", c.name(target), " drops all from ", c.name(other)));
+        cut = net.DropFrom(target, other);
+        ++counts.one_way;
+      } else {
+        schedule.push_back(absl::StrCat(clock.NowUs(), "us isolate ", c.name(target),
+                                        at_leader ? " (leader)" : ""));
+        cut = net.Isolate(target);
+        ++counts.isolations;
+        counts.isolations_of_leader += at_leader;
+      }
+      ASSERT_TRUE(cut.ok()) << cut;
+      pause_for(1500, 3500);
+      schedule.push_back(absl::StrCat(clock.NowUs(), "us heal the network"));
+      ASSERT_TRUE(net.Heal().ok());
+    } else if (kind == 4) {
       // A leadership transfer under load, through the admin API.
       schedule.push_back(absl::StrCat(clock.NowUs(), "us transfer leadership to ", c.name(target)));
       client::ClientOptions options{c.endpoints()};
@@ -251,7 +380,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
       counts.kills_of_leader += at_leader;
       pause_for(500, 2000);
       schedule.push_back(absl::StrCat(clock.NowUs(), "us restart ", c.name(target)));
-      ASSERT_TRUE(c.Start(target).ok());
+      ASSERT_TRUE(c.Start(target, node_env[target]).ok());
     } else {
       schedule.push_back(
           absl::StrCat(clock.NowUs(), "us SIGSTOP ", c.name(target), at_leader ? " (leader)" : ""));
@@ -264,6 +393,11 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     }
   }
   schedule.push_back(absl::StrCat(clock.NowUs(), "us faults stop"));
+  auto progress = [&](const char* what) {
+    std::printf("fault test: %.1f s: %s\n", clock.NowUs() / 1e6, what);
+    std::fflush(stdout);
+  };
+  progress("faults stop");
 
   // Liveness: every node agrees on a leader within the bound, then a write is served.
   const absl::Time healed = absl::Now();
@@ -278,10 +412,11 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   }
   stop.store(true);
   for (std::thread& t : threads) t.join();
+  threads.clear();
+  progress("clients stopped");
   ASSERT_TRUE(c.AwaitAgreement(all, nodes, kRecoveryBound).ok()) << c.Logs();
 
   // Final linearizable reads of every key, and of every witness key written.
-  std::vector<Operation> history;
   for (auto& part : parts) history.insert(history.end(), part.begin(), part.end());
   client::Client reader(client::ClientOptions{c.endpoints()});
   std::vector<std::string> keys = kKeys;
@@ -312,7 +447,9 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     ++verified;
   }
 
+  progress("final reads done");
   const sim::LinearizabilityResult result = sim::CheckLinearizable(history);
+  progress("history checked");
   EXPECT_FALSE(result.inconclusive)
       << "the search gave up on key " << result.inconclusive_key << ": not a pass";
   EXPECT_TRUE(result.linearizable) << "key " << result.failed_key << ": " << result.explanation;
@@ -320,14 +457,15 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   for (const Operation& op : history) completed += op.completed;
   std::printf(
       "fault test: %d nodes, %zu operations (%d completed), %d kills (%d of the leader), %d "
-      "pauses (%d of the leader), %d leader transfers, %d acknowledged unique writes verified "
-      "(read from the nodes in turn), %llu search steps\n",
+      "pauses (%d of the leader), %d leader transfers, partitions: %d cuts, %d one-way, %d "
+      "isolations (%d of the leader); %s on %s; %d acknowledged unique writes verified (read "
+      "from the nodes in turn), %llu search steps\n",
       nodes, history.size(), completed, counts.kills, counts.kills_of_leader, counts.pauses,
-      counts.pauses_of_leader, counts.transfers, verified,
+      counts.pauses_of_leader, counts.transfers, counts.cuts, counts.one_way, counts.isolations,
+      counts.isolations_of_leader, skew.c_str(), c.name(skewed).c_str(), verified,
       static_cast<unsigned long long>(result.steps));
   EXPECT_EQ(verified, acknowledged);
   EXPECT_GT(counts.kills + counts.pauses + counts.transfers, 0);
-  if (HasFailure()) KeepArtifacts(c, history, schedule);
 }
 
 INSTANTIATE_TEST_SUITE_P(ClusterSizes, FaultTest, ::testing::Values(3, 5),

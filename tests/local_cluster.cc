@@ -65,12 +65,16 @@ std::map<std::string, std::string> LocalCluster::Env(int i) const {
       {"BADGER_DB_PATH", "./data/" + name(i)},
       {"PORT", std::to_string(ports_[i - 1])},
       {"BOOTSTRAP", i == 1 ? "true" : "false"},
-      {"LISTEN_HOST", "localhost"},
+      {"LISTEN_HOST", host(i)},
       {"PATH", "/usr/bin:/bin"},
   };
   if (i == 1) {
     std::vector<std::string> peers;
-    for (int j = 2; j <= seeds_; ++j) peers.push_back(absl::StrCat(name(j), ":", ports_[j - 1]));
+    for (int j = 2; j <= seeds_; ++j) {
+      // As the README writes it (id:port, at localhost), or with the host when there is one.
+      peers.push_back(hosts_.empty() ? absl::StrCat(name(j), ":", ports_[j - 1])
+                                     : absl::StrCat(name(j), "=", endpoint(j)));
+    }
     env["RAFT_PEERS"] = absl::StrJoin(peers, ",");
   }
   for (const auto& [k, v] : extra_env_) env[k] = v;
@@ -81,8 +85,16 @@ absl::Status LocalCluster::Start(int i, const std::map<std::string, std::string>
                                  uint64_t max_file_bytes) {
   std::map<std::string, std::string> env = Env(i);
   for (const auto& [k, v] : more_env) env[k] = v;
-  auto p = Process::Start(ServerBinary(), {}, env, root_, root_ + "/" + name(i) + ".log",
-                          max_file_bytes);
+  std::string path = ServerBinary();
+  std::vector<std::string> args;
+  if (launcher_) {
+    // The launcher execs the server in place: the process keeps its pid (for signals).
+    std::vector<std::string> prefix = launcher_(i);
+    path = prefix[0];
+    args.assign(prefix.begin() + 1, prefix.end());
+    args.push_back(ServerBinary());
+  }
+  auto p = Process::Start(path, args, env, root_, root_ + "/" + name(i) + ".log", max_file_bytes);
   if (!p.ok()) return p.status();
   procs_[i - 1] = *std::move(p);
   return absl::OkStatus();

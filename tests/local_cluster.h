@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,7 +40,15 @@ class LocalCluster {
 
   int size() const { return static_cast<int>(ports_.size()); }
   std::string name(int i) const { return "replica" + std::to_string(i); }
-  std::string endpoint(int i) const { return "localhost:" + std::to_string(ports_[i - 1]); }
+  std::string host(int i) const { return hosts_.empty() ? "localhost" : hosts_[i - 1]; }
+  std::string endpoint(int i) const { return host(i) + ":" + std::to_string(ports_[i - 1]); }
+  // Before any Start: node i listens on hosts[i-1] and is started through the command
+  // prefix launcher(i) (a network namespace, see netlab.h).
+  void set_network(std::vector<std::string> hosts,
+                   std::function<std::vector<std::string>(int)> launcher) {
+    hosts_ = std::move(hosts);
+    launcher_ = std::move(launcher);
+  }
   std::vector<std::string> endpoints() const;
   std::string data_dir(int i) const { return root_ + "/data/" + name(i); }
   const std::string& root() const { return root_; }
@@ -81,6 +90,8 @@ class LocalCluster {
   int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;
   std::vector<Process> procs_;
+  std::vector<std::string> hosts_;  // empty: localhost
+  std::function<std::vector<std::string>(int)> launcher_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_ = grpc::InsecureChannelCredentials();
   std::string token_;
 };

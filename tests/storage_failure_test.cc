@@ -1,8 +1,12 @@
 // A node whose disk refuses a write (a file size limit standing in for a full disk): it
 // stops, exits 1 so that a supervisor restarts it from disk, acknowledges nothing after
 // the failure, and the cluster goes on; started again with room, it catches up with every
-// acknowledged write.
+// acknowledged write. And a node whose fsync fails (an LD_PRELOAD shim): the same, since
+// after a failed fsync the page cache cannot be trusted (PostgreSQL's "fsyncgate").
 #include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
@@ -49,6 +53,44 @@ TEST(StorageFailureTest, AFailedWriteStopsTheNodeAndItComesBackWhole) {
   }
   auto last = client.Get("while-down", v1::STALE, c.endpoint(3));
   ASSERT_TRUE(last.ok()) << last.status();
+}
+
+TEST(StorageFailureTest, AFailedFsyncStopsTheNodeAndNothingIsAcknowledgedAfterIt) {
+  LocalCluster c(1);  // a lone voter: every write waits for its own fsync
+  const std::string trigger = c.root() + "/fail-fsync";
+  const std::string shim =
+      absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
+                   "/tests/libfsync_fail_shim.so");
+  ASSERT_TRUE(c.Start(1, {{"LD_PRELOAD", shim}, {"RB_FAIL_FSYNC_FILE", trigger}}).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << c.Logs();
+  client::ClientOptions options{{c.endpoint(1)}};
+  options.call_timeout = absl::Seconds(2);
+  options.total_timeout = absl::Seconds(4);
+  client::Client client(options);
+  constexpr int kBefore = 20;
+  for (int i = 0; i < kBefore; ++i) {
+    ASSERT_TRUE(client.Put(absl::StrCat("k", i), "v").ok()) << i << c.Logs();
+  }
+
+  std::ofstream(trigger) << "fail";  // from now on every fsync fails
+  int acknowledged_after = 0;
+  for (int i = kBefore; i < kBefore + 2; ++i) {
+    acknowledged_after += client.Put(absl::StrCat("k", i), "v").ok();
+  }
+  EXPECT_EQ(acknowledged_after, 0) << c.Log(1);
+  const std::optional<int> exit_code = c.WaitExit(1, absl::Seconds(30));
+  ASSERT_TRUE(exit_code.has_value()) << "the node still runs after a failed fsync\n" << c.Log(1);
+  EXPECT_EQ(*exit_code, 1) << c.Log(1);
+  EXPECT_NE(c.Log(1).find("storage failed"), std::string::npos) << c.Log(1);
+
+  // Started again on a disk that works, it has every acknowledged write.
+  std::remove(trigger.c_str());
+  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << c.Logs();
+  for (int i = 0; i < kBefore; ++i) {
+    auto got = client.Get(absl::StrCat("k", i));
+    ASSERT_TRUE(got.ok()) << "k" << i << ": " << got.status();
+  }
 }
 
 }  // namespace
