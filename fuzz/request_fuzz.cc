@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "fuzz/input_reader.h"
 #include "node/kv_api.h"
@@ -75,6 +76,22 @@ bool Parse(const std::string& bytes, Request* req) {
   return req->ParseFromString(bytes);
 }
 
+// Parses a write request, validates it and, if accepted, applies it and (where the API
+// has a response of its own) answers it.
+template <typename Request, typename Response = void>
+void TryWrite(const std::string& bytes, node::MemoryNodeStore* store, uint64_t* index) {
+  Request req;
+  if (!Parse(bytes, &req)) return;
+  auto cmd = node::CommandFor(req, kLimits);
+  if (!cmd.ok()) return;
+  CheckAccepted(*cmd);
+  const kvpb::CommandResult result = Apply(store, *cmd, ++*index);
+  if constexpr (!std::is_void_v<Response>) {
+    Response resp;
+    node::ResponseFor(req, result, &resp).IgnoreError();
+  }
+}
+
 }  // namespace
 }  // namespace rb::fuzz
 
@@ -88,93 +105,49 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int i = 0; i < 8 && !in.empty(); ++i) {
     const uint8_t kind = in.U8();
     const std::string bytes = in.Bytes(256);
-    absl::StatusOr<kvpb::Command> cmd = absl::InvalidArgumentError("none");
     switch (kind % 8) {
-      case 0: {
-        v1::PutRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
-        if (cmd.ok()) {
-          CheckAccepted(*cmd);
-          v1::PutResponse resp;
-          node::ResponseFor(req, Apply(&store, *cmd, ++index), &resp).IgnoreError();
-        }
-        continue;
-      }
-      case 1: {
-        v1::DeleteRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
-        if (cmd.ok()) {
-          CheckAccepted(*cmd);
-          v1::DeleteResponse resp;
-          node::ResponseFor(req, Apply(&store, *cmd, ++index), &resp).IgnoreError();
-        }
-        continue;
-      }
-      case 2: {
-        v1::CompareAndSwapRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
-        if (cmd.ok()) {
-          CheckAccepted(*cmd);
-          v1::CompareAndSwapResponse resp;
-          node::ResponseFor(req, Apply(&store, *cmd, ++index), &resp).IgnoreError();
-        }
-        continue;
-      }
-      case 3: {
-        badgerpb::SaveEntriesRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
+      case 0:
+        TryWrite<v1::PutRequest, v1::PutResponse>(bytes, &store, &index);
         break;
-      }
-      case 4: {
-        badgerpb::UpdateEntriesRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
-        if (cmd.ok()) {
-          CheckAccepted(*cmd);
-          badgerpb::UpdateEntriesResponse resp;
-          node::ResponseFor(req, Apply(&store, *cmd, ++index), &resp).IgnoreError();
-        }
-        continue;
-      }
-      case 5: {
-        badgerpb::DeleteEntriesRequest req;
-        if (!Parse(bytes, &req)) continue;
-        cmd = node::CommandFor(req, kLimits);
+      case 1:
+        TryWrite<v1::DeleteRequest, v1::DeleteResponse>(bytes, &store, &index);
         break;
-      }
+      case 2:
+        TryWrite<v1::CompareAndSwapRequest, v1::CompareAndSwapResponse>(bytes, &store, &index);
+        break;
+      case 3:
+        TryWrite<badgerpb::SaveEntriesRequest>(bytes, &store, &index);
+        break;
+      case 4:
+        TryWrite<badgerpb::UpdateEntriesRequest, badgerpb::UpdateEntriesResponse>(bytes, &store,
+                                                                                  &index);
+        break;
+      case 5:
+        TryWrite<badgerpb::DeleteEntriesRequest>(bytes, &store, &index);
+        break;
       case 6: {
         v1::GetRequest req;
-        if (!Parse(bytes, &req)) continue;
-        if (node::ValidateGet(req, kLimits).ok()) {
-          if (req.key().empty() || req.key().size() > kLimits.max_key_bytes) {
-            Fail("accepted a read of a key of bad size", req.key());
-          }
-          auto got = store.Get(req.key());
-          if (!got.ok()) Fail("reading", std::string(got.status().message()));
+        if (!Parse(bytes, &req) || !node::ValidateGet(req, kLimits).ok()) break;
+        if (req.key().empty() || req.key().size() > kLimits.max_key_bytes) {
+          Fail("accepted a read of a key of bad size", req.key());
         }
-        continue;
+        auto got = store.Get(req.key());
+        if (!got.ok()) Fail("reading", std::string(got.status().message()));
+        break;
       }
       default: {
         // A command as the log carries it, whatever a client sent: applying it must fail
         // cleanly or succeed.
         kvpb::Command raw;
-        if (!Parse(bytes, &raw)) continue;
+        if (!Parse(bytes, &raw)) break;
         store
             .Apply([&](node::KvTxn* txn) -> absl::Status {
               node::ApplyCommand(txn, ++index, bytes).IgnoreError();
               return txn->SetApplied(index, raft::ConfState{{1}});
             })
             .IgnoreError();
-        continue;
+        break;
       }
-    }
-    if (cmd.ok()) {
-      CheckAccepted(*cmd);
-      Apply(&store, *cmd, ++index);
     }
   }
   return 0;
