@@ -330,7 +330,8 @@ PeerService::PeerService(const SelfInfo* self, AddressBook* book, const storage:
 grpc::Status PeerService::Admit(const grpc::ServerContext& ctx, const v1::PeerHello& hello) {
   if (grpc::Status s = self_->security->AuthorizePeer(ctx, hello.name()); !s.ok()) {
     ++counters_->dropped_unauthenticated;
-    RefuseOnce(absl::StrCat("unauthenticated ", hello.name(), " from ", ctx.peer()),
+    // Keyed by what the peer claims, not its connection: it reconnects with a new port.
+    RefuseOnce(absl::StrCat("unauthenticated ", hello.name(), " ", hello.address()),
                absl::StrCat("refusing a peer claiming to be ", hello.name(), " at ",
                             hello.address(), ": ", s.error_message()));
     return s;
