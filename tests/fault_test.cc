@@ -2,16 +2,17 @@
 // and a 5-node cluster of raftbadger processes, concurrent clients doing put, get
 // (linearizable and lease) and compare-and-swap on a few keys through the client library,
 // and a seeded schedule of kill -9 (the leader half the time), SIGSTOP pauses long enough
-// to lose leadership, leader transfers, and network partitions: each node in a network
+// to lose leadership, leader transfers, removal of a member (the leader half the time)
+// that then joins again with its data wiped, and network partitions: each node in a network
 // namespace of its own (netlab.h), cut from one peer both ways, from one peer one way, or
 // from all of them (the leader half the time). One node runs on a skewed clock (Debian's
 // libfaketime: its clocks up to 8% fast or slow, inside the 10% drift that lease reads
-// allow for). Every call and return is recorded in the
-// simulator's history format and checked with its linearizability checker (a call that
-// failed may or may not have taken effect; an inconclusive search fails the test). Writes
-// of unique keys that were acknowledged must all be readable at the end, and once the
-// faults stop every node must name the same leader within kRecoveryBound (15 s), and a
-// write be served within 5 s more.
+// allow for). Every call and return is recorded in the simulator's history format and
+// checked with its linearizability checker (a call that failed may or may not have taken
+// effect; an inconclusive search fails the test). Writes of unique keys that were
+// acknowledged must all be readable at the end, and once the faults stop every node must
+// name the same leader within kRecoveryBound (15 s), and a write be served within 5 s
+// more.
 //
 // Short by default (part of `bazel test //...`); longer with
 //   bazel test //tests:fault_test --test_env=RB_FAULT_TEST_SECONDS=600 --test_timeout=3600
@@ -180,6 +181,7 @@ struct FaultCounts {
   int pauses = 0;
   int pauses_of_leader = 0;
   int transfers = 0;
+  int rejoins = 0;     // a member removed, then joined again with its data wiped
   int cuts = 0;        // two nodes, both ways
   int one_way = 0;     // one node drops what another sends
   int isolations = 0;  // one node from every other
@@ -333,7 +335,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     const int leader = CurrentLeader(c);
     const bool at_leader = leader != 0 && rng() % 2 == 0;
     const int target = at_leader ? leader : 1 + static_cast<int>(rng() % nodes);
-    // 2 kills, 2 pauses, 1 transfer and, with namespaces, 3 partitions in 8.
+    // 2 kills, 2 pauses, 1 transfer or removal and, with namespaces, 3 partitions in 8.
     const uint64_t kind = rng() % (lab.ok() ? 8 : 5);
     if (kind >= 5) {
       NetLab& net = **lab;
@@ -361,6 +363,39 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
       pause_for(1500, 3500);
       schedule.push_back(absl::StrCat(clock.NowUs(), "us heal the network"));
       ASSERT_TRUE(net.Heal().ok());
+    } else if (kind == 4 && rng() % 2 == 0) {
+      // A membership change under load: the target is removed (a leader hands over first),
+      // must stop by itself, and joins again as a new member with its old data wiped. Its
+      // later restarts keep joining (an empty node that bootstrapped would start a cluster
+      // of its own).
+      schedule.push_back(
+          absl::StrCat(clock.NowUs(), "us remove ", c.name(target), at_leader ? " (leader)" : ""));
+      client::ClientOptions options{c.endpoints()};
+      options.total_timeout = absl::Seconds(10);
+      client::Client admin(options);
+      auto removed = admin.MemberRemove(c.name(target));
+      schedule.push_back(absl::StrCat(
+          clock.NowUs(), "us remove: ", removed.ok() ? "done" : removed.status().ToString()));
+      if (!removed.ok()) {  // refused (another change pending, no leader): no fault
+        std::printf("fault test: removing %s refused: %s\n", c.name(target).c_str(),
+                    removed.status().ToString().c_str());
+        continue;
+      }
+      const std::optional<int> exited = c.WaitExit(target, absl::Seconds(20));
+      ASSERT_TRUE(exited.has_value()) << c.name(target) << " was removed but still runs\n"
+                                      << c.Log(target);
+      EXPECT_EQ(*exited, 0) << c.Log(target);
+      int contact = 1 + static_cast<int>(rng() % (nodes - 1));
+      if (contact >= target) ++contact;
+      auto& env = node_env[target];
+      env["JOIN"] = c.endpoint(contact);
+      env["BOOTSTRAP"] = "false";
+      env["RAFT_PEERS"] = "";
+      env["WIPE_REMOVED_DATA"] = "true";
+      schedule.push_back(
+          absl::StrCat(clock.NowUs(), "us rejoin ", c.name(target), " through ", c.name(contact)));
+      ASSERT_TRUE(c.Start(target, env).ok());
+      ++counts.rejoins;
     } else if (kind == 4) {
       // A leadership transfer under load, through the admin API.
       schedule.push_back(absl::StrCat(clock.NowUs(), "us transfer leadership to ", c.name(target)));
@@ -457,15 +492,15 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   for (const Operation& op : history) completed += op.completed;
   std::printf(
       "fault test: %d nodes, %zu operations (%d completed), %d kills (%d of the leader), %d "
-      "pauses (%d of the leader), %d leader transfers, partitions: %d cuts, %d one-way, %d "
-      "isolations (%d of the leader); %s on %s; %d acknowledged unique writes verified (read "
-      "from the nodes in turn), %llu search steps\n",
+      "pauses (%d of the leader), %d leader transfers, %d removals and rejoins, partitions: %d "
+      "cuts, %d one-way, %d isolations (%d of the leader); %s on %s; %d acknowledged unique "
+      "writes verified (read from the nodes in turn), %llu search steps\n",
       nodes, history.size(), completed, counts.kills, counts.kills_of_leader, counts.pauses,
-      counts.pauses_of_leader, counts.transfers, counts.cuts, counts.one_way, counts.isolations,
-      counts.isolations_of_leader, skew.c_str(), c.name(skewed).c_str(), verified,
-      static_cast<unsigned long long>(result.steps));
+      counts.pauses_of_leader, counts.transfers, counts.rejoins, counts.cuts, counts.one_way,
+      counts.isolations, counts.isolations_of_leader, skew.c_str(), c.name(skewed).c_str(),
+      verified, static_cast<unsigned long long>(result.steps));
   EXPECT_EQ(verified, acknowledged);
-  EXPECT_GT(counts.kills + counts.pauses + counts.transfers, 0);
+  EXPECT_GT(counts.kills + counts.pauses + counts.transfers + counts.rejoins, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(ClusterSizes, FaultTest, ::testing::Values(3, 5),
