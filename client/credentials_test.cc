@@ -64,7 +64,7 @@ TEST(ReadSecretFileTest, RefusesEmptyAndUnprintableTokensWithoutQuotingThem) {
   EXPECT_FALSE(ReadSecretFile("/nonexistent/token").ok());
 }
 
-TEST(AttachTokenTest, SendsABearerHeaderOnlyWhenSet) {
+TEST(BearerValueTest, IsTheAuthorizationHeaderValue) {
   EXPECT_EQ(BearerValue("abc"), "Bearer abc");
 }
 

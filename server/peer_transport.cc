@@ -327,15 +327,20 @@ PeerService::PeerService(const SelfInfo* self, AddressBook* book, const storage:
       counters_(counters),
       on_cluster_id_(std::move(on_cluster_id)) {}
 
-grpc::Status PeerService::Admit(const grpc::ServerContext& ctx, const v1::PeerHello& hello) {
-  if (grpc::Status s = self_->security->AuthorizePeer(ctx, hello.name()); !s.ok()) {
+grpc::Status PeerService::CheckCertificate(const grpc::ServerContext& ctx,
+                                           const v1::PeerHello& hello) {
+  grpc::Status s = self_->security->AuthorizePeer(ctx, hello.name());
+  if (!s.ok()) {
     ++counters_->dropped_unauthenticated;
     // Keyed by what the peer claims, not its connection: it reconnects with a new port.
     RefuseOnce(absl::StrCat("unauthenticated ", hello.name(), " ", hello.address()),
                absl::StrCat("refusing a peer claiming to be ", hello.name(), " at ",
                             hello.address(), ": ", s.error_message()));
-    return s;
   }
+  return s;
+}
+
+grpc::Status PeerService::Admit(const v1::PeerHello& hello) {
   const uint64_t mine = self_->cluster_id->load();
   if (hello.cluster_id() != 0 && mine != 0 && hello.cluster_id() != mine) {
     ++counters_->dropped_foreign_cluster;
@@ -374,11 +379,16 @@ void PeerService::RefuseOnce(const std::string& key, const std::string& message)
 grpc::Status PeerService::Send(grpc::ServerContext* context,
                                grpc::ServerReader<v1::PeerBatch>* reader, v1::PeerAck* /*ack*/) {
   v1::PeerBatch batch;
+  // The connection's certificate does not change within the stream: it is checked against
+  // the name the peer claims once, not on every batch.
+  std::string certified_name;
   // Bounded by the stream: it ends when the peer closes it or the server shuts down.
   while (reader->Read(&batch)) {
-    if (grpc::Status admitted = Admit(*context, batch.hello()); !admitted.ok()) {
-      return admitted;
+    if (batch.hello().name() != certified_name) {
+      if (grpc::Status s = CheckCertificate(*context, batch.hello()); !s.ok()) return s;
+      certified_name = batch.hello().name();
     }
+    if (grpc::Status admitted = Admit(batch.hello()); !admitted.ok()) return admitted;
     for (const std::string& bytes : batch.messages()) {
       auto m = raft::DecodeMessage(bytes);
       if (!m.ok() || m->from != batch.hello().from()) {
@@ -400,7 +410,8 @@ grpc::Status PeerService::SendSnapshot(grpc::ServerContext* context,
   if (!reader->Read(&piece)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no greeting");
   }
-  if (grpc::Status admitted = Admit(*context, piece.hello()); !admitted.ok()) return admitted;
+  if (grpc::Status s = CheckCertificate(*context, piece.hello()); !s.ok()) return s;
+  if (grpc::Status admitted = Admit(piece.hello()); !admitted.ok()) return admitted;
   auto m = raft::DecodeMessage(piece.message());
   if (!m.ok() || m->type != raft::MessageType::kSnap || m->snapshot == nullptr ||
       m->from != piece.hello().from()) {

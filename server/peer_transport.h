@@ -103,9 +103,12 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
                             raftbadger::v1::SnapshotAck* ack) override;
 
  private:
-  // Checks the sender's certificate (with TLS) and cluster, and learns its address. Not
-  // OK: refuse the stream with that status.
-  grpc::Status Admit(const grpc::ServerContext& ctx, const raftbadger::v1::PeerHello& hello);
+  // With TLS: the connection's certificate names the member the greeting claims. Not OK:
+  // refuse the stream with that status.
+  grpc::Status CheckCertificate(const grpc::ServerContext& ctx,
+                                const raftbadger::v1::PeerHello& hello);
+  // Checks the sender's cluster and learns its address. Not OK: refuse the stream.
+  grpc::Status Admit(const raftbadger::v1::PeerHello& hello);
   // Receives the snapshot's file (or finds it complete already) under a name of its own,
   // which it writes into m's descriptor; then the MsgSnap may go to the node.
   grpc::Status ReceiveSnapshotFile(raft::Message* m,

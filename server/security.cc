@@ -9,16 +9,14 @@
 namespace rb::server {
 
 NodeSecurity::NodeSecurity(std::optional<client::TlsMaterial> tls, std::string token)
-    : tls_(std::move(tls)), token_(std::move(token)) {}
+    : tls_(std::move(tls)),
+      token_(std::move(token)),
+      bearer_(token_.empty() ? "" : client::BearerValue(token_)) {}
 
 absl::StatusOr<NodeSecurity> NodeSecurity::Load(const ServerConfig& config) {
   std::optional<client::TlsMaterial> tls;
   const client::TlsFiles files{config.tls_ca_file, config.tls_cert_file, config.tls_key_file};
-  if (files.enabled()) {
-    if (files.cert_file.empty() || files.key_file.empty() || files.ca_file.empty()) {
-      return absl::InvalidArgumentError(
-          "TLS needs all three of TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE");
-    }
+  if (files.enabled()) {  // all three: ResolveConfig refuses fewer
     auto loaded = client::LoadTls(files);
     if (!loaded.ok()) {
       return absl::Status(loaded.status().code(),
@@ -84,7 +82,6 @@ grpc::Status NodeSecurity::AuthorizeClient(const grpc::ServerContext& ctx) const
   if (!tls() && token_.empty()) return grpc::Status::OK;
   if (tls() && HasVerifiedCertificate(ctx)) return grpc::Status::OK;
   if (!token_.empty()) {
-    const std::string expected = client::BearerValue(token_);
     const auto& metadata = ctx.client_metadata();
     auto [begin, end] = metadata.equal_range(client::kAuthorizationKey);
     if (begin == end) {
@@ -94,7 +91,7 @@ grpc::Status NodeSecurity::AuthorizeClient(const grpc::ServerContext& ctx) const
                                 : "send `authorization: Bearer <token>`");
     }
     for (auto it = begin; it != end; ++it) {
-      if (ConstantTimeEquals(absl::string_view(it->second.data(), it->second.size()), expected)) {
+      if (ConstantTimeEquals(absl::string_view(it->second.data(), it->second.size()), bearer_)) {
         return grpc::Status::OK;
       }
     }

@@ -57,7 +57,8 @@ class NodeSecurity {
 
  private:
   std::optional<client::TlsMaterial> tls_;
-  std::string token_;  // empty: no token accepted or required
+  std::string token_;   // empty: no token accepted or required
+  std::string bearer_;  // the header value that carries token_, made once
 };
 
 // a == b, in time that depends on their lengths only.

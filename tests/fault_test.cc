@@ -330,6 +330,15 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     // The schedule's own waits (not synchronization): how long a fault lasts.
     absl::SleepFor(absl::Milliseconds(lo_ms + rng() % (hi_ms - lo_ms)));
   };
+  auto other_than = [&](int node) {  // any node but `node`, drawn from the schedule
+    int other = 1 + static_cast<int>(rng() % (nodes - 1));
+    return other >= node ? other + 1 : other;
+  };
+  auto client_options = [&](absl::Duration total_timeout) {
+    client::ClientOptions options{c.endpoints()};
+    options.total_timeout = total_timeout;
+    return options;
+  };
   while (absl::Now() < end) {
     pause_for(1000, 2500);
     const int leader = CurrentLeader(c);
@@ -339,8 +348,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     const uint64_t kind = rng() % (lab.ok() ? 8 : 5);
     if (kind >= 5) {
       NetLab& net = **lab;
-      int other = 1 + static_cast<int>(rng() % (nodes - 1));  // any node but the target
-      if (other >= target) ++other;
+      const int other = other_than(target);
       absl::Status cut;
       if (kind == 5) {
         schedule.push_back(
@@ -370,9 +378,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
       // of its own).
       schedule.push_back(
           absl::StrCat(clock.NowUs(), "us remove ", c.name(target), at_leader ? " (leader)" : ""));
-      client::ClientOptions options{c.endpoints()};
-      options.total_timeout = absl::Seconds(10);
-      client::Client admin(options);
+      client::Client admin(client_options(absl::Seconds(10)));
       auto removed = admin.MemberRemove(c.name(target));
       schedule.push_back(absl::StrCat(
           clock.NowUs(), "us remove: ", removed.ok() ? "done" : removed.status().ToString()));
@@ -385,8 +391,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
       ASSERT_TRUE(exited.has_value()) << c.name(target) << " was removed but still runs\n"
                                       << c.Log(target);
       EXPECT_EQ(*exited, 0) << c.Log(target);
-      int contact = 1 + static_cast<int>(rng() % (nodes - 1));
-      if (contact >= target) ++contact;
+      const int contact = other_than(target);
       auto& env = node_env[target];
       env["JOIN"] = c.endpoint(contact);
       env["BOOTSTRAP"] = "false";
@@ -399,9 +404,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     } else if (kind == 4) {
       // A leadership transfer under load, through the admin API.
       schedule.push_back(absl::StrCat(clock.NowUs(), "us transfer leadership to ", c.name(target)));
-      client::ClientOptions options{c.endpoints()};
-      options.total_timeout = absl::Seconds(5);
-      client::Client admin(options);
+      client::Client admin(client_options(absl::Seconds(5)));
       auto moved = admin.TransferLeader(c.name(target));
       schedule.push_back(absl::StrCat(
           clock.NowUs(), "us transfer: ", moved.ok() ? "done" : moved.status().ToString()));
@@ -439,9 +442,7 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
   EXPECT_TRUE(AwaitCommonLeader(c, kRecoveryBound))
       << "the nodes did not agree on a leader within " << kRecoveryBound << " of healing";
   {
-    client::ClientOptions options{c.endpoints()};
-    options.total_timeout = absl::Seconds(5);
-    client::Client probe(options);
+    client::Client probe(client_options(absl::Seconds(5)));
     EXPECT_TRUE(probe.Put("after-faults", "ok").ok())
         << "no write served within 5 s of agreeing, " << (absl::Now() - healed) << " after healing";
   }
