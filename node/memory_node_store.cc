@@ -5,12 +5,32 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 #include "base/status_macros.h"
+#include "node/state_machine.h"
 #include "proto/storage.pb.h"
 
 namespace rb::node {
 
 namespace spb = raftbadger::storagepb;
+
+namespace {
+
+// The snapshot_skips_sessions mutant: the session rows stay as they were before the install.
+void RestoreSessionRows(const std::map<std::string, std::string>& old,
+                        std::map<std::string, std::string>* kv) {
+  std::string prefix = SessionKey(0);
+  prefix.resize(prefix.size() - 8);  // without the client id
+  for (auto it = kv->lower_bound(prefix); it != kv->end() && absl::StartsWith(it->first, prefix);) {
+    it = kv->erase(it);
+  }
+  for (auto it = old.lower_bound(prefix); it != old.end() && absl::StartsWith(it->first, prefix);
+       ++it) {
+    (*kv)[it->first] = it->second;
+  }
+}
+
+}  // namespace
 
 // Stages changes and applies them on commit, so a failed Apply changes nothing.
 class MemoryNodeStore::Txn : public KvTxn {
@@ -119,8 +139,10 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
         if (!rows.ParseFromString(write->snapshot->data)) {
           s = absl::DataLossError("snapshot data does not parse");
         } else {
+          std::map<std::string, std::string> old = std::move(kv_);
           kv_.clear();
           for (const auto& row : rows.rows()) kv_[row.key()] = row.value();
+          if (RB_MUTANT(kSnapshotSkipsSessions)) RestoreSessionRows(old, &kv_);
           applied_index_ = write->snapshot->metadata.index;
           applied_conf_state_ = write->snapshot->metadata.conf_state;
         }

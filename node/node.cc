@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 #include "base/status_macros.h"
 #include "node/member_directory.h"
 #include "node/state_machine.h"
@@ -31,7 +32,6 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, N
   config.storage = &store->raft_storage();
   // Entries up to the store's applied index are already in the state machine.
   config.applied = store->applied_index();
-  config.testing_unsafe_commit_by_counting = options.bugs.commit_by_counting;
   ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(config));
   ASSIGN_OR_RETURN(raft::InitialState init, store->raft_storage().GetInitialState());
   node->conf_state_ = init.conf_state;
@@ -212,7 +212,10 @@ bool Node::HasLease() const {
   if (lease_until_us_ == 0 || !is_leader() || !is_member()) return false;
   const raft::Raft& r = raw_->raft();
   if (r.term() != lease_term_ || r.term() == lease_void_term_) return false;
-  if (r.lead_transferee() != raft::kNone || !r.CommittedEntryInCurrentTerm()) return false;
+  if ((!RB_MUTANT(kLeaseDuringTransfer) && r.lead_transferee() != raft::kNone) ||
+      !r.CommittedEntryInCurrentTerm()) {
+    return false;
+  }
   return options_.clock_us() < lease_until_us_;
 }
 
@@ -224,8 +227,9 @@ void Node::RenewLease(const PendingRead& read) {
   if (r.term() != read.term || r.term() == lease_void_term_) return;
   if (lease_term_ != r.term()) lease_until_us_ = 0;
   lease_term_ = r.term();
-  if (read.issued_us + length > lease_until_us_) {
-    lease_until_us_ = read.issued_us + length;
+  const uint64_t start_us = RB_MUTANT(kLeaseFromAck) ? options_.clock_us() : read.issued_us;
+  if (start_us + length > lease_until_us_) {
+    lease_until_us_ = start_us + length;
     ++counters_.lease_renewals;
   }
 }
@@ -326,11 +330,11 @@ void Node::Pump() {
     counters_.ready_entries += ready_.entries.size();
     if (ready_.soft_state) CountRoleChange(ready_.soft_state->state);
     if (hooks_.on_ready) hooks_.on_ready(ready_);
-    if (options_.bugs.skip_vote_persistence && ready_.hard_state) {
-      ready_.hard_state->vote = raft::kNone;  // BUG (test only): the vote is not durable
+    if (RB_MUTANT(kSkipVotePersistence) && ready_.hard_state) {
+      ready_.hard_state->vote = raft::kNone;
     }
-    if (options_.bugs.send_before_persist) {
-      SendMessages(/*promise_free_only=*/false);  // BUG (test only)
+    if (RB_MUTANT(kSendBeforePersist)) {
+      SendMessages(/*promise_free_only=*/false);
     } else {
       // The leader's appends go out while its own write is in flight (Raft thesis
       // 10.2.1): followers write in parallel, and the core counts the leader's copy only

@@ -88,13 +88,6 @@ struct NodeOptions {
   uint64_t tick_us = 0;
   // How much faster or slower than real time any node's clock may run.
   uint32_t max_clock_drift_permille = 100;
-
-  // Deliberate bugs, only for proving that the simulator's checkers catch them.
-  struct Bugs {
-    bool send_before_persist = false;    // acknowledge before the data is durable
-    bool skip_vote_persistence = false;  // persist term but not vote
-    bool commit_by_counting = false;     // core commits earlier-term entries (Figure 8)
-  } bugs;
 };
 
 using WriteCallback = std::function<void(absl::StatusOr<raftbadger::kvpb::CommandResult>)>;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "base/mutation.h"
 #include "base/status_macros.h"
 
 namespace rb::node {
@@ -168,7 +169,7 @@ absl::Status ApplyInSession(KvTxn* txn, uint64_t index, const kvpb::Command& cmd
     return absl::DataLossError(
         absl::StrCat("session of client ", cmd.client_id(), " does not parse"));
   }
-  if (cmd.seq() <= session.seq()) {
+  if (cmd.seq() <= session.seq() && !(RB_MUTANT(kSessionReapplies) && cmd.seq() == session.seq())) {
     if (cmd.seq() == session.seq()) {
       out->duplicate = true;
       out->result = session.result();

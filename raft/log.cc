@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 
 namespace rb::raft {
 
@@ -108,7 +109,10 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t term) const {
 
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
                                              absl::Span<Entry> entries) {
-  if (!MatchTerm(index, log_term)) return std::nullopt;
+  if (!MatchTerm(index, log_term) &&
+      !(RB_MUTANT(kAppendSkipsPrevTermCheck) && index <= LastIndex())) {
+    return std::nullopt;
+  }
   const uint64_t last_new = index + entries.size();
   const uint64_t conflict = FindConflict(entries);
   if (!storage_failure_.ok()) return std::nullopt;  // a term it could not read: no verdict
@@ -116,8 +120,11 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, 
     RB_CHECK(conflict > committed_, "entry ", conflict, " conflicts with committed entry (",
              committed_, ")");
     TruncateAndAppendUnstable(entries, conflict - (index + 1));
+  } else if (RB_MUTANT(kTruncateOnMatchingAppend) && !entries.empty() && last_new < LastIndex() &&
+             last_new >= committed_) {
+    TruncateAndAppendUnstable(entries, entries.size() - 1);
   }
-  CommitTo(std::min(committed, last_new));
+  CommitTo(std::min(committed, RB_MUTANT(kCommitPastNewEntries) ? LastIndex() : last_new));
   return last_new;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 
 namespace rb::raft {
 
@@ -103,6 +104,17 @@ absl::Status MemoryStorage::Append(const std::vector<Entry>& entries) {
   if (start > last_index() + 1) {
     return absl::InternalError(
         absl::StrCat("missing log entries: last ", last_index(), ", appending from ", start));
+  }
+  if (RB_MUTANT(kStoreKeepsStaleTail)) {
+    for (size_t k = skip; k < entries.size(); ++k) {
+      const uint64_t at = entries[k].index - ents_[0].index;
+      if (at < ents_.size()) {
+        ents_[at] = entries[k];
+      } else {
+        ents_.push_back(entries[k]);
+      }
+    }
+    return absl::OkStatus();
   }
   ents_.resize(start - ents_[0].index);  // truncate the conflicting suffix, if any
   for (size_t k = skip; k < entries.size(); ++k) {

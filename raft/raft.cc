@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 #include "base/status_macros.h"
 #include "raft/codec.h"
 
@@ -55,8 +56,7 @@ Raft::Raft(const Config& c)
       check_quorum_(c.check_quorum),
       pre_vote_(c.pre_vote),
       disable_proposal_forwarding_(c.disable_proposal_forwarding),
-      step_down_on_removal_(c.step_down_on_removal),
-      unsafe_commit_by_counting_(c.testing_unsafe_commit_by_counting) {}
+      step_down_on_removal_(c.step_down_on_removal) {}
 
 absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   RETURN_IF_ERROR(config.Validate());
@@ -192,7 +192,8 @@ void Raft::SendHeartbeat(uint64_t to, const std::string& ctx) {
   Message m;
   m.type = MessageType::kHeartbeat;
   m.to = to;
-  m.commit = std::min(pr.match, log_.committed());
+  m.commit = RB_MUTANT(kHeartbeatCommitUnbounded) ? log_.committed()
+                                                  : std::min(pr.match, log_.committed());
   m.context = ctx;
   Send(std::move(m));
 }
@@ -222,9 +223,9 @@ void Raft::SendTimeoutNow(uint64_t to) {
 
 bool Raft::MaybeCommit() {
   const uint64_t quorum_index = tracker_.Committed();
-  if (unsafe_commit_by_counting_ && quorum_index > log_.committed() &&
+  if (RB_MUTANT(kCommitByCounting) && quorum_index > log_.committed() &&
       quorum_index <= log_.LastIndex()) {
-    log_.CommitTo(quorum_index);  // the Figure 8 bug, on purpose (tests only)
+    log_.CommitTo(quorum_index);
     return true;
   }
   return log_.MaybeCommit(quorum_index, term_);
@@ -238,6 +239,11 @@ bool Raft::AppendEntries(absl::Span<Entry> entries) {
   }
   if (!IncreaseUncommittedSize(entries)) return false;
   log_.Append(entries);
+  if (RB_MUTANT(kLeaderCountsUnstable)) {
+    auto self = tracker_.progress.find(id_);
+    if (self != tracker_.progress.end()) self->second.MaybeUpdate(log_.LastIndex());
+    MaybeCommit();
+  }
   // The leader's own copy counts towards the quorum only once it is durable
   // (OnEntriesStable): an index is committed when a majority has it on disk, the leader
   // included. Counting it now would let a lone voter commit what a crash then loses.
@@ -422,7 +428,7 @@ void Raft::Hup(CampaignType type) {
   if (!Promotable()) return;
   // Campaigning with a committed but unapplied conf change could elect a leader under a
   // configuration that is about to change.
-  if (HasUnappliedConfChanges()) return;
+  if (!RB_MUTANT(kCampaignWithUnappliedConf) && HasUnappliedConfChanges()) return;
   Campaign(type);
 }
 

@@ -59,10 +59,6 @@ struct Config {
   bool step_down_on_removal = true;
   // Seeds the node's election-jitter generator. Any value; the simulator derives it.
   uint64_t seed = 0;
-  // DELIBERATELY UNSAFE, for proving the simulator's checkers only: commit entries of
-  // earlier terms by counting replicas (the mistake Figure 8 of the Raft paper shows).
-  bool testing_unsafe_commit_by_counting = false;
-
   absl::Status Validate() const;
 };
 
@@ -234,7 +230,6 @@ class Raft {
   const bool pre_vote_;
   const bool disable_proposal_forwarding_;
   const bool step_down_on_removal_;
-  const bool unsafe_commit_by_counting_;
   DropCounters drops_;
 };
 

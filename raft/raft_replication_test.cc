@@ -7,20 +7,6 @@
 namespace rb::raft {
 namespace {
 
-// A delivery filter that removes entries at or after `index` from every append: the
-// message still arrives, without them.
-std::function<bool(Message*)> StripEntriesFrom(uint64_t index) {
-  return [index](Message* m) {
-    if (m->type == MessageType::kApp) {
-      auto& es = m->entries;
-      es.erase(std::remove_if(es.begin(), es.end(),
-                              [index](const Entry& e) { return e.index >= index; }),
-               es.end());
-    }
-    return true;
-  };
-}
-
 std::vector<uint64_t> Terms(const Raft& r) {
   std::vector<uint64_t> out;
   for (const Entry& e : r.log().AllEntries()) out.push_back(e.term);
@@ -168,48 +154,6 @@ TEST(ReplicationTest, Figure8OnlyCurrentTermEntriesCommitByCounting) {
   // Once the term-3 entry is replicated, both commit.
   EXPECT_EQ(c.raft(1).log().committed(), 3u);
   EXPECT_EQ(c.raft(2).log().committed(), 3u);
-}
-
-// The schedule of Figure 8 (d). With a core that commits earlier-term entries by counting
-// replicas, the invariant checker (the one the simulator runs after every event) must stop
-// the run at the unsafe commit in (c): S5, which lacks the entry, could still win.
-void RunFigure8Schedule(bool unsafe_commit_by_counting) {
-  TestCluster c(5, 0, [&](Config* cfg) {
-    cfg->max_size_per_msg_bytes = 1;  // one entry per append
-    cfg->testing_unsafe_commit_by_counting = unsafe_commit_by_counting;
-  });
-  c.SetLog(1, {1, 2}, 3);  // S1: index 2 from term 2 (its own, once)
-  c.SetLog(2, {1, 2}, 2);  // S2 received it
-  c.SetLog(3, {1}, 2);
-  c.SetLog(4, {1}, 2);
-  c.SetLog(5, {1, 3}, 3);  // S5: index 2 from term 3, never replicated
-  // (c) S1 leads term 4 and re-replicates index 2 to S3, but not its own term-4 entry.
-  c.Cut(1, 4);
-  c.Cut(1, 5);
-  c.set_filter(StripEntriesFrom(3));
-  ASSERT_EQ(c.Elect(1), 1u);
-  c.Stabilize();
-  ASSERT_EQ(c.raft(3).log().LastIndex(), 2u);
-  // (d) S1 is cut off; S5 wins term 5 with S2, S3, S4 and overwrites index 2.
-  c.Recover();
-  c.Isolate(1);
-  c.Elect(5);  // term 4: the others already voted for S1
-  c.Elect(5);  // term 5: S2, S3, S4 vote for S5, whose last term (3) beats theirs (2)
-  c.Stabilize();
-  // Safe core: index 2 was never committed, so S5 overwriting it is legal.
-  EXPECT_EQ(c.raft(5).state(), StateType::kLeader);
-  EXPECT_EQ(c.raft(2).log().TermOrZero(2), 3u);
-}
-
-TEST(ReplicationTest, Figure8ScheduleIsSafe) {
-  RunFigure8Schedule(false);  // the invariant checker runs throughout and stays quiet
-}
-
-TEST(ReplicationDeathTest, Figure8BugIsCaughtAtTheUnsafeCommit) {
-  // Before (d): S5's log (last term 3) beats those of S2, S3 and S4 (last term 2 or 1).
-  EXPECT_DEATH(RunFigure8Schedule(true),
-               "on node 5 .*lacks committed entry 2 of term 2 yet could win an election.*"
-               "voters 2 3 4 5 \\(4 of 5\\)");
 }
 
 TEST(ReplicationTest, InflightWindowBoundsPipelinedAppends) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "base/logging.h"
+#include "base/mutation.h"
 #include "raft/codec.h"
 #include "raft/raft.h"
 
@@ -27,7 +28,8 @@ absl::Status Raft::Step(Message m) {
   } else if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       const bool force = m.context == kCampaignTransferContext;
-      const bool in_lease = check_quorum_ && leader_contact_elapsed_ < election_timeout_ticks_;
+      const bool in_lease = !RB_MUTANT(kVoteIgnoresLeaderLease) && check_quorum_ &&
+                            leader_contact_elapsed_ < election_timeout_ticks_;
       if (!force && in_lease) {
         // We heard from a leader within the minimum election timeout: a candidate that
         // cannot hear it must not depose it (thesis section 4.2.3). Leaders' lease reads
@@ -55,10 +57,23 @@ absl::Status Raft::Step(Message m) {
       const int elapsed = election_elapsed_;
       BecomeFollower(m.term, kNone);
       election_elapsed_ = elapsed;
+    } else if (RB_MUTANT(kIgnoreHigherTermResponse) &&
+               (m.type == MessageType::kAppResp || m.type == MessageType::kHeartbeatResp ||
+                m.type == MessageType::kVoteResp || m.type == MessageType::kPreVoteResp)) {
+      // Handled below as if of our term.
     } else {
       BecomeFollower(m.term, kNone);
     }
   } else if (m.term < term_) {
+    if (RB_MUTANT(kTallyMixesTerms) && m.type == MessageType::kVoteResp &&
+        state_ == StateType::kCandidate) {
+      return StepCandidate(m);
+    }
+    if (RB_MUTANT(kAcceptStaleTermAppend) && m.type == MessageType::kApp &&
+        state_ == StateType::kFollower) {
+      HandleAppendEntries(m);
+      return absl::OkStatus();
+    }
     if ((check_quorum_ || pre_vote_) &&
         (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
       // A leader from an older term that was partitioned away: tell it our term so it steps
@@ -108,11 +123,12 @@ void Raft::HandleVoteRequest(const Message& m) {
   // We may vote for the node we already voted for (a retried request), for anyone if we have
   // neither voted nor know a leader in this term, and in a PreVote for a future term.
   const bool can_vote = vote_ == m.from || (vote_ == kNone && lead_ == kNone) ||
-                        (m.type == MessageType::kPreVote && m.term > term_);
+                        (m.type == MessageType::kPreVote && m.term > term_) ||
+                        RB_MUTANT(kVoteTwiceInTerm);
   Message resp;
   resp.type = VoteResponseType(m.type);
   resp.to = m.from;
-  if (can_vote && log_.IsUpToDate(m.index, m.log_term)) {
+  if (can_vote && (RB_MUTANT(kVoteIgnoresLog) || log_.IsUpToDate(m.index, m.log_term))) {
     // The response carries the request's term: for a PreVote it is the future term, so that
     // the pre-candidate recognizes it; for a Vote it equals ours after the term check.
     resp.term = m.term;
@@ -230,7 +246,7 @@ absl::Status Raft::StepLeaderProposal(Message& m) {
     const char* refused = nullptr;
     if (!cc.ok()) {
       refused = "undecodable configuration change";
-    } else if (pending_conf_index > log_.applied()) {
+    } else if (!RB_MUTANT(kConfChangeWhilePending) && pending_conf_index > log_.applied()) {
       refused = "a configuration change is still pending";
     } else if (tracker_.config.voters.IsJoint() && !cc->LeavesJoint()) {
       refused = "must leave the joint configuration first";
@@ -264,7 +280,7 @@ void Raft::StepLeaderReadIndex(Message& m) {
   // entry of its own term (thesis 6.4): hold the read until then. This holds for a sole
   // voter too: one that just took over from a leader that replaced itself (a TimeoutNow
   // out of a joint configuration) may not yet have learned what that leader committed.
-  if (!CommittedEntryInCurrentTerm()) {
+  if (!RB_MUTANT(kReadIndexBeforeTermCommit) && !CommittedEntryInCurrentTerm()) {
     pending_read_index_messages_.push_back(std::move(m));
     return;
   }
@@ -363,7 +379,8 @@ bool Raft::CommittedEntryInCurrentTerm() const {
 }
 
 void Raft::SendReadIndexResponse(Message m) {
-  RB_CHECK(CommittedEntryInCurrentTerm(), "read index served before committing in term ", term_);
+  RB_CHECK(RB_MUTANT(kReadIndexBeforeTermCommit) || CommittedEntryInCurrentTerm(),
+           "read index served before committing in term ", term_);
   if (tracker_.IsSingleton() && tracker_.config.voters.Contains(id_)) {
     // This leader is the only voter and has committed in its term: no one else can lead,
     // so its commit index is the newest. (A removed leader that still hands over may see
@@ -373,6 +390,10 @@ void Raft::SendReadIndexResponse(Message m) {
   }
   switch (read_only_.option()) {
     case ReadOnlyOption::kSafe: {
+      if (RB_MUTANT(kReadIndexWithoutQuorum)) {
+        RespondToReadIndex(m, log_.committed());
+        break;
+      }
       const std::string ctx = m.entries[0].data.str();
       read_only_.AddRequest(log_.committed(), std::move(m));
       // The leader acknowledges its own read; the rest comes with heartbeat responses.
@@ -442,7 +463,8 @@ absl::Status Raft::StepCandidate(Message& m) {
       if (m.type != my_response) break;
       switch (Poll(m.from, m.type, !m.reject).result) {
         case VoteResult::kWon:
-          if (!Promotable() || HasUnappliedConfChanges()) {
+          if (!Promotable() ||
+              (!RB_MUTANT(kCampaignWithUnappliedConf) && HasUnappliedConfChanges())) {
             // The configuration moved under the campaign (a commit learned from a vote
             // rejection, applied meanwhile): this node may no longer be a voter, or the
             // votes were counted under a configuration about to change. Stand down; a
@@ -584,7 +606,7 @@ void Raft::HandleSnapshot(const Message& m) {
 
 bool Raft::Restore(const std::shared_ptr<const Snapshot>& snapshot) {
   const SnapshotMetadata& meta = snapshot->metadata;
-  if (meta.index <= log_.committed()) return false;
+  if (meta.index <= log_.committed() && !RB_MUTANT(kInstallStaleSnapshot)) return false;
   if (state_ != StateType::kFollower) {
     // Defense in depth: only a follower installs snapshots. Move to a new term so that
     // whoever sent this is not followed blindly.
@@ -596,7 +618,8 @@ bool Raft::Restore(const std::shared_ptr<const Snapshot>& snapshot) {
   // such snapshots, which leaves a node that joins after a compaction unable to catch up;
   // the simulator found that.) A node that was removed becomes, correctly, a non-member.
   const ConfState& cs = meta.conf_state;
-  if (log_.MatchTerm(meta.index, meta.term)) {
+  if (log_.MatchTerm(meta.index, meta.term) ||
+      (RB_MUTANT(kSnapshotMatchByIndex) && meta.index <= log_.LastIndex())) {
     // We already have the snapshot's last entry: fast-forward the commit index instead.
     log_.CommitTo(meta.index);
     return false;

@@ -1,5 +1,7 @@
 #include "raft/test_cluster.h"
 
+#include <algorithm>
+
 #include "base/logging.h"
 #include "raft/codec.h"
 
@@ -239,6 +241,18 @@ std::vector<std::string> TestCluster::AppliedData(uint64_t id) const {
     if (e.type == EntryType::kNormal && !e.data.empty()) out.push_back(e.data.str());
   }
   return out;
+}
+
+std::function<bool(Message*)> StripEntriesFrom(uint64_t index) {
+  return [index](Message* m) {
+    if (m->type == MessageType::kApp) {
+      auto& es = m->entries;
+      es.erase(std::remove_if(es.begin(), es.end(),
+                              [index](const Entry& e) { return e.index >= index; }),
+               es.end());
+    }
+    return true;
+  };
 }
 
 }  // namespace rb::raft

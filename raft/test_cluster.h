@@ -114,6 +114,10 @@ class TestCluster {
   InvariantChecker checker_;
 };
 
+// A delivery filter that removes entries at or after `index` from every append: the
+// message still arrives, without them.
+std::function<bool(Message*)> StripEntriesFrom(uint64_t index);
+
 }  // namespace rb::raft
 
 #endif  // RAFTBADGER_RAFT_TEST_CLUSTER_H_

@@ -89,6 +89,11 @@ struct Scenario {
   // SQLite back end: each read that reaches a node's disk keeps the node busy this long
   // (at most; drawn per event). 0: reads are free.
   uint64_t max_read_latency_us = 0;
+  // Stragglers: this often a message is held back in the network for half an election
+  // timeout to ten of them while later ones pass it (a packet stuck in a retransmission
+  // queue, a reconnecting stream flushing its buffer): an old append then arrives after
+  // newer ones, an old vote response after the next campaign began.
+  uint32_t straggler_per_mille = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -104,7 +109,8 @@ struct Scenario {
         "/1000 new_leader_crash=", new_leader_crash_per_mille,
         "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes,
         " nodes failing_syncs=", failing_sync_per_10k, "/10000 on ", failing_sync_nodes,
-        " nodes read_latency<=", max_read_latency_us, "us");
+        " nodes read_latency<=", max_read_latency_us, "us stragglers=", straggler_per_mille,
+        "/1000");
   }
 };
 
@@ -249,7 +255,8 @@ class Simulation {
     hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
     if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
   }
-  void Fail(const std::string& what);
+  // Records the run's first violation: `checker` names the check that found it.
+  void Fail(absl::string_view checker, const std::string& what);
 
   node::NodeOptions MakeNodeOptions(uint64_t id, uint64_t incarnation) const;
   void StartNode(SimNode* n);
@@ -302,7 +309,15 @@ class Simulation {
   // Cuts links: a split (around `leader` if non-zero), a majorities ring or a bridge.
   void Partition(const std::vector<uint64_t>& ids, uint64_t leader);
   // A configuration change or leader transfer, proposed through the leader.
-  void ChangeMembership(uint64_t leader);
+  // An operator's membership change (or leadership transfer) at the leader. Now and then a
+  // second request follows at once, before the first is applied (a correct leader refuses
+  // it), and sometimes the leader then crashes.
+  void ChangeMembership(uint64_t leader, bool second = false);
+  // A burst of writes from clients that still talk to a leader just cut off: they pile up
+  // in its log, uncommitted, while the others elect a leader, commit past them and compact.
+  // When the partition heals, the deposed leader's long divergent tail must give way (by
+  // appends or a snapshot). Keys outside the workload's; nobody waits for the outcome.
+  void StrandWrites(uint64_t leader);
   void HealAll();
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
@@ -346,6 +361,11 @@ class Simulation {
   raft::Rng damage_rng_;
   raft::Rng read_latency_rng_;  // likewise
   raft::Rng read_mode_rng_;     // likewise
+  raft::Rng straggler_rng_;     // likewise
+  raft::Rng burst_rng_;         // likewise
+  raft::Rng strand_rng_;        // likewise
+  raft::Rng doomed_rng_;        // likewise
+  uint64_t stranded_writes_ = 0;
   // When a paused node resumes, what waited for it from `sender` (a node, or a client)
   // arrives this long after.
   uint64_t ResumeJitterUs(const SimNode& n, uint64_t sender) const;

@@ -68,6 +68,22 @@ void Simulation::CrashFault(SimNode* n) {
   ScheduleRestart(n->id);
 }
 
+void Simulation::StrandWrites(uint64_t leader) {
+  SimNode& n = NodeById(leader);
+  if (n.node == nullptr || !n.node->is_leader()) return;
+  const uint64_t count = strand_rng_.Range(10, 100);
+  n.node->BeginBatch();
+  for (uint64_t i = 0; i < count; ++i) {
+    raftbadger::kvpb::Command cmd;
+    cmd.mutable_put()->set_key(absl::StrCat("stranded/", ++stranded_writes_));
+    cmd.mutable_put()->set_value(absl::StrCat("from ", leader));
+    n.node->Write(std::move(cmd), [](const absl::StatusOr<raftbadger::kvpb::CommandResult>&) {});
+  }
+  n.node->EndBatch();
+  Trace(30, leader, count, 0,
+        [&] { return absl::StrCat(count, " writes stranded at cut-off leader ", leader); });
+}
+
 void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
   const size_t n = ids.size();
   const uint64_t pattern = leader != 0 ? 0 : rng_.Uniform(3);
@@ -118,6 +134,7 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
     what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
   }
   Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
+  if (leader != 0 && strand_rng_.Chance(1, 2)) StrandWrites(leader);
   Schedule(rng_.Range(200'000, 3'000'000), [this] {
     links_.RestoreAll();
     Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
@@ -245,8 +262,25 @@ void Simulation::WatchLeaders() {
       // The moment it advances its commit index, before any follower has heard of it: the
       // commit is known to the leader alone, and entries of earlier terms may be among it.
       n.doomed_term = 0;
+      const uint64_t id = n.id;
+      if (doomed_rng_.Chance(1, 2)) {
+        // Or it lives a little longer, cut off from its followers: it applies the entries
+        // and answers its clients, whose writes are then done while no other node knows
+        // they are committed. The next leader must not serve a read before it learns so.
+        for (auto& [other, unused] : nodes_) {
+          if (other != id) links_.Cut(id, other);
+        }
+        Schedule(doomed_rng_.Range(5'000, 50'000), [this, id] {
+          for (auto& [other, unused] : nodes_) links_.Restore(id, other);
+          SimNode& d = NodeById(id);
+          if (d.node == nullptr || healed_) return;
+          Crash(&d);
+          ScheduleRestart(id);
+        });
+        return;
+      }
       Crash(&n);
-      ScheduleRestart(n.id);
+      ScheduleRestart(id);
       return;
     }
     if (term <= n.led_term) return;
@@ -336,7 +370,7 @@ void Simulation::ScheduleRestart(uint64_t id) {
   });
 }
 
-void Simulation::ChangeMembership(uint64_t leader) {
+void Simulation::ChangeMembership(uint64_t leader, bool second) {
   if (leader == 0) return;
   node::Node& l = *NodeById(leader).node;
   const raft::ProgressTracker& tracker = l.raw().raft().tracker();
@@ -405,6 +439,11 @@ void Simulation::ChangeMembership(uint64_t leader) {
     return absl::StrCat("leader ", leader, " proposes: ", what,
                         s.ok() ? "" : absl::StrCat(" (refused: ", s.message(), ")"));
   });
+  if (!s.ok() || second || !burst_rng_.Chance(1, 3)) return;
+  ChangeMembership(leader, /*second=*/true);
+  if (options_.crashes && burst_rng_.Chance(1, 2)) {
+    Schedule(burst_rng_.Range(1'000, 50'000), [this, leader] { CrashFault(&NodeById(leader)); });
+  }
 }
 
 void Simulation::HealAll() {
@@ -414,6 +453,7 @@ void Simulation::HealAll() {
   links_.Unclog();
   scenario_.drop_per_mille = 0;
   scenario_.duplicate_per_mille = 0;
+  scenario_.straggler_per_mille = 0;
   if (vfs_ != nullptr) vfs_->StopSyncFailures();
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
   for (auto& [id, n] : nodes_) {
@@ -426,13 +466,22 @@ void Simulation::HealAll() {
     // replaces it as a new member, could bring it back.
     if (n.node == nullptr && !n.refused_start) StartNode(&n);
   }
-  // Liveness: a leader within the bound.
+  // Liveness: one leader within the bound. A second node that still believes it leads
+  // (say, one that never learned of a newer term) would keep its clients waiting forever.
   Schedule(kLivenessBoundUs, [this] {
+    std::vector<std::string> leaders;
     for (auto& [id, n] : nodes_) {
-      if (n.node != nullptr && n.node->is_leader()) return;
+      if (n.node != nullptr && n.node->is_leader()) {
+        leaders.push_back(absl::StrCat(id, " (term ", n.node->raw().raft().term(), ")"));
+      }
     }
-    Fail(absl::StrCat("no leader ", kLivenessElectionTimeouts,
-                      " election timeouts after the cluster was healed"));
+    if (leaders.size() == 1) return;
+    Fail("liveness", leaders.empty()
+                         ? absl::StrCat("no leader ", kLivenessElectionTimeouts,
+                                        " election timeouts after the cluster was healed")
+                         : absl::StrCat("nodes ", absl::StrJoin(leaders, " and "), " all lead ",
+                                        kLivenessElectionTimeouts,
+                                        " election timeouts after the cluster was healed"));
   });
 }
 

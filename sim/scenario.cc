@@ -81,6 +81,10 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     raft::Rng own(o.seed ^ 0x726561646c617473ULL);  // "readlats"
     if (own.Chance(1, 2)) s.max_read_latency_us = own.Range(10, 2'000);
   }
+  if (o.network_faults) {
+    raft::Rng own(o.seed ^ 0x737472616767646cULL);  // "straggdl"
+    if (own.Chance(1, 2)) s.straggler_per_mille = static_cast<uint32_t>(own.Range(1, 30));
+  }
   return s;
 }
 

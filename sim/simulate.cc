@@ -18,6 +18,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/mutation.h"
 #include "sim/isolated_run.h"
 #include "sim/simulation.h"
 
@@ -57,15 +58,17 @@ ABSL_FLAG(bool, sync_failures, true,
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
-ABSL_FLAG(std::string, bug, "",
-          "run a deliberately broken node, to see the checkers catch it: "
-          "send_before_persist, skip_vote_persistence or commit_by_counting");
+ABSL_FLAG(std::string, mutant, "",
+          "run with a mutant (a deliberate bug, base/mutation.h), to see the checkers catch it; "
+          "only in //sim:simulate_mutants, the build that has them (--mutant=list names them)");
 
 namespace {
 
 // The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
-  std::string cmd = absl::StrCat("bazel run //sim:simulate -- --seed=", seed);
+  const std::string mutant = absl::GetFlag(FLAGS_mutant);
+  std::string cmd = absl::StrCat(
+      "bazel run //sim:", mutant.empty() ? "simulate" : "simulate_mutants", " -- --seed=", seed);
   if (absl::GetFlag(FLAGS_voters) != 0) {
     absl::StrAppend(&cmd, " --voters=", absl::GetFlag(FLAGS_voters));
   }
@@ -102,7 +105,7 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_storage) != "memory") {
     absl::StrAppend(&cmd, " --storage=", absl::GetFlag(FLAGS_storage));
   }
-  if (!absl::GetFlag(FLAGS_bug).empty()) absl::StrAppend(&cmd, " --bug=", absl::GetFlag(FLAGS_bug));
+  if (!mutant.empty()) absl::StrAppend(&cmd, " --mutant=", mutant);
   return cmd;
 }
 
@@ -145,18 +148,29 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
     return false;
   }
   if (absl::GetFlag(FLAGS_trace)) o->trace = &std::cout;
-  const std::string bug = absl::GetFlag(FLAGS_bug);
-  if (bug == "send_before_persist") {
-    o->bugs.send_before_persist = true;
-  } else if (bug == "skip_vote_persistence") {
-    o->bugs.skip_vote_persistence = true;
-  } else if (bug == "commit_by_counting") {
-    o->bugs.commit_by_counting = true;
-  } else if (!bug.empty()) {
-    std::fprintf(stderr, "unknown --bug=%s\n", bug.c_str());
+  const std::string mutant = absl::GetFlag(FLAGS_mutant);
+  if (mutant.empty()) return true;
+#ifdef RB_MUTANTS
+  if (mutant == "list") {
+    for (const rb::mutation::MutantInfo& m : rb::mutation::Catalogue()) {
+      std::printf("%-30s %-17s %s\n", m.name, m.area, m.what);
+    }
+    std::exit(0);
+  }
+  const std::optional<rb::mutation::MutantInfo> found = rb::mutation::FindMutant(mutant);
+  if (!found) {
+    std::fprintf(stderr, "unknown --mutant=%s (--mutant=list names them)\n", mutant.c_str());
     return false;
   }
+  o->mutant = found->id;
   return true;
+#else
+  std::fprintf(stderr,
+               "--mutant: this build carries no mutants (by design: no production binary does). "
+               "Run bazel run -c opt //sim:simulate_mutants -- --mutant=%s ...\n",
+               mutant.c_str());
+  return false;
+#endif
 }
 
 // What one seed's run tells the whole run (through a pipe when the seed runs in a child).
@@ -213,8 +227,9 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
     std::printf("%s\n", disk.c_str());
   }
   if (!r.ok) {
-    std::printf("FAILED seed %llu: %s\n  replay: %s\n", static_cast<unsigned long long>(seed),
-                r.failure.c_str(), ReplayCommand(seed).c_str());
+    std::printf("FAILED seed %llu (%s check): %s\n  replay: %s\n",
+                static_cast<unsigned long long>(seed), r.checker.c_str(), r.failure.c_str(),
+                ReplayCommand(seed).c_str());
   }
   out.ok = r.ok;
   return out;

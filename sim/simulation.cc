@@ -41,6 +41,10 @@ Simulation::Simulation(const SimOptions& options)
       damage_rng_(options.seed ^ 0x64616d6167656421ULL),
       read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL),
       read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),  // "readmode"
+      straggler_rng_(options.seed ^ 0x73747261676c6572ULL),  // "stragler"
+      burst_rng_(options.seed ^ 0x636f6e6662757273ULL),      // "confburs"
+      strand_rng_(options.seed ^ 0x737472616e646564ULL),     // "stranded"
+      doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),     // "doomedld"
       model_(SessionPolicy()) {
   raft::Rng scenario_rng = rng_.Fork();
   scenario_ = DrawScenario(options_, &scenario_rng);
@@ -58,10 +62,11 @@ void Simulation::ScheduleDelivery(uint64_t delay_us, raft::Message m) {
       Event{now_ + delay_us, next_seq_++, message_pool_.Put(std::move(m)), EventKind::kDeliver});
 }
 
-void Simulation::Fail(const std::string& what) {
+void Simulation::Fail(absl::string_view checker, const std::string& what) {
   if (failed_) return;
   failed_ = true;
   result_.ok = false;
+  result_.checker = std::string(checker);
   result_.failure = absl::StrCat("at ", now_, "us: ", what);
   // Where each node stood: usually the first thing a developer replaying the seed needs.
   for (auto& [id, n] : nodes_) {
@@ -91,7 +96,6 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation)
   o.raft.seed = options_.seed;  // mixed with the id inside the core
   o.snapshot_every_entries = scenario_.snapshot_every;
   o.snapshot_keep_entries = 10;
-  o.bugs = options_.bugs;
   o.tick_us = kTickUs;
   o.clock_us = [this, id] { return LocalClockUs(id); };
   // Leaders stamp commands with their own (drifted) clocks: log time must not go back
@@ -155,7 +159,8 @@ void Simulation::StartNode(SimNode* n) {
         Schedule(kReplaceRetryUs, [this, dead] { ReplaceMember(dead); });
         return;
       }
-      Fail(absl::StrCat("node ", n->id, " cannot open its store: ", opened.status().ToString()));
+      Fail("storage",
+           absl::StrCat("node ", n->id, " cannot open its store: ", opened.status().ToString()));
       return;
     }
     n->sqlite = *std::move(opened);
@@ -172,8 +177,8 @@ void Simulation::StartNode(SimNode* n) {
   auto created = node::Node::Create(MakeNodeOptions(n->id, n->incarnation), n->store(),
                                     n->transport.get(), std::move(hooks));
   if (!created.ok()) {
-    Fail(absl::StrCat("node ", n->id,
-                      " cannot restart from its disk: ", created.status().ToString()));
+    Fail("storage", absl::StrCat("node ", n->id,
+                                 " cannot restart from its disk: ", created.status().ToString()));
     return;
   }
   n->node = *std::move(created);
@@ -267,10 +272,16 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
                         " index=", m.index, " entries=", m.entries.size(), " commit=", m.commit,
                         m.reject ? " reject" : "");
   };
-  const std::optional<uint64_t> delay = LinkDelayUs(from, to);
+  std::optional<uint64_t> delay = LinkDelayUs(from, to);
   if (!delay) {
     Trace(3, from, to, static_cast<uint64_t>(m.type), [&] { return "drop " + describe(); });
     return;
+  }
+  if (scenario_.straggler_per_mille > 0 &&
+      straggler_rng_.Chance(scenario_.straggler_per_mille, 1000)) {
+    *delay += straggler_rng_.Range(kElectionTicks * kTickUs / 2, 10 * kElectionTicks * kTickUs);
+    Trace(29, from, to, *delay,
+          [&] { return absl::StrCat("straggle ", describe(), " (held ", *delay, "us)"); });
   }
   Trace(4, from, to, static_cast<uint64_t>(m.type), [&] { return "send " + describe(); });
   if (rng_.Chance(scenario_.duplicate_per_mille, 1000)) {
@@ -334,22 +345,24 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
   const raft::HardState hs = n->durable_hard_state();
   if (m.type == raft::MessageType::kVoteResp && !m.reject) {
     if (hs.term < m.term || (hs.term == m.term && hs.vote != m.to)) {
-      Fail(absl::StrCat("node ", n->id, " granted its vote to ", m.to, " in term ", m.term,
-                        " before the vote was durable (durable term ", hs.term, ", vote ", hs.vote,
-                        ")"));
+      Fail("durability", absl::StrCat("node ", n->id, " granted its vote to ", m.to, " in term ",
+                                      m.term, " before the vote was durable (durable term ",
+                                      hs.term, ", vote ", hs.vote, ")"));
     }
   }
   if ((m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat) &&
       hs.term < m.term) {
     // A leader may send before its own write is durable, but not in a term a crash could
     // take back: it might then lead that term again with a different log.
-    Fail(absl::StrCat("node ", n->id, " sent ", raft::MessageTypeName(m.type), " in term ", m.term,
+    Fail("durability",
+         absl::StrCat("node ", n->id, " sent ", raft::MessageTypeName(m.type), " in term ", m.term,
                       " before that term was durable (durable term ", hs.term, ")"));
   }
   if (m.type == raft::MessageType::kAppResp && !m.reject) {
     auto last = n->store()->raft_storage().LastIndex();
     if (hs.term <= m.term && (!last.ok() || *last < m.index)) {
-      Fail(absl::StrCat("node ", n->id, " acknowledged index ", m.index,
+      Fail("durability",
+           absl::StrCat("node ", n->id, " acknowledged index ", m.index,
                         " before it was durable (durable last index ", last.ok() ? *last : 0, ")"));
     }
   }
@@ -357,8 +370,8 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
 
 void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
   if (e.index <= n->last_applied) {
-    Fail(absl::StrCat("node ", n->id, " applied index ", e.index, " twice (last applied ",
-                      n->last_applied, ")"));
+    Fail("agreement", absl::StrCat("node ", n->id, " applied index ", e.index,
+                                   " twice (last applied ", n->last_applied, ")"));
   }
   n->last_applied = e.index;
   FeedModel(e);
@@ -366,8 +379,8 @@ void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
   const auto fingerprint = std::make_pair(e.term, HashBytes(e.data.view()));
   auto [it, inserted] = applied_.emplace(e.index, fingerprint);
   if (!inserted && it->second != fingerprint) {
-    Fail(absl::StrCat("node ", n->id, " applied a different command at index ", e.index, " (term ",
-                      e.term, " vs ", it->second.first, ")"));
+    Fail("agreement", absl::StrCat("node ", n->id, " applied a different command at index ",
+                                   e.index, " (term ", e.term, " vs ", it->second.first, ")"));
   }
 }
 
@@ -411,7 +424,8 @@ void Simulation::CheckStaleReads() {
     ++result_.stale_reads_checked;
     const std::optional<std::string> expected = model_.ValueAt(op.key, index);
     if (op.read != expected) {
-      Fail(absl::StrCat("client ", op.client, "'s stale read of ", op.key, " on node ", read.node,
+      Fail("stale reads",
+           absl::StrCat("client ", op.client, "'s stale read of ", op.key, " on node ", read.node,
                         " returned ", op.read.value_or("(absent)"), ", but at its applied index ",
                         index, " the key held ", expected.value_or("(absent)")));
     }
@@ -427,7 +441,8 @@ void Simulation::CheckAfterEvent() {
   auto check = [this](SimNode& n) {
     const raft::HardState hs = n.durable_hard_state();
     if (hs.term < n.durable_term || hs.commit < n.durable_commit) {
-      Fail(absl::StrCat("node ", n.id, "'s durable state went back: term ", n.durable_term, "->",
+      Fail("durability",
+           absl::StrCat("node ", n.id, "'s durable state went back: term ", n.durable_term, "->",
                         hs.term, ", commit ", n.durable_commit, "->", hs.commit));
     }
     n.durable_term = std::max(n.durable_term, hs.term);
@@ -453,7 +468,7 @@ void Simulation::CheckAfterEvent() {
     }
     s = checker_.CheckCommitSafety(live_);
   }
-  if (!s.ok()) Fail(s.ToString());
+  if (!s.ok()) Fail("invariants", s.ToString());
 }
 
 void Simulation::CheckStateDigest(SimNode& n) {
@@ -472,7 +487,8 @@ void Simulation::CheckStateDigest(SimNode& n) {
   ++result_.state_digests_compared;
   const node::StateDigest& other = it->second.first;
   if (!digest->SameState(other)) {
-    Fail(absl::StrCat("node ", n.id, "'s state machine at applied index ", applied,
+    Fail("state digest",
+         absl::StrCat("node ", n.id, "'s state machine at applied index ", applied,
                       " differs from node ", it->second.second, "'s there: ", digest->rows,
                       " rows (hash ", absl::Hex(digest->rows_hash), ") vs ", other.rows, " (hash ",
                       absl::Hex(other.rows_hash), "), voters ",
@@ -605,23 +621,25 @@ void Simulation::CheckReadFaultsCaught() {
   // checksums, and is found on every read of that page: then only a lower bound holds.
   const bool damaged_at_rest = result_.corrupted_disks > 0;
   if (damaged_at_rest ? c.mismatches < result_.read_faults : c.mismatches != result_.read_faults) {
-    Fail(absl::StrCat(result_.read_faults, " bits flipped in page reads, but the page checksums ",
+    Fail("page checksums",
+         absl::StrCat(result_.read_faults, " bits flipped in page reads, but the page checksums ",
                       "failed ", c.mismatches, " times: a damaged read went unnoticed"));
   }
   if (!damaged_at_rest && c.damaged > 0) {
-    Fail(absl::StrCat(c.damaged, " pages read as damaged, but no disk was damaged"));
+    Fail("page checksums",
+         absl::StrCat(c.damaged, " pages read as damaged, but no disk was damaged"));
   }
 }
 
 void Simulation::FailRunaway() {
   if (result_.events > max_events_) {
-    Fail(absl::StrCat("the run ran away: ", result_.events, " events by ", now_,
-                      "us of virtual time, over the bound of ", max_events_, " (",
-                      options_.max_events_per_node_tick, " per node per tick, ", nodes_.size(),
-                      " nodes, ", end_us_ / kTickUs, " ticks)"));
+    Fail("runaway", absl::StrCat("the run ran away: ", result_.events, " events by ", now_,
+                                 "us of virtual time, over the bound of ", max_events_, " (",
+                                 options_.max_events_per_node_tick, " per node per tick, ",
+                                 nodes_.size(), " nodes, ", end_us_ / kTickUs, " ticks)"));
   } else {
-    Fail(absl::StrCat("the run ran away: ", events_.size(), " events pending at ", now_,
-                      "us, over the bound of ", options_.max_pending_events));
+    Fail("runaway", absl::StrCat("the run ran away: ", events_.size(), " events pending at ", now_,
+                                 "us, over the bound of ", options_.max_pending_events));
   }
 }
 
@@ -671,16 +689,17 @@ SimResult Simulation::Run() {
         CheckLinearizable(result_.history, options_.max_linearizability_steps_per_key);
     result_.linearizability_inconclusive = lin.inconclusive;
     if (!lin.linearizable) {
-      Fail("client history is not linearizable: " + lin.explanation);
+      Fail("linearizability", "client history is not linearizable: " + lin.explanation);
     } else if (lin.inconclusive) {
-      Fail(absl::StrCat("the linearizability check could not finish: the search on key \"",
+      Fail("linearizability",
+           absl::StrCat("the linearizability check could not finish: the search on key \"",
                         lin.inconclusive_key, "\" passed its bound of ",
                         options_.max_linearizability_steps_per_key,
                         " steps (neither proved nor refuted; not a pass)"));
     }
   }
   if (!failed_ && result_.ops_completed == 0 && options_.clients > 0) {
-    Fail("no client operation completed in the whole run");
+    Fail("liveness", "no client operation completed in the whole run");
   }
   if (vfs_ != nullptr) result_.sync_failures = vfs_->sync_failures();
   if (!failed_ && vfs_ != nullptr) CheckReadFaultsCaught();
@@ -693,6 +712,21 @@ SimResult Simulation::Run() {
 using internal::Simulation;
 
 SimResult RunSimulation(const SimOptions& options) {
+  if (options.mutant != mutation::Mutant::kNone && !mutation::kBuildHasMutants) {
+    SimResult refused;
+    refused.ok = false;
+    refused.checker = "setup";
+    refused.failure =
+        "a mutant was asked for, but this build carries none (//sim:simulate_mutants has them)";
+    return refused;
+  }
+#ifdef RB_MUTANTS
+  // The mutant is live for this run only.
+  struct Activation {
+    explicit Activation(mutation::Mutant m) { mutation::Activate(m); }
+    ~Activation() { mutation::Activate(mutation::Mutant::kNone); }
+  } activation(options.mutant);
+#endif
   Simulation sim(options);
   return sim.Run();
 }

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutation.h"
 #include "node/node.h"
 #include "sim/history.h"
 
@@ -88,13 +89,16 @@ struct SimOptions {
   // The linearizability search's bound per key; a key it cannot settle within it fails
   // the run (an unfinished check is not a pass).
   uint64_t max_linearizability_steps_per_key = 20'000'000;
-  // Deliberately broken node variants (checker tests only).
-  node::NodeOptions::Bugs bugs;
+  // The mutant (a deliberate bug, base/mutation.h) to run with; kNone for none. Only a
+  // build with the mutants compiled in (//sim:mutants, //sim:simulate_mutants) has any:
+  // elsewhere a run with one fails at once, saying so.
+  mutation::Mutant mutant = mutation::Mutant::kNone;
 };
 
 struct SimResult {
   bool ok = true;
   std::string failure;      // the first violation, if any
+  std::string checker;      // which check found it (a short name: "linearizability", ...)
   std::string scenario;     // what the seed drew (cluster size, fault rates)
   uint64_t trace_hash = 0;  // over every event of the run
   uint64_t events = 0;

@@ -73,7 +73,8 @@ void Simulation::ClientNext(Client* c) {
     if (c->op != op_index) return;
     ++result_.ops_timed_out;
     if (healed_ && result_.history[op_index].call_us > healed_at_ + kLivenessBoundUs) {
-      Fail(absl::StrCat("client ", c->id, "'s request timed out after the cluster was healed"));
+      Fail("liveness",
+           absl::StrCat("client ", c->id, "'s request timed out after the cluster was healed"));
     }
     Trace(10, c->id, attempt, 0, [&] { return absl::StrCat("client ", c->id, " times out"); });
     c->op = -1;
@@ -151,7 +152,8 @@ void Simulation::ClientSend(Client* c, uint64_t attempt, uint64_t id) {
               // Never older than what this node showed this client before.
               uint64_t& seen = c->stale_index_seen[id];
               if (reply.served_at_index < seen) {
-                Fail(absl::StrCat("client ", c->id, "'s stale read of ", o->key, " on node ", id,
+                Fail("stale reads",
+                     absl::StrCat("client ", c->id, "'s stale read of ", o->key, " on node ", id,
                                   " was served at applied index ", reply.served_at_index,
                                   ", older than the ", seen, " it read there before"));
               }
