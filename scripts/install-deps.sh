@@ -22,6 +22,8 @@ packages=(
   openssl iproute2 nftables faketime
   # systemd-analyze checks deploy/raftbadger.service (tests only; nothing is started).
   systemd
+  # Headless Chromium renders the simulator's timeline page in sim/timeline_test.
+  chromium
 )
 
 # `--fuzz`: clang and its sanitizer and libFuzzer runtimes, for scripts/fuzz.sh only.

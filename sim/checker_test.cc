@@ -1,9 +1,12 @@
 // The simulator's bounds: a run that cannot finish a check fails, naming the bound, rather
 // than hanging or passing. Whether the checks catch real bugs is sim/mutants_test's
 // business (the mutants of base/mutation.h).
+#include <sstream>
+
 #include "base/logging.h"
 #include "gtest/gtest.h"
 #include "sim/simulation.h"
+#include "sim/timeline.h"
 
 namespace rb::sim {
 namespace {
@@ -42,6 +45,28 @@ TEST(CheckerTest, AnUnfinishedLinearizabilityCheckFailsTheRun) {
   ASSERT_FALSE(r.ok);
   EXPECT_TRUE(r.linearizability_inconclusive);
   EXPECT_NE(r.failure.find("could not finish"), std::string::npos) << r.failure;
+}
+
+TEST(CheckerTest, RecordingATimelineDoesNotChangeTheRun) {
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 7;
+  const SimResult plain = RunSimulation(o);
+  Timeline timeline;
+  o.timeline = &timeline;
+  const SimResult recorded = RunSimulation(o);
+  EXPECT_EQ(plain.trace_hash, recorded.trace_hash);
+  EXPECT_GT(timeline.events(), plain.messages_delivered);  // every message, and more
+  std::ostringstream page;
+  timeline.WriteHtml(recorded, o.seed, page);
+  const std::string html = page.str();
+  const size_t data = html.find("const DATA = {\"seed\":7,");
+  ASSERT_NE(data, std::string::npos);
+  const size_t data_end = html.find(";</script>", data);
+  ASSERT_NE(data_end, std::string::npos);
+  // The data is JSON, whose own syntax has no '<': one there came from a value that could
+  // close the script element early.
+  EXPECT_EQ(html.substr(data, data_end - data).find('<'), std::string::npos);
 }
 
 TEST(CheckerTest, AMutantIsRefusedByABuildWithoutMutants) {

@@ -254,7 +254,12 @@ class Simulation {
   void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c, const Describe& describe) {
     hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
     if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
+    if (options_.timeline != nullptr) TimelineEvent(kind, a, describe());
   }
+  // The timeline page's view of a trace event (messages and client steps have their own).
+  void TimelineEvent(uint64_t kind, uint64_t a, const std::string& text);
+  // Records role and term changes for the timeline page.
+  void TimelineRoles();
   // Records the run's first violation: `checker` names the check that found it.
   void Fail(absl::string_view checker, const std::string& what);
 
@@ -365,6 +370,8 @@ class Simulation {
   raft::Rng burst_rng_;         // likewise
   raft::Rng strand_rng_;        // likewise
   raft::Rng doomed_rng_;        // likewise
+  // The last role and term the timeline recorded per node (its role names are constants).
+  std::map<uint64_t, std::pair<const char*, uint64_t>> timeline_roles_;
   uint64_t stranded_writes_ = 0;
   // When a paused node resumes, what waited for it from `sender` (a node, or a client)
   // arrives this long after.

@@ -20,13 +20,7 @@ const char* OpKindName(OpKind kind) {
   return "unknown";
 }
 
-namespace {
-
-// A JSON string for a byte string. Keys and values are bytes, not text: each byte above
-// 0x7f is written as the code point of the same number (\u0080 to \u00ff), so that every
-// key and value gives valid JSON and reads back byte for byte. Control characters, the
-// quote and the backslash are escaped as JSON requires.
-std::string Json(absl::string_view s) {
+std::string JsonString(absl::string_view s) {
   std::string out = "\"";
   out.reserve(s.size() + 2);
   for (const char c : s) {
@@ -43,6 +37,10 @@ std::string Json(absl::string_view s) {
   out += '"';
   return out;
 }
+
+namespace {
+
+std::string Json(absl::string_view s) { return JsonString(s); }
 std::string JsonOrNull(const std::optional<std::string>& s) { return s ? Json(*s) : "null"; }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace rb::sim {
 
 // kUpdate: a put only if the key exists (the old API's UpdateEntries); flag says it did.
@@ -39,6 +41,12 @@ struct Operation {
   uint64_t call_us = 0;
   uint64_t return_us = kNeverReturned;
 };
+
+// A JSON string for a byte string. Keys and values are bytes, not text: each byte above
+// 0x7f is written as the code point of the same number (\u0080 to \u00ff), so that every
+// key and value gives valid JSON and reads back byte for byte. Control characters, the
+// quote and the backslash are escaped as JSON requires.
+std::string JsonString(absl::string_view s);
 
 // One JSON object per line: client, op, key, input, completed (false: timed out, the
 // effect unknown; output and return_us are then null), output, call and return time in

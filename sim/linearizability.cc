@@ -78,9 +78,16 @@ void Unlift(Event* call) {
   call->next->prev = call;
 }
 
+// The deepest the search got: the longest order of operations it found legal, and the
+// operation whose return it then reached without being able to place it.
+struct Deepest {
+  std::vector<size_t> order;  // indexes into the key's operations
+  std::optional<size_t> blocked;
+};
+
 // Checks one key's operations. Returns nullopt if the step bound was hit.
 std::optional<bool> CheckKey(const std::vector<const Operation*>& ops, uint64_t max_steps,
-                             uint64_t* steps) {
+                             uint64_t* steps, Deepest* deepest) {
   const size_t n = ops.size();
   std::vector<Event> events;
   events.reserve(2 * n + 1);
@@ -129,6 +136,11 @@ std::optional<bool> CheckKey(const std::vector<const Operation*>& ops, uint64_t 
       entry = entry->next;
     } else {
       // Reached an operation's return without linearizing it: backtrack.
+      if (!deepest->blocked || stack.size() > deepest->order.size()) {
+        deepest->order.clear();
+        for (const auto& [call, unused] : stack) deepest->order.push_back(call->op);
+        deepest->blocked = entry->op;
+      }
       if (stack.empty()) return false;
       auto [call, previous_state] = std::move(stack.back());
       stack.pop_back();
@@ -155,7 +167,8 @@ LinearizabilityResult CheckLinearizable(const std::vector<Operation>& history,
   LinearizabilityResult result;
   for (const auto& [key, ops] : by_key) {
     uint64_t steps = 0;
-    std::optional<bool> ok = CheckKey(ops, max_steps_per_key, &steps);
+    Deepest deepest;
+    std::optional<bool> ok = CheckKey(ops, max_steps_per_key, &steps, &deepest);
     result.steps += steps;
     if (!ok.has_value()) {
       if (!result.inconclusive) result.inconclusive_key = key;
@@ -167,6 +180,16 @@ LinearizabilityResult CheckLinearizable(const std::vector<Operation>& history,
       result.failed_key = key;
       result.explanation = absl::StrCat("no linearization of the ", ops.size(),
                                         " operations on key \"", key, "\" exists");
+      auto index = [&](size_t i) { return static_cast<size_t>(ops[i] - history.data()); };
+      for (size_t i : deepest.order) result.longest_order.push_back(index(i));
+      if (deepest.blocked) {
+        result.unorderable_op = index(*deepest.blocked);
+        const Operation& op = *ops[*deepest.blocked];
+        absl::StrAppend(&result.explanation, "; the longest legal order places ",
+                        deepest.order.size(), " of them, after which client ", op.client, "'s ",
+                        OpKindName(op.kind), " called at ", op.call_us,
+                        "us cannot be placed before it returned at ", op.return_us, "us");
+      }
       return result;
     }
   }

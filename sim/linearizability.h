@@ -10,6 +10,7 @@
 #define RAFTBADGER_SIM_LINEARIZABILITY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct LinearizabilityResult {
   std::string inconclusive_key;  // the first such key
   std::string failed_key;
   std::string explanation;
+  // For the failed key, the longest order of its operations the search found legal
+  // (indexes into the history, in that order), and the operation that could not follow
+  // it before its return.
+  std::vector<size_t> longest_order;
+  std::optional<size_t> unorderable_op;
   uint64_t steps = 0;
 };
 

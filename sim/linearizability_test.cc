@@ -93,5 +93,20 @@ TEST(LinearizabilityTest, KeysAreIndependent) {
   EXPECT_TRUE(CheckLinearizable(h).linearizable);
 }
 
+TEST(LinearizabilityTest, AFailureNamesTheLongestLegalOrderAndTheOperationThatCannotFollow) {
+  // a is written, then b; a later read still returns a: b's write cannot be undone.
+  std::vector<Operation> h = {Put(1, "k", "a", 0, 10), Put(1, "k", "b", 20, 30),
+                              Get(2, "k", "a", 40, 50), Put(3, "other", "x", 0, 5)};
+  const LinearizabilityResult r = CheckLinearizable(h);
+  ASSERT_FALSE(r.linearizable);
+  EXPECT_EQ(r.failed_key, "k");
+  EXPECT_EQ(r.longest_order, (std::vector<size_t>{0, 1}));  // history indexes, in order
+  ASSERT_TRUE(r.unorderable_op.has_value());
+  EXPECT_EQ(*r.unorderable_op, 2u);
+  EXPECT_NE(r.explanation.find("places 2 of them"), std::string::npos) << r.explanation;
+  EXPECT_NE(r.explanation.find("client 2's get called at 40us"), std::string::npos)
+      << r.explanation;
+}
+
 }  // namespace
 }  // namespace rb::sim

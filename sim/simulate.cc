@@ -21,6 +21,7 @@
 #include "base/mutation.h"
 #include "sim/isolated_run.h"
 #include "sim/simulation.h"
+#include "sim/timeline.h"
 
 ABSL_FLAG(uint64_t, seed, 0, "seed to run; 0 draws one (printed first)");
 ABSL_FLAG(int, seeds, 1, "run this many consecutive seeds starting at --seed");
@@ -58,6 +59,8 @@ ABSL_FLAG(bool, sync_failures, true,
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
+ABSL_FLAG(std::string, html, "",
+          "write the run's timeline page to this file (one seed; opens offline in a browser)");
 ABSL_FLAG(std::string, mutant, "",
           "run with a mutant (a deliberate bug, base/mutation.h), to see the checkers catch it; "
           "only in //sim:simulate_mutants, the build that has them (--mutant=list names them)");
@@ -193,7 +196,17 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       return out;
     }
   }
+  rb::sim::Timeline timeline;
+  const std::string html = absl::GetFlag(FLAGS_html);
+  if (!html.empty()) o.timeline = &timeline;
   const rb::sim::SimResult r = rb::sim::RunSimulation(o);
+  if (!html.empty()) {
+    std::ofstream page(html);
+    timeline.WriteHtml(r, seed, page);
+    page.close();
+    std::printf("  timeline: %s (%zu events)%s\n", html.c_str(), timeline.events(),
+                page ? "" : " NOT WRITTEN: cannot write the file");
+  }
   out.virtual_us = r.virtual_us;
   out.messages = r.messages_delivered;
   if (!absl::GetFlag(FLAGS_history).empty()) {
@@ -269,6 +282,10 @@ int main(int argc, char** argv) {
   const int count = absl::GetFlag(FLAGS_seeds);
   if (count < 1) {
     std::fprintf(stderr, "--seeds must be at least 1\n");
+    return 2;
+  }
+  if (count > 1 && !absl::GetFlag(FLAGS_html).empty()) {
+    std::fprintf(stderr, "--html draws one seed's run: drop --seeds\n");
     return 2;
   }
   int failures = 0;

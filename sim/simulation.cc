@@ -6,6 +6,7 @@
 #include "raft/codec.h"
 #include "sim/cluster.h"
 #include "sim/linearizability.h"
+#include "sim/timeline.h"
 #include "storage/snapshot.h"
 
 namespace rb::sim {
@@ -67,6 +68,7 @@ void Simulation::Fail(absl::string_view checker, const std::string& what) {
   failed_ = true;
   result_.ok = false;
   result_.checker = std::string(checker);
+  result_.failure_us = now_;
   result_.failure = absl::StrCat("at ", now_, "us: ", what);
   // Where each node stood: usually the first thing a developer replaying the seed needs.
   for (auto& [id, n] : nodes_) {
@@ -275,6 +277,9 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
   std::optional<uint64_t> delay = LinkDelayUs(from, to);
   if (!delay) {
     Trace(3, from, to, static_cast<uint64_t>(m.type), [&] { return "drop " + describe(); });
+    if (options_.timeline != nullptr) {
+      options_.timeline->Message(now_, now_, from, to, raft::MessageTypeName(m.type), describe());
+    }
     return;
   }
   if (scenario_.straggler_per_mille > 0 &&
@@ -287,7 +292,15 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
   if (rng_.Chance(scenario_.duplicate_per_mille, 1000)) {
     raft::Message copy = m;
     const uint64_t dup_delay = rng_.Range(scenario_.min_delay_us, 4 * scenario_.max_delay_us);
+    if (options_.timeline != nullptr) {
+      options_.timeline->Message(now_, now_ + dup_delay, from, to, raft::MessageTypeName(m.type),
+                                 "duplicate " + describe());
+    }
     ScheduleDelivery(dup_delay, std::move(copy));
+  }
+  if (options_.timeline != nullptr) {
+    options_.timeline->Message(now_, now_ + *delay, from, to, raft::MessageTypeName(m.type),
+                               describe());
   }
   ScheduleDelivery(*delay, std::move(m));
 }
@@ -631,6 +644,36 @@ void Simulation::CheckReadFaultsCaught() {
   }
 }
 
+void Simulation::TimelineEvent(uint64_t kind, uint64_t a, const std::string& text) {
+  // Messages (3, 4, 5, 29), client steps (10, 11, 12) and disk syncs (13) have lanes and
+  // lines of their own, or are too many to mark.
+  static constexpr uint64_t kSkipped[] = {3, 4, 5, 10, 11, 12, 13, 29};
+  for (uint64_t k : kSkipped) {
+    if (kind == k) return;
+  }
+  // Partitions and healing (6, 7, 9) concern the whole cluster: the faults lane.
+  const bool cluster_wide = kind == 6 || kind == 7 || kind == 9;
+  const uint64_t node = !cluster_wide && nodes_.count(a) > 0 ? a : 0;
+  options_.timeline->Event(now_, kind, node, text);
+}
+
+void Simulation::TimelineRoles() {
+  for (auto& [id, n] : nodes_) {
+    const char* role = "down";
+    uint64_t term = 0;
+    if (n.node != nullptr) {
+      role = raft::StateTypeName(n.node->raw().raft().state());
+      term = n.node->raw().raft().term();
+    }
+    auto [it, first] = timeline_roles_.emplace(id, std::make_pair(role, term));
+    if (!first && absl::string_view(it->second.first) == role && it->second.second == term) {
+      continue;
+    }
+    it->second = {role, term};
+    options_.timeline->Role(now_, id, role, term);
+  }
+}
+
 void Simulation::FailRunaway() {
   if (result_.events > max_events_) {
     Fail("runaway", absl::StrCat("the run ran away: ", result_.events, " events by ", now_,
@@ -676,6 +719,7 @@ SimResult Simulation::Run() {
     }
     if (!unchanged_) CheckAfterEvent();
     unchanged_ = false;
+    if (options_.timeline != nullptr) TimelineRoles();
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
   }
   result_.virtual_us = now_;
@@ -689,6 +733,9 @@ SimResult Simulation::Run() {
         CheckLinearizable(result_.history, options_.max_linearizability_steps_per_key);
     result_.linearizability_inconclusive = lin.inconclusive;
     if (!lin.linearizable) {
+      result_.linearizability_failed_key = lin.failed_key;
+      result_.linearizability_longest_order = lin.longest_order;
+      result_.linearizability_unorderable_op = lin.unorderable_op;
       Fail("linearizability", "client history is not linearizable: " + lin.explanation);
     } else if (lin.inconclusive) {
       Fail("linearizability",
@@ -734,6 +781,7 @@ SimResult RunSimulation(const SimOptions& options) {
 std::string CheckDeterminism(SimOptions options) {
   options.record_event_hashes = true;
   options.trace = nullptr;
+  options.timeline = nullptr;
   const SimResult a = RunSimulation(options);
   const SimResult b = RunSimulation(options);
   const size_t n = std::min(a.event_hashes.size(), b.event_hashes.size());

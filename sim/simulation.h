@@ -23,6 +23,7 @@
 #define RAFTBADGER_SIM_SIMULATION_H_
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@
 #include "sim/history.h"
 
 namespace rb::sim {
+
+class Timeline;
 
 struct SimOptions {
   uint64_t seed = 1;
@@ -79,6 +82,8 @@ struct SimOptions {
   bool sync_failures = true;
   // A readable event log, if set.
   std::ostream* trace = nullptr;
+  // Records the run for its timeline page (sim/timeline.h), if set.
+  Timeline* timeline = nullptr;
   // Keep every event's running hash, to locate where two runs diverge.
   bool record_event_hashes = false;
   // A run that goes past either bound has run away (a livelock, say) and fails, naming
@@ -99,6 +104,12 @@ struct SimResult {
   bool ok = true;
   std::string failure;      // the first violation, if any
   std::string checker;      // which check found it (a short name: "linearizability", ...)
+  uint64_t failure_us = 0;  // virtual time of the violation
+  // A non-linearizable history: the key, the longest legal order of its operations found
+  // (history indexes) and the operation that cannot follow it.
+  std::string linearizability_failed_key;
+  std::vector<size_t> linearizability_longest_order;
+  std::optional<size_t> linearizability_unorderable_op;
   std::string scenario;     // what the seed drew (cluster size, fault rates)
   uint64_t trace_hash = 0;  // over every event of the run
   uint64_t events = 0;
