@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/logging.h"
 #include "node/memory_node_store.h"
 #include "node/node.h"
@@ -115,6 +116,12 @@ struct Scenario {
 };
 
 Scenario DrawScenario(const SimOptions& o, raft::Rng* rng);
+
+// The scenario as "name=value" lines, one per field, and back. Parsing starts from the
+// defaults of Scenario{} (every fault off), so a field added later reads as off in an
+// older schedule; a name it does not know is an error (a newer schedule).
+std::string ScenarioText(const Scenario& s);
+absl::StatusOr<Scenario> ParseScenarioText(absl::string_view text);
 
 // Folds v into a running trace hash.
 uint64_t Mix(uint64_t h, uint64_t v);

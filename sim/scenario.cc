@@ -1,10 +1,66 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "sim/cluster.h"
 
 namespace rb::sim::internal {
+
+// Every field of Scenario, in declaration order: ScenarioText writes them all.
+#define RB_SCENARIO_FIELDS(X)                                                                    \
+  X(voters)                                                                                      \
+  X(pre_vote) X(check_quorum) X(snapshot_every) X(max_msg_bytes) X(min_delay_us) X(max_delay_us) \
+      X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us) X(crash_weight)              \
+          X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)                \
+              X(max_drift_permille) X(max_disk_latency_us) X(power_loss_per_mille)               \
+                  X(mid_io_per_mille) X(corruption_per_mille) X(new_leader_crash_per_mille)      \
+                      X(flaky_read_per_mille) X(flaky_read_nodes) X(failing_sync_per_10k)        \
+                          X(failing_sync_nodes) X(max_read_latency_us) X(straggler_per_mille)
+
+std::string ScenarioText(const Scenario& s) {
+  std::string out;
+#define RB_WRITE_FIELD(f) absl::StrAppend(&out, #f, "=", static_cast<uint64_t>(s.f), "\n");
+  RB_SCENARIO_FIELDS(RB_WRITE_FIELD)
+#undef RB_WRITE_FIELD
+  return out;
+}
+
+absl::StatusOr<Scenario> ParseScenarioText(absl::string_view text) {
+  Scenario s;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+    line = absl::StripAsciiWhitespace(line);
+    const size_t eq = line.find('=');
+    uint64_t v = 0;
+    if (eq == absl::string_view::npos || !absl::SimpleAtoi(line.substr(eq + 1), &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("scenario line \"", line, "\" is not name=number"));
+    }
+    const absl::string_view name = line.substr(0, eq);
+    bool known = false;
+#define RB_READ_FIELD(f)                                                \
+  if (name == #f) {                                                     \
+    s.f = static_cast<decltype(s.f)>(v);                                \
+    known = static_cast<uint64_t>(s.f) == v;                            \
+    if (!known) {                                                       \
+      return absl::InvalidArgumentError(                                \
+          absl::StrCat("scenario ", name, "=", v, " is out of range")); \
+    }                                                                   \
+  }
+    RB_SCENARIO_FIELDS(RB_READ_FIELD)
+#undef RB_READ_FIELD
+    if (!known) return absl::InvalidArgumentError(absl::StrCat("unknown scenario field ", name));
+  }
+  if (s.voters < 1 || s.voters > 7) {
+    return absl::InvalidArgumentError(absl::StrCat("scenario voters=", s.voters, " is not 1 to 7"));
+  }
+  if (s.min_delay_us > s.max_delay_us || s.max_msg_bytes == 0) {
+    return absl::InvalidArgumentError("scenario delays or message size are inconsistent");
+  }
+  return s;
+}
 
 Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   Scenario s;

@@ -3,18 +3,22 @@
 // failing seed is printed with the command that replays it.
 //
 // RB_SIM_FRESH_SEEDS=N (via --test_env) also runs N fresh random seeds, for exploration.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
 #include "gtest/gtest.h"
+#include "sim/schedule.h"
 #include "sim/simulation.h"
 
 namespace rb::sim {
@@ -142,6 +146,31 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.sync_failures, 0u);
   EXPECT_GT(r.storage_failures, 0u);  // (a failure inside an automatic checkpoint is not one)
+}
+
+// Every schedule in sim/regressions replays and passes: a schedule keeps its scenario
+// whatever the generator draws today (sim/schedule.h).
+TEST_F(SimTest, RegressionSchedules) {
+  const std::filesystem::path dir = std::filesystem::path(std::getenv("TEST_SRCDIR")) /
+                                    std::getenv("TEST_WORKSPACE") / "sim" / "regressions";
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".schedule") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());  // the directory's order varies
+  ASSERT_FALSE(files.empty()) << "no schedules in " << dir;
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<SimOptions> o = ReadSchedule(text.str());
+    ASSERT_TRUE(o.ok()) << path << ": " << o.status();
+    const SimResult r = RunSimulation(*o);
+    EXPECT_TRUE(r.ok)
+        << path.filename() << " failed: " << r.failure
+        << "\n  replay: bazel run -c opt //sim:simulate -- --schedule=sim/regressions/"
+        << path.filename().string();
+  }
 }
 
 TEST_F(SimTest, RegressionSeeds) {

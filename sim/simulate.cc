@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -20,6 +21,7 @@
 #include "base/logging.h"
 #include "base/mutation.h"
 #include "sim/isolated_run.h"
+#include "sim/schedule.h"
 #include "sim/simulation.h"
 #include "sim/timeline.h"
 
@@ -59,6 +61,11 @@ ABSL_FLAG(bool, sync_failures, true,
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
+ABSL_FLAG(std::string, save_schedule, "",
+          "write the run's schedule file here (one seed): --schedule replays it even after the "
+          "scenario generator's draws change");
+ABSL_FLAG(std::string, schedule, "",
+          "replay a schedule file (its seed, options and scenario; other run flags are ignored)");
 ABSL_FLAG(std::string, html, "",
           "write the run's timeline page to this file (one seed; opens offline in a browser)");
 ABSL_FLAG(std::string, mutant, "",
@@ -69,6 +76,11 @@ namespace {
 
 // The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
+  if (!absl::GetFlag(FLAGS_schedule).empty()) {
+    return absl::StrCat(
+        "bazel run -c opt //sim:", rb::mutation::kBuildHasMutants ? "simulate_mutants" : "simulate",
+        " -- --schedule=", absl::GetFlag(FLAGS_schedule));
+  }
   const std::string mutant = absl::GetFlag(FLAGS_mutant);
   std::string cmd = absl::StrCat(
       "bazel run //sim:", mutant.empty() ? "simulate" : "simulate_mutants", " -- --seed=", seed);
@@ -200,6 +212,14 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   const std::string html = absl::GetFlag(FLAGS_html);
   if (!html.empty()) o.timeline = &timeline;
   const rb::sim::SimResult r = rb::sim::RunSimulation(o);
+  const std::string save = absl::GetFlag(FLAGS_save_schedule);
+  if (!save.empty()) {
+    std::ofstream file(save);
+    file << rb::sim::WriteSchedule(o, r);
+    file.close();
+    std::printf("  schedule: %s%s\n", save.c_str(),
+                file ? "" : " NOT WRITTEN: cannot write the file");
+  }
   if (!html.empty()) {
     std::ofstream page(html);
     timeline.WriteHtml(r, seed, page);
@@ -284,8 +304,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--seeds must be at least 1\n");
     return 2;
   }
-  if (count > 1 && !absl::GetFlag(FLAGS_html).empty()) {
-    std::fprintf(stderr, "--html draws one seed's run: drop --seeds\n");
+  if (count > 1 &&
+      (!absl::GetFlag(FLAGS_html).empty() || !absl::GetFlag(FLAGS_save_schedule).empty() ||
+       !absl::GetFlag(FLAGS_schedule).empty())) {
+    std::fprintf(stderr, "--html, --save_schedule and --schedule take one run: drop --seeds\n");
     return 2;
   }
   int failures = 0;
@@ -293,6 +315,24 @@ int main(int argc, char** argv) {
   uint64_t virtual_us = 0, messages = 0;
   rb::sim::SimOptions shared;
   if (!OptionsFromFlags(&shared)) return 2;
+  if (const std::string path = absl::GetFlag(FLAGS_schedule); !path.empty()) {
+    std::ifstream file(path);
+    std::stringstream text;
+    if (file.is_open()) text << file.rdbuf();
+    if (!file.is_open() || file.bad()) {
+      std::fprintf(stderr, "cannot read the schedule file %s\n", path.c_str());
+      return 2;
+    }
+    absl::StatusOr<rb::sim::SimOptions> loaded = rb::sim::ReadSchedule(text.str());
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(),
+                   std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    loaded->trace = shared.trace;
+    shared = *std::move(loaded);
+    seed = shared.seed;
+  }
   // One seed runs in this process (as a debugger expects); several run each in a child.
   const bool isolate = count > 1;
   for (int i = 0; i < count; ++i, ++seed) {

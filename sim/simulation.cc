@@ -47,9 +47,19 @@ Simulation::Simulation(const SimOptions& options)
       strand_rng_(options.seed ^ 0x737472616e646564ULL),     // "stranded"
       doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),     // "doomedld"
       model_(SessionPolicy()) {
-  raft::Rng scenario_rng = rng_.Fork();
-  scenario_ = DrawScenario(options_, &scenario_rng);
+  raft::Rng scenario_rng = rng_.Fork();  // forked either way: the run's draws stay put
+  if (options_.scenario.empty()) {
+    scenario_ = DrawScenario(options_, &scenario_rng);
+  } else {
+    // A schedule file's scenario: the generator is not asked, so a schedule keeps its
+    // scenario when the generator's draws change.
+    absl::StatusOr<Scenario> loaded = ParseScenarioText(options_.scenario);
+    RB_CHECK(loaded.ok(), "SimOptions::scenario: ", loaded.status().ToString(),
+             " (ReadSchedule validates it)");
+    scenario_ = *loaded;
+  }
   result_.scenario = scenario_.Describe();
+  result_.scenario_text = ScenarioText(scenario_);
   end_us_ = options_.fault_phase_us + options_.quiet_phase_us;
 }
 

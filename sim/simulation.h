@@ -94,6 +94,8 @@ struct SimOptions {
   // The linearizability search's bound per key; a key it cannot settle within it fails
   // the run (an unfinished check is not a pass).
   uint64_t max_linearizability_steps_per_key = 20'000'000;
+  // The scenario as ScenarioText lines (sim/schedule.h); empty: drawn from the seed.
+  std::string scenario;
   // The mutant (a deliberate bug, base/mutation.h) to run with; kNone for none. Only a
   // build with the mutants compiled in (//sim:mutants, //sim:simulate_mutants) has any:
   // elsewhere a run with one fails at once, saying so.
@@ -110,8 +112,9 @@ struct SimResult {
   std::string linearizability_failed_key;
   std::vector<size_t> linearizability_longest_order;
   std::optional<size_t> linearizability_unorderable_op;
-  std::string scenario;     // what the seed drew (cluster size, fault rates)
-  uint64_t trace_hash = 0;  // over every event of the run
+  std::string scenario;       // what the seed drew (cluster size, fault rates)
+  std::string scenario_text;  // the same as name=value lines (for a schedule file)
+  uint64_t trace_hash = 0;    // over every event of the run
   uint64_t events = 0;
   uint64_t messages_delivered = 0;
   uint64_t virtual_us = 0;

@@ -1,0 +1,38 @@
+// Schedule files: a run written down so that it replays even after the scenario
+// generator's draws change. `simulate --save_schedule=FILE` writes one; `--schedule=FILE`
+// replays it.
+//
+// A schedule holds the seed, every option the run used, and the scenario itself (every
+// field, as name=value lines) rather than the draw that produced it: a replay does not
+// ask the generator, so a new fault class drawn at scenario time, or a changed rate,
+// leaves old schedules alone. (Events inside the run, such as which node a fault strikes,
+// are still drawn from the seed's streams: a change to those draws changes the replay.)
+//
+//   # comment lines
+//   version=1
+//   option.seed=30
+//   option.storage=memory
+//   ...
+//   scenario.voters=7
+//   scenario.straggler_per_mille=0
+#ifndef RAFTBADGER_SIM_SCHEDULE_H_
+#define RAFTBADGER_SIM_SCHEDULE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sim/simulation.h"
+
+namespace rb::sim {
+
+// REQUIRES: `result` is the result of running `options`.
+std::string WriteSchedule(const SimOptions& options, const SimResult& result);
+
+// The options that replay the schedule. An unknown line, a bad value, a newer version or
+// a mutant in a build without mutants is an error naming the line.
+absl::StatusOr<SimOptions> ReadSchedule(absl::string_view text);
+
+}  // namespace rb::sim
+
+#endif  // RAFTBADGER_SIM_SCHEDULE_H_

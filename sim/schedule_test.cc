@@ -1,0 +1,107 @@
+#include "sim/schedule.h"
+
+#include <string>
+
+#include "absl/strings/str_replace.h"
+#include "base/logging.h"
+#include "gtest/gtest.h"
+#include "sim/simulation.h"
+
+namespace rb::sim {
+namespace {
+
+// The value of `name=` in the schedule text.
+std::string Line(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + "=");
+  if (at == std::string::npos) return "";
+  const size_t from = at + name.size() + 2;
+  return text.substr(from, text.find('\n', from) - from);
+}
+
+std::string Replace(std::string text, const std::string& name, const std::string& value) {
+  const std::string old = name + "=" + Line(text, name);
+  return absl::StrReplaceAll(text, {{"\n" + old + "\n", "\n" + name + "=" + value + "\n"}});
+}
+
+TEST(ScheduleTest, ASavedRunReplaysExactly) {
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 11;
+  o.clients = 4;
+  o.pauses = false;
+  const SimResult original = RunSimulation(o);
+  const std::string text = WriteSchedule(o, original);
+  EXPECT_EQ(Line(text, "option.seed"), "11");
+  EXPECT_EQ(Line(text, "option.clients"), "4");
+  EXPECT_EQ(Line(text, "option.pauses"), "0");
+  absl::StatusOr<SimOptions> read = ReadSchedule(text);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const SimResult replay = RunSimulation(*read);
+  EXPECT_EQ(replay.trace_hash, original.trace_hash);
+  EXPECT_EQ(replay.scenario, original.scenario);
+  EXPECT_EQ(replay.ok, original.ok);
+}
+
+TEST(ScheduleTest, TheScheduleNotTheGeneratorDecidesTheScenario) {
+  // A schedule whose scenario differs from what its seed draws runs its own: what a replay
+  // sees after the generator's draws changed.
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 12;
+  const SimResult drawn = RunSimulation(o);
+  std::string text = WriteSchedule(o, drawn);
+  const std::string voters = Line(text, "scenario.voters");
+  text = Replace(text, "scenario.voters", voters == "2" ? "4" : "2");
+  text = Replace(text, "scenario.straggler_per_mille", "25");
+  absl::StatusOr<SimOptions> read = ReadSchedule(text);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const SimResult replay = RunSimulation(*read);
+  EXPECT_NE(replay.scenario, drawn.scenario);
+  EXPECT_NE(replay.scenario.find(voters == "2" ? "voters=4 " : "voters=2 "), std::string::npos)
+      << replay.scenario;
+  EXPECT_NE(replay.scenario.find("stragglers=25/1000"), std::string::npos) << replay.scenario;
+  EXPECT_EQ(RunSimulation(*read).trace_hash, replay.trace_hash);
+}
+
+TEST(ScheduleTest, AFieldAnOlderScheduleLacksIsOff) {
+  SimOptions o;
+  o.seed = 13;
+  const std::string text = WriteSchedule(o, RunSimulation(o));
+  std::string older = Replace(text, "scenario.straggler_per_mille", "");
+  older = absl::StrReplaceAll(older, {{"scenario.straggler_per_mille=\n", ""}});
+  ASSERT_EQ(older.find("straggler"), std::string::npos);
+  absl::StatusOr<SimOptions> read = ReadSchedule(older);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_NE(RunSimulation(*read).scenario.find("stragglers=0/1000"), std::string::npos);
+}
+
+TEST(ScheduleTest, BadSchedulesAreRefusedNamingTheLine) {
+  SimOptions o;
+  o.seed = 14;
+  const std::string good = WriteSchedule(o, RunSimulation(o));
+  ASSERT_TRUE(ReadSchedule(good).ok());
+  struct Bad {
+    std::string text;
+    std::string says;
+  } bad[] = {
+      {"option.seed=1\n", "no version line"},
+      {absl::StrReplaceAll(good, {{"version=1", "version=2"}}), "version 2"},
+      {good + "option.colour=blue\n", "unknown option colour"},
+      {good + "scenario.gremlins=3\n", "unknown scenario field gremlins"},
+      {good + "nonsense\n", "no '='"},
+      {Replace(good, "scenario.voters", "9"), "voters=9 is not 1 to 7"},
+      {Replace(good, "option.storage", "tape"), "not memory or sqlite"},
+      {Replace(good, "option.seed", "x"), "option.seed needs a number"},
+      {good + "option.mutant=vote_ignores_log\n",
+       mutation::kBuildHasMutants ? "" : "replay it with //sim:simulate_mutants"},
+  };
+  for (const Bad& b : bad) {
+    absl::StatusOr<SimOptions> read = ReadSchedule(b.text);
+    if (b.says.empty()) continue;  // (a mutant build accepts the mutant)
+    ASSERT_FALSE(read.ok()) << b.says;
+    EXPECT_NE(read.status().message().find(b.says), std::string::npos) << read.status();
+  }
+}
+
+}  // namespace
+}  // namespace rb::sim
