@@ -10,6 +10,8 @@
 #include "base/mutation.h"
 #include "gtest/gtest.h"
 #include "sim/mutant_run.h"
+#include "sim/schedule.h"
+#include "sim/shrink.h"
 #include "sim/simulation.h"
 
 namespace rb::sim {
@@ -82,6 +84,36 @@ void ExpectCommitByCountingCaught(int voters, uint64_t max_seeds) {
 TEST(MutantsTest, CommitByCountingIsCaughtWithThreeVoters) { ExpectCommitByCountingCaught(3, 200); }
 
 TEST(MutantsTest, CommitByCountingIsCaughtWithFiveVoters) { ExpectCommitByCountingCaught(5, 400); }
+
+// Shrinking a mutant's failing run: smaller, the same check, replayable from its
+// schedule, and the same every time.
+TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
+  SimOptions o;
+  o.seed = 2;
+  o.mutant = Mutant::kVoteIgnoresLog;
+  const ShrinkResult r = Shrink(o);
+  ASSERT_TRUE(r.original.failed);
+  ASSERT_TRUE(r.shrunk.failed);
+  EXPECT_EQ(r.shrunk.checker, r.original.checker);
+  EXPECT_FALSE(r.steps.empty()) << "nothing could be taken away";
+  EXPECT_LE(r.shrunk.faults, r.original.faults);
+  EXPECT_LT(r.shrunk.events, r.original.events);
+  // Written down and read back, the shrunk run fails the same way.
+  SimResult verdict;
+  verdict.ok = false;
+  verdict.checker = r.shrunk.checker;
+  verdict.scenario_text = r.options.scenario;
+  absl::StatusOr<SimOptions> replay = ReadSchedule(WriteSchedule(r.options, verdict));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const RunSummary again = RunSummarized(*replay);
+  EXPECT_TRUE(again.failed);
+  EXPECT_EQ(again.checker, r.shrunk.checker);
+  EXPECT_EQ(again.events, r.shrunk.events);
+  // Deterministic.
+  const ShrinkResult second = Shrink(o);
+  EXPECT_EQ(second.steps, r.steps);
+  EXPECT_EQ(second.options.scenario, r.options.scenario);
+}
 
 }  // namespace
 }  // namespace rb::sim

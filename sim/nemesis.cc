@@ -16,6 +16,7 @@ std::string MemberContextFor(uint64_t id) { return absl::StrCat("n", id, " sim:"
 
 void Simulation::InjectFault() {
   if (now_ >= options_.fault_phase_us) return;
+  ++result_.faults_injected;
   const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
                          scenario_.clog_weight + scenario_.pause_weight +
                          scenario_.membership_weight;

@@ -18,10 +18,12 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/logging.h"
 #include "base/mutation.h"
 #include "sim/isolated_run.h"
 #include "sim/schedule.h"
+#include "sim/shrink.h"
 #include "sim/simulation.h"
 #include "sim/timeline.h"
 
@@ -66,6 +68,9 @@ ABSL_FLAG(std::string, save_schedule, "",
           "scenario generator's draws change");
 ABSL_FLAG(std::string, schedule, "",
           "replay a schedule file (its seed, options and scenario; other run flags are ignored)");
+ABSL_FLAG(bool, shrink, false,
+          "shrink a failing run: search for a smaller scenario that fails the same check, and "
+          "write its schedule (to --save_schedule, or seed-N.shrunk.schedule)");
 ABSL_FLAG(std::string, html, "",
           "write the run's timeline page to this file (one seed; opens offline in a browser)");
 ABSL_FLAG(std::string, mutant, "",
@@ -287,6 +292,52 @@ SeedOutcome RunSeedIsolated(uint64_t seed, const rb::sim::SimOptions& shared) {
   return SeedOutcome{};
 }
 
+// --shrink: shrinks the failing run and writes the smaller one's schedule.
+int ShrinkCommand(uint64_t seed, rb::sim::SimOptions options) {
+  options.seed = seed;
+  options.trace = nullptr;
+  const rb::sim::RunSummary first = rb::sim::RunSummarized(options);
+  if (!first.failed) {
+    std::printf("seed %llu passes: nothing to shrink\n", static_cast<unsigned long long>(seed));
+    return 0;
+  }
+  std::printf("shrinking seed %llu (%s check): %s\n", static_cast<unsigned long long>(seed),
+              first.checker.c_str(), first.failure.c_str());
+  const rb::sim::ShrinkResult r = rb::sim::Shrink(options);
+  for (const std::string& step : r.steps) std::printf("  kept failing with %s\n", step.c_str());
+  std::printf(
+      "faults %llu -> %llu, client operations %llu -> %llu, events %llu -> %llu (%d runs)\n",
+      static_cast<unsigned long long>(r.original.faults),
+      static_cast<unsigned long long>(r.shrunk.faults),
+      static_cast<unsigned long long>(r.original.ops),
+      static_cast<unsigned long long>(r.shrunk.ops),
+      static_cast<unsigned long long>(r.original.events),
+      static_cast<unsigned long long>(r.shrunk.events), r.runs);
+  std::printf("it fails with: %s\n", r.shrunk.failure.c_str());
+  std::string path = absl::GetFlag(FLAGS_save_schedule);
+  if (path.empty()) {
+    const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");  // set by bazel run
+    path = absl::StrCat(dir != nullptr ? dir : ".", "/seed-", seed, ".shrunk.schedule");
+  }
+  // The schedule's comment records the shrunk run's verdict.
+  rb::sim::SimResult verdict;
+  verdict.ok = false;
+  verdict.checker = r.shrunk.checker;
+  verdict.failure = r.shrunk.failure;
+  verdict.scenario_text = r.options.scenario;
+  std::ofstream file(path);
+  file << "# shrunk from seed " << seed << ": " << absl::StrJoin(r.steps, ", ") << "\n"
+       << rb::sim::WriteSchedule(r.options, verdict);
+  file.close();
+  if (!file) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    return 2;
+  }
+  std::printf("schedule: %s\n  replay: bazel run -c opt //sim:%s -- --schedule=%s\n", path.c_str(),
+              rb::mutation::kBuildHasMutants ? "simulate_mutants" : "simulate", path.c_str());
+  return 1;  // the run fails: say so to scripts
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Deterministic simulation of a RaftBadger cluster.");
   absl::ParseCommandLine(argc, argv);
@@ -306,8 +357,9 @@ int main(int argc, char** argv) {
   }
   if (count > 1 &&
       (!absl::GetFlag(FLAGS_html).empty() || !absl::GetFlag(FLAGS_save_schedule).empty() ||
-       !absl::GetFlag(FLAGS_schedule).empty())) {
-    std::fprintf(stderr, "--html, --save_schedule and --schedule take one run: drop --seeds\n");
+       !absl::GetFlag(FLAGS_schedule).empty() || absl::GetFlag(FLAGS_shrink))) {
+    std::fprintf(stderr,
+                 "--html, --save_schedule, --schedule and --shrink take one run: drop --seeds\n");
     return 2;
   }
   int failures = 0;
@@ -333,6 +385,7 @@ int main(int argc, char** argv) {
     shared = *std::move(loaded);
     seed = shared.seed;
   }
+  if (absl::GetFlag(FLAGS_shrink)) return ShrinkCommand(seed, shared);
   // One seed runs in this process (as a debugger expects); several run each in a child.
   const bool isolate = count > 1;
   for (int i = 0; i < count; ++i, ++seed) {

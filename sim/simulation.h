@@ -119,6 +119,7 @@ struct SimResult {
   uint64_t messages_delivered = 0;
   uint64_t virtual_us = 0;
   uint64_t ops_completed = 0;
+  uint64_t faults_injected = 0;  // the nemesis's scheduled faults (crashes, partitions, ...)
   uint64_t ops_timed_out = 0;
   uint64_t power_losses = 0;
   uint64_t torn_writes = 0;

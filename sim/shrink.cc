@@ -1,0 +1,161 @@
+#include "sim/shrink.h"
+
+#include <functional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/logging.h"
+#include "sim/cluster.h"
+#include "sim/isolated_run.h"
+
+namespace rb::sim {
+namespace {
+
+using internal::Scenario;
+
+// A child's summary travels as lines: failed, checker, failure, events, faults, ops, then
+// the scenario text.
+std::string Encode(const SimResult& r) {
+  return absl::StrCat(r.ok ? 0 : 1, "\n", r.checker, "\n",
+                      r.failure.substr(0, r.failure.find('\n')), "\n", r.events, "\n",
+                      r.faults_injected, "\n", r.history.size(), "\n", r.scenario_text);
+}
+
+struct Candidate {
+  std::string what;
+  // Changes the scenario or options; false if it has nothing to take away.
+  std::function<bool(Scenario*, SimOptions*)> apply;
+};
+
+// Each fault-rate field of the scenario, turned off.
+template <typename T>
+Candidate Off(std::string what, T Scenario::*field) {
+  return Candidate{std::move(what), [field](Scenario* s, SimOptions*) {
+                     if (s->*field == 0) return false;
+                     s->*field = 0;
+                     return true;
+                   }};
+}
+
+std::vector<Candidate> Candidates() {
+  return {
+      Off("no crashes", &Scenario::crash_weight),
+      Off("no partitions", &Scenario::partition_weight),
+      Off("no clogged links", &Scenario::clog_weight),
+      Off("no pauses", &Scenario::pause_weight),
+      Off("no membership changes", &Scenario::membership_weight),
+      Off("no leader-targeted faults", &Scenario::new_leader_crash_per_mille),
+      Off("no dropped messages", &Scenario::drop_per_mille),
+      Off("no duplicated messages", &Scenario::duplicate_per_mille),
+      Off("no stragglers", &Scenario::straggler_per_mille),
+      Off("no clock drift", &Scenario::max_drift_permille),
+      Off("no power losses", &Scenario::power_loss_per_mille),
+      Off("no disk damage", &Scenario::corruption_per_mille),
+      Off("no flaky reads", &Scenario::flaky_read_per_mille),
+      Off("no failing fsyncs", &Scenario::failing_sync_per_10k),
+      Off("no read latency", &Scenario::max_read_latency_us),
+      Off("no snapshots", &Scenario::snapshot_every),
+      Off("no disk latency", &Scenario::max_disk_latency_us),
+      Candidate{"no delay spread",
+                [](Scenario* s, SimOptions*) {
+                  if (s->max_delay_us == s->min_delay_us) return false;
+                  s->max_delay_us = s->min_delay_us;
+                  return true;
+                }},
+      Candidate{"rarer faults",
+                [](Scenario* s, SimOptions* o) {
+                  if (s->fault_interval_us == 0 || s->fault_interval_us >= o->fault_phase_us) {
+                    return false;
+                  }
+                  s->fault_interval_us *= 2;
+                  return true;
+                }},
+      Candidate{"one client fewer",
+                [](Scenario*, SimOptions* o) {
+                  if (o->clients <= 1) return false;
+                  --o->clients;
+                  return true;
+                }},
+      Candidate{"a fault phase half as long",
+                [](Scenario*, SimOptions* o) {
+                  if (o->fault_phase_us < 500'000) return false;
+                  o->fault_phase_us /= 2;
+                  return true;
+                }},
+      Candidate{"a quiet phase half as long",
+                [](Scenario*, SimOptions* o) {
+                  if (o->quiet_phase_us < 500'000) return false;
+                  o->quiet_phase_us /= 2;
+                  return true;
+                }},
+  };
+}
+
+}  // namespace
+
+RunSummary RunSummarized(const SimOptions& options) {
+  absl::StatusOr<std::string> sent = RunIsolated([&] {
+    SetMinLogSeverity(LogSeverity::kFatal);
+    return Encode(RunSimulation(options));
+  });
+  RunSummary s;
+  if (!sent.ok()) {
+    s.failed = true;
+    s.checker = "crash";
+    s.failure = std::string(sent.status().message());
+    return s;
+  }
+  std::vector<std::string> lines = absl::StrSplit(*sent, absl::MaxSplits('\n', 6));
+  RB_CHECK(lines.size() == 7, "bad run summary from the child");
+  s.failed = lines[0] == "1";
+  s.checker = lines[1];
+  s.failure = lines[2];
+  RB_CHECK(absl::SimpleAtoi(lines[3], &s.events) && absl::SimpleAtoi(lines[4], &s.faults) &&
+               absl::SimpleAtoi(lines[5], &s.ops),
+           "bad run summary from the child");
+  s.scenario_text = lines[6];
+  return s;
+}
+
+ShrinkResult Shrink(const SimOptions& failing, int max_runs) {
+  ShrinkResult result;
+  result.original = RunSummarized(failing);
+  RB_CHECK(result.original.failed, "Shrink needs a failing run");
+  result.runs = 1;
+  SimOptions current = failing;
+  absl::StatusOr<Scenario> scenario = internal::ParseScenarioText(result.original.scenario_text);
+  RB_CHECK(scenario.ok(), scenario.status().ToString());
+  current.scenario = internal::ScenarioText(*scenario);
+  result.shrunk = result.original;
+  const std::vector<Candidate> candidates = Candidates();
+  // Passes until one changes nothing; each pass tries every candidate once. Bounded by
+  // max_runs.
+  for (bool changed = true; changed && result.runs < max_runs;) {
+    changed = false;
+    for (const Candidate& c : candidates) {
+      if (result.runs >= max_runs) break;
+      Scenario s = *scenario;
+      SimOptions o = current;
+      if (!c.apply(&s, &o)) continue;
+      o.scenario = internal::ScenarioText(s);
+      const RunSummary r = RunSummarized(o);
+      ++result.runs;
+      // Smaller means the same check fails, with no more faults and no more events.
+      if (!r.failed || r.checker != result.original.checker || r.faults > result.shrunk.faults ||
+          r.events > result.shrunk.events) {
+        continue;
+      }
+      *scenario = s;
+      current = o;
+      result.shrunk = r;
+      result.steps.push_back(c.what);
+      changed = true;
+    }
+  }
+  result.options = current;
+  return result;
+}
+
+}  // namespace rb::sim
