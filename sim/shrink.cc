@@ -41,6 +41,12 @@ Candidate Off(std::string what, T Scenario::*field) {
 
 std::vector<Candidate> Candidates() {
   return {
+      Candidate{"one voter fewer",
+                [](Scenario* s, SimOptions*) {
+                  if (s->voters <= 1) return false;
+                  --s->voters;
+                  return true;
+                }},
       Off("no crashes", &Scenario::crash_weight),
       Off("no partitions", &Scenario::partition_weight),
       Off("no clogged links", &Scenario::clog_weight),

@@ -1,7 +1,7 @@
 // Shrinking a failing run (`simulate --seed=N --shrink`): a search for a smaller scenario
-// that fails the same check. It tries, one at a time, turning each fault class off, fewer
-// clients, shorter fault and quiet phases and rarer faults; it keeps each change after
-// which the run fails the same check with no more faults and no more events, and repeats
+// that fails the same check. It tries, one at a time, fewer voters, turning each fault
+// class off, fewer clients, shorter fault and quiet phases and rarer faults; it keeps each change
+// after which the run fails the same check with no more faults and no more events, and repeats
 // until nothing more can go. Every candidate runs
 // in a child process (a node's failed check is a verdict too). Deterministic: the same
 // failing run always shrinks to the same schedule.
