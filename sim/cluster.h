@@ -261,10 +261,10 @@ class Simulation {
   void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c, const Describe& describe) {
     hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
     if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
-    if (options_.timeline != nullptr) TimelineEvent(kind, a, describe());
+    if (options_.timeline != nullptr) TimelineEvent(kind, a, b, describe());
   }
   // The timeline page's view of a trace event (messages and client steps have their own).
-  void TimelineEvent(uint64_t kind, uint64_t a, const std::string& text);
+  void TimelineEvent(uint64_t kind, uint64_t a, uint64_t b, const std::string& text);
   // Records role and term changes for the timeline page.
   void TimelineRoles();
   // Records the run's first violation: `checker` names the check that found it.

@@ -654,7 +654,7 @@ void Simulation::CheckReadFaultsCaught() {
   }
 }
 
-void Simulation::TimelineEvent(uint64_t kind, uint64_t a, const std::string& text) {
+void Simulation::TimelineEvent(uint64_t kind, uint64_t a, uint64_t b, const std::string& text) {
   // Messages (3, 4, 5, 29), client steps (10, 11, 12) and disk syncs (13) have lanes and
   // lines of their own, or are too many to mark.
   static constexpr uint64_t kSkipped[] = {3, 4, 5, 10, 11, 12, 13, 29};
@@ -664,7 +664,8 @@ void Simulation::TimelineEvent(uint64_t kind, uint64_t a, const std::string& tex
   // Partitions and healing (6, 7, 9) concern the whole cluster: the faults lane.
   const bool cluster_wide = kind == 6 || kind == 7 || kind == 9;
   const uint64_t node = !cluster_wide && nodes_.count(a) > 0 ? a : 0;
-  options_.timeline->Event(now_, kind, node, text);
+  // A pause (14) lasts until b: drawn as a span.
+  options_.timeline->Event(now_, kind, node, text, kind == 14 ? b : 0);
 }
 
 void Simulation::TimelineRoles() {

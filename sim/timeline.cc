@@ -11,8 +11,9 @@
 
 namespace rb::sim {
 
-void Timeline::Event(uint64_t time_us, uint64_t kind, uint64_t node, absl::string_view text) {
-  events_.push_back(EventRow{time_us, kind, node, std::string(text)});
+void Timeline::Event(uint64_t time_us, uint64_t kind, uint64_t node, absl::string_view text,
+                     uint64_t end_us) {
+  events_.push_back(EventRow{time_us, kind, node, end_us, std::string(text)});
 }
 
 void Timeline::Role(uint64_t time_us, uint64_t node, absl::string_view role, uint64_t term) {
@@ -53,7 +54,7 @@ std::string DataJson(const Timeline::Rows& rows, const SimResult& r, uint64_t se
   for (size_t i = 0; i < rows.events->size(); ++i) {
     const auto& row = (*rows.events)[i];
     absl::StrAppend(&j, i ? "," : "", "[", row.time_us, ",", row.kind, ",", row.node, ",",
-                    JsonString(row.text), "]");
+                    JsonString(row.text), ",", row.end_us, "]");
   }
   j += "],\"types\":[";
   for (size_t i = 0; i < rows.types->size(); ++i) {

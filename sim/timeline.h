@@ -24,8 +24,10 @@ struct SimResult;
 
 class Timeline {
  public:
-  // A fault or lifecycle event of the run (the simulator's trace kinds), with its text.
-  void Event(uint64_t time_us, uint64_t kind, uint64_t node, absl::string_view text);
+  // A fault or lifecycle event of the run (the simulator's trace kinds), with its text;
+  // one that lasts (a pause) ends at end_us, else 0.
+  void Event(uint64_t time_us, uint64_t kind, uint64_t node, absl::string_view text,
+             uint64_t end_us = 0);
   // A node's role or term changed; role "down" when the process is not running.
   void Role(uint64_t time_us, uint64_t node, absl::string_view role, uint64_t term);
   // A message from send to delivery (delivery_us == send_us: dropped).
@@ -38,7 +40,7 @@ class Timeline {
   size_t events() const { return events_.size() + roles_.size() + messages_.size(); }
 
   struct EventRow {
-    uint64_t time_us, kind, node;
+    uint64_t time_us, kind, node, end_us;
     std::string text;
   };
   struct RoleRow {

@@ -155,13 +155,23 @@ inline constexpr char kTimelinePageScript[] = R"HTML(<script>
       targets.push([Math.min(xs, xr) - 1, Math.min(ys, yr), Math.max(xs, xr) + 1, Math.max(ys, yr),
                     (r === s ? 'dropped: ' : fmt(s) + ' -> ' + fmt(r) + ': ') + text]);
     }
-    // Events: a tick on the node's lane, or on the faults lane.
-    for (const [t, kind, n, text] of d.events) {
-      if (t < t0 || t > t1) continue;
+    // Events: a tick on the node's lane, or on the faults lane; one that lasts (a pause)
+    // also shades its span.
+    for (const [t, kind, n, text, until] of d.events) {
+      if (t > t1 || Math.max(t, until) < t0) continue;
       const colour = EVENT_COLOURS[kind];
       if (!colour) continue;
       const top = lane[n] !== undefined && n !== 0 ? lane[n] : faultY;
       const h = lane[n] !== undefined && n !== 0 ? NODE_H : FAULT_H;
+      if (until > t) {
+        const xa = Math.max(LABEL_W, x(t)), xb = Math.min(canvas.width, x(until));
+        ctx.fillStyle = 'rgba(106,27,154,0.25)';
+        ctx.fillRect(xa, top, Math.max(1, xb - xa), h);
+        ctx.fillStyle = colour;  // a bar along the top marks the span plainly
+        ctx.fillRect(xa, top, Math.max(1, xb - xa), 3);
+        targets.push([xa, top, xb, top + h, fmt(t) + ' to ' + fmt(until) + ': ' + text]);
+      }
+      if (t < t0) continue;  // a span that began before the window: no tick
       ctx.fillStyle = colour;
       ctx.fillRect(x(t) - 1, top, 3, h);
       targets.push([x(t) - 3, top, x(t) + 3, top + h, fmt(t) + ': ' + text]);
