@@ -3,29 +3,20 @@
 Production code marks each mutation point with RB_MUTANT(kName) (base/mutation.h). In the
 default configuration that is the constant false, and the optimizer removes the mutant's
 code: no production binary carries it. The rules here build a binary or a test in a second
-configuration, where //base:mutants is true and //base:mutation defines RB_MUTANTS for
-everything that depends on it, so the same sources are compiled once more with the
-mutation points live (off until a run activates one). Bazel keeps the two configurations
-in separate output directories.
+configuration whose copts add -DRB_MUTANTS, so the same sources are compiled once more with
+the mutation points live (off until a run activates one). Bazel keeps the two
+configurations in separate output directories. Nothing in the default build graph depends
+on this file's rules except the targets that use them.
 """
 
-MutantsFlagInfo = provider(fields = ["value"])
-
-def _bool_flag_impl(ctx):
-    return MutantsFlagInfo(value = ctx.build_setting_value)
-
-bool_flag = rule(
-    implementation = _bool_flag_impl,
-    build_setting = config.bool(flag = True),
-)
-
 def _mutants_on_impl(settings, attr):
-    return {"//base:mutants": True}
+    # -DRB_MUTANTS for every compilation in this configuration; only base/mutation.h reads it.
+    return {"//command_line_option:copt": settings["//command_line_option:copt"] + ["-DRB_MUTANTS"]}
 
 _mutants_on = transition(
     implementation = _mutants_on_impl,
-    inputs = [],
-    outputs = ["//base:mutants"],
+    inputs = ["//command_line_option:copt"],
+    outputs = ["//command_line_option:copt"],
 )
 
 def _forward_impl(ctx):
