@@ -27,5 +27,12 @@ std::optional<MutantInfo> FindMutant(const std::string& name) {
   return std::nullopt;
 }
 
+const char* MutantName(Mutant m) {
+  for (const MutantInfo& info : Catalogue()) {
+    if (info.id == m) return info.name;
+  }
+  return "";
+}
+
 }  // namespace rb::mutation
 #endif  // RB_MUTANTS

@@ -117,6 +117,8 @@ inline bool IsActive(Mutant m) { return Active() == m; }
 // Every mutant, in catalogue order.
 const std::vector<MutantInfo>& Catalogue();
 std::optional<MutantInfo> FindMutant(const std::string& name);
+// The catalogue name of `m` ("" for kNone).
+const char* MutantName(Mutant m);
 
 #define RB_MUTANT(id) (::rb::mutation::IsActive(::rb::mutation::Mutant::id))
 #else

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,19 +15,33 @@ namespace {
 
 constexpr size_t kMaxResultBytes = 1 << 20;
 
-bool WriteAll(int fd, const char* data, size_t size) {
-  // Bounded by size: each pass writes at least one byte or fails.
-  while (size > 0) {
-    const ssize_t n = write(fd, data, size);
+}  // namespace
+
+bool WriteAll(int fd, absl::string_view data) {
+  // Bounded by the size: each pass writes at least one byte or fails.
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
+    data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
 
-}  // namespace
+std::string ReadAll(int fd, size_t max_bytes) {
+  std::string out;
+  char buf[4096];
+  // Ends at EOF or an error; what is kept is bounded by max_bytes.
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (out.size() < max_bytes) {
+      out.append(buf, std::min(static_cast<size_t>(n), max_bytes - out.size()));
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<std::string> RunIsolated(const std::function<std::string()>& fn) {
   std::fflush(stdout);
@@ -45,18 +60,10 @@ absl::StatusOr<std::string> RunIsolated(const std::function<std::string()>& fn) 
     if (result.size() > kMaxResultBytes) result.resize(kMaxResultBytes);
     std::fflush(stdout);
     std::fflush(stderr);
-    _exit(WriteAll(fds[1], result.data(), result.size()) ? 0 : 3);
+    _exit(WriteAll(fds[1], result) ? 0 : 3);
   }
   close(fds[1]);
-  std::string result;
-  char buf[4096];
-  // Bounded by kMaxResultBytes (the child sends no more); ends at EOF.
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (result.size() < kMaxResultBytes) result.append(buf, static_cast<size_t>(n));
-  }
+  std::string result = ReadAll(fds[0], kMaxResultBytes);
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {

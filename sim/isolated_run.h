@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace rb::sim {
 
@@ -16,6 +17,11 @@ namespace rb::sim {
 // status). Output the child printed reaches the same stdout and stderr, flushed.
 // REQUIRES: a single-threaded caller (fork copies only the calling thread).
 absl::StatusOr<std::string> RunIsolated(const std::function<std::string()>& fn);
+
+// Writes all of `data` to fd (retrying short writes and EINTR); false on an error.
+bool WriteAll(int fd, absl::string_view data);
+// Reads fd to its end, keeping at most max_bytes (the rest is read and dropped).
+std::string ReadAll(int fd, size_t max_bytes);
 
 }  // namespace rb::sim
 

@@ -28,33 +28,13 @@ std::string FirstLine(const std::string& text) {
 
 // What a crashed child printed last that explains it: the failed check's line, if any.
 std::string CrashMessage(int fd) {
-  std::string text;
-  char buf[4096];
   if (lseek(fd, 0, SEEK_SET) < 0) return "";
-  // Bounded by the file's size; the tail is what matters.
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (1 << 20)) text.erase(0, text.size() - (1 << 16));
-  }
+  const std::string text = ReadAll(fd, 1 << 20);
   std::string found;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (absl::StartsWith(line, "F ")) found = std::string(line);
   }
   return found;
-}
-
-bool WriteAll(int fd, const std::string& s) {
-  size_t done = 0;
-  while (done < s.size()) {  // bounded: each pass writes at least a byte or fails
-    const ssize_t n = write(fd, s.data() + done, s.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -127,14 +107,8 @@ MutantSummary RunMutant(const SimOptions& base, mutation::Mutant mutant, uint64_
   }
   MutantSummary summary;
   for (const Worker& w : workers) {
-    std::string text;
-    char buf[4096];
-    for (;;) {  // ends at EOF: the worker exits after its last seed
-      const ssize_t n = read(w.fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
-    }
+    // Ends at EOF: the worker exits after its last seed. A line per failing seed.
+    const std::string text = ReadAll(w.fd, size_t{1} << 30);
     close(w.fd);
     int status = 0;
     while (waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {

@@ -43,10 +43,7 @@ TEST_P(MutantsTest, CaughtWithinItsSeedBudget) {
 }
 
 std::string Name(const testing::TestParamInfo<Case>& info) {
-  for (const mutation::MutantInfo& m : mutation::Catalogue()) {
-    if (m.id == info.param.mutant) return m.name;
-  }
-  return "unknown";
+  return mutation::MutantName(info.param.mutant);
 }
 
 // Budgets: about twice the first failing seed of the last full run (docs/mutants.md).
@@ -99,11 +96,8 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   EXPECT_LE(r.shrunk.faults, r.original.faults);
   EXPECT_LT(r.shrunk.events, r.original.events);
   // Written down and read back, the shrunk run fails the same way.
-  SimResult verdict;
-  verdict.ok = false;
-  verdict.checker = r.shrunk.checker;
-  verdict.scenario_text = r.options.scenario;
-  absl::StatusOr<SimOptions> replay = ReadSchedule(WriteSchedule(r.options, verdict));
+  absl::StatusOr<SimOptions> replay = ReadSchedule(WriteSchedule(
+      r.options, r.options.scenario, OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
   ASSERT_TRUE(replay.ok()) << replay.status();
   const RunSummary again = RunSummarized(*replay);
   EXPECT_TRUE(again.failed);

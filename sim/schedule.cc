@@ -37,27 +37,6 @@ constexpr BoolOption kBoolOptions[] = {
     {"sync_failures", &SimOptions::sync_failures},
 };
 
-const char* LeaderFaultsName(SimOptions::LeaderFaults f) {
-  switch (f) {
-    case SimOptions::LeaderFaults::kOff:
-      return "off";
-    case SimOptions::LeaderFaults::kDrawn:
-      return "drawn";
-    case SimOptions::LeaderFaults::kAlways:
-      return "always";
-  }
-  return "drawn";
-}
-
-std::string MutantName(mutation::Mutant m) {
-#ifdef RB_MUTANTS
-  for (const mutation::MutantInfo& info : mutation::Catalogue()) {
-    if (info.id == m) return info.name;
-  }
-#endif
-  return "";
-}
-
 absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptions* o) {
   uint64_t n = 0;
   const bool numeric = absl::SimpleAtoi(value, &n);
@@ -91,15 +70,7 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     }
     o->storage = value == "sqlite" ? SimOptions::Storage::kSqlite : SimOptions::Storage::kMemory;
   } else if (name == "leader_faults") {
-    if (value == "off") {
-      o->leader_faults = SimOptions::LeaderFaults::kOff;
-    } else if (value == "drawn") {
-      o->leader_faults = SimOptions::LeaderFaults::kDrawn;
-    } else if (value == "always") {
-      o->leader_faults = SimOptions::LeaderFaults::kAlways;
-    } else {
-      return absl::InvalidArgumentError("option.leader_faults is not off, drawn or always");
-    }
+    RETURN_IF_ERROR(ParseLeaderFaults(value, &o->leader_faults));
   } else if (name == "mutant") {
     if (value.empty()) return absl::OkStatus();
 #ifdef RB_MUTANTS
@@ -127,15 +98,45 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
 
 }  // namespace
 
+const char* LeaderFaultsName(SimOptions::LeaderFaults f) {
+  switch (f) {
+    case SimOptions::LeaderFaults::kOff:
+      return "off";
+    case SimOptions::LeaderFaults::kDrawn:
+      return "drawn";
+    case SimOptions::LeaderFaults::kAlways:
+      return "always";
+  }
+  return "drawn";
+}
+
+absl::Status ParseLeaderFaults(absl::string_view name, SimOptions::LeaderFaults* out) {
+  for (auto f : {SimOptions::LeaderFaults::kOff, SimOptions::LeaderFaults::kDrawn,
+                 SimOptions::LeaderFaults::kAlways}) {
+    if (name == LeaderFaultsName(f)) {
+      *out = f;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("leader_faults must be off, drawn or always, got ", name));
+}
+
+std::string OutcomeLine(bool failed, absl::string_view checker, absl::string_view failure) {
+  if (!failed) return "passed";
+  return absl::StrCat("failed (", checker, " check): ", failure.substr(0, failure.find('\n')));
+}
+
 std::string WriteSchedule(const SimOptions& o, const SimResult& r) {
+  return WriteSchedule(o, r.scenario_text, OutcomeLine(!r.ok, r.checker, r.failure));
+}
+
+std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
+                          absl::string_view outcome) {
   std::string out =
       absl::StrCat("# RaftBadger simulator schedule. Replay: bazel run -c opt //sim:",
                    o.mutant == mutation::Mutant::kNone ? "simulate" : "simulate_mutants",
-                   " -- --schedule=FILE\n", "# ",
-                   r.ok ? "passed"
-                        : absl::StrCat("failed (", r.checker,
-                                       " check): ", r.failure.substr(0, r.failure.find('\n'))),
-                   "\nversion=", kVersion, "\n");
+                   " -- --schedule=FILE\n# ", outcome, "\nversion=", kVersion, "\n");
   absl::StrAppend(
       &out, "option.seed=", o.seed, "\noption.voters=", o.voters,
       "\noption.max_msg_bytes=", o.max_msg_bytes, "\noption.fault_phase_us=", o.fault_phase_us,
@@ -145,10 +146,12 @@ std::string WriteSchedule(const SimOptions& o, const SimResult& r) {
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");
   }
+#ifdef RB_MUTANTS  // (a build without them cannot have run one)
   if (o.mutant != mutation::Mutant::kNone) {
-    absl::StrAppend(&out, "option.mutant=", MutantName(o.mutant), "\n");
+    absl::StrAppend(&out, "option.mutant=", mutation::MutantName(o.mutant), "\n");
   }
-  for (absl::string_view line : absl::StrSplit(r.scenario_text, '\n', absl::SkipEmpty())) {
+#endif
+  for (absl::string_view line : absl::StrSplit(scenario_text, '\n', absl::SkipEmpty())) {
     absl::StrAppend(&out, "scenario.", line, "\n");
   }
   return out;

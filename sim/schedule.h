@@ -28,6 +28,17 @@ namespace rb::sim {
 
 // REQUIRES: `result` is the result of running `options`.
 std::string WriteSchedule(const SimOptions& options, const SimResult& result);
+// The same from the scenario (ScenarioText lines) and a one-line outcome for the header
+// comment ("passed", "failed (linearizability check): ...").
+std::string WriteSchedule(const SimOptions& options, absl::string_view scenario_text,
+                          absl::string_view outcome);
+
+// How a run's outcome reads in a schedule's header.
+std::string OutcomeLine(bool failed, absl::string_view checker, absl::string_view failure);
+
+// "off", "drawn" or "always", as the --leader_faults flag and schedules spell them.
+const char* LeaderFaultsName(SimOptions::LeaderFaults f);
+absl::Status ParseLeaderFaults(absl::string_view name, SimOptions::LeaderFaults* out);
 
 // The options that replay the schedule. An unknown line, a bad value, a newer version or
 // a mutant in a build without mutants is an error naming the line.

@@ -136,14 +136,10 @@ std::string ReplayCommand(uint64_t seed) {
 bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->voters = absl::GetFlag(FLAGS_voters);
   o->max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
-  const std::string leader_faults = absl::GetFlag(FLAGS_leader_faults);
-  if (leader_faults == "off") {
-    o->leader_faults = rb::sim::SimOptions::LeaderFaults::kOff;
-  } else if (leader_faults == "always") {
-    o->leader_faults = rb::sim::SimOptions::LeaderFaults::kAlways;
-  } else if (leader_faults != "drawn") {
-    std::fprintf(stderr, "--leader_faults must be off, drawn or always, got %s\n",
-                 leader_faults.c_str());
+  if (const absl::Status s =
+          rb::sim::ParseLeaderFaults(absl::GetFlag(FLAGS_leader_faults), &o->leader_faults);
+      !s.ok()) {
+    std::fprintf(stderr, "--%s\n", std::string(s.message()).c_str());
     return false;
   }
   o->fault_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_fault_seconds) * 1e6);
@@ -319,15 +315,10 @@ int ShrinkCommand(uint64_t seed, rb::sim::SimOptions options) {
     const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");  // set by bazel run
     path = absl::StrCat(dir != nullptr ? dir : ".", "/seed-", seed, ".shrunk.schedule");
   }
-  // The schedule's comment records the shrunk run's verdict.
-  rb::sim::SimResult verdict;
-  verdict.ok = false;
-  verdict.checker = r.shrunk.checker;
-  verdict.failure = r.shrunk.failure;
-  verdict.scenario_text = r.options.scenario;
   std::ofstream file(path);
   file << "# shrunk from seed " << seed << ": " << absl::StrJoin(r.steps, ", ") << "\n"
-       << rb::sim::WriteSchedule(r.options, verdict);
+       << rb::sim::WriteSchedule(r.options, r.options.scenario,
+                                 rb::sim::OutcomeLine(true, r.shrunk.checker, r.shrunk.failure));
   file.close();
   if (!file) {
     std::fprintf(stderr, "cannot write %s\n", path.c_str());
