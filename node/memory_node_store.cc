@@ -131,6 +131,10 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
   const uint64_t incarnation = incarnation_;
   auto complete = [this, write, incarnation, apply = std::move(apply), done = std::move(done)]() {
     if (incarnation != incarnation_) return;  // the process crashed meanwhile: lost
+    if (disk_full_) {
+      done(absl::ResourceExhaustedError("simulated disk is full"));
+      return;
+    }
     absl::Status s;
     if (write->snapshot != nullptr) {
       s = log_.ApplySnapshot(write->snapshot);

@@ -34,6 +34,9 @@ class MemoryNodeStore : public NodeStore {
 
   // The process died: a persist in flight never completes, and its callback is dropped.
   void Crash() { ++incarnation_; }
+  // While set, a persist that completes finds no room: it changes nothing and reports
+  // ResourceExhausted, as SQLite's SQLITE_FULL does.
+  void set_disk_full(bool full) { disk_full_ = full; }
   const raft::HardState& durable_hard_state() const { return log_.hard_state(); }
 
  private:
@@ -66,6 +69,7 @@ class MemoryNodeStore : public NodeStore {
   LogView view_{this};
   Scheduler scheduler_;
   uint64_t incarnation_ = 0;
+  bool disk_full_ = false;
   std::map<std::string, std::string> kv_;  // ordered: snapshots and scans are deterministic
   uint64_t applied_index_ = 0;
   raft::ConfState applied_conf_state_;

@@ -1,5 +1,6 @@
 #include "node/node.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,7 +49,26 @@ size_t Node::pending_requests() const {
 void Node::Tick() {
   if (!failure_.ok()) return;
   raw_->Tick();
+  // 0 while a retry is being written.
+  if (!disk_full_.ok() && disk_full_retry_in_ticks_ > 0 && --disk_full_retry_in_ticks_ == 0) {
+    ++counters_.disk_full_retries;
+    StartPersist();
+  }
   Pump();
+}
+
+void Node::SetLowDiskSpace(absl::Status why) {
+  RB_CHECK(why.ok() || why.code() == absl::StatusCode::kResourceExhausted,
+           "low disk space must be ResourceExhausted, not ", why.ToString());
+  low_disk_space_ = std::move(why);
+}
+
+absl::Status Node::DiskSpaceError() const {
+  const absl::Status& why = disk_full_.ok() ? low_disk_space_ : disk_full_;
+  if (why.ok()) return why;
+  return absl::ResourceExhaustedError(
+      absl::StrCat("node ", id_, " refuses writes: its disk is full (", why.message(),
+                   "); writes resume once space is freed"));
 }
 
 void Node::Receive(raft::Message m) {
@@ -110,6 +130,12 @@ void Node::Write(kvpb::Command cmd, WriteCallback answer) {
             : absl::StrCat("node ", id_, " is not the leader; leader is ", leader())));
     return;
   }
+  if (absl::Status space = DiskSpaceError(); !space.ok()) {
+    // Before the proposal: a refused write is certainly not applied.
+    ++counters_.writes_refused_disk;
+    done(std::move(space));
+    return;
+  }
   if (options_.log_clock_ms) cmd.set_time_ms(options_.log_clock_ms());
   absl::Status proposed = raw_->Propose(cmd.SerializeAsString());
   if (!proposed.ok()) {
@@ -151,6 +177,13 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
   }
   if (consistency == ReadConsistency::kLocal) {
     ready(absl::OkStatus());
+    return 0;
+  }
+  if (!disk_full_.ok()) {
+    // Nothing leaves this node until its write goes through, so no read index can come.
+    ready(absl::UnavailableError(absl::StrCat("node ", id_,
+                                              " cannot confirm reads while its disk is full; "
+                                              "retry elsewhere or read stale")));
     return 0;
   }
   if (pending_requests() >= options_.max_pending_requests) {
@@ -297,6 +330,8 @@ void Node::Campaign() {
 
 absl::Status Node::ProposeConfChange(const raft::ConfChange& cc) {
   if (!failure_.ok()) return absl::UnavailableError(absl::StrCat("node ", id_, " has failed"));
+  // A change would wait in memory for the disk with nothing to say so.
+  if (!disk_full_.ok()) return DiskSpaceError();
   absl::Status s = raw_->ProposeConfChange(cc);
   Pump();
   return s;
@@ -343,14 +378,20 @@ void Node::Pump() {
     }
     if (ready_.snapshot != nullptr) conf_state_ = ready_.snapshot->metadata.conf_state;
     persist_in_flight_ = true;
-    ApplyFn apply;
-    if (!ready_.committed_entries.empty()) {
-      apply = [this](KvTxn* txn) { return ApplyCommittedIn(txn); };
-    }
-    store_->Persist(ready_, std::move(apply),
-                    [this](absl::Status s) { HandlePersisted(std::move(s)); });
+    StartPersist();
   }
   pumping_ = false;
+}
+
+void Node::StartPersist() {
+  RB_CHECK(persist_in_flight_, "StartPersist without a Ready being handled");
+  conf_state_before_apply_ = conf_state_;
+  ApplyFn apply;
+  if (!ready_.committed_entries.empty()) {
+    apply = [this](KvTxn* txn) { return ApplyCommittedIn(txn); };
+  }
+  store_->Persist(ready_, std::move(apply),
+                  [this](absl::Status s) { HandlePersisted(std::move(s)); });
 }
 
 void Node::HandlePersisted(absl::Status status) {
@@ -366,11 +407,30 @@ void Node::HandlePersisted(absl::Status status) {
 }
 
 void Node::HandlePersistedBody(absl::Status status) {
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    // No room, and nothing of the write took effect (the store's contract): nothing was
+    // promised either. Keep this Ready, its messages held back, and try it again later;
+    // the persist stays in flight meanwhile, so no later Ready overtakes it.
+    if (disk_full_.ok()) {
+      ++counters_.disk_full_stalls;
+      RB_LOG(WARNING) << "node " << id_
+                      << ": disk full, writing nothing until space is freed: " << status;
+    }
+    disk_full_ = std::move(status);
+    conf_state_ = conf_state_before_apply_;
+    disk_full_retry_in_ticks_ = std::max<uint32_t>(options_.disk_full_retry_ticks, 1);
+    return;
+  }
   persist_in_flight_ = false;
   if (!status.ok()) {
     // Durability is no longer certain: stop rather than acknowledge anything.
     Fail(status);
     return;
+  }
+  if (!disk_full_.ok()) {
+    RB_LOG(INFO) << "node " << id_ << ": the disk has room again after "
+                 << counters_.disk_full_retries << " retries in all";
+    disk_full_ = absl::OkStatus();
   }
   if (ready_.hard_state) durable_hard_state_ = *ready_.hard_state;
   SendMessages(/*promise_free_only=*/false);
@@ -381,7 +441,8 @@ void Node::HandlePersistedBody(absl::Status status) {
   ServeReads();
   if (snapshot_requested_ ||
       (options_.snapshot_every_entries > 0 &&
-       store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries)) {
+       store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries &&
+       store_->applied_index() >= snapshot_not_before_index_)) {
     snapshot_requested_ = false;
     TakeSnapshot().IgnoreError();  // a failure stops the node
   }
@@ -450,6 +511,13 @@ absl::Status Node::SnapshotIfBehind() {
 absl::Status Node::TakeSnapshot() {
   if (store_->applied_index() <= last_snapshot_index_) return absl::OkStatus();
   absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
+  if (s.code() == absl::StatusCode::kResourceExhausted) {
+    // No room for the snapshot: the log just grows meanwhile. Not before another
+    // interval's worth of entries, so a full disk does not make every Ready try again.
+    RB_LOG(WARNING) << "node " << id_ << ": no room for a snapshot: " << s;
+    snapshot_not_before_index_ = store_->applied_index() + options_.snapshot_every_entries;
+    return s;
+  }
   if (!s.ok()) {
     Fail(s);
     return s;

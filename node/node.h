@@ -88,6 +88,11 @@ struct NodeOptions {
   uint64_t tick_us = 0;
   // How much faster or slower than real time any node's clock may run.
   uint32_t max_clock_drift_permille = 100;
+
+  // A write of a Ready that fails for want of space (ResourceExhausted: the store wrote
+  // none of it) is tried again every this many ticks; meanwhile the node acknowledges
+  // nothing and refuses new writes (see Node::disk_full()).
+  uint32_t disk_full_retry_ticks = 10;
 };
 
 using WriteCallback = std::function<void(absl::StatusOr<raftbadger::kvpb::CommandResult>)>;
@@ -117,8 +122,11 @@ struct NodeCounters {
   uint64_t dropped_peer_messages = 0;
   uint64_t duplicates_suppressed = 0;
   uint64_t malformed_entries = 0;
-  uint64_t lease_reads = 0;     // kLease reads served under the lease
-  uint64_t lease_renewals = 0;  // quorum confirmations that extended the lease
+  uint64_t lease_reads = 0;          // kLease reads served under the lease
+  uint64_t lease_renewals = 0;       // quorum confirmations that extended the lease
+  uint64_t disk_full_stalls = 0;     // writes of a Ready that found the disk full
+  uint64_t disk_full_retries = 0;    // tries again of such a write
+  uint64_t writes_refused_disk = 0;  // writes refused for want of disk space
 };
 
 class Node {
@@ -186,6 +194,16 @@ class Node {
   // Non-OK once storage failed (a write, or a read by the core or for a client); the node
   // then does nothing more, and its driver should restart it from disk.
   const absl::Status& failure() const { return failure_; }
+  // Non-OK (ResourceExhausted) while the disk is full: a Ready's write found no space,
+  // and the node tries it again every disk_full_retry_ticks. Until one succeeds the node
+  // sends nothing that promises durability, acknowledges nothing, refuses writes, and
+  // serves only kLocal reads (linearizable ones cannot be confirmed: Unavailable). Unlike
+  // failure(), this ends by itself once space is freed.
+  const absl::Status& disk_full() const { return disk_full_; }
+  // The driver's own measure of free space: while non-OK (ResourceExhausted), this node,
+  // as leader, refuses new writes with it but goes on with everything else, so the space
+  // left stays for the log's own bookkeeping (terms, votes, other leaders' entries).
+  void SetLowDiskSpace(absl::Status why);
   size_t pending_requests() const;
   size_t pending_writes() const { return pending_writes_.size(); }
   // The applied index of the latest snapshot this node took or installed (0: none yet).
@@ -197,6 +215,10 @@ class Node {
   void Pump();
   void HandlePersisted(absl::Status status);
   void HandlePersistedBody(absl::Status status);
+  // Hands ready_ to the store (again, after a full disk).
+  void StartPersist();
+  // The error a write gets while the disk is full or low, or OK.
+  absl::Status DiskSpaceError() const;
   // Sends the Ready's messages; with promise_free_only, only those that may leave before
   // the Ready is durable (PromiseFree), keeping the rest for after.
   void SendMessages(bool promise_free_only);
@@ -255,6 +277,14 @@ class Node {
   std::vector<PendingConfChange> conf_changes_;  // applied, not yet told to the core
   bool persist_in_flight_ = false;
   bool snapshot_requested_ = false;  // by SnapshotIfBehind during a persist
+  // The configuration before ApplyCommittedIn ran (it advances conf_state_ as it goes):
+  // restored when the transaction found the disk full, so the retry starts from it.
+  raft::ConfState conf_state_before_apply_;
+  absl::Status disk_full_;       // see disk_full()
+  absl::Status low_disk_space_;  // see SetLowDiskSpace()
+  uint32_t disk_full_retry_in_ticks_ = 0;
+  // A snapshot that found the disk full is not tried again before this applied index.
+  uint64_t snapshot_not_before_index_ = 0;
   bool pumping_ = false;
   int batch_depth_ = 0;
   absl::Status failure_;

@@ -85,6 +85,9 @@ class NodeStore {
   // hard state: the Ready's committed entries reach the state machine with the same single
   // fsync (group commit of log and state machine). Its error fails the whole write. It may
   // run before Persist returns or later, but always before done.
+  //
+  // done gets ResourceExhausted only when the disk had no room and none of the write took
+  // effect: the node may then hand the same Ready (and apply) to Persist again.
   virtual void Persist(const raft::Ready& rd, ApplyFn apply,
                        std::function<void(absl::Status)> done) = 0;
   // Runs fn in one atomic transaction over the state machine, outside any Ready.

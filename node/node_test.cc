@@ -575,5 +575,99 @@ TEST(NodeTest, PeerMessageForAnotherNodeIsDroppedAndCounted) {
   EXPECT_EQ(net.node(1).counters().dropped_peer_messages, 1u);
 }
 
+TEST(NodeTest, AFollowerWithAFullDiskStallsServesStaleReadsAndCatchesUpOnceFreed) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.node(1).Write(Put(0, 1, "k", "old"), [](auto) {});
+  net.Settle();
+  net.store(3).set_disk_full(true);
+  std::optional<absl::StatusOr<kvpb::CommandResult>> written;
+  net.node(1).Write(Put(0, 2, "k", "new"), [&](auto r) { written = std::move(r); });
+  net.Settle();
+  // The other two hold a majority: the write commits without node 3.
+  ASSERT_TRUE(written.has_value() && written->ok());
+  EXPECT_EQ(net.node(3).disk_full().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(net.node(3).failure().ok());  // not a fatal error
+  EXPECT_EQ(net.node(3).counters().disk_full_stalls, 1u);
+  std::optional<absl::StatusOr<std::optional<std::string>>> stale, linearizable;
+  net.node(3).Read("k", ReadConsistency::kLocal, [&](auto r) { stale = std::move(r); });
+  net.node(3).Read("k", ReadConsistency::kLinearizable, [&](auto r) { linearizable = r; });
+  ASSERT_TRUE(stale.has_value() && stale->ok());
+  EXPECT_EQ(**stale, "old");
+  ASSERT_TRUE(linearizable.has_value());
+  EXPECT_EQ(linearizable->status().code(), absl::StatusCode::kUnavailable);
+
+  // Retries before the space comes back change nothing.
+  for (int i = 0; i < 25; ++i) net.node(3).Tick();
+  net.Settle();
+  EXPECT_EQ(net.node(3).counters().disk_full_retries, 2u);
+  EXPECT_FALSE(net.node(3).disk_full().ok());
+
+  net.store(3).set_disk_full(false);
+  for (int i = 0; i < 10 && !net.node(3).disk_full().ok(); ++i) net.node(3).Tick();
+  net.Settle();
+  EXPECT_TRUE(net.node(3).disk_full().ok());
+  stale.reset();
+  net.node(3).Read("k", ReadConsistency::kLocal, [&](auto r) { stale = std::move(r); });
+  ASSERT_TRUE(stale.has_value() && stale->ok());
+  EXPECT_EQ(**stale, "new");
+}
+
+TEST(NodeTest, ALeaderWithAFullDiskRefusesWritesAndAnswersTheStalledOneOnceFreed) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.store(1).set_disk_full(true);
+  std::optional<absl::StatusOr<kvpb::CommandResult>> stalled, refused;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { stalled = std::move(r); });
+  net.Settle();
+  // Proposed before the disk was known full: it may still commit, so no answer yet.
+  EXPECT_FALSE(stalled.has_value());
+  EXPECT_FALSE(net.node(1).disk_full().ok());
+  net.node(1).Write(Put(0, 2, "k", "w"), [&](auto r) { refused = std::move(r); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused->status().message().find("disk is full"), std::string::npos);
+  EXPECT_EQ(net.node(1).counters().writes_refused_disk, 1u);
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, 4});
+  EXPECT_EQ(net.node(1).ProposeConfChange(cc).code(), absl::StatusCode::kResourceExhausted);
+
+  net.store(1).set_disk_full(false);
+  for (int i = 0; i < 10 && !stalled.has_value(); ++i) {
+    net.node(1).Tick();
+    net.Settle();
+  }
+  ASSERT_TRUE(stalled.has_value());
+  EXPECT_TRUE(stalled->ok()) << stalled->status();
+  std::optional<absl::StatusOr<kvpb::CommandResult>> again;
+  net.node(1).Write(Put(0, 3, "k", "x"), [&](auto r) { again = std::move(r); });
+  net.Settle();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->ok()) << again->status();
+}
+
+TEST(NodeTest, LowDiskSpaceRefusesNewWritesButKeepsReadsAndReplication) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.node(1).SetLowDiskSpace(absl::ResourceExhaustedError("12 MiB free, 64 MiB kept"));
+  std::optional<absl::StatusOr<kvpb::CommandResult>> refused;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { refused = std::move(r); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused->status().message().find("12 MiB free"), std::string::npos);
+  std::optional<absl::StatusOr<std::optional<std::string>>> read;
+  net.node(1).Read("k", ReadConsistency::kLinearizable, [&](auto r) { read = std::move(r); });
+  net.Settle();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_TRUE(read->ok()) << read->status();
+
+  net.node(1).SetLowDiskSpace(absl::OkStatus());
+  std::optional<absl::StatusOr<kvpb::CommandResult>> accepted;
+  net.node(1).Write(Put(0, 2, "k", "v"), [&](auto r) { accepted = std::move(r); });
+  net.Settle();
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_TRUE(accepted->ok()) << accepted->status();
+}
+
 }  // namespace
 }  // namespace rb::node
