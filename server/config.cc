@@ -105,6 +105,9 @@ const std::vector<SettingSpec>& Settings() {
        "gRPC requests handled at once; more get RESOURCE_EXHAUSTED"},
       {"max_connection_idle_ms", "MAX_CONNECTION_IDLE_MS", "MaxConnectionIdleMs", "600000",
        "a client connection with no call for this long is closed"},
+      {"min_free_bytes", "MIN_FREE_BYTES", "MinFreeBytes", "67108864",
+       "free space kept on DATA_DIR's file system: below it the node refuses writes "
+       "(RESOURCE_EXHAUSTED) and goes on serving reads, until space is freed"},
       {"metrics_port", "METRICS_PORT", "MetricsPort", "0",
        "HTTP port for /metrics (Prometheus), /livez and /readyz, on LISTEN_HOST (0: off)"},
       {"log_level", "LOG_LEVEL", "LogLevel", "info", "debug, info, warning or error"},
@@ -362,6 +365,7 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       {"max_connection_idle_ms", 100, uint64_t{24} * 3600 * 1000,
        [&](uint64_t v) { c.max_connection_idle_ms = static_cast<int64_t>(v); }},
       {"promote_lag_entries", 0, uint64_t{1} << 40, [&](uint64_t v) { c.promote_lag_entries = v; }},
+      {"min_free_bytes", 0, uint64_t{1} << 50, [&](uint64_t v) { c.min_free_bytes = v; }},
   };
   for (const UintSetting& u : uints) {
     auto v = ParseUint(values[u.flag], u.min, u.max);

@@ -54,6 +54,7 @@ struct ServerConfig {
   size_t max_pending_requests = 10000;
   int max_handler_threads = 256;
   int64_t max_connection_idle_ms = 600000;
+  uint64_t min_free_bytes = 64 << 20;  // below it on DATA_DIR's disk: writes refused
   std::string log_level = "info";
   // PEM files (server/security.h); all empty: plaintext.
   std::string tls_cert_file;

@@ -33,6 +33,7 @@
 #include "server/admin_service.h"
 #include "server/bootstrap.h"
 #include "server/config.h"
+#include "server/disk_space.h"
 #include "server/force_new_cluster.h"
 #include "server/grpc_limits.h"
 #include "server/identity.h"
@@ -356,6 +357,8 @@ int Run(int argc, char** argv) {
   };
   host_options.tick = absl::Milliseconds(config.tick_ms);
   host_options.snapshot_interval = absl::Seconds(config.snapshot_interval_seconds);
+  host_options.free_bytes = [dir = config.data_dir] { return FreeBytes(dir); };
+  host_options.min_free_bytes = config.min_free_bytes;
   MetricsRegistry metrics;
   Histogram& write_seconds = DiskWriteHistogram(&metrics);
   Histogram& ready_entries = ReadyEntriesHistogram(&metrics);

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "server/disk_space.h"
 
 namespace rb::server {
 
@@ -110,6 +111,7 @@ bool NodeHost::AwaitView(const std::function<bool(const NodeView&)>& pred, absl:
 void NodeHost::Loop() {
   absl::Time next_tick = absl::Now() + options_.tick;
   absl::Time next_snapshot = absl::Now() + options_.snapshot_interval;
+  absl::Time next_disk_check = absl::Now();
   std::deque<std::function<void(node::Node&)>> work;
   for (;;) {
     bool stopping;
@@ -138,10 +140,14 @@ void NodeHost::Loop() {
       // time the node could hear from its peers.
       next_tick = std::max(next_tick + options_.tick, now);
     }
+    if (options_.free_bytes && now >= next_disk_check) {
+      next_disk_check = now + options_.disk_check_interval;
+      CheckDiskSpace();
+    }
     if (options_.snapshot_interval > absl::ZeroDuration() && now >= next_snapshot) {
       next_snapshot = now + options_.snapshot_interval;
       const uint64_t before = SnapshotIndex();
-      // A failure stops the node, which logs it.
+      // A failure stops the node, and a full disk postpones it; the node logs both.
       if (node_->SnapshotIfBehind().ok() && SnapshotIndex() != before) {
         RB_LOG(INFO) << "took a timed snapshot at index " << SnapshotIndex();
       }
@@ -152,6 +158,29 @@ void NodeHost::Loop() {
   node_->Close();
   node_.reset();
   RefreshView();
+}
+
+void NodeHost::CheckDiskSpace() {
+  absl::StatusOr<uint64_t> free = options_.free_bytes();
+  if (!free.ok()) {
+    // Without a measure the reserve cannot be kept; writes go on (a full disk still stalls
+    // the node safely). Said once: it would repeat every second.
+    if (!free_bytes_error_logged_)
+      RB_LOG(WARNING) << "cannot measure free disk space: " << free.status();
+    free_bytes_error_logged_ = true;
+    return;
+  }
+  free_bytes_ = *free;
+  absl::Status low = CheckFreeSpace(*free, options_.min_free_bytes);
+  if (low.ok() != low_disk_space_.ok()) {
+    if (low.ok()) {
+      RB_LOG(INFO) << "disk space is back above the reserve: writes accepted again";
+    } else {
+      RB_LOG(WARNING) << "disk space low, refusing writes: " << low.message();
+    }
+  }
+  low_disk_space_ = low;
+  node_->SetLowDiskSpace(std::move(low));
 }
 
 uint64_t NodeHost::SnapshotIndex() const {
@@ -183,6 +212,9 @@ void NodeHost::RefreshView() {
     }
     v.failed = !node_->failure().ok();
     v.failure = std::string(node_->failure().message());
+    const absl::Status& full = node_->disk_full().ok() ? low_disk_space_ : node_->disk_full();
+    v.disk_full = std::string(full.message());
+    v.free_bytes = free_bytes_;
     v.serving = !v.failed && v.leader != raft::kNone && v.applied >= v.commit;
     v.counters = node_->counters();
     v.pending_writes = node_->pending_writes();
@@ -200,6 +232,7 @@ void NodeHost::RefreshView() {
     absl::MutexLock lock(&mu_);
     if (v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
         v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf) ||
+        v.disk_full.empty() != view_.disk_full.empty() ||
         (v.applied >= v.commit) != (view_.applied >= view_.commit)) {
       changed = v;
     }

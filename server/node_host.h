@@ -37,6 +37,12 @@ struct NodeHostOptions {
   size_t max_queued = 100000;
   // Called on the writer thread after each write transaction (its fsync included).
   std::function<void(absl::Duration)> on_write_done;
+  // The data directory's free space (server/disk_space.h), asked on the loop every
+  // disk_check_interval; below min_free_bytes the node refuses new writes
+  // (node::Node::SetLowDiskSpace). Unset: never asked.
+  std::function<absl::StatusOr<uint64_t>()> free_bytes;
+  uint64_t min_free_bytes = 0;
+  absl::Duration disk_check_interval = absl::Seconds(1);
 };
 
 // What other threads may read about the node: refreshed by the loop after each round.
@@ -61,6 +67,10 @@ struct NodeView {
   uint64_t snapshot_index = 0;  // of the latest snapshot the node took
   bool failed = false;
   std::string failure;
+  // Why writes are refused for want of space (the disk is full, or below the reserve);
+  // empty while they are not.
+  std::string disk_full;
+  uint64_t free_bytes = 0;  // at the last check (0 before the first, or without one)
   // Knows a leader and has applied what it learned was committed (health: SERVING).
   bool serving = false;
 };
@@ -103,11 +113,17 @@ class NodeHost {
   void CompleteWrite(std::function<void()> done);
   void RefreshView();
   uint64_t SnapshotIndex() const;  // of the store's latest snapshot (0: none)
+  // Asks options_.free_bytes and tells the node whether it is below the reserve.
+  void CheckDiskSpace();
 
   const NodeHostOptions options_;
   std::unique_ptr<node::SqliteNodeStore> store_;
   std::unique_ptr<node::Node> node_;
   std::function<void(const NodeView&)> on_view_change_;
+  // Loop thread only.
+  absl::Status low_disk_space_;
+  uint64_t free_bytes_ = 0;
+  bool free_bytes_error_logged_ = false;
 
   mutable absl::Mutex mu_;
   std::deque<std::function<void(node::Node&)>> queue_ ABSL_GUARDED_BY(mu_);

@@ -2,6 +2,7 @@
 // keeps working while one is in flight.
 #include "server/node_host.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -115,6 +116,9 @@ class NodeHostTest : public testing::Test {
     NodeHostOptions options;
     options.node.raft.id = 1;
     options.tick = absl::Milliseconds(10);
+    options.free_bytes = [this]() -> absl::StatusOr<uint64_t> { return free_bytes_.load(); };
+    options.min_free_bytes = 1 << 20;
+    options.disk_check_interval = absl::Milliseconds(10);
     auto host = NodeHost::Create(options, *std::move(store), &transport_, {});
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = *std::move(host);
@@ -141,6 +145,7 @@ class NodeHostTest : public testing::Test {
   }
 
   // Declared before host_: they outlive its loop and writer.
+  std::atomic<uint64_t> free_bytes_{uint64_t{1} << 30};  // what the disk check measures
   std::unique_ptr<WriteHold> hold_;
   absl::Notification leads_;
   node::NullTransport transport_;
@@ -223,6 +228,33 @@ TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
   ASSERT_TRUE(checked.WaitForNotificationWithTimeout(kWait));
   EXPECT_EQ(snapshot_index, applied);
   EXPECT_GE(snapshot_index, 2u);
+}
+
+TEST_F(NodeHostTest, BelowTheDiskReserveWritesAreRefusedUntilSpaceIsFreed) {
+  Answers answers;
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(1, "a"), answers.Callback()); }));
+  ASSERT_TRUE(answers.AwaitOk(1)) << answers.last_error();
+
+  free_bytes_ = 100 << 10;
+  NodeView v;
+  ASSERT_TRUE(host_->AwaitView([](const NodeView& w) { return !w.disk_full.empty(); },
+                               absl::Now() + kWait, &v));
+  EXPECT_NE(v.disk_full.find("0.0 MiB free, below the 1.0 MiB kept"), std::string::npos)
+      << v.disk_full;
+  EXPECT_EQ(v.free_bytes, 100u << 10);
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(2, "b"), answers.Callback()); }));
+  ASSERT_TRUE(host_->AwaitView([](const NodeView& w) { return w.counters.writes_failed >= 1; },
+                               absl::Now() + kWait));
+  EXPECT_EQ(answers.last_error().code(), absl::StatusCode::kResourceExhausted)
+      << answers.last_error();
+  EXPECT_FALSE(store_->Get("b").value_or(std::nullopt).has_value());
+
+  free_bytes_ = uint64_t{1} << 30;
+  ASSERT_TRUE(
+      host_->AwaitView([](const NodeView& w) { return w.disk_full.empty(); }, absl::Now() + kWait));
+  ASSERT_TRUE(host_->Post([&](node::Node& n) { n.Write(Put(3, "c"), answers.Callback()); }));
+  ASSERT_TRUE(answers.AwaitOk(2)) << answers.last_error();
+  EXPECT_EQ(store_->Get("c").value_or(std::nullopt).value_or(""), "v");
 }
 
 }  // namespace

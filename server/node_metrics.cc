@@ -48,6 +48,16 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
   counter("rb_peer_messages_refused_total",
           "Peer messages the Raft core refused (invalid, or from a non-member).",
           c.dropped_peer_messages);
+  counter("rb_disk_full_stalls_total",
+          "Writes of a Ready that found the disk full (the node then stalls and retries).",
+          c.disk_full_stalls);
+  counter("rb_writes_refused_disk_full_total",
+          "Client writes refused because the disk is full or below MIN_FREE_BYTES.",
+          c.writes_refused_disk);
+  r->GetGauge("rb_disk_full", "1 while writes are refused for want of disk space.")
+      .Set(v.disk_full.empty() ? 0 : 1);
+  r->GetGauge("rb_disk_free_bytes", "Free space on the data directory's file system.")
+      .Set(static_cast<double>(v.free_bytes));
   r->GetGauge("rb_term", "The node's current term.").Set(static_cast<double>(v.term));
   r->GetGauge("rb_commit_index", "Highest log index known committed.")
       .Set(static_cast<double>(v.commit));
