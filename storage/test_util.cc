@@ -1,6 +1,15 @@
 #include "storage/test_util.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <utility>
@@ -91,6 +100,83 @@ absl::StatusOr<std::string> DumpStore(const Store& store) {
     absl::StrAppend(&out, "get ", k, " ", v.value_or("<none>"), "\n");
   }
   return out;
+}
+
+namespace {
+
+absl::Status Errno(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::Status WriteProcFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0) return Errno(absl::StrCat("open ", path));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const absl::Status s = ok ? absl::OkStatus() : Errno(absl::StrCat("write ", path));
+  ::close(fd);
+  return s;
+}
+
+}  // namespace
+
+absl::Status EnterPrivateMountNamespace() {
+  static bool entered = false;
+  if (entered) return absl::OkStatus();
+  if (::unshare(CLONE_NEWNS) != 0) {
+    if (errno != EPERM) return Errno("unshare(CLONE_NEWNS)");
+    // No CAP_SYS_ADMIN here: a user namespace gives it, over mounts of our own only.
+    const uid_t uid = ::getuid();
+    const gid_t gid = ::getgid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+      return Errno("unshare(CLONE_NEWUSER | CLONE_NEWNS)");
+    }
+    RETURN_IF_ERROR(WriteProcFile("/proc/self/setgroups", "deny"));
+    RETURN_IF_ERROR(WriteProcFile("/proc/self/uid_map", absl::StrCat(uid, " ", uid, " 1")));
+    RETURN_IF_ERROR(WriteProcFile("/proc/self/gid_map", absl::StrCat(gid, " ", gid, " 1")));
+  }
+  // Mounts made from now on stay in this namespace.
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return Errno("making / a private mount");
+  }
+  entered = true;
+  return absl::OkStatus();
+}
+
+absl::Status MountTmpfs(const std::string& dir, uint64_t bytes) {
+  RETURN_IF_ERROR(EnterPrivateMountNamespace());
+  const std::string options = absl::StrCat("size=", bytes);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    return Errno(absl::StrCat("mount a ", bytes, "-byte tmpfs at ", dir));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FillDisk(const std::string& path, uint64_t leave_bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) return Errno(absl::StrCat("open ", path));
+  const std::string chunk(64 << 10, '\0');
+  uint64_t written = 0;
+  absl::Status status;
+  for (int i = 0; i < (1 << 20); ++i) {  // bounded: 64 GiB
+    struct statvfs st {};
+    if (::fstatvfs(fd, &st) != 0) {
+      status = Errno("fstatvfs");
+      break;
+    }
+    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (free <= leave_bytes) break;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), free - leave_bytes));
+    const ssize_t w = ::write(fd, chunk.data(), n);
+    if (w < 0 && errno == ENOSPC) break;
+    if (w <= 0) {
+      status = Errno(absl::StrCat("write ", path));
+      break;
+    }
+    written += static_cast<uint64_t>(w);
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return written;
 }
 
 }  // namespace rb::storage

@@ -37,6 +37,19 @@ absl::Status FillSampleStore(const StoreOptions& options, bool checkpoint,
 // reads), as one string, or the first read error: equal dumps, equal data.
 absl::StatusOr<std::string> DumpStore(const Store& store);
 
+// Full-disk tests: small tmpfs file systems, mounted in a mount namespace of the test
+// process's own, so that nothing outlives the test or shows outside it. Without the
+// privilege to make one (CAP_SYS_ADMIN), it goes through a user namespace first, which
+// only a single-threaded process may enter: a test that starts threads (gRPC) calls
+// EnterPrivateMountNamespace from main() before anything else. Child processes inherit
+// the namespace and see the mounts. An error says why the machine allows neither.
+absl::Status EnterPrivateMountNamespace();
+// REQUIRES: dir exists.
+absl::Status MountTmpfs(const std::string& dir, uint64_t bytes);
+// Writes a file of zeros at path until the file system has at most leave_bytes free (0:
+// until it is full; ENOSPC ends it). Returns the bytes written.
+absl::StatusOr<uint64_t> FillDisk(const std::string& path, uint64_t leave_bytes);
+
 }  // namespace rb::storage
 
 #endif  // RAFTBADGER_STORAGE_TEST_UTIL_H_

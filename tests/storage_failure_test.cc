@@ -1,4 +1,5 @@
-// A node whose disk refuses a write (a file size limit standing in for a full disk): it
+// A node whose disk refuses a write with an I/O error (a file size limit: EFBIG, which
+// SQLite reports as an I/O error, unlike a full disk's ENOSPC, see full_disk_test): it
 // stops, exits 1 so that a supervisor restarts it from disk, acknowledges nothing after
 // the failure, and the cluster goes on; started again with room, it catches up with every
 // acknowledged write. And a node whose fsync fails (an LD_PRELOAD shim): the same, since
