@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -123,41 +124,45 @@ class RawClient {
 
 bool Never(const Seen&) { return false; }
 
-TEST(GrpcLimitsTest, AClientThatStopsAnsweringIsClosedByKeepalive) {
-  int port = 0;
-  auto server = StartServer(Limits(absl::Milliseconds(300), absl::Hours(1)), &port);
-  ASSERT_NE(server, nullptr);
-  RawClient client(port);
-  ASSERT_TRUE(client.connected());
-  const Seen seen = client.Run(/*answer_pings=*/false, Never);
+// A server with the limits and one raw client connected to it.
+class GrpcLimitsTest : public testing::Test {
+ protected:
+  Seen Connect(absl::Duration keepalive, absl::Duration idle, bool answer_pings,
+               const std::function<bool(const Seen&)>& enough) {
+    int port = 0;
+    server_ = StartServer(Limits(keepalive, idle), &port);
+    if (server_ == nullptr) {
+      ADD_FAILURE() << "the server did not start";
+      return {};
+    }
+    RawClient client(port);
+    EXPECT_TRUE(client.connected());
+    return client.Run(answer_pings, enough);
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(GrpcLimitsTest, AClientThatStopsAnsweringIsClosedByKeepalive) {
+  const Seen seen = Connect(absl::Milliseconds(300), absl::Hours(1), /*answer_pings=*/false, Never);
   EXPECT_TRUE(seen.closed) << "a connection that never answers a ping is still open";
   EXPECT_GE(seen.pings, 1);
-  server->Shutdown();
 }
 
-TEST(GrpcLimitsTest, AClientThatAnswersPingsStaysOpen) {
-  int port = 0;
-  auto server = StartServer(Limits(absl::Milliseconds(300), absl::Hours(1)), &port);
-  ASSERT_NE(server, nullptr);
-  RawClient client(port);
-  ASSERT_TRUE(client.connected());
+TEST_F(GrpcLimitsTest, AClientThatAnswersPingsStaysOpen) {
   // Three keepalive rounds answered: each would have closed a silent client.
-  const Seen seen = client.Run(/*answer_pings=*/true, [](const Seen& s) { return s.pings >= 3; });
+  const Seen seen = Connect(absl::Milliseconds(300), absl::Hours(1), /*answer_pings=*/true,
+                            [](const Seen& s) { return s.pings >= 3; });
   EXPECT_GE(seen.pings, 3);
   EXPECT_FALSE(seen.closed);
-  server->Shutdown();
 }
 
-TEST(GrpcLimitsTest, AnIdleConnectionIsClosed) {
-  int port = 0;
-  auto server = StartServer(Limits(absl::Hours(1), absl::Milliseconds(500)), &port);
-  ASSERT_NE(server, nullptr);
-  RawClient client(port);
-  ASSERT_TRUE(client.connected());
-  const Seen seen = client.Run(/*answer_pings=*/true, Never);
+TEST_F(GrpcLimitsTest, AnIdleConnectionIsClosed) {
+  const Seen seen = Connect(absl::Hours(1), absl::Milliseconds(500), /*answer_pings=*/true, Never);
   EXPECT_TRUE(seen.closed) << "an idle connection is still open";
   EXPECT_TRUE(seen.goaway);
-  server->Shutdown();
 }
 
 }  // namespace
