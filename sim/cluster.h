@@ -95,6 +95,8 @@ struct Scenario {
   // queue, a reconnecting stream flushing its buffer): an old append then arrives after
   // newer ones, an old vote response after the next campaign began.
   uint32_t straggler_per_mille = 0;
+  // Mean time between episodes in which one node's disk is full (0: none).
+  uint64_t disk_full_interval_us = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -111,7 +113,7 @@ struct Scenario {
         "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes,
         " nodes failing_syncs=", failing_sync_per_10k, "/10000 on ", failing_sync_nodes,
         " nodes read_latency<=", max_read_latency_us, "us stragglers=", straggler_per_mille,
-        "/1000");
+        "/1000 disk_full_interval=", disk_full_interval_us, "us");
   }
 };
 
@@ -167,6 +169,7 @@ struct SimNode {
   // Leading in doomed_term, it crashes as soon as its commit index passes this.
   uint64_t doomed_term = 0;
   uint64_t doomed_after_commit = 0;
+  bool disk_full = false;  // its disk has no room (Simulation::DiskFullFault)
   bool paused(uint64_t now) const { return paused_until > now; }
   node::NodeStore* store() {
     return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
@@ -330,6 +333,10 @@ class Simulation {
   // When the partition heals, the deposed leader's long divergent tail must give way (by
   // appends or a snapshot). Keys outside the workload's; nobody waits for the outcome.
   void StrandWrites(uint64_t leader);
+  // Fills one node's disk (the leader half the time) for a while, then frees it; then the
+  // next episode, while the fault phase lasts.
+  void DiskFullFault();
+  void SetDiskFull(SimNode* n, bool full);
   void HealAll();
   void OnSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
@@ -377,6 +384,7 @@ class Simulation {
   raft::Rng burst_rng_;         // likewise
   raft::Rng strand_rng_;        // likewise
   raft::Rng doomed_rng_;        // likewise
+  raft::Rng disk_full_rng_;     // likewise
   // The last role and term the timeline recorded per node (its role names are constants).
   std::map<uint64_t, std::pair<const char*, uint64_t>> timeline_roles_;
   uint64_t stranded_writes_ = 0;

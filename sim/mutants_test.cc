@@ -50,12 +50,12 @@ std::string Name(const testing::TestParamInfo<Case>& info) {
 INSTANTIATE_TEST_SUITE_P(
     EarlyCatches, MutantsTest,
     testing::Values(Case{Mutant::kSendBeforePersist, 10}, Case{Mutant::kSkipVotePersistence, 10},
-                    Case{Mutant::kLeaderCountsUnstable, 10}, Case{Mutant::kStoreKeepsStaleTail, 20},
+                    Case{Mutant::kLeaderCountsUnstable, 10}, Case{Mutant::kStoreKeepsStaleTail, 85},
                     Case{Mutant::kVoteIgnoresLog, 10}, Case{Mutant::kVoteTwiceInTerm, 20},
                     Case{Mutant::kAppendSkipsPrevTermCheck, 30},
                     Case{Mutant::kTruncateOnMatchingAppend, 10},
                     Case{Mutant::kHeartbeatCommitUnbounded, 25},
-                    Case{Mutant::kReadIndexWithoutQuorum, 60},
+                    Case{Mutant::kReadIndexWithoutQuorum, 170},
                     Case{Mutant::kSnapshotSkipsSessions, 10}, Case{Mutant::kSessionReapplies, 15}),
     Name);
 

@@ -447,6 +447,45 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
   }
 }
 
+void Simulation::DiskFullFault() {
+  if (now_ >= options_.fault_phase_us) return;
+  std::vector<uint64_t> ids;
+  uint64_t leader = 0;
+  for (auto& [id, n] : nodes_) {
+    ids.push_back(id);
+    if (n.node != nullptr && n.node->is_leader()) leader = id;
+  }
+  SimNode& n = NodeById(leader != 0 && disk_full_rng_.Chance(1, 2)
+                            ? leader
+                            : ids[disk_full_rng_.Uniform(ids.size())]);
+  // From a couple of ticks (a log rotation freeing space at once) to ten election
+  // timeouts (an operator paged to clean up).
+  const uint64_t until = now_ + disk_full_rng_.Range(2 * kTickUs, 10 * kElectionTicks * kTickUs);
+  if (!n.disk_full) {
+    ++result_.disk_full_episodes;
+    SetDiskFull(&n, true);
+    Trace(31, n.id, until, 0,
+          [&] { return absl::StrCat("node ", n.id, "'s disk is full until ", until, "us"); });
+    const uint64_t id = n.id;
+    Schedule(until - now_, [this, id] { SetDiskFull(&NodeById(id), false); });
+  }
+  Schedule(disk_full_rng_.Range(scenario_.disk_full_interval_us / 2,
+                                scenario_.disk_full_interval_us * 3 / 2),
+           [this] { DiskFullFault(); });
+}
+
+void Simulation::SetDiskFull(SimNode* n, bool full) {
+  if (n->disk_full == full) return;
+  n->disk_full = full;
+  if (n->memory != nullptr) {
+    n->memory->set_disk_full(full);
+  } else {
+    n->disk->set_full(full);
+  }
+  if (!full)
+    Trace(32, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, "'s disk has room"); });
+}
+
 void Simulation::HealAll() {
   healed_ = true;
   healed_at_ = now_;
@@ -459,6 +498,7 @@ void Simulation::HealAll() {
   Trace(9, 0, 0, 0, [] { return std::string("faults stop; everything healed"); });
   for (auto& [id, n] : nodes_) {
     n.paused_until = 0;
+    SetDiskFull(&n, false);
     if (n.crash_armed && !n.disk->frozen()) {
       n.disk->Thaw();  // disarm a power loss still waiting for I/O
       n.crash_armed = false;

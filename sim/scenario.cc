@@ -10,16 +10,17 @@
 namespace rb::sim::internal {
 
 // Every field of Scenario, in declaration order: ScenarioText writes them all.
-#define RB_SCENARIO_FIELDS(X)                                                               \
-  X(voters)                                                                                 \
-  X(pre_vote)                                                                               \
-  X(check_quorum) X(snapshot_every) X(max_msg_bytes) X(min_delay_us) X(max_delay_us)        \
-      X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us) X(crash_weight)         \
-          X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)           \
-              X(max_drift_permille) X(max_disk_latency_us) X(power_loss_per_mille)          \
-                  X(mid_io_per_mille) X(corruption_per_mille) X(new_leader_crash_per_mille) \
-                      X(flaky_read_per_mille) X(flaky_read_nodes) X(failing_sync_per_10k)   \
-                          X(failing_sync_nodes) X(max_read_latency_us) X(straggler_per_mille)
+#define RB_SCENARIO_FIELDS(X)                                                                   \
+  X(voters)                                                                                     \
+  X(pre_vote)                                                                                   \
+  X(check_quorum)                                                                               \
+  X(snapshot_every) X(max_msg_bytes) X(min_delay_us) X(max_delay_us) X(drop_per_mille)          \
+      X(duplicate_per_mille) X(fault_interval_us) X(crash_weight) X(partition_weight)           \
+          X(clog_weight) X(pause_weight) X(membership_weight) X(max_drift_permille)             \
+              X(max_disk_latency_us) X(power_loss_per_mille) X(mid_io_per_mille)                \
+                  X(corruption_per_mille) X(new_leader_crash_per_mille) X(flaky_read_per_mille) \
+                      X(flaky_read_nodes) X(failing_sync_per_10k) X(failing_sync_nodes)         \
+                          X(max_read_latency_us) X(straggler_per_mille) X(disk_full_interval_us)
 
 std::string ScenarioText(const Scenario& s) {
   std::string out;
@@ -141,6 +142,10 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   if (o.network_faults) {
     raft::Rng own(o.seed ^ 0x737472616767646cULL);  // "straggdl"
     if (own.Chance(1, 2)) s.straggler_per_mille = static_cast<uint32_t>(own.Range(1, 30));
+  }
+  if (o.disk_full) {
+    raft::Rng own(o.seed ^ 0x6469736b66756c6cULL);  // "diskfull"
+    if (own.Chance(1, 3)) s.disk_full_interval_us = own.Range(500'000, 4'000'000);
   }
   return s;
 }

@@ -35,6 +35,7 @@ constexpr BoolOption kBoolOptions[] = {
     {"disk_corruption", &SimOptions::disk_corruption},
     {"read_faults", &SimOptions::read_faults},
     {"sync_failures", &SimOptions::sync_failures},
+    {"disk_full", &SimOptions::disk_full},
 };
 
 absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptions* o) {

@@ -56,6 +56,7 @@ std::vector<Candidate> Candidates() {
       Off("no dropped messages", &Scenario::drop_per_mille),
       Off("no duplicated messages", &Scenario::duplicate_per_mille),
       Off("no stragglers", &Scenario::straggler_per_mille),
+      Off("no full disks", &Scenario::disk_full_interval_us),
       Off("no clock drift", &Scenario::max_drift_permille),
       Off("no power losses", &Scenario::power_loss_per_mille),
       Off("no disk damage", &Scenario::corruption_per_mille),

@@ -78,6 +78,10 @@ class SimDisk {
   // truncations, syncs) happen, then the disk freezes. REQUIRES: ops >= 1.
   void FreezeAfter(uint64_t ops);
   bool frozen() const { return frozen_; }
+  // A full disk: while set, writes that would make a file larger fail (SimVfs reports
+  // SQLITE_FULL); writes within a file's size, and truncations, still succeed.
+  void set_full(bool full) { full_ = full; }
+  bool full() const { return full_; }
 
   uint64_t unsynced_writes() const;
   // Read() calls so far (each a trip to the device: the simulator charges them time).
@@ -114,6 +118,7 @@ class SimDisk {
   bool Proceed();
 
   bool frozen_ = false;
+  bool full_ = false;
   mutable uint64_t reads_ = 0;     // counted by the const Read()
   uint64_t freeze_countdown_ = 0;  // 0: none
 };

@@ -112,7 +112,8 @@ INSTANTIATE_TEST_SUITE_P(SqliteSeeds, SqliteSeedChunkTest,
 TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   SimOptions o;
   o.storage = SimOptions::Storage::kSqlite;
-  o.seed = 8;  // a power loss damages a database; that node refuses to start
+  o.disk_full = false;  // its own test below; its events would move these seeds' schedules
+  o.seed = 8;           // a power loss damages a database; that node refuses to start
   SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.corrupted_disks, 1u);
@@ -146,6 +147,21 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.sync_failures, 0u);
   EXPECT_GT(r.storage_failures, 0u);  // (a failure inside an automatic checkpoint is not one)
+}
+
+// A pinned seed that fills disks (SimOptions::disk_full) on both back ends: the nodes
+// stall on it, acknowledge nothing they could not write, and the run passes every check.
+TEST_F(SimTest, FullDisksStallNodesAndTheyRecover) {
+  for (SimOptions::Storage storage : {SimOptions::Storage::kMemory, SimOptions::Storage::kSqlite}) {
+    SimOptions o;
+    o.storage = storage;
+    o.seed = 9;
+    const SimResult r = RunSimulation(o);
+    EXPECT_TRUE(r.ok) << r.failure;
+    EXPECT_GT(r.disk_full_episodes, 0u);
+    EXPECT_GT(r.disk_full_stalls, 0u);
+    EXPECT_EQ(r.storage_failures, 0u);  // a full disk is not a storage failure
+  }
 }
 
 // Every schedule in sim/regressions replays and passes: a schedule keeps its scenario

@@ -212,6 +212,10 @@ int SimVfs::Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 off
   if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(n) > SimDisk::kMaxFileBytes) {
     return SQLITE_FULL;
   }
+  if (f->disk->full() &&
+      static_cast<uint64_t>(offset) + static_cast<uint64_t>(n) > f->disk->Size(*f->path)) {
+    return SQLITE_FULL;  // no room to grow the file
+  }
   f->disk->Write(*f->path, static_cast<uint64_t>(offset),
                  absl::string_view(static_cast<const char*>(data), static_cast<size_t>(n)));
   return SQLITE_OK;

@@ -60,6 +60,9 @@ ABSL_FLAG(bool, read_faults, true,
 ABSL_FLAG(bool, sync_failures, true,
           "sqlite: an fsync on some nodes now and then fails, losing part of what it should "
           "have made durable");
+ABSL_FLAG(bool, disk_full, true,
+          "now and then one node's disk fills up for a while; it must stall, acknowledge "
+          "nothing it could not write, and go on once space is back");
 ABSL_FLAG(bool, trace, false, "print every event");
 ABSL_FLAG(bool, check_determinism, false, "run each seed twice and compare event by event");
 ABSL_FLAG(std::string, history, "", "write the client history as JSON lines to this file");
@@ -118,6 +121,7 @@ std::string ReplayCommand(uint64_t seed) {
       {"disk_corruption", absl::GetFlag(FLAGS_disk_corruption)},
       {"read_faults", absl::GetFlag(FLAGS_read_faults)},
       {"sync_failures", absl::GetFlag(FLAGS_sync_failures)},
+      {"disk_full", absl::GetFlag(FLAGS_disk_full)},
   };
   for (const auto& [name, on] : classes) {
     if (!on) absl::StrAppend(&cmd, " --", name, "=false");
@@ -156,6 +160,7 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->disk_corruption = absl::GetFlag(FLAGS_disk_corruption);
   o->read_faults = absl::GetFlag(FLAGS_read_faults);
   o->sync_failures = absl::GetFlag(FLAGS_sync_failures);
+  o->disk_full = absl::GetFlag(FLAGS_disk_full);
   const std::string storage = absl::GetFlag(FLAGS_storage);
   if (storage == "sqlite") {
     o->storage = rb::sim::SimOptions::Storage::kSqlite;
@@ -243,13 +248,16 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
               r.linearizability_inconclusive ? " (linearizability inconclusive)" : "");
   std::printf(
       "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
-      "registered=%llu expired=%llu state_digests_compared=%llu\n",
+      "registered=%llu expired=%llu state_digests_compared=%llu disk_full_episodes=%llu "
+      "disk_full_stalls=%llu\n",
       static_cast<unsigned long long>(r.lease_reads),
       static_cast<unsigned long long>(r.stale_reads_checked),
       static_cast<unsigned long long>(r.stale_reads_unchecked),
       static_cast<unsigned long long>(r.sessions_registered),
       static_cast<unsigned long long>(r.sessions_expired),
-      static_cast<unsigned long long>(r.state_digests_compared));
+      static_cast<unsigned long long>(r.state_digests_compared),
+      static_cast<unsigned long long>(r.disk_full_episodes),
+      static_cast<unsigned long long>(r.disk_full_stalls));
   if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
     const std::string disk = absl::StrCat(
         "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,

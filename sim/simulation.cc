@@ -46,6 +46,7 @@ Simulation::Simulation(const SimOptions& options)
       burst_rng_(options.seed ^ 0x636f6e6662757273ULL),      // "confburs"
       strand_rng_(options.seed ^ 0x737472616e646564ULL),     // "stranded"
       doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),     // "doomedld"
+      disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),  // "diskepis"
       model_(SessionPolicy()) {
   raft::Rng scenario_rng = rng_.Fork();  // forked either way: the run's draws stay put
   if (options_.scenario.empty()) {
@@ -155,6 +156,17 @@ void Simulation::StartNode(SimNode* n) {
       ScheduleRestart(n->id);
       return;
     }
+    if (!opened.ok() && opened.status().code() == absl::StatusCode::kResourceExhausted &&
+        n->disk_full) {
+      // No room to create or recover the store: the process exits, as production's does
+      // with a clear message, and is started again later.
+      Trace(27, n->id, 0, 0, [&] {
+        return absl::StrCat("node ", n->id,
+                            " cannot open its store on a full disk: ", opened.status().ToString());
+      });
+      ScheduleRestart(n->id);
+      return;
+    }
     if (!opened.ok()) {
       // What it must do: never start over state it cannot trust. It stays down. Damage is
       // reported as DataLoss, except in the header fields that identify the file (a flipped
@@ -202,6 +214,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
     return absl::StrCat("node ", n->id, power_loss ? " loses power" : " crashes (kill -9)",
                         n->crash_armed ? " inside its I/O" : "");
   });
+  if (n->node != nullptr) result_.disk_full_stalls += n->node->counters().disk_full_stalls;
   n->node.reset();   // volatile state gone; pending client callbacks are never called
   ++n->incarnation;  // a persist completion in flight is never delivered
   if (n->memory != nullptr) {
@@ -620,6 +633,9 @@ void Simulation::SetUp() {
   if (scenario_.fault_interval_us > 0) {
     Schedule(rng_.Range(0, scenario_.fault_interval_us), [this] { InjectFault(); });
   }
+  if (scenario_.disk_full_interval_us > 0) {
+    Schedule(disk_full_rng_.Range(0, scenario_.disk_full_interval_us), [this] { DiskFullFault(); });
+  }
   events_.push(Event{options_.fault_phase_us, next_seq_++, closure_pool_.Put([this] { HealAll(); }),
                      EventKind::kClosure});
   // Half the seeds that damage a disk do it to a running node instead of at a power loss
@@ -664,8 +680,8 @@ void Simulation::TimelineEvent(uint64_t kind, uint64_t a, uint64_t b, const std:
   // Partitions and healing (6, 7, 9) concern the whole cluster: the faults lane.
   const bool cluster_wide = kind == 6 || kind == 7 || kind == 9;
   const uint64_t node = !cluster_wide && nodes_.count(a) > 0 ? a : 0;
-  // A pause (14) lasts until b: drawn as a span.
-  options_.timeline->Event(now_, kind, node, text, kind == 14 ? b : 0);
+  // A pause (14) and a full disk (31) last until b: drawn as spans.
+  options_.timeline->Event(now_, kind, node, text, kind == 14 || kind == 31 ? b : 0);
 }
 
 void Simulation::TimelineRoles() {
@@ -734,6 +750,9 @@ SimResult Simulation::Run() {
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
   }
   result_.virtual_us = now_;
+  for (auto& [id, n] : nodes_) {
+    if (n.node != nullptr) result_.disk_full_stalls += n.node->counters().disk_full_stalls;
+  }
   result_.stale_reads_unchecked += stale_reads_.size();
   if (!failed_) {
     checker_.set_full_log_checks(true);

@@ -80,6 +80,11 @@ struct SimOptions {
   // error). The store must fail the write and the node stop; nothing may be acknowledged
   // on the strength of the failed fsync.
   bool sync_failures = true;
+  // Now and then one node's disk fills up for a while (the leader half the time): writes
+  // that need more room fail with SQLITE_FULL (ResourceExhausted from the memory model).
+  // The node must keep its state consistent, acknowledge nothing it could not write, and
+  // go on once space is back.
+  bool disk_full = true;
   // A readable event log, if set.
   std::ostream* trace = nullptr;
   // Records the run for its timeline page (sim/timeline.h), if set.
@@ -132,6 +137,8 @@ struct SimResult {
   uint64_t members_replaced = 0;       // and replacements the leader's config shows done
   uint64_t read_faults = 0;            // bits flipped in page reads
   uint64_t sync_failures = 0;          // fsyncs that failed
+  uint64_t disk_full_episodes = 0;     // times a node's disk filled up
+  uint64_t disk_full_stalls = 0;       // Readies that found the disk full (all nodes)
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model

@@ -62,7 +62,8 @@ inline constexpr char kTimelinePageScript[] = R"HTML(<script>
   const EVENT_COLOURS = {1: '#1565c0', 2: '#c62828', 6: '#ef6c00', 7: '#ef6c00', 8: '#8d6e63',
                          9: '#2e7d32', 14: '#6a1b9a', 17: '#00838f', 16: '#00838f',
                          18: '#c62828', 20: '#c62828', 21: '#c62828', 22: '#ad1457',
-                         23: '#ad1457', 27: '#37474f', 28: '#37474f', 30: '#ef6c00'};
+                         23: '#ad1457', 27: '#37474f', 28: '#37474f', 30: '#ef6c00',
+                         31: '#795548', 32: '#795548'};
   const OP_COLOURS = {get: '#64b5f6', put: '#81c784', update: '#aed581', delete: '#e57373',
                       cas: '#ba68c8', register: '#bdbdbd'};
   const LABEL_W = 110, AXIS_H = 22, NODE_H = 26, FAULT_H = 18, CLIENT_H = 16, GAP = 6;
