@@ -1,6 +1,7 @@
 #include "node/member_directory.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
@@ -25,16 +26,29 @@ std::optional<uint64_t> MemberIdFromRowKey(absl::string_view key) {
   return id;
 }
 
+std::string RemovedRowKey(uint64_t id) {
+  std::string key(1, kReservedKeyPrefix);
+  return key + absl::StrFormat("removed/%016x", id);
+}
+
 absl::Status RecordMemberChange(KvTxn* txn, const raft::ConfChange& cc, uint64_t index) {
   for (const raft::ConfChangeSingle& c : cc.changes) {
     if (c.type == raft::ConfChangeType::kRemoveNode) {
       RETURN_IF_ERROR(txn->Delete(MemberRowKey(c.node_id)).status());
+      RETURN_IF_ERROR(txn->Put(RemovedRowKey(c.node_id), absl::StrCat(index), index));
+    } else {
+      RETURN_IF_ERROR(txn->Delete(RemovedRowKey(c.node_id)).status());
     }
   }
   if (cc.context.empty() || cc.changes.empty()) return absl::OkStatus();
   const raft::ConfChangeSingle& described = cc.changes.back();
   if (described.type == raft::ConfChangeType::kRemoveNode) return absl::OkStatus();
   return txn->Put(MemberRowKey(described.node_id), cc.context, index);
+}
+
+absl::StatusOr<bool> WasRemoved(const NodeStore& store, uint64_t id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> row, store.Get(RemovedRowKey(id)));
+  return row.has_value();
 }
 
 }  // namespace rb::node

@@ -27,10 +27,18 @@ std::string MemberRowKey(uint64_t id);
 // The id a member row's key names; nullopt for any other key.
 std::optional<uint64_t> MemberIdFromRowKey(absl::string_view key);
 
+// The row that marks a node as removed (a tombstone), kept until the node is added again.
+std::string RemovedRowKey(uint64_t id);
+
 // Records the effect of a valid conf change committed at `index`: a removed node's row is
-// deleted; the node the context describes (the last change's, by convention) gets the
-// context as its row, if it is added. A change without context leaves rows as they are.
+// deleted and a tombstone row written for it; an added node's tombstone is deleted; the
+// node the context describes (the last change's, by convention) gets the context as its
+// row, if it is added. A change without context leaves member rows as they are.
 absl::Status RecordMemberChange(KvTxn* txn, const raft::ConfChange& cc, uint64_t index);
+
+// Whether the state machine holds a tombstone for `id`: it was removed, and not added
+// again as of the applied index.
+absl::StatusOr<bool> WasRemoved(const NodeStore& store, uint64_t id);
 
 }  // namespace rb::node
 

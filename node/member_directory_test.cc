@@ -40,6 +40,19 @@ TEST_F(MemberDirectoryTest, AddRecordsTheContextAndRemoveDeletesIt) {
   EXPECT_EQ(Row(7), std::nullopt);
 }
 
+TEST_F(MemberDirectoryTest, ARemovalLeavesATombstoneUntilTheNodeIsAddedAgain) {
+  Record(Change(raft::ConfChangeType::kAddNode, 7, "replica4 localhost:1234"), 5);
+  EXPECT_FALSE(*WasRemoved(store_, 7));
+  Record(Change(raft::ConfChangeType::kRemoveNode, 7, ""), 9);
+  EXPECT_TRUE(*WasRemoved(store_, 7));
+  EXPECT_FALSE(*WasRemoved(store_, 8));
+  EXPECT_FALSE(ValidateKey(RemovedRowKey(7)).ok()) << "clients must not write tombstones";
+  // Wiped and joining again under the same name (the same id).
+  Record(Change(raft::ConfChangeType::kAddLearnerNode, 7, "replica4 localhost:1234"), 12);
+  EXPECT_FALSE(*WasRemoved(store_, 7));
+  EXPECT_EQ(Row(7), "replica4 localhost:1234");
+}
+
 TEST_F(MemberDirectoryTest, RowsAreReservedAndSortedById) {
   const std::string key = MemberRowKey(0x1234);
   EXPECT_FALSE(ValidateKey(key).ok()) << "clients must not be able to write member rows";

@@ -77,8 +77,28 @@ void Node::Receive(raft::Message m) {
     ++counters_.dropped_peer_messages;
     return;
   }
+  if (FromRemovedMember(m)) return;
   if (!raw_->Step(std::move(m)).ok()) ++counters_.dropped_peer_messages;
   Pump();
+}
+
+bool Node::FromRemovedMember(const raft::Message& m) {
+  // Only campaigns. A node that missed its own removal times out and campaigns again and
+  // again; its requests are what could disturb the members. Anything else it sends is
+  // harmless (responses from non-members the core drops; its old term's appends are
+  // refused), and a leader's messages must pass even from an id this node saw removed:
+  // the node may lag behind that id's addition again (the same name joining anew).
+  if (m.type != raft::MessageType::kVote && m.type != raft::MessageType::kPreVote) return false;
+  if (raw_->raft().tracker().progress.count(m.from) > 0) return false;
+  const absl::StatusOr<bool> removed = WasRemoved(*store_, m.from);
+  if (!removed.ok() || !*removed) return false;  // unknown: the core decides as ever
+  ++counters_.removed_member_messages;
+  // Bounded: a few ids are ever removed; past the bound they are only counted.
+  if (removed_senders_logged_.size() < 64 && removed_senders_logged_.insert(m.from).second) {
+    RB_LOG(WARNING) << "node " << id_ << ": ignoring campaign messages from node " << m.from
+                    << ", which was removed from the cluster (logged once)";
+  }
+  return true;
 }
 
 void Node::Write(kvpb::Command cmd, WriteCallback answer) {

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -127,6 +128,8 @@ struct NodeCounters {
   uint64_t disk_full_stalls = 0;     // writes of a Ready that found the disk full
   uint64_t disk_full_retries = 0;    // tries again of such a write
   uint64_t writes_refused_disk = 0;  // writes refused for want of disk space
+  // Campaign messages from nodes removed from the cluster (tombstoned), ignored.
+  uint64_t removed_member_messages = 0;
 };
 
 class Node {
@@ -215,6 +218,9 @@ class Node {
   void Pump();
   void HandlePersisted(absl::Status status);
   void HandlePersistedBody(absl::Status status);
+  // Whether m is a campaign message from a node that was removed (member_directory.h's
+  // tombstones) and is not a member again; such messages are counted and dropped.
+  bool FromRemovedMember(const raft::Message& m);
   // Hands ready_ to the store (again, after a full disk).
   void StartPersist();
   // The error a write gets while the disk is full or low, or OK.
@@ -300,6 +306,7 @@ class Node {
   bool lease_renewal_in_flight_ = false;
   NodeCounters counters_;
 
+  std::set<uint64_t> removed_senders_logged_;
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
   uint64_t next_read_id_ = 0;
   std::map<std::string, PendingRead> reads_by_ctx_;      // waiting for a read index

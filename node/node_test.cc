@@ -428,6 +428,42 @@ TEST(NodeTest, RemovedNodeNamesNoLeaderAndRefusesRequests) {
   EXPECT_EQ(net.node(2).leader(), 1u);
 }
 
+// A removed node that keeps campaigning (it missed its removal) is ignored and counted;
+// once added again, it is heard again.
+TEST(NodeTest, CampaignsOfARemovedNodeAreIgnoredUntilItIsAddedAgain) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kRemoveNode, 3});
+  ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
+  net.Settle();
+  ASSERT_FALSE(net.node(2).raw().raft().tracker().progress.count(3));
+  auto campaign = [&](uint64_t from) {
+    raft::Message m;
+    m.type = raft::MessageType::kPreVote;
+    m.from = from;
+    m.to = 2;
+    m.term = net.node(2).raw().raft().term() + 1;
+    m.log_term = 1;
+    m.index = 1;
+    net.node(2).Receive(m);
+  };
+  campaign(3);
+  campaign(3);
+  EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+  net.drop = [](const raft::Message& m) { return m.to == 9; };
+  campaign(9);  // never a member: not tombstoned, so left to the core
+  net.Settle();
+  EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+
+  cc.changes[0].type = raft::ConfChangeType::kAddLearnerNode;
+  ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
+  net.Settle();
+  ASSERT_TRUE(net.node(2).raw().raft().tracker().progress.count(3));
+  campaign(3);
+  EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+}
+
 // A caller that gives up frees what its request held on the node.
 TEST(NodeTest, CancelledRequestsAreAnsweredAndForgotten) {
   Network net(3);
