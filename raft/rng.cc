@@ -22,6 +22,7 @@ Rng::Rng(uint64_t seed) {
 }
 
 uint64_t Rng::Next() {
+  ++draws_;
   const uint64_t result = RotateLeft(s_[1] * 5, 7) * 9;
   const uint64_t t = s_[1] << 17;
   s_[2] ^= s_[0];
@@ -31,6 +32,10 @@ uint64_t Rng::Next() {
   s_[2] ^= t;
   s_[3] = RotateLeft(s_[3], 45);
   return result;
+}
+
+void Rng::Skip(uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) Next();
 }
 
 uint64_t Rng::Uniform(uint64_t bound) {

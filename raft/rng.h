@@ -23,9 +23,14 @@ class Rng {
   bool Chance(uint64_t numerator, uint64_t denominator);
   // A new independent generator, for deriving per-component streams from one seed.
   Rng Fork();
+  // Next() calls so far, and n more whose results are dropped: the simulator replays a
+  // recorded choice by moving its stream past the draws that made it.
+  uint64_t draws() const { return draws_; }
+  void Skip(uint64_t n);
 
  private:
   uint64_t s_[4];
+  uint64_t draws_ = 0;
 };
 
 // One step of splitmix64: also a good mixer for combining seeds.

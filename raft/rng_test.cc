@@ -48,4 +48,14 @@ TEST(RngTest, ForkGivesIndependentStream) {
 }
 
 }  // namespace
+TEST(RngTest, SkippingTheDrawsOfAChoiceLandsWhereMakingItDid) {
+  Rng made(99), skipped(99);
+  const uint64_t before = made.draws();
+  made.Uniform(3);  // may take more than one draw (rejection)
+  made.Range(10, 1'000'000);
+  skipped.Skip(made.draws() - before);
+  EXPECT_EQ(skipped.draws(), made.draws());
+  EXPECT_EQ(skipped.Next(), made.Next());
+}
+
 }  // namespace rb::raft

@@ -26,6 +26,7 @@
 #include "proto/kv.pb.h"
 #include "raft/invariants.h"
 #include "raft/rng.h"
+#include "sim/fault_recorder.h"
 #include "sim/reference_model.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_vfs.h"
@@ -263,6 +264,7 @@ class Simulation {
   template <typename Describe>
   void Trace(uint64_t kind, uint64_t a, uint64_t b, uint64_t c, const Describe& describe) {
     hash_ = Mix(Mix(Mix(Mix(Mix(hash_, now_), kind), a), b), c);
+    if (faults_.active()) faults_.Describe(describe());
     if (options_.trace != nullptr) *options_.trace << now_ << "us " << describe() << "\n";
     if (options_.timeline != nullptr) TimelineEvent(kind, a, b, describe());
   }
@@ -385,6 +387,8 @@ class Simulation {
   raft::Rng strand_rng_;        // likewise
   raft::Rng doomed_rng_;        // likewise
   raft::Rng disk_full_rng_;     // likewise
+  // The nemesis draws through it: its steps are recorded, or replayed (SimOptions::faults).
+  FaultRecorder faults_;
   // The last role and term the timeline recorded per node (its role names are constants).
   std::map<uint64_t, std::pair<const char*, uint64_t>> timeline_roles_;
   uint64_t stranded_writes_ = 0;

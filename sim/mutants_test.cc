@@ -96,8 +96,9 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   EXPECT_LE(r.shrunk.faults, r.original.faults);
   EXPECT_LT(r.shrunk.events, r.original.events);
   // Written down and read back, the shrunk run fails the same way.
-  absl::StatusOr<SimOptions> replay = ReadSchedule(WriteSchedule(
-      r.options, r.options.scenario, OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
+  absl::StatusOr<SimOptions> replay =
+      ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
+                                 OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
   ASSERT_TRUE(replay.ok()) << replay.status();
   const RunSummary again = RunSummarized(*replay);
   EXPECT_TRUE(again.failed);
@@ -107,6 +108,31 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   const ShrinkResult second = Shrink(o);
   EXPECT_EQ(second.steps, r.steps);
   EXPECT_EQ(second.options.scenario, r.options.scenario);
+}
+
+// The second pass drops recorded fault steps: a run with many faults keeps only the few
+// its failure needs, and the schedule lists what is left, in plain words.
+TEST(ShrinkTest, FaultStepsTheFailureDoesNotNeedAreDropped) {
+  SimOptions o;
+  o.seed = 178;
+  o.mutant = Mutant::kSnapshotMatchByIndex;
+  const ShrinkResult r = Shrink(o);
+  ASSERT_TRUE(r.original.failed);
+  ASSERT_TRUE(r.shrunk.failed);
+  EXPECT_EQ(r.shrunk.checker, r.original.checker);
+  EXPECT_LT(r.shrunk.faults, r.original.faults);
+  ASSERT_FALSE(r.steps.empty());
+  EXPECT_NE(r.steps.back().find("fault steps dropped"), std::string::npos) << r.steps.back();
+  const std::string text = WriteSchedule(r.options, r.options.scenario, r.options.faults,
+                                         OutcomeLine(true, r.shrunk.checker, r.shrunk.failure));
+  EXPECT_NE(text.find("(dropped)"), std::string::npos);
+  absl::StatusOr<SimOptions> replay = ReadSchedule(text);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const RunSummary again = RunSummarized(*replay);
+  EXPECT_TRUE(again.failed);
+  EXPECT_EQ(again.checker, r.shrunk.checker);
+  EXPECT_EQ(again.events, r.shrunk.events);
+  EXPECT_EQ(again.faults, r.shrunk.faults);
 }
 
 }  // namespace

@@ -15,12 +15,20 @@ std::string MemberContextFor(uint64_t id) { return absl::StrCat("n", id, " sim:"
 }  // namespace
 
 void Simulation::InjectFault() {
-  if (now_ >= options_.fault_phase_us) return;
-  ++result_.faults_injected;
   const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
                          scenario_.clog_weight + scenario_.pause_weight +
                          scenario_.membership_weight;
-  uint64_t pick = rng_.Uniform(total);
+  // (A shrunk scenario may have turned every kind off.)
+  if (now_ >= options_.fault_phase_us || total == 0) return;
+  faults_.Begin(FaultStep::Chain::kNemesis, now_);
+  if (faults_.dropped()) {
+    const uint64_t next_us = faults_.SkipDropped();
+    faults_.End(&result_.faults);
+    Schedule(next_us, [this] { InjectFault(); });
+    return;
+  }
+  ++result_.faults_injected;
+  uint64_t pick = faults_.Uniform(FaultStream::kMain, total);
   std::vector<uint64_t> ids;
   uint64_t leader = 0;
   for (auto& [id, n] : nodes_) {
@@ -29,35 +37,42 @@ void Simulation::InjectFault() {
   }
   // Half the faults aim at the leader, as a nemesis would: that is where the interesting
   // schedules start (a leader dying with entries half replicated, Figure 8).
-  const bool at_leader = leader != 0 && rng_.Chance(1, 2);
+  const bool at_leader = leader != 0 && faults_.Chance(FaultStream::kMain, 1, 2);
   if (pick < scenario_.crash_weight) {
-    CrashFault(&NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]));
+    CrashFault(
+        &NodeById(at_leader ? leader : ids[faults_.Uniform(FaultStream::kMain, ids.size())]));
   } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
     Partition(ids, at_leader ? leader : 0);
   } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
-    const uint64_t a = ids[rng_.Uniform(ids.size())], b = ids[rng_.Uniform(ids.size())];
-    links_.clogged_until(a, b) = now_ + rng_.Range(100'000, 2'000'000);
+    const uint64_t a = ids[faults_.Uniform(FaultStream::kMain, ids.size())],
+                   b = ids[faults_.Uniform(FaultStream::kMain, ids.size())];
+    links_.clogged_until(a, b) = now_ + faults_.Range(FaultStream::kMain, 100'000, 2'000'000);
     Trace(8, a, b, 0, [&] { return absl::StrCat("clog link ", a, "->", b); });
   } else if ((pick -= scenario_.clog_weight) < scenario_.membership_weight) {
     ChangeMembership(leader);
   } else {
     // A stopped process (GC pause, SIGSTOP, a stalled VM): it neither ticks nor reads.
-    SimNode& n = NodeById(at_leader ? leader : ids[rng_.Uniform(ids.size())]);
-    n.paused_until = now_ + rng_.Range(50'000, 2'000'000);
+    SimNode& n =
+        NodeById(at_leader ? leader : ids[faults_.Uniform(FaultStream::kMain, ids.size())]);
+    n.paused_until = now_ + faults_.Range(FaultStream::kMain, 50'000, 2'000'000);
     Trace(14, n.id, n.paused_until, 0,
           [&] { return absl::StrCat("node ", n.id, " paused until ", n.paused_until, "us"); });
   }
-  Schedule(rng_.Range(scenario_.fault_interval_us / 2, scenario_.fault_interval_us * 3 / 2),
-           [this] { InjectFault(); });
+  // The step's last decision: the delay to the next (a dropped step replays it).
+  const uint64_t next_us = faults_.Range(FaultStream::kMain, scenario_.fault_interval_us / 2,
+                                         scenario_.fault_interval_us * 3 / 2);
+  faults_.End(&result_.faults);
+  Schedule(next_us, [this] { InjectFault(); });
 }
 
 void Simulation::CrashFault(SimNode* n) {
   if (n->node == nullptr || n->crash_armed) return;
-  const bool power_loss = n->disk != nullptr && rng_.Chance(scenario_.power_loss_per_mille, 1000);
-  if (power_loss && rng_.Chance(scenario_.mid_io_per_mille, 1000)) {
+  const bool power_loss = n->disk != nullptr &&
+                          faults_.Chance(FaultStream::kMain, scenario_.power_loss_per_mille, 1000);
+  if (power_loss && faults_.Chance(FaultStream::kMain, scenario_.mid_io_per_mille, 1000)) {
     // Power fails during one of the node's next disk operations, which may be in the
     // middle of a commit; CrashFrozenNodes() takes it down when that happens.
-    const uint64_t ops = rng_.Range(1, 16);
+    const uint64_t ops = faults_.Range(FaultStream::kMain, 1, 16);
     n->disk->FreezeAfter(ops);
     n->crash_armed = true;
     Trace(21, n->id, ops, 0, [&] {
@@ -72,7 +87,7 @@ void Simulation::CrashFault(SimNode* n) {
 void Simulation::StrandWrites(uint64_t leader) {
   SimNode& n = NodeById(leader);
   if (n.node == nullptr || !n.node->is_leader()) return;
-  const uint64_t count = strand_rng_.Range(10, 100);
+  const uint64_t count = faults_.Range(FaultStream::kStrand, 10, 100);
   n.node->BeginBatch();
   for (uint64_t i = 0; i < count; ++i) {
     raftbadger::kvpb::Command cmd;
@@ -87,7 +102,7 @@ void Simulation::StrandWrites(uint64_t leader) {
 
 void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
   const size_t n = ids.size();
-  const uint64_t pattern = leader != 0 ? 0 : rng_.Uniform(3);
+  const uint64_t pattern = leader != 0 ? 0 : faults_.Uniform(FaultStream::kMain, 3);
   std::string what;
   if (pattern == 2 && n >= 4) {
     // Majorities ring: each node hears only its two neighbours, so several overlapping
@@ -101,10 +116,10 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
     what = "majorities ring";
   } else if (pattern == 1 && n >= 3) {
     // Bridge: two halves that only one node (the bridge) connects.
-    const uint64_t bridge = ids[rng_.Uniform(n)];
+    const uint64_t bridge = ids[faults_.Uniform(FaultStream::kMain, n)];
     std::set<uint64_t> half;
     for (uint64_t id : ids) {
-      if (id != bridge && rng_.Chance(1, 2)) half.insert(id);
+      if (id != bridge && faults_.Chance(FaultStream::kMain, 1, 2)) half.insert(id);
     }
     for (uint64_t a : ids) {
       for (uint64_t b : ids) {
@@ -117,13 +132,14 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
     std::set<uint64_t> side;
     if (leader != 0) {
       side.insert(leader);
-      if (n > 2 && rng_.Chance(1, 2)) side.insert(ids[rng_.Uniform(n)]);
+      if (n > 2 && faults_.Chance(FaultStream::kMain, 1, 2))
+        side.insert(ids[faults_.Uniform(FaultStream::kMain, n)]);
     } else {
       for (uint64_t id : ids) {
-        if (rng_.Chance(1, 2)) side.insert(id);
+        if (faults_.Chance(FaultStream::kMain, 1, 2)) side.insert(id);
       }
     }
-    const bool one_way = rng_.Chance(1, 4);
+    const bool one_way = faults_.Chance(FaultStream::kMain, 1, 4);
     for (uint64_t a : ids) {
       for (uint64_t b : ids) {
         if (side.count(a) > 0 && side.count(b) == 0) {
@@ -135,8 +151,8 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
     what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
   }
   Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
-  if (leader != 0 && strand_rng_.Chance(1, 2)) StrandWrites(leader);
-  Schedule(rng_.Range(200'000, 3'000'000), [this] {
+  if (leader != 0 && faults_.Chance(FaultStream::kStrand, 1, 2)) StrandWrites(leader);
+  Schedule(faults_.Range(FaultStream::kMain, 200'000, 3'000'000), [this] {
     links_.RestoreAll();
     Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
   });
@@ -365,7 +381,7 @@ void Simulation::ReplaceMember(uint64_t dead) {
 }
 
 void Simulation::ScheduleRestart(uint64_t id) {
-  Schedule(rng_.Range(50'000, 3'000'000), [this, id] {
+  Schedule(faults_.Range(FaultStream::kMain, 50'000, 3'000'000), [this, id] {
     SimNode& again = NodeById(id);
     if (again.node == nullptr && !again.refused_start) StartNode(&again);
   });
@@ -385,13 +401,15 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
       others.push_back(id);
     }
   }
-  auto pick = [this](const std::vector<uint64_t>& from) { return from[rng_.Uniform(from.size())]; };
+  auto pick = [this](const std::vector<uint64_t>& from) {
+    return from[faults_.Uniform(FaultStream::kMain, from.size())];
+  };
   raft::ConfChange cc;
   std::string what;
   if (tracker.config.voters.IsJoint()) {
     what = "leave joint configuration";  // an explicit joint change waits for this
   } else {
-    switch (rng_.Uniform(5)) {
+    switch (faults_.Uniform(FaultStream::kMain, 5)) {
       case 0:
         if (others.empty()) return;
         cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, pick(others)});
@@ -415,8 +433,9 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
         std::vector<uint64_t> candidates = learners;
         candidates.insert(candidates.end(), others.begin(), others.end());
         if (candidates.empty()) return;
-        cc.transition = rng_.Chance(1, 2) ? raft::ConfChangeTransition::kAuto
-                                          : raft::ConfChangeTransition::kJointExplicit;
+        cc.transition = faults_.Chance(FaultStream::kMain, 1, 2)
+                            ? raft::ConfChangeTransition::kAuto
+                            : raft::ConfChangeTransition::kJointExplicit;
         cc.changes.push_back({raft::ConfChangeType::kRemoveNode, pick(voters)});
         cc.changes.push_back({raft::ConfChangeType::kAddNode, pick(candidates)});
         what = absl::StrCat("replace ", cc.changes[0].node_id, " by ", cc.changes[1].node_id,
@@ -440,27 +459,36 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
     return absl::StrCat("leader ", leader, " proposes: ", what,
                         s.ok() ? "" : absl::StrCat(" (refused: ", s.message(), ")"));
   });
-  if (!s.ok() || second || !burst_rng_.Chance(1, 3)) return;
+  if (!s.ok() || second || !faults_.Chance(FaultStream::kBurst, 1, 3)) return;
   ChangeMembership(leader, /*second=*/true);
-  if (options_.crashes && burst_rng_.Chance(1, 2)) {
-    Schedule(burst_rng_.Range(1'000, 50'000), [this, leader] { CrashFault(&NodeById(leader)); });
+  if (options_.crashes && faults_.Chance(FaultStream::kBurst, 1, 2)) {
+    Schedule(faults_.Range(FaultStream::kBurst, 1'000, 50'000),
+             [this, leader] { CrashFault(&NodeById(leader)); });
   }
 }
 
 void Simulation::DiskFullFault() {
   if (now_ >= options_.fault_phase_us) return;
+  faults_.Begin(FaultStep::Chain::kDiskFull, now_);
+  if (faults_.dropped()) {
+    const uint64_t next_us = faults_.SkipDropped();
+    faults_.End(&result_.faults);
+    Schedule(next_us, [this] { DiskFullFault(); });
+    return;
+  }
   std::vector<uint64_t> ids;
   uint64_t leader = 0;
   for (auto& [id, n] : nodes_) {
     ids.push_back(id);
     if (n.node != nullptr && n.node->is_leader()) leader = id;
   }
-  SimNode& n = NodeById(leader != 0 && disk_full_rng_.Chance(1, 2)
+  SimNode& n = NodeById(leader != 0 && faults_.Chance(FaultStream::kDiskFull, 1, 2)
                             ? leader
-                            : ids[disk_full_rng_.Uniform(ids.size())]);
+                            : ids[faults_.Uniform(FaultStream::kDiskFull, ids.size())]);
   // From a couple of ticks (a log rotation freeing space at once) to ten election
   // timeouts (an operator paged to clean up).
-  const uint64_t until = now_ + disk_full_rng_.Range(2 * kTickUs, 10 * kElectionTicks * kTickUs);
+  const uint64_t until =
+      now_ + faults_.Range(FaultStream::kDiskFull, 2 * kTickUs, 10 * kElectionTicks * kTickUs);
   if (!n.disk_full) {
     ++result_.disk_full_episodes;
     SetDiskFull(&n, true);
@@ -469,9 +497,11 @@ void Simulation::DiskFullFault() {
     const uint64_t id = n.id;
     Schedule(until - now_, [this, id] { SetDiskFull(&NodeById(id), false); });
   }
-  Schedule(disk_full_rng_.Range(scenario_.disk_full_interval_us / 2,
-                                scenario_.disk_full_interval_us * 3 / 2),
-           [this] { DiskFullFault(); });
+  const uint64_t next_us =
+      faults_.Range(FaultStream::kDiskFull, scenario_.disk_full_interval_us / 2,
+                    scenario_.disk_full_interval_us * 3 / 2);
+  faults_.End(&result_.faults);
+  Schedule(next_us, [this] { DiskFullFault(); });
 }
 
 void Simulation::SetDiskFull(SimNode* n, bool full) {

@@ -6,6 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/mutation.h"
@@ -129,11 +131,11 @@ std::string OutcomeLine(bool failed, absl::string_view checker, absl::string_vie
 }
 
 std::string WriteSchedule(const SimOptions& o, const SimResult& r) {
-  return WriteSchedule(o, r.scenario_text, OutcomeLine(!r.ok, r.checker, r.failure));
+  return WriteSchedule(o, r.scenario_text, r.faults, OutcomeLine(!r.ok, r.checker, r.failure));
 }
 
 std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
-                          absl::string_view outcome) {
+                          const std::vector<FaultStep>& faults, absl::string_view outcome) {
   std::string out =
       absl::StrCat("# RaftBadger simulator schedule. Replay: bazel run -c opt //sim:",
                    o.mutant == mutation::Mutant::kNone ? "simulate" : "simulate_mutants",
@@ -154,6 +156,13 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
 #endif
   for (absl::string_view line : absl::StrSplit(scenario_text, '\n', absl::SkipEmpty())) {
     absl::StrAppend(&out, "scenario.", line, "\n");
+  }
+  for (const FaultStep& step : faults) {
+    std::string what = step.description.empty() ? "nothing happened" : step.description;
+    absl::StrReplaceAll({{"\n", " "}}, &what);
+    absl::StrAppend(&out, "# ", absl::StrFormat("%.6f", step.at_us / 1e6), "s ",
+                    step.dropped ? "(dropped) " : "", what, "\n", "fault=", FaultStepText(step),
+                    "\n");
   }
   return out;
 }
@@ -185,6 +194,14 @@ absl::StatusOr<SimOptions> ReadSchedule(absl::string_view text) {
       s = SetOption(option, value, &o);
     } else if (absl::StartsWith(key, "scenario.")) {
       absl::StrAppend(&scenario, key.substr(9), "=", value, "\n");
+    } else if (key == "fault") {
+      absl::StatusOr<FaultStep> step = ParseFaultStep(value);
+      if (step.ok()) {
+        o.faults.push_back(*std::move(step));
+        o.replay_faults = true;
+      } else {
+        s = step.status();
+      }
     } else {
       s = absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
     }

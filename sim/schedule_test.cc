@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "base/logging.h"
 #include "gtest/gtest.h"
@@ -40,6 +41,57 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   EXPECT_EQ(replay.trace_hash, original.trace_hash);
   EXPECT_EQ(replay.scenario, original.scenario);
   EXPECT_EQ(replay.ok, original.ok);
+}
+
+// Replaying a run's recorded fault steps runs the same events, on both back ends and
+// whatever the steps were (crashes, partitions, pauses, membership changes, full disks).
+TEST(ScheduleTest, RecordedFaultStepsReplayExactly) {
+  SetMinLogSeverity(LogSeverity::kFatal);
+  int steps = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    if (seed % 3 == 0) o.storage = SimOptions::Storage::kSqlite;
+    const SimResult original = RunSimulation(o);
+    SimOptions replay = o;
+    replay.faults = original.faults;
+    replay.replay_faults = true;
+    const SimResult again = RunSimulation(replay);
+    EXPECT_EQ(again.trace_hash, original.trace_hash) << "seed " << seed;
+    EXPECT_EQ(again.fault_replay_mismatches, 0u) << "seed " << seed;
+    EXPECT_EQ(again.faults.size(), original.faults.size()) << "seed " << seed;
+    steps += static_cast<int>(original.faults.size());
+  }
+  EXPECT_GT(steps, 50);  // the seeds did inject faults
+}
+
+// A schedule's fault lines, not the generator, decide the faults: a step marked dropped
+// does nothing, and the steps after it still run as recorded.
+TEST(ScheduleTest, AFaultStepMarkedDroppedDoesNothingAndTheRestStayInLine) {
+  SetMinLogSeverity(LogSeverity::kFatal);
+  SimOptions o;
+  o.seed = 5;
+  const SimResult original = RunSimulation(o);
+  ASSERT_GE(original.faults.size(), 3u);
+  const std::string first = FaultStepText(original.faults[0]);
+  std::string text = WriteSchedule(o, original);
+  const size_t at = text.find("fault=" + first);
+  ASSERT_NE(at, std::string::npos);
+  const std::string time = absl::StrCat(" at=", original.faults[0].at_us);
+  text.insert(text.find(time, at) + time.size(), " dropped");
+  absl::StatusOr<SimOptions> read = ReadSchedule(text);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->replay_faults);
+  const SimResult replay = RunSimulation(*read);
+  ASSERT_EQ(replay.faults.size(), original.faults.size());
+  EXPECT_TRUE(replay.faults[0].dropped);
+  EXPECT_NE(replay.trace_hash, original.trace_hash);
+  EXPECT_EQ(replay.fault_replay_mismatches, 0u);
+  for (size_t i = 1; i < original.faults.size(); ++i) {
+    EXPECT_EQ(replay.faults[i].at_us, original.faults[i].at_us) << "step " << i;
+    EXPECT_EQ(FaultStepText(replay.faults[i]), FaultStepText(original.faults[i])) << "step " << i;
+  }
+  EXPECT_EQ(RunSimulation(*read).trace_hash, replay.trace_hash);  // deterministic
 }
 
 TEST(ScheduleTest, TheScheduleNotTheGeneratorDecidesTheScenario) {
@@ -92,6 +144,7 @@ TEST(ScheduleTest, BadSchedulesAreRefusedNamingTheLine) {
       {Replace(good, "scenario.voters", "9"), "voters=9 is not 1 to 7"},
       {Replace(good, "option.storage", "tape"), "not memory or sqlite"},
       {Replace(good, "option.seed", "x"), "option.seed needs a number"},
+      {good + "fault=nemesis at=1 draws=0,0,0\n", "a draw count per stream missing"},
       {good + "option.mutant=vote_ignores_log\n",
        mutation::kBuildHasMutants ? "" : "replay it with //sim:simulate_mutants"},
   };

@@ -1,10 +1,12 @@
 #include "sim/shrink.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/logging.h"
 #include "sim/cluster.h"
@@ -15,12 +17,29 @@ namespace {
 
 using internal::Scenario;
 
-// A child's summary travels as lines: failed, checker, failure, events, faults, ops, then
-// the scenario text.
+// The nemesis's steps that did something (not dropped).
+uint64_t LiveSteps(const std::vector<FaultStep>& steps) {
+  uint64_t n = 0;
+  for (const FaultStep& s : steps) n += s.dropped ? 0 : 1;
+  return n;
+}
+
+constexpr char kStepsMarker[] = "--steps--";
+
+// A child's summary travels as lines: failed, checker, failure, events, faults, ops, the
+// scenario text, then the marker and each fault step as two lines (its text, its
+// description).
 std::string Encode(const SimResult& r) {
-  return absl::StrCat(r.ok ? 0 : 1, "\n", r.checker, "\n",
-                      r.failure.substr(0, r.failure.find('\n')), "\n", r.events, "\n",
-                      r.faults_injected, "\n", r.history.size(), "\n", r.scenario_text);
+  std::string out =
+      absl::StrCat(r.ok ? 0 : 1, "\n", r.checker, "\n", r.failure.substr(0, r.failure.find('\n')),
+                   "\n", r.events, "\n", LiveSteps(r.faults), "\n", r.history.size(), "\n",
+                   r.scenario_text, kStepsMarker, "\n");
+  for (const FaultStep& step : r.faults) {
+    std::string description = step.description;
+    absl::StrReplaceAll({{"\n", " "}}, &description);
+    absl::StrAppend(&out, FaultStepText(step), "\n", description, "\n");
+  }
+  return out;
 }
 
 struct Candidate {
@@ -122,8 +141,53 @@ RunSummary RunSummarized(const SimOptions& options) {
   RB_CHECK(absl::SimpleAtoi(lines[3], &s.events) && absl::SimpleAtoi(lines[4], &s.faults) &&
                absl::SimpleAtoi(lines[5], &s.ops),
            "bad run summary from the child");
-  s.scenario_text = lines[6];
+  const size_t marker = lines[6].find(kStepsMarker);
+  RB_CHECK(marker != std::string::npos, "bad run summary from the child");
+  s.scenario_text = lines[6].substr(0, marker);
+  std::vector<std::string> steps =
+      absl::StrSplit(lines[6].substr(marker + sizeof(kStepsMarker)), '\n');
+  for (size_t i = 0; i + 1 < steps.size(); i += 2) {
+    absl::StatusOr<FaultStep> step = ParseFaultStep(steps[i]);
+    RB_CHECK(step.ok(), "bad fault step from the child: ", step.status().ToString());
+    step->description = steps[i + 1];
+    s.fault_steps.push_back(*std::move(step));
+  }
   return s;
+}
+
+// The second pass: the best run's own fault steps, replayed with some dropped: in halves,
+// then quarters, down to one at a time (delta debugging). A drop is kept if the same check
+// still fails.
+void ShrinkSteps(SimOptions* current, ShrinkResult* result, int max_runs) {
+  std::vector<FaultStep> steps = result->shrunk.fault_steps;
+  current->faults = steps;
+  current->replay_faults = true;
+  const uint64_t before = LiveSteps(steps);
+  for (size_t chunk = std::max<size_t>(steps.size() / 2, 1); result->runs < max_runs; chunk /= 2) {
+    for (size_t first = 0; first < steps.size() && result->runs < max_runs; first += chunk) {
+      std::vector<FaultStep> candidate = steps;
+      bool dropped_any = false;
+      for (size_t i = first; i < std::min(first + chunk, steps.size()); ++i) {
+        dropped_any |= !candidate[i].dropped;
+        candidate[i].dropped = true;
+      }
+      if (!dropped_any) continue;
+      SimOptions o = *current;
+      o.faults = candidate;
+      const RunSummary r = RunSummarized(o);
+      ++result->runs;
+      if (!r.failed || r.checker != result->original.checker) continue;
+      // The replay recorded the same steps, those dropped marked so; keep its descriptions.
+      steps = r.fault_steps.size() == candidate.size() ? r.fault_steps : candidate;
+      current->faults = steps;
+      result->shrunk = r;
+    }
+    if (chunk == 1) break;
+  }
+  if (LiveSteps(steps) < before) {
+    result->steps.push_back(
+        absl::StrCat(before - LiveSteps(steps), " of the ", before, " fault steps dropped"));
+  }
 }
 
 ShrinkResult Shrink(const SimOptions& failing, int max_runs) {
@@ -161,6 +225,7 @@ ShrinkResult Shrink(const SimOptions& failing, int max_runs) {
       changed = true;
     }
   }
+  ShrinkSteps(&current, &result, max_runs);
   result.options = current;
   return result;
 }

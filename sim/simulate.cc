@@ -325,7 +325,7 @@ int ShrinkCommand(uint64_t seed, rb::sim::SimOptions options) {
   }
   std::ofstream file(path);
   file << "# shrunk from seed " << seed << ": " << absl::StrJoin(r.steps, ", ") << "\n"
-       << rb::sim::WriteSchedule(r.options, r.options.scenario,
+       << rb::sim::WriteSchedule(r.options, r.options.scenario, r.options.faults,
                                  rb::sim::OutcomeLine(true, r.shrunk.checker, r.shrunk.failure));
   file.close();
   if (!file) {

@@ -47,6 +47,8 @@ Simulation::Simulation(const SimOptions& options)
       strand_rng_(options.seed ^ 0x737472616e646564ULL),     // "stranded"
       doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),     // "doomedld"
       disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),  // "diskepis"
+      faults_({&rng_, &strand_rng_, &burst_rng_, &disk_full_rng_},
+              options.replay_faults ? options.faults : std::vector<FaultStep>{}),
       model_(SessionPolicy()) {
   raft::Rng scenario_rng = rng_.Fork();  // forked either way: the run's draws stay put
   if (options_.scenario.empty()) {
@@ -750,6 +752,7 @@ SimResult Simulation::Run() {
     if (options_.record_event_hashes) result_.event_hashes.push_back(hash_);
   }
   result_.virtual_us = now_;
+  result_.fault_replay_mismatches = faults_.mismatches();
   for (auto& [id, n] : nodes_) {
     if (n.node != nullptr) result_.disk_full_stalls += n.node->counters().disk_full_stalls;
   }

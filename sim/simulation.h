@@ -30,6 +30,7 @@
 
 #include "base/mutation.h"
 #include "node/node.h"
+#include "sim/fault_step.h"
 #include "sim/history.h"
 
 namespace rb::sim {
@@ -101,6 +102,11 @@ struct SimOptions {
   uint64_t max_linearizability_steps_per_key = 20'000'000;
   // The scenario as ScenarioText lines (sim/schedule.h); empty: drawn from the seed.
   std::string scenario;
+  // With replay_faults, the nemesis makes the choices these steps recorded (a run's
+  // SimResult::faults, or a schedule file's) instead of drawing them, and skips the
+  // dropped ones (sim/fault_step.h). A chain that runs out of steps goes on drawing.
+  std::vector<FaultStep> faults;
+  bool replay_faults = false;
   // The mutant (a deliberate bug, base/mutation.h) to run with; kNone for none. Only a
   // build with the mutants compiled in (//sim:mutants, //sim:simulate_mutants) has any:
   // elsewhere a run with one fails at once, saying so.
@@ -117,7 +123,11 @@ struct SimResult {
   std::string linearizability_failed_key;
   std::vector<size_t> linearizability_longest_order;
   std::optional<size_t> linearizability_unorderable_op;
-  std::string scenario;       // what the seed drew (cluster size, fault rates)
+  std::string scenario;  // what the seed drew (cluster size, fault rates)
+  // The nemesis's steps as it made (or replayed) them, in the order they ran.
+  std::vector<FaultStep> faults;
+  // Replayed choices that no longer fit the code (see FaultRecorder): 0 for an exact replay.
+  uint64_t fault_replay_mismatches = 0;
   std::string scenario_text;  // the same as name=value lines (for a schedule file)
   uint64_t trace_hash = 0;    // over every event of the run
   uint64_t events = 0;
