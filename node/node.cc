@@ -83,19 +83,31 @@ void Node::Receive(raft::Message m) {
 }
 
 bool Node::FromRemovedMember(const raft::Message& m) {
-  // Only campaigns. A node that missed its own removal times out and campaigns again and
-  // again; its requests are what could disturb the members. Anything else it sends is
-  // harmless (responses from non-members the core drops; its old term's appends are
-  // refused), and a leader's messages must pass even from an id this node saw removed:
-  // the node may lag behind that id's addition again (the same name joining anew).
-  if (m.type != raft::MessageType::kVote && m.type != raft::MessageType::kPreVote) return false;
+  // A leader's messages pass, even from an id this node saw removed: this node may lag
+  // behind that id's addition again (the same name joining anew), and refusing its leader
+  // would leave it behind for good. A removed node's own old-term appends the core refuses.
+  if (m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat ||
+      m.type == raft::MessageType::kSnap || m.type == raft::MessageType::kTimeoutNow) {
+    return false;
+  }
   if (raw_->raft().tracker().progress.count(m.from) > 0) return false;
-  const absl::StatusOr<bool> removed = WasRemoved(*store_, m.from);
-  if (!removed.ok() || !*removed) return false;  // unknown: the core decides as ever
+  // Asked of the state machine once per id and applied index: a removed node that keeps
+  // sending costs no read per message.
+  const uint64_t applied = store_->applied_index();
+  auto cached = removed_cache_.find(m.from);
+  if (cached == removed_cache_.end() || cached->second.first != applied) {
+    const absl::StatusOr<bool> removed = WasRemoved(*store_, m.from);
+    if (!removed.ok()) return false;                          // unknown: the core decides as ever
+    if (removed_cache_.size() >= 64) removed_cache_.clear();  // bounded: a few ids at most
+    cached = removed_cache_.insert_or_assign(m.from, std::make_pair(applied, *removed)).first;
+  }
+  if (!cached->second.second) return false;
+  // A node that missed its own removal times out and campaigns again and again; its
+  // campaigns (with ever higher terms) and its answers are what could disturb the members.
   ++counters_.removed_member_messages;
   // Bounded: a few ids are ever removed; past the bound they are only counted.
   if (removed_senders_logged_.size() < 64 && removed_senders_logged_.insert(m.from).second) {
-    RB_LOG(WARNING) << "node " << id_ << ": ignoring campaign messages from node " << m.from
+    RB_LOG(WARNING) << "node " << id_ << ": ignoring messages from node " << m.from
                     << ", which was removed from the cluster (logged once)";
   }
   return true;

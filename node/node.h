@@ -128,7 +128,7 @@ struct NodeCounters {
   uint64_t disk_full_stalls = 0;     // writes of a Ready that found the disk full
   uint64_t disk_full_retries = 0;    // tries again of such a write
   uint64_t writes_refused_disk = 0;  // writes refused for want of disk space
-  // Campaign messages from nodes removed from the cluster (tombstoned), ignored.
+  // Messages from nodes removed from the cluster (tombstoned), ignored: all but a leader's.
   uint64_t removed_member_messages = 0;
 };
 
@@ -218,8 +218,9 @@ class Node {
   void Pump();
   void HandlePersisted(absl::Status status);
   void HandlePersistedBody(absl::Status status);
-  // Whether m is a campaign message from a node that was removed (member_directory.h's
-  // tombstones) and is not a member again; such messages are counted and dropped.
+  // Whether m comes from a node that was removed (member_directory.h's tombstones) and is
+  // not a member again, and is not a leader's message; such messages are counted and
+  // dropped.
   bool FromRemovedMember(const raft::Message& m);
   // Hands ready_ to the store (again, after a full disk).
   void StartPersist();
@@ -307,6 +308,8 @@ class Node {
   NodeCounters counters_;
 
   std::set<uint64_t> removed_senders_logged_;
+  // id -> (applied index when asked, whether it was removed): see FromRemovedMember.
+  std::map<uint64_t, std::pair<uint64_t, bool>> removed_cache_;
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
   uint64_t next_read_id_ = 0;
   std::map<std::string, PendingRead> reads_by_ctx_;      // waiting for a read index

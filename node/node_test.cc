@@ -428,8 +428,8 @@ TEST(NodeTest, RemovedNodeNamesNoLeaderAndRefusesRequests) {
   EXPECT_EQ(net.node(2).leader(), 1u);
 }
 
-// A removed node that keeps campaigning (it missed its removal) is ignored and counted;
-// once added again, it is heard again.
+// A removed node that keeps campaigning (it missed its removal) is ignored and counted, as
+// are its answers; once added again, it is heard again.
 TEST(NodeTest, CampaignsOfARemovedNodeAreIgnoredUntilItIsAddedAgain) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);
@@ -451,6 +451,18 @@ TEST(NodeTest, CampaignsOfARemovedNodeAreIgnoredUntilItIsAddedAgain) {
   campaign(3);
   campaign(3);
   EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+  raft::Message answer;
+  answer.type = raft::MessageType::kAppResp;
+  answer.from = 3;
+  answer.to = 1;
+  answer.term = net.node(1).raw().raft().term() + 5;  // would depose the leader if heard
+  answer.index = 1;
+  // (The leader may have ignored some of node 3's answers already, as it learned of the
+  // removal.)
+  const uint64_t before = net.node(1).counters().removed_member_messages;
+  net.node(1).Receive(answer);
+  EXPECT_EQ(net.node(1).counters().removed_member_messages, before + 1);
+  EXPECT_TRUE(net.node(1).is_leader());
   net.drop = [](const raft::Message& m) { return m.to == 9; };
   campaign(9);  // never a member: not tombstoned, so left to the core
   net.Settle();

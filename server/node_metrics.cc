@@ -49,7 +49,7 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
           "Peer messages the Raft core refused (invalid, or from a non-member).",
           c.dropped_peer_messages);
   counter("rb_removed_member_messages_total",
-          "Campaign messages from nodes removed from the cluster, ignored.",
+          "Messages from nodes removed from the cluster (all but a leader's), ignored.",
           c.removed_member_messages);
   counter("rb_disk_full_stalls_total",
           "Writes of a Ready that found the disk full (the node then stalls and retries).",
