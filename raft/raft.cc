@@ -205,7 +205,7 @@ void Raft::BroadcastAppend() {
 }
 
 void Raft::BroadcastHeartbeat() {
-  BroadcastHeartbeatWithContext(read_only_.LastPendingRequestCtx());
+  BroadcastHeartbeatWithContext(read_only_.LastPendingRequestKey());
 }
 
 void Raft::BroadcastHeartbeatWithContext(const std::string& ctx) {

@@ -394,11 +394,10 @@ void Raft::SendReadIndexResponse(Message m) {
         RespondToReadIndex(m, log_.committed());
         break;
       }
-      const std::string ctx = m.entries[0].data.str();
-      read_only_.AddRequest(log_.committed(), std::move(m));
+      const std::string key = read_only_.AddRequest(log_.committed(), std::move(m));
       // The leader acknowledges its own read; the rest comes with heartbeat responses.
-      read_only_.RecvAck(id_, ctx);
-      BroadcastHeartbeatWithContext(ctx);
+      read_only_.RecvAck(id_, key);
+      BroadcastHeartbeatWithContext(key);
       break;
     }
     case ReadOnlyOption::kLeaseBased:
