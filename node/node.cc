@@ -64,7 +64,7 @@ void Node::SetLowDiskSpace(absl::Status why) {
 }
 
 absl::Status Node::DiskSpaceError() const {
-  const absl::Status& why = disk_full_.ok() ? low_disk_space_ : disk_full_;
+  const absl::Status& why = disk_space_problem();
   if (why.ok()) return why;
   return absl::ResourceExhaustedError(
       absl::StrCat("node ", id_, " refuses writes: its disk is full (", why.message(),

@@ -207,6 +207,12 @@ class Node {
   // as leader, refuses new writes with it but goes on with everything else, so the space
   // left stays for the log's own bookkeeping (terms, votes, other leaders' entries).
   void SetLowDiskSpace(absl::Status why);
+  const absl::Status& low_disk_space() const { return low_disk_space_; }
+  // Why writes are refused for want of space: the full disk if there is one, else the low
+  // space the driver reported; OK while there is room.
+  const absl::Status& disk_space_problem() const {
+    return disk_full_.ok() ? low_disk_space_ : disk_full_;
+  }
   size_t pending_requests() const;
   size_t pending_writes() const { return pending_writes_.size(); }
   // The applied index of the latest snapshot this node took or installed (0: none yet).

@@ -172,14 +172,13 @@ void NodeHost::CheckDiskSpace() {
   }
   free_bytes_ = *free;
   absl::Status low = CheckFreeSpace(*free, options_.min_free_bytes);
-  if (low.ok() != low_disk_space_.ok()) {
+  if (low.ok() != node_->low_disk_space().ok()) {
     if (low.ok()) {
       RB_LOG(INFO) << "disk space is back above the reserve: writes accepted again";
     } else {
       RB_LOG(WARNING) << "disk space low, refusing writes: " << low.message();
     }
   }
-  low_disk_space_ = low;
   node_->SetLowDiskSpace(std::move(low));
 }
 
@@ -212,8 +211,7 @@ void NodeHost::RefreshView() {
     }
     v.failed = !node_->failure().ok();
     v.failure = std::string(node_->failure().message());
-    const absl::Status& full = node_->disk_full().ok() ? low_disk_space_ : node_->disk_full();
-    v.disk_full = std::string(full.message());
+    v.disk_full = std::string(node_->disk_space_problem().message());
     v.free_bytes = free_bytes_;
     v.serving = !v.failed && v.leader != raft::kNone && v.applied >= v.commit;
     v.counters = node_->counters();

@@ -121,7 +121,6 @@ class NodeHost {
   std::unique_ptr<node::Node> node_;
   std::function<void(const NodeView&)> on_view_change_;
   // Loop thread only.
-  absl::Status low_disk_space_;
   uint64_t free_bytes_ = 0;
   bool free_bytes_error_logged_ = false;
 

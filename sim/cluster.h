@@ -320,6 +320,10 @@ class Simulation {
   void ScheduleRestart(uint64_t id);
   void Deliver(raft::Message m);
   void TickNode(uint64_t id);
+  // Begins a step of the nemesis's chain (FaultRecorder). A replayed step marked dropped
+  // ends here: it schedules the chain's next step (`next`) at its recorded delay, and this
+  // returns false, so the caller does nothing more.
+  bool BeginFaultStep(FaultStep::Chain chain, std::function<void()> next);
   void InjectFault();
   // A kill -9 or power loss (now, or armed for the node's next disk operations).
   void CrashFault(SimNode* n);

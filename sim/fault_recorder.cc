@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "base/logging.h"
 
 namespace rb::sim::internal {
@@ -72,7 +73,9 @@ void FaultRecorder::End(std::vector<FaultStep>* out) {
 
 void FaultRecorder::Describe(absl::string_view text) {
   if (!active_ || step_.description.size() >= kMaxDescriptionBytes) return;
-  absl::StrAppend(&step_.description, step_.description.empty() ? "" : "; ", text);
+  // One line: schedules write it as a comment, the shrinker's children as a line.
+  absl::StrAppend(&step_.description, step_.description.empty() ? "" : "; ",
+                  absl::StrReplaceAll(text, {{"\n", " "}}));
 }
 
 const FaultDecision* FaultRecorder::Replayed(FaultStream s,
@@ -98,43 +101,37 @@ void FaultRecorder::Record(FaultStream s, uint64_t value, uint64_t draws_before)
       FaultDecision{value, streams_[static_cast<int>(s)]->draws() - draws_before, s});
 }
 
-uint64_t FaultRecorder::Uniform(FaultStream s, uint64_t bound) {
+uint64_t FaultRecorder::Decide(FaultStream s, bool (*fits)(uint64_t, uint64_t, uint64_t),
+                               uint64_t a, uint64_t b,
+                               uint64_t (*draw)(raft::Rng&, uint64_t, uint64_t)) {
   raft::Rng& rng = *streams_[static_cast<int>(s)];
-  if (!active_) return rng.Uniform(bound);
-  if (const FaultDecision* d = Replayed(
-          s, [](uint64_t v, uint64_t bound, uint64_t) { return v < bound; }, bound, 0)) {
-    return d->value;
-  }
+  if (!active_) return draw(rng, a, b);
+  if (const FaultDecision* d = Replayed(s, fits, a, b)) return d->value;
   const uint64_t before = rng.draws();
-  const uint64_t v = rng.Uniform(bound);
+  const uint64_t v = draw(rng, a, b);
   Record(s, v, before);
   return v;
+}
+
+uint64_t FaultRecorder::Uniform(FaultStream s, uint64_t bound) {
+  return Decide(
+      s, [](uint64_t v, uint64_t bound, uint64_t) { return v < bound; }, bound, 0,
+      [](raft::Rng& r, uint64_t bound, uint64_t) { return r.Uniform(bound); });
 }
 
 uint64_t FaultRecorder::Range(FaultStream s, uint64_t lo, uint64_t hi) {
-  raft::Rng& rng = *streams_[static_cast<int>(s)];
-  if (!active_) return rng.Range(lo, hi);
-  if (const FaultDecision* d = Replayed(
-          s, [](uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; }, lo, hi)) {
-    return d->value;
-  }
-  const uint64_t before = rng.draws();
-  const uint64_t v = rng.Range(lo, hi);
-  Record(s, v, before);
-  return v;
+  return Decide(
+      s, [](uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; }, lo, hi,
+      [](raft::Rng& r, uint64_t lo, uint64_t hi) { return r.Range(lo, hi); });
 }
 
 bool FaultRecorder::Chance(FaultStream s, uint64_t numerator, uint64_t denominator) {
-  raft::Rng& rng = *streams_[static_cast<int>(s)];
-  if (!active_) return rng.Chance(numerator, denominator);
-  if (const FaultDecision* d = Replayed(
-          s, [](uint64_t v, uint64_t, uint64_t) { return v <= 1; }, 0, 0)) {
-    return d->value == 1;
-  }
-  const uint64_t before = rng.draws();
-  const bool v = rng.Chance(numerator, denominator);
-  Record(s, v ? 1 : 0, before);
-  return v;
+  // Recorded as 0 or 1.
+  return Decide(
+             s, [](uint64_t v, uint64_t, uint64_t) { return v <= 1; }, numerator, denominator,
+             [](raft::Rng& r, uint64_t num, uint64_t den) -> uint64_t {
+               return r.Chance(num, den) ? 1 : 0;
+             }) == 1;
 }
 
 }  // namespace rb::sim::internal

@@ -52,6 +52,9 @@ class FaultRecorder {
   const FaultDecision* Replayed(FaultStream s, bool (*fits)(uint64_t, uint64_t, uint64_t),
                                 uint64_t a, uint64_t b);
   void Record(FaultStream s, uint64_t value, uint64_t draws_before);
+  // A decision: replayed if it fits, else drawn (and recorded inside a step).
+  uint64_t Decide(FaultStream s, bool (*fits)(uint64_t, uint64_t, uint64_t), uint64_t a, uint64_t b,
+                  uint64_t (*draw)(raft::Rng&, uint64_t, uint64_t));
 
   std::array<raft::Rng*, kFaultStreams> streams_;
   std::vector<FaultStep> replay_[2];  // by chain

@@ -38,7 +38,7 @@ struct FaultStep {
   // Next() calls per stream during the whole step (the decisions, and what the step's
   // effects drew, such as which unsynced writes a power loss keeps).
   uint64_t stream_draws[kFaultStreams] = {};
-  std::string description;  // plain words, from the step's trace lines
+  std::string description;  // plain words, one line, from the step's trace lines
 };
 
 // One schedule line's value for the step ("nemesis at=... draws=... decisions=..."), and

@@ -14,19 +14,22 @@ std::string MemberContextFor(uint64_t id) { return absl::StrCat("n", id, " sim:"
 
 }  // namespace
 
+bool Simulation::BeginFaultStep(FaultStep::Chain chain, std::function<void()> next) {
+  faults_.Begin(chain, now_);
+  if (!faults_.dropped()) return true;
+  const uint64_t next_us = faults_.SkipDropped();
+  faults_.End(&result_.faults);
+  Schedule(next_us, std::move(next));
+  return false;
+}
+
 void Simulation::InjectFault() {
   const uint32_t total = scenario_.crash_weight + scenario_.partition_weight +
                          scenario_.clog_weight + scenario_.pause_weight +
                          scenario_.membership_weight;
   // (A shrunk scenario may have turned every kind off.)
   if (now_ >= options_.fault_phase_us || total == 0) return;
-  faults_.Begin(FaultStep::Chain::kNemesis, now_);
-  if (faults_.dropped()) {
-    const uint64_t next_us = faults_.SkipDropped();
-    faults_.End(&result_.faults);
-    Schedule(next_us, [this] { InjectFault(); });
-    return;
-  }
+  if (!BeginFaultStep(FaultStep::Chain::kNemesis, [this] { InjectFault(); })) return;
   ++result_.faults_injected;
   uint64_t pick = faults_.Uniform(FaultStream::kMain, total);
   std::vector<uint64_t> ids;
@@ -469,13 +472,7 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
 
 void Simulation::DiskFullFault() {
   if (now_ >= options_.fault_phase_us) return;
-  faults_.Begin(FaultStep::Chain::kDiskFull, now_);
-  if (faults_.dropped()) {
-    const uint64_t next_us = faults_.SkipDropped();
-    faults_.End(&result_.faults);
-    Schedule(next_us, [this] { DiskFullFault(); });
-    return;
-  }
+  if (!BeginFaultStep(FaultStep::Chain::kDiskFull, [this] { DiskFullFault(); })) return;
   std::vector<uint64_t> ids;
   uint64_t leader = 0;
   for (auto& [id, n] : nodes_) {

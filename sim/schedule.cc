@@ -7,7 +7,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/mutation.h"
@@ -158,8 +157,7 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
     absl::StrAppend(&out, "scenario.", line, "\n");
   }
   for (const FaultStep& step : faults) {
-    std::string what = step.description.empty() ? "nothing happened" : step.description;
-    absl::StrReplaceAll({{"\n", " "}}, &what);
+    const std::string& what = step.description.empty() ? "nothing happened" : step.description;
     absl::StrAppend(&out, "# ", absl::StrFormat("%.6f", step.at_us / 1e6), "s ",
                     step.dropped ? "(dropped) " : "", what, "\n", "fault=", FaultStepText(step),
                     "\n");

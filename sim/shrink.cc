@@ -6,7 +6,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/logging.h"
 #include "sim/cluster.h"
@@ -35,9 +34,7 @@ std::string Encode(const SimResult& r) {
                    "\n", r.events, "\n", LiveSteps(r.faults), "\n", r.history.size(), "\n",
                    r.scenario_text, kStepsMarker, "\n");
   for (const FaultStep& step : r.faults) {
-    std::string description = step.description;
-    absl::StrReplaceAll({{"\n", " "}}, &description);
-    absl::StrAppend(&out, FaultStepText(step), "\n", description, "\n");
+    absl::StrAppend(&out, FaultStepText(step), "\n", step.description, "\n");
   }
   return out;
 }
