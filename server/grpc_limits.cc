@@ -12,6 +12,11 @@ void ApplyGrpcLimits(const GrpcLimits& limits, grpc::ServerBuilder* builder) {
   quota.SetMaxThreads(limits.max_handler_threads);
   quota.Resize(static_cast<size_t>(limits.max_memory_bytes));
   builder->SetResourceQuota(quota);
+  // A handler thread that finishes while this many others poll exits, and the next request
+  // starts a new one. gRPC's default (2) made every request under load create and destroy
+  // a thread (a fifth of the server's CPU with 64 clients); idle threads now wait instead.
+  builder->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                               limits.max_handler_threads);
   builder->SetMaxReceiveMessageSize(static_cast<int>(limits.max_receive_bytes));
   builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_streams_per_connection);
   builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
