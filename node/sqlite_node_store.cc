@@ -238,10 +238,11 @@ absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   ASSIGN_OR_RETURN(uint64_t compact_term, store_->Term(compact));
   RETURN_IF_ERROR(store_->Write([&](storage::WriteTxn* txn) { return txn->Compact(compact); }));
   cache_->Compact(compact, compact_term);
-  // Compaction is when the WAL holds the most dead frames: checkpoint and truncate it, so
-  // that its disk space comes back. Unavailable only means a reader pins it: next time.
-  const absl::Status checkpoint = store_->Checkpoint();
-  return checkpoint.code() == absl::StatusCode::kUnavailable ? absl::OkStatus() : checkpoint;
+  // No checkpoint here: SQLite's automatic one (every wal_autocheckpoint_pages) bounds the
+  // WAL, and journal_size_limit its file. Truncating the WAL at every snapshot cost a
+  // database fsync, and made the next commits grow the file again, each fsync then also
+  // writing its size.
+  return absl::OkStatus();
 }
 
 }  // namespace rb::node

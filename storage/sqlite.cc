@@ -151,6 +151,16 @@ absl::StatusOr<Statement*> SqliteDb::Prepare(absl::string_view sql) {
   return raw;
 }
 
+absl::Status SqliteDb::SyncFile() {
+  sqlite3_file* file = nullptr;
+  const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file);
+  if (rc != SQLITE_OK) return Error(rc, "finding the database file to sync");
+  RB_CHECK(file != nullptr && file->pMethods != nullptr, "open database without a file");
+  const int synced = file->pMethods->xSync(file, SQLITE_SYNC_FULL);
+  if (synced != SQLITE_OK) return Error(synced, "syncing the database file");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> SqliteDb::QueryInt64(const std::string& sql) {
   auto stmt = Prepare(sql);
   if (!stmt.ok()) return stmt.status();

@@ -83,6 +83,10 @@ class SqliteDb {
   // Runs `sql` and returns the first column of the first row as an integer.
   absl::StatusOr<int64_t> QueryInt64(const std::string& sql);
 
+  // Syncs the main database file through its VFS (so the simulator's disk sees it), for a
+  // connection that writes with synchronous=OFF and makes its file durable once at the end.
+  absl::Status SyncFile();
+
   // Converts a SQLite result code into a Status naming the file and `what` was attempted.
   absl::Status Error(int rc, absl::string_view what) const;
 
