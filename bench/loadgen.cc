@@ -27,6 +27,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
@@ -263,6 +264,9 @@ int Fail(const std::string& message) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Closed-loop load generator for RaftBadger and etcd.");
   absl::ParseCommandLine(argc, argv);
+  // As in the server: abseil's lock-order bookkeeping is load on the shared cores that
+  // neither system under test should pay for.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options o;
   const std::string api = absl::GetFlag(FLAGS_api);
   if (api == "kv") {
