@@ -1,10 +1,11 @@
 // Limits of the gRPC server, chosen here rather than left to the library's defaults (which
 // let a flood of clients start a thread each and hold connections forever).
 //
-// - Handler threads: at most max_handler_threads run requests at once; a request that
-//   finds none free is refused with RESOURCE_EXHAUSTED before it is read, so that a
-//   flood is shed instead of queued without bound. (Each handler waits for the node: the
-//   node's own bound, MAX_PENDING_REQUESTS, sheds what gets that far.)
+// - Handler threads: at most max_handler_threads run synchronous requests (reads, admin)
+//   at once; a request that finds none free is refused with RESOURCE_EXHAUSTED before it
+//   is read, so that a flood is shed instead of queued without bound. Writes use the
+//   callback API and hold no thread; KvCore bounds them at the same number. (The node's
+//   own bound, MAX_PENDING_REQUESTS, sheds what gets that far.)
 // - Memory: gRPC's buffers for this server are bounded by max_memory_bytes.
 // - Streams per connection: bounded (a client cannot open thousands of calls on one
 //   connection); peers use two long-lived streams each.

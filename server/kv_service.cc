@@ -69,7 +69,12 @@ KvCore::KvCore(const ServerConfig* config, NodeHost* host, node::SqliteNodeStore
       store_(store),
       book_(book),
       cluster_id_(cluster_id),
-      security_(security) {}
+      security_(security),
+      timer_([host](std::function<void(node::Node&)> cancel) {
+        // As in RunOnLoop: with the queue full, the node frees the entry itself once the
+        // write applies or leadership changes (bounded by max_pending_requests).
+        host->Post(std::move(cancel));
+      }) {}
 
 uint64_t KvCore::NewAttemptId() {
   static absl::Mutex mu;
@@ -80,7 +85,7 @@ uint64_t KvCore::NewAttemptId() {
   return id;
 }
 
-absl::Time KvCore::Deadline(grpc::ServerContext* ctx) const {
+absl::Time KvCore::Deadline(const grpc::ServerContextBase* ctx) const {
   const absl::Time fallback = absl::Now() + absl::Milliseconds(config_->request_timeout_ms);
   const absl::Time theirs = absl::FromChrono(ctx->deadline());
   return std::min(theirs, fallback);
@@ -92,7 +97,7 @@ grpc::Status KvCore::CheckKey(const std::string& key) const {
 }
 
 grpc::Status KvCore::Unavailable(const std::string& message, uint64_t leader,
-                                 grpc::ServerContext* ctx) const {
+                                 grpc::ServerContextBase* ctx) const {
   if (leader != 0) {
     if (auto info = book_->Find(leader)) {
       ctx->AddTrailingMetadata(kLeaderNameTrailer, info->name);
@@ -124,56 +129,124 @@ grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
   return status;
 }
 
-grpc::Status KvCore::Write(grpc::ServerContext* ctx, kvpb::Command cmd,
-                           kvpb::CommandResult* result) {
+void KvCore::RunOnLoopAsync(const grpc::ServerContextBase* ctx,
+                            std::function<void(node::Node&, std::shared_ptr<AsyncCall>)> fn,
+                            AsyncCall::Reply reply) {
+  auto call = std::make_shared<AsyncCall>(std::move(reply));
+  // Before posting: the loop may answer at once.
+  timer_.Add(call, Deadline(ctx));
+  if (!host_->Post([fn = std::move(fn), call](node::Node& n) { fn(n, call); })) {
+    call->Finish(host_->stopping()
+                     ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down")
+                     : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                    "this node's request queue is full"));
+  }
+}
+
+bool KvCore::BeginWrite() {
+  if (writes_in_flight_.fetch_add(1, std::memory_order_relaxed) >= config_->max_handler_threads) {
+    writes_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void KvCore::EndWrite() {
+  const int before = writes_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  RB_CHECK(before > 0, "a write ended that had not begun");
+}
+
+void KvCore::Write(grpc::CallbackServerContext* ctx, kvpb::Command cmd, WriteDone done) {
   if (cmd.client_id() == 0) {
     // No session: at most once for this single attempt. The seq only tells this attempt's
     // answer apart from others' while it waits on the leader.
     cmd.set_seq(NewAttemptId());
   }
-  auto out = std::make_shared<kvpb::CommandResult>();
-  auto redirect = std::make_shared<uint64_t>(0);
-  auto expired = std::make_shared<std::atomic<bool>>(false);
-  grpc::Status status = RunOnLoop(ctx, [cmd, out, redirect, expired](node::Node& n, auto call) {
+  // Written on the loop before it answers; read only with the loop's answer.
+  struct Outcome {
+    kvpb::CommandResult result;
+    uint64_t redirect = 0;
+    bool expired = false;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  const bool forwarded = ctx->client_metadata().count(kForwardedHeader) > 0;
+  auto on_loop = [cmd, outcome](node::Node& n, std::shared_ptr<AsyncCall> call) {
     if (!n.is_leader() && n.leader() != raft::kNone) {
-      *redirect = n.leader();
+      outcome->redirect = n.leader();
       call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"));
       return;
     }
-    n.Write(cmd, [out, call, expired](absl::StatusOr<kvpb::CommandResult> r) {
-      if (r.ok()) *out = *r;
-      if (node::IsSessionExpired(r.status())) *expired = true;
+    n.Write(cmd, [outcome, call](absl::StatusOr<kvpb::CommandResult> r) {
+      if (r.ok()) outcome->result = *std::move(r);
+      if (node::IsSessionExpired(r.status())) outcome->expired = true;
       call->Finish(ToGrpc(r.status()));
     });
     call->SetCancel(
         [client = cmd.client_id(), seq = cmd.seq()](node::Node& n) { n.CancelWrite(client, seq); });
-  });
-  if (status.ok()) {
-    *result = *out;
-    return status;
-  }
-  if (*expired) {
-    // Structured, so that a client knows to register again rather than parse the text.
-    ctx->AddTrailingMetadata(kErrorTrailer, kSessionExpired);
-    return status;
-  }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && *redirect != 0) {
-    const bool forwarded = ctx->client_metadata().count(kForwardedHeader) > 0;
-    if (!forwarded) return Forward(ctx, *redirect, cmd, result);
-    return Unavailable(absl::StrCat("not the leader; the leader is ", book_->NameOf(*redirect)),
-                       *redirect, ctx);
-  }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return Unavailable(status.error_message(), host_->view().leader, ctx);
-  }
-  return status;
+  };
+  auto reply = [this, ctx, cmd, outcome, forwarded, done = std::move(done)](grpc::Status status) {
+    // The deadline's answer comes from the timer, perhaps while the loop still writes the
+    // outcome: it reads nothing of it.
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      done(status, kvpb::CommandResult());
+      return;
+    }
+    if (status.ok()) {
+      done(status, outcome->result);
+      return;
+    }
+    if (outcome->expired) {
+      // Structured, so that a client knows to register again rather than parse the text.
+      ctx->AddTrailingMetadata(kErrorTrailer, kSessionExpired);
+      done(status, kvpb::CommandResult());
+      return;
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && outcome->redirect != 0) {
+      if (!forwarded) {
+        Forward(ctx, outcome->redirect, cmd, done);
+        return;
+      }
+      done(Unavailable(
+               absl::StrCat("not the leader; the leader is ", book_->NameOf(outcome->redirect)),
+               outcome->redirect, ctx),
+           kvpb::CommandResult());
+      return;
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      status = Unavailable(status.error_message(), host_->view().leader, ctx);
+    }
+    done(status, kvpb::CommandResult());
+  };
+  RunOnLoopAsync(ctx, std::move(on_loop), std::move(reply));
 }
 
-grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kvpb::Command& cmd,
-                             kvpb::CommandResult* result) {
-  auto info = book_->Find(leader);
-  if (!info) return Unavailable("the leader's address is not known yet; retry", leader, ctx);
+namespace {
+
+// One forwarded write in flight: what its callback needs alive until it runs.
+struct ForwardedCall {
   std::unique_ptr<v1::KV::Stub> stub;
+  grpc::ClientContext ctx;
+  v1::PutRequest put;
+  v1::PutResponse put_resp;
+  v1::DeleteRequest del;
+  v1::DeleteResponse del_resp;
+  v1::CompareAndSwapRequest cas;
+  v1::CompareAndSwapResponse cas_resp;
+  v1::RegisterSessionRequest reg;
+  v1::RegisterSessionResponse reg_resp;
+};
+
+}  // namespace
+
+void KvCore::Forward(grpc::CallbackServerContext* ctx, uint64_t leader, const kvpb::Command& cmd,
+                     WriteDone done) {
+  auto info = book_->Find(leader);
+  if (!info) {
+    done(Unavailable("the leader's address is not known yet; retry", leader, ctx),
+         kvpb::CommandResult());
+    return;
+  }
+  auto f = std::make_shared<ForwardedCall>();
   {
     absl::MutexLock lock(&forward_mu_);
     auto& channel = forward_channels_[info->address];
@@ -182,73 +255,85 @@ grpc::Status KvCore::Forward(grpc::ServerContext* ctx, uint64_t leader, const kv
       // with a token it sends its own.
       channel = grpc::CreateChannel(info->address, security_->ChannelCredentials());
     }
-    stub = v1::KV::NewStub(channel);
+    f->stub = v1::KV::NewStub(channel);
   }
-  grpc::ClientContext fctx;
-  fctx.set_deadline(absl::ToChronoTime(Deadline(ctx)));
-  fctx.AddMetadata(kForwardedHeader, "1");
-  security_->AttachToken(&fctx);
+  f->ctx.set_deadline(absl::ToChronoTime(Deadline(ctx)));
+  f->ctx.AddMetadata(kForwardedHeader, "1");
+  security_->AttachToken(&f->ctx);
   v1::Session session;
   session.set_client_id(cmd.client_id());
   session.set_seq(cmd.client_id() == 0 ? 0 : cmd.seq());
-  grpc::Status s;
+  // The leader's answer as this node's: its trailers (the leader, a session's expiry), and
+  // the result a local write would have given.
+  auto finish = [ctx, f, done](grpc::Status s, kvpb::CommandResult result) {
+    for (const auto& [key, value] : f->ctx.GetServerTrailingMetadata()) {
+      ctx->AddTrailingMetadata(std::string(key.data(), key.size()),
+                               std::string(value.data(), value.size()));
+    }
+    done(std::move(s), result);
+  };
   switch (cmd.op_case()) {
     case kvpb::Command::kPut: {
-      v1::PutRequest req;
-      req.set_key(cmd.put().key());
-      req.set_value(cmd.put().value());
-      req.set_require_existing(cmd.put().require_existing());
-      if (cmd.client_id() != 0) *req.mutable_session() = session;
-      v1::PutResponse resp;
-      s = stub->Put(&fctx, req, &resp);
-      result->set_revision(resp.revision());
-      result->set_existed(s.ok());
-      if (cmd.put().require_existing() && s.error_code() == grpc::StatusCode::NOT_FOUND) {
-        return grpc::Status::OK;  // the leader applied it: the key was missing
-      }
-      break;
+      f->put.set_key(cmd.put().key());
+      f->put.set_value(cmd.put().value());
+      f->put.set_require_existing(cmd.put().require_existing());
+      if (cmd.client_id() != 0) *f->put.mutable_session() = session;
+      const bool require_existing = cmd.put().require_existing();
+      f->stub->async()->Put(
+          &f->ctx, &f->put, &f->put_resp, [f, finish, require_existing](grpc::Status s) {
+            kvpb::CommandResult result;
+            result.set_revision(f->put_resp.revision());
+            result.set_existed(s.ok());
+            if (require_existing && s.error_code() == grpc::StatusCode::NOT_FOUND) {
+              s = grpc::Status::OK;  // the leader applied it: key missing
+            }
+            finish(std::move(s), result);
+          });
+      return;
     }
     case kvpb::Command::kDelete: {
-      v1::DeleteRequest req;
-      req.set_key(cmd.delete_().key());
-      if (cmd.client_id() != 0) *req.mutable_session() = session;
-      v1::DeleteResponse resp;
-      s = stub->Delete(&fctx, req, &resp);
-      result->set_existed(resp.existed());
-      result->set_revision(resp.revision());
-      break;
+      f->del.set_key(cmd.delete_().key());
+      if (cmd.client_id() != 0) *f->del.mutable_session() = session;
+      f->stub->async()->Delete(&f->ctx, &f->del, &f->del_resp, [f, finish](grpc::Status s) {
+        kvpb::CommandResult result;
+        result.set_existed(f->del_resp.existed());
+        result.set_revision(f->del_resp.revision());
+        finish(std::move(s), result);
+      });
+      return;
     }
     case kvpb::Command::kCas: {
-      v1::CompareAndSwapRequest req;
-      req.set_key(cmd.cas().key());
+      f->cas.set_key(cmd.cas().key());
       if (cmd.cas().expect_absent()) {
-        req.set_expect_absent(true);
+        f->cas.set_expect_absent(true);
       } else {
-        req.set_expected_value(cmd.cas().expected());
+        f->cas.set_expected_value(cmd.cas().expected());
       }
-      req.set_value(cmd.cas().value());
-      if (cmd.client_id() != 0) *req.mutable_session() = session;
-      v1::CompareAndSwapResponse resp;
-      s = stub->CompareAndSwap(&fctx, req, &resp);
-      result->set_swapped(resp.swapped());
-      result->set_revision(resp.revision());
-      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) return grpc::Status::OK;
-      break;
+      f->cas.set_value(cmd.cas().value());
+      if (cmd.client_id() != 0) *f->cas.mutable_session() = session;
+      f->stub->async()->CompareAndSwap(&f->ctx, &f->cas, &f->cas_resp, [f, finish](grpc::Status s) {
+        kvpb::CommandResult result;
+        result.set_swapped(f->cas_resp.swapped());
+        result.set_revision(f->cas_resp.revision());
+        if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) s = grpc::Status::OK;
+        finish(std::move(s), result);
+      });
+      return;
     }
     case kvpb::Command::kRegisterSession: {
-      v1::RegisterSessionResponse resp;
-      s = stub->RegisterSession(&fctx, v1::RegisterSessionRequest(), &resp);
-      result->set_session_id(resp.client_id());
-      break;
+      f->stub->async()->RegisterSession(&f->ctx, &f->reg, &f->reg_resp,
+                                        [f, finish](grpc::Status s) {
+                                          kvpb::CommandResult result;
+                                          result.set_session_id(f->reg_resp.client_id());
+                                          finish(std::move(s), result);
+                                        });
+      return;
     }
     case kvpb::Command::OP_NOT_SET:
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "command has no operation");
+      break;
   }
-  for (const auto& [key, value] : fctx.GetServerTrailingMetadata()) {
-    ctx->AddTrailingMetadata(std::string(key.data(), key.size()),
-                             std::string(value.data(), value.size()));
-  }
-  return s;
+  done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "command has no operation"),
+       kvpb::CommandResult());
 }
 
 grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
@@ -326,18 +411,68 @@ grpc::Status KvCore::Status(v1::StatusResponse* out) {
 }
 
 // ---------------------------------------------------------------------------------------
-// badgerpb.BadgerService: the old API. Values are the old `secrets`.
+// The callback API's writes.
 
-grpc::Status BadgerServiceImpl::SaveEntries(grpc::ServerContext* ctx,
-                                            const badgerpb::SaveEntriesRequest* req,
-                                            badgerpb::SaveEntriesResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
+namespace {
+
+// Starts a write for a callback-API handler and returns its reactor: authorizes, builds the
+// command (make_command, after authorization), and finishes the reactor with what
+// answer(status, result, resp) makes of the write's outcome.
+template <typename Resp, typename MakeCommand, typename Answer>
+grpc::ServerUnaryReactor* StartWrite(KvCore* core, grpc::CallbackServerContext* ctx, Resp* resp,
+                                     MakeCommand make_command, Answer answer) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (grpc::Status a = core->Authorize(*ctx); !a.ok()) {
+    reactor->Finish(a);
+    return reactor;
+  }
+  absl::StatusOr<kvpb::Command> cmd = make_command();
+  if (!cmd.ok()) {
+    reactor->Finish(ToGrpc(cmd.status()));
+    return reactor;
+  }
+  if (!core->BeginWrite()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many writes in flight on this node (MAX_HANDLER_THREADS)"));
+    return reactor;
+  }
+  core->Write(ctx, *std::move(cmd),
+              [core, reactor, resp, answer](grpc::Status s, const kvpb::CommandResult& result) {
+                grpc::Status answered = answer(std::move(s), result, resp);
+                core->EndWrite();
+                reactor->Finish(std::move(answered));
+              });
+  return reactor;
+}
+
+// The KV API's answer: the status, and on success the response ResponseFor makes.
+template <typename Req>
+auto KvAnswer(const Req* req) {
+  return [req](grpc::Status s, const kvpb::CommandResult& result, auto* resp) {
+    if (!s.ok()) return s;
+    return ToGrpc(node::ResponseFor(*req, result, resp));
+  };
+}
+
+// The old API's answer to SaveEntries and DeleteEntries: success mirrors the status
+// (deleting a missing key succeeds, as it did).
+template <typename Resp>
+grpc::Status BadgerSuccess(grpc::Status s, const kvpb::CommandResult& /*result*/, Resp* resp) {
   resp->set_success(s.ok());
   return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// badgerpb.BadgerService: the old API. Values are the old `secrets`.
+
+grpc::ServerUnaryReactor* BadgerServiceImpl::SaveEntries(grpc::CallbackServerContext* ctx,
+                                                         const badgerpb::SaveEntriesRequest* req,
+                                                         badgerpb::SaveEntriesResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); },
+      BadgerSuccess<badgerpb::SaveEntriesResponse>);
 }
 
 grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
@@ -355,42 +490,28 @@ grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
   return s;
 }
 
-grpc::Status BadgerServiceImpl::DeleteEntries(grpc::ServerContext* ctx,
-                                              const badgerpb::DeleteEntriesRequest* req,
-                                              badgerpb::DeleteEntriesResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
-  resp->set_success(s.ok());  // deleting a missing key succeeds, as it did
-  return s;
+grpc::ServerUnaryReactor* BadgerServiceImpl::DeleteEntries(
+    grpc::CallbackServerContext* ctx, const badgerpb::DeleteEntriesRequest* req,
+    badgerpb::DeleteEntriesResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); },
+      BadgerSuccess<badgerpb::DeleteEntriesResponse>);
 }
 
-grpc::Status BadgerServiceImpl::UpdateEntries(grpc::ServerContext* ctx,
-                                              const badgerpb::UpdateEntriesRequest* req,
-                                              badgerpb::UpdateEntriesResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
-  if (!s.ok()) return s;
-  return ToGrpc(node::ResponseFor(*req, result, resp));
+grpc::ServerUnaryReactor* BadgerServiceImpl::UpdateEntries(
+    grpc::CallbackServerContext* ctx, const badgerpb::UpdateEntriesRequest* req,
+    badgerpb::UpdateEntriesResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); }, KvAnswer(req));
 }
 
 // ---------------------------------------------------------------------------------------
 // raftbadger.v1.KV.
 
-grpc::Status KvServiceImpl::Put(grpc::ServerContext* ctx, const v1::PutRequest* req,
-                                v1::PutResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
-  if (!s.ok()) return s;
-  return ToGrpc(node::ResponseFor(*req, result, resp));
+grpc::ServerUnaryReactor* KvServiceImpl::Put(grpc::CallbackServerContext* ctx,
+                                             const v1::PutRequest* req, v1::PutResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); }, KvAnswer(req));
 }
 
 grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
@@ -399,27 +520,18 @@ grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* 
   return core_->Get(ctx, req->key(), req->consistency(), resp);
 }
 
-grpc::Status KvServiceImpl::Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
-                                   v1::DeleteResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
-  if (!s.ok()) return s;
-  return ToGrpc(node::ResponseFor(*req, result, resp));
+grpc::ServerUnaryReactor* KvServiceImpl::Delete(grpc::CallbackServerContext* ctx,
+                                                const v1::DeleteRequest* req,
+                                                v1::DeleteResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); }, KvAnswer(req));
 }
 
-grpc::Status KvServiceImpl::CompareAndSwap(grpc::ServerContext* ctx,
-                                           const v1::CompareAndSwapRequest* req,
-                                           v1::CompareAndSwapResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  auto cmd = node::CommandFor(*req, core_->limits());
-  if (!cmd.ok()) return ToGrpc(cmd.status());
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, *std::move(cmd), &result);
-  if (!s.ok()) return s;
-  return ToGrpc(node::ResponseFor(*req, result, resp));
+grpc::ServerUnaryReactor* KvServiceImpl::CompareAndSwap(grpc::CallbackServerContext* ctx,
+                                                        const v1::CompareAndSwapRequest* req,
+                                                        v1::CompareAndSwapResponse* resp) {
+  return StartWrite(
+      core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); }, KvAnswer(req));
 }
 
 grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeRequest* req,
@@ -431,16 +543,18 @@ grpc::Status KvServiceImpl::Range(grpc::ServerContext* ctx, const v1::RangeReque
   return core_->Range(ctx, *req, resp);
 }
 
-grpc::Status KvServiceImpl::RegisterSession(grpc::ServerContext* ctx,
-                                            const v1::RegisterSessionRequest* /*req*/,
-                                            v1::RegisterSessionResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
+grpc::ServerUnaryReactor* KvServiceImpl::RegisterSession(grpc::CallbackServerContext* ctx,
+                                                         const v1::RegisterSessionRequest* /*req*/,
+                                                         v1::RegisterSessionResponse* resp) {
   // Through the log, like a write: the session exists on every member, and its id (the
   // log index) is unique for the life of the cluster.
-  kvpb::CommandResult result;
-  grpc::Status s = core_->Write(ctx, node::RegisterSessionCommand(), &result);
-  if (s.ok()) resp->set_client_id(result.session_id());
-  return s;
+  return StartWrite(
+      core_, ctx, resp,
+      [] { return absl::StatusOr<kvpb::Command>(node::RegisterSessionCommand()); },
+      [](grpc::Status s, const kvpb::CommandResult& result, v1::RegisterSessionResponse* r) {
+        if (s.ok()) r->set_client_id(result.session_id());
+        return s;
+      });
 }
 
 grpc::Status ClusterServiceImpl::Status(grpc::ServerContext* ctx, const v1::StatusRequest* /*req*/,

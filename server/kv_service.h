@@ -2,8 +2,11 @@
 // unchanged), raftbadger.v1.KV and raftbadger.v1.Cluster.
 //
 // Every request has a deadline (the caller's, or request_timeout_ms) and is posted to the
-// node's loop; the handler waits for the node's answer until then. Writes received by a
-// follower are forwarded to the leader over gRPC (once: a forwarded request is never
+// node's loop. Writes use gRPC's callback API: the handler returns at once and the loop's
+// answer (or the deadline, AsyncCall) finishes the call, with no thread waiting for it.
+// Reads wait on a handler thread (LoopCall), since they read the store after the loop's
+// barrier, and the loop must not wait for the store while a write holds it. Writes received
+// by a follower are forwarded to the leader over gRPC (once: a forwarded request is never
 // forwarded again). Reads are served by the node that receives them at the requested
 // consistency. Errors are gRPC status codes; UNAVAILABLE carries the leader, when known,
 // in the trailers rb-leader-name and rb-leader-address.
@@ -23,6 +26,7 @@
 #include "proto/kv.pb.h"
 #include "proto/raftbadger.grpc.pb.h"
 #include "server/address_book.h"
+#include "server/async_call.h"
 #include "server/config.h"
 #include "server/loop_call.h"
 #include "server/node_host.h"
@@ -56,13 +60,23 @@ class KvCore {
          AddressBook* book, const std::atomic<uint64_t>* cluster_id, const NodeSecurity* security);
 
   // Every client-facing handler's first step: OK, or UNAUTHENTICATED (security.h).
-  grpc::Status Authorize(const grpc::ServerContext& ctx) const {
+  grpc::Status Authorize(const grpc::ServerContextBase& ctx) const {
     return security_->AuthorizeClient(ctx);
   }
 
-  // Proposes cmd (on the leader, or forwarded to it) and returns its applied result.
-  grpc::Status Write(grpc::ServerContext* ctx, raftbadger::kvpb::Command cmd,
-                     raftbadger::kvpb::CommandResult* result);
+  // Runs once with a write's status and, if OK, its applied result; on the loop, the
+  // deadline timer's thread or a forwarding call's callback. It must not block.
+  using WriteDone =
+      std::function<void(grpc::Status, const raftbadger::kvpb::CommandResult& result)>;
+  // Proposes cmd (on the leader, or forwarded to it) and gives its applied result to done.
+  // Returns at once. ctx must stay valid until done has run (the callback API's reactor
+  // is finished from done).
+  void Write(grpc::CallbackServerContext* ctx, raftbadger::kvpb::Command cmd, WriteDone done);
+  // Callback-API writes hold no thread, so the handler-thread limit does not bound them:
+  // this does, at the same number (MAX_HANDLER_THREADS). False (and nothing taken) when
+  // that many are in flight already; otherwise EndWrite must follow, once.
+  bool BeginWrite();
+  void EndWrite();
   // Reads key at the given consistency. NOT_FOUND if absent.
   grpc::Status Get(grpc::ServerContext* ctx, const std::string& key,
                    raftbadger::v1::Consistency consistency, raftbadger::v1::GetResponse* out);
@@ -77,24 +91,30 @@ class KvCore {
   uint64_t NewAttemptId();
   const ServerConfig& config() const { return *config_; }
   // The request's deadline: the caller's, or request_timeout_ms from now if sooner.
-  absl::Time Deadline(grpc::ServerContext* ctx) const;
+  absl::Time Deadline(const grpc::ServerContextBase* ctx) const;
   // Runs fn on the loop; fn must see that call->Finish is called once (on the loop), and
   // may say how to cancel. Waits until then or the deadline; at the deadline, posts the
   // cancellation so that the node forgets the request.
   grpc::Status RunOnLoop(grpc::ServerContext* ctx,
                          std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn);
+  // RunOnLoop without waiting: reply runs once with the answer, DEADLINE_EXCEEDED at the
+  // deadline (the cancellation is then posted), or at once if the loop refuses the work.
+  void RunOnLoopAsync(const grpc::ServerContextBase* ctx,
+                      std::function<void(node::Node&, std::shared_ptr<AsyncCall>)> fn,
+                      AsyncCall::Reply reply);
   // Waits until this node may serve a read at `consistency` (node::Node::ReadBarrier). The
   // caller then reads the store on its own thread, not the loop's: the read may wait for a
   // write in flight, and sees at least what the barrier promised.
   grpc::Status WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency);
   // UNAVAILABLE with the leader (if known) in the trailers.
   grpc::Status Unavailable(const std::string& message, uint64_t leader,
-                           grpc::ServerContext* ctx) const;
+                           grpc::ServerContextBase* ctx) const;
 
  private:
-  grpc::Status Forward(grpc::ServerContext* ctx, uint64_t leader,
-                       const raftbadger::kvpb::Command& cmd,
-                       raftbadger::kvpb::CommandResult* result);
+  // Sends cmd to the leader as a client would (marked forwarded) and gives its answer and
+  // trailers to done, without waiting.
+  void Forward(grpc::CallbackServerContext* ctx, uint64_t leader,
+               const raftbadger::kvpb::Command& cmd, WriteDone done);
 
   const ServerConfig* config_;
   NodeHost* host_;
@@ -106,41 +126,60 @@ class KvCore {
   absl::Mutex forward_mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> forward_channels_
       ABSL_GUARDED_BY(forward_mu_);
+  std::atomic<int> writes_in_flight_{0};
+  // Expires the callback API's calls; declared last, so that it stops first.
+  DeadlineTimer timer_;
 };
 
-class BadgerServiceImpl final : public badgerpb::BadgerService::Service {
+// Writes through the callback API, reads synchronous (see the top of this file).
+using BadgerServiceBase = badgerpb::BadgerService::WithCallbackMethod_SaveEntries<
+    badgerpb::BadgerService::WithCallbackMethod_DeleteEntries<
+        badgerpb::BadgerService::WithCallbackMethod_UpdateEntries<
+            badgerpb::BadgerService::Service>>>;
+
+class BadgerServiceImpl final : public BadgerServiceBase {
  public:
   explicit BadgerServiceImpl(KvCore* core) : core_(core) {}
-  grpc::Status SaveEntries(grpc::ServerContext* ctx, const badgerpb::SaveEntriesRequest* req,
-                           badgerpb::SaveEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* SaveEntries(grpc::CallbackServerContext* ctx,
+                                        const badgerpb::SaveEntriesRequest* req,
+                                        badgerpb::SaveEntriesResponse* resp) override;
   grpc::Status GetEntries(grpc::ServerContext* ctx, const badgerpb::GetEntriesRequest* req,
                           badgerpb::GetEntriesResponse* resp) override;
-  grpc::Status DeleteEntries(grpc::ServerContext* ctx, const badgerpb::DeleteEntriesRequest* req,
-                             badgerpb::DeleteEntriesResponse* resp) override;
-  grpc::Status UpdateEntries(grpc::ServerContext* ctx, const badgerpb::UpdateEntriesRequest* req,
-                             badgerpb::UpdateEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteEntries(grpc::CallbackServerContext* ctx,
+                                          const badgerpb::DeleteEntriesRequest* req,
+                                          badgerpb::DeleteEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateEntries(grpc::CallbackServerContext* ctx,
+                                          const badgerpb::UpdateEntriesRequest* req,
+                                          badgerpb::UpdateEntriesResponse* resp) override;
 
  private:
   KvCore* core_;
 };
 
-class KvServiceImpl final : public raftbadger::v1::KV::Service {
+using KvServiceBase =
+    raftbadger::v1::KV::WithCallbackMethod_Put<raftbadger::v1::KV::WithCallbackMethod_Delete<
+        raftbadger::v1::KV::WithCallbackMethod_CompareAndSwap<
+            raftbadger::v1::KV::WithCallbackMethod_RegisterSession<raftbadger::v1::KV::Service>>>>;
+
+class KvServiceImpl final : public KvServiceBase {
  public:
   explicit KvServiceImpl(KvCore* core) : core_(core) {}
-  grpc::Status Put(grpc::ServerContext* ctx, const raftbadger::v1::PutRequest* req,
-                   raftbadger::v1::PutResponse* resp) override;
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
+                                const raftbadger::v1::PutRequest* req,
+                                raftbadger::v1::PutResponse* resp) override;
   grpc::Status Get(grpc::ServerContext* ctx, const raftbadger::v1::GetRequest* req,
                    raftbadger::v1::GetResponse* resp) override;
-  grpc::Status Delete(grpc::ServerContext* ctx, const raftbadger::v1::DeleteRequest* req,
-                      raftbadger::v1::DeleteResponse* resp) override;
-  grpc::Status CompareAndSwap(grpc::ServerContext* ctx,
-                              const raftbadger::v1::CompareAndSwapRequest* req,
-                              raftbadger::v1::CompareAndSwapResponse* resp) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const raftbadger::v1::DeleteRequest* req,
+                                   raftbadger::v1::DeleteResponse* resp) override;
+  grpc::ServerUnaryReactor* CompareAndSwap(grpc::CallbackServerContext* ctx,
+                                           const raftbadger::v1::CompareAndSwapRequest* req,
+                                           raftbadger::v1::CompareAndSwapResponse* resp) override;
   grpc::Status Range(grpc::ServerContext* ctx, const raftbadger::v1::RangeRequest* req,
                      raftbadger::v1::RangeResponse* resp) override;
-  grpc::Status RegisterSession(grpc::ServerContext* ctx,
-                               const raftbadger::v1::RegisterSessionRequest* req,
-                               raftbadger::v1::RegisterSessionResponse* resp) override;
+  grpc::ServerUnaryReactor* RegisterSession(grpc::CallbackServerContext* ctx,
+                                            const raftbadger::v1::RegisterSessionRequest* req,
+                                            raftbadger::v1::RegisterSessionResponse* resp) override;
 
  private:
   KvCore* core_;

@@ -71,14 +71,14 @@ std::shared_ptr<grpc::Channel> NodeSecurity::PeerChannel(const std::string& addr
 
 namespace {
 
-bool HasVerifiedCertificate(const grpc::ServerContext& ctx) {
+bool HasVerifiedCertificate(const grpc::ServerContextBase& ctx) {
   auto auth = ctx.auth_context();
   return auth != nullptr && auth->IsPeerAuthenticated();
 }
 
 }  // namespace
 
-grpc::Status NodeSecurity::AuthorizeClient(const grpc::ServerContext& ctx) const {
+grpc::Status NodeSecurity::AuthorizeClient(const grpc::ServerContextBase& ctx) const {
   if (!tls() && token_.empty()) return grpc::Status::OK;
   if (tls() && HasVerifiedCertificate(ctx)) return grpc::Status::OK;
   if (!token_.empty()) {

@@ -50,7 +50,7 @@ class NodeSecurity {
   void AttachToken(grpc::ClientContext* ctx) const { client::AttachToken(token_, ctx); }
 
   // OK, or UNAUTHENTICATED with what is missing. Never quotes what the caller sent.
-  grpc::Status AuthorizeClient(const grpc::ServerContext& ctx) const;
+  grpc::Status AuthorizeClient(const grpc::ServerContextBase& ctx) const;
   // OK, or PERMISSION_DENIED when, with TLS, the caller's certificate does not name
   // `claimed_name`.
   grpc::Status AuthorizePeer(const grpc::ServerContext& ctx, absl::string_view claimed_name) const;

@@ -288,6 +288,44 @@ TEST_F(ApiTest, DeadlinePassesWhileTheLeaderCannotCommit) {
   follower_ = leader_ == 1 ? 2 : 1;
 }
 
+// A client without a deadline of its own (the old Go client set none) gets the server's,
+// REQUEST_TIMEOUT_MS (300 ms here, well inside the second after which a leader that hears
+// from no follower steps down). Writes are answered through gRPC's callback API, so this
+// is the server's deadline timer answering, not a handler thread that gave up waiting.
+TEST(ApiDeadlineTest, TheServersDeadlineAnswersAWriteThatCannotCommit) {
+  LocalCluster c(3, {{"REQUEST_TIMEOUT_MS", "300"}});
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, absl::Seconds(30));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  auto kv =
+      v1::KV::NewStub(grpc::CreateChannel(c.endpoint(*leader), grpc::InsecureChannelCredentials()));
+  auto put = [&](const std::string& key) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    v1::PutRequest req;
+    req.set_key(key);
+    req.set_value("v");
+    v1::PutResponse resp;
+    return kv->Put(&ctx, req, &resp);
+  };
+  ASSERT_TRUE(put("before").ok());
+  for (int i = 1; i <= 3; ++i) {
+    if (i != *leader) c.Signal(i, SIGSTOP);
+  }
+  const absl::Time start = absl::Now();
+  const grpc::Status s = put("stuck");
+  const absl::Duration took = absl::Now() - start;
+  for (int i = 1; i <= 3; ++i) {
+    if (i != *leader) c.Signal(i, SIGCONT);
+  }
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_NE(s.error_message().find("deadline passed before the cluster answered"),
+            std::string::npos)
+      << "not the server's answer: " << s.error_message();
+  EXPECT_GE(took, absl::Milliseconds(290));
+  EXPECT_LT(took, absl::Seconds(30));
+}
+
 TEST_F(ApiTest, RangePagesThroughAPrefix) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(Put(leader_, absl::StrCat("range/", 100 + i), "v").ok());
