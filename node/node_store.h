@@ -86,6 +86,13 @@ class NodeStore {
   // fsync (group commit of log and state machine). Its error fails the whole write. It may
   // run before Persist returns or later, but always before done.
   //
+  // A Ready with no entries, no snapshot, and no change of term or vote (one that only
+  // advances the commit index and applies) need not be durable when done runs (etcd's
+  // MustSync): it holds nothing the log does not, and a power loss that loses it only
+  // makes the node apply those entries again. The store must still make it durable before
+  // anything else reads or writes it, so that no read shows what a power loss could undo
+  // and nothing is built on it.
+  //
   // done gets ResourceExhausted only when the disk had no room and none of the write took
   // effect: the node may then hand the same Ready (and apply) to Persist again.
   virtual void Persist(const raft::Ready& rd, ApplyFn apply,
@@ -94,6 +101,7 @@ class NodeStore {
   virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   virtual uint64_t applied_index() const = 0;
+
   // Digest of the whole state machine at its applied index (reads every row).
   virtual absl::StatusOr<StateDigest> Digest() const = 0;
   // Takes a snapshot of the state machine at its applied index and compacts the log up to

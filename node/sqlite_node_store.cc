@@ -126,19 +126,37 @@ void SqliteNodeStore::SetThreads(Scheduler scheduler, Writer writer) {
   writer_ = std::move(writer);
 }
 
-absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& apply) {
+absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& apply,
+                                         const std::function<void(absl::Status)>& early) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = store_->Write([&](storage::WriteTxn* txn) -> absl::Status {
-    if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));
-    RETURN_IF_ERROR(txn->AppendEntries(rd.entries));
-    if (rd.hard_state) RETURN_IF_ERROR(txn->SetHardState(*rd.hard_state));
-    if (write_hook_) write_hook_(rd);
-    if (!apply) return absl::OkStatus();
-    SqliteKvTxn kv(txn);
-    return apply(&kv);
-  });
+  // The core's must_sync (etcd's MustSync): only entries or a new term or vote make
+  // promises that a power loss must not break (a snapshot, too). A Ready that only commits
+  // and applies may complete before its fsync: what it applied is committed, so in the
+  // log of a majority already.
+  const bool sync = early == nullptr || rd.must_sync || rd.snapshot != nullptr;
+  absl::Status status = store_->Write(
+      [&](storage::WriteTxn* txn) -> absl::Status {
+        if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));
+        RETURN_IF_ERROR(txn->AppendEntries(rd.entries));
+        if (rd.hard_state) RETURN_IF_ERROR(txn->SetHardState(*rd.hard_state));
+        if (write_hook_) write_hook_(rd);
+        if (!apply) return absl::OkStatus();
+        SqliteKvTxn kv(txn);
+        return apply(&kv);
+      },
+      sync);
+  // Before completing: the node serves reads waiting for this index once it completes (they
+  // then read through the store, which waits for the sync below).
   applied_index_.store(store_->applied_index(), std::memory_order_release);
-  return status;
+  if (sync || !status.ok()) return status;
+  early(status);
+  // Still holding the store: no read sees this write, and no write follows it, before it
+  // is durable. So at most one commit is ever unsynced, the last one in the WAL, which is
+  // what a power loss may tear (storage/wal_frames.h tells that from damage).
+  const absl::Status synced = store_->SyncWal();
+  // A failed sync poisons the store: the next persist fails and stops the node.
+  if (!synced.ok()) RB_LOG(ERROR) << "syncing an applied Ready failed: " << synced;
+  return synced;
 }
 
 void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
@@ -147,23 +165,37 @@ void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
   persist_in_flight_ = true;
   // rd stays untouched until done has run (the node's contract with its store).
   auto job = [this, &rd, apply = std::move(apply), done = std::move(done)]() mutable {
-    const absl::Status status = WriteReady(rd, apply);
-    auto complete = [this, &rd, status, done = std::move(done)]() {
-      persist_in_flight_ = false;
-      if (status.ok()) {
-        // Durable now: the core may forget these entries, so the cache must have them.
-        if (rd.snapshot != nullptr) {
-          cache_->ApplySnapshot(rd.snapshot->metadata.index, rd.snapshot->metadata.term);
+    // Completes the persist with status, on the node's thread (through the scheduler).
+    auto finish = [this, &rd, &done](absl::Status status) {
+      auto complete = [this, &rd, status, done = std::move(done)]() {
+        persist_in_flight_ = false;
+        if (status.ok()) {
+          // Durable now: the core may forget these entries, so the cache must have them.
+          if (rd.snapshot != nullptr) {
+            cache_->ApplySnapshot(rd.snapshot->metadata.index, rd.snapshot->metadata.term);
+          }
+          cache_->Append(rd.entries);
         }
-        cache_->Append(rd.entries);
+        done(status);
+      };
+      if (scheduler_) {
+        scheduler_(std::move(complete));
+      } else {
+        complete();
       }
-      done(status);
     };
+    // Completing early needs a scheduler: run inline, the completion could start the next
+    // persist while this one still holds the store.
+    bool finished = false;
+    std::function<void(absl::Status)> early;
     if (scheduler_) {
-      scheduler_(std::move(complete));
-    } else {
-      complete();
+      early = [&](absl::Status s) {
+        finished = true;
+        finish(std::move(s));
+      };
     }
+    const absl::Status status = WriteReady(rd, apply, early);
+    if (!finished) finish(status);
   };
   if (writer_) {
     writer_(std::move(job));

@@ -3,8 +3,11 @@
 //
 // Persist() is one write transaction per Ready (group commit): the log, the hard state and,
 // through its apply function, the state machine's changes with the applied index, under
-// one fsync. A snapshot in a Ready must already be complete in the snapshot directory (the
-// transport receives it with storage::SnapshotReceiver before handing MsgSnap to the node).
+// one fsync. A Ready that only commits and applies (NodeStore::Persist) is completed as
+// soon as it is committed, and synced right after, still holding the store: a lone
+// client's write waits for one fsync on the leader, not two, and no read or write sees it
+// before it is durable. A snapshot in a Ready must already be complete in the snapshot directory
+// (the transport receives it with storage::SnapshotReceiver before handing MsgSnap to the node).
 //
 // THREADS. The node's thread calls everything here. With a Writer, the write transaction
 // (fsync included) runs on the writer's thread instead, beside the node's (etcd's leader
@@ -92,8 +95,11 @@ class SqliteNodeStore : public NodeStore {
   class LockedLog;
 
   SqliteNodeStore(std::unique_ptr<storage::Store> store, Scheduler scheduler, Writer writer);
-  // The write transaction of one Ready. Runs on the writer's thread, if there is one.
-  absl::Status WriteReady(const raft::Ready& rd, const ApplyFn& apply);
+  // The write transaction of one Ready. Runs on the writer's thread, if there is one. A
+  // Ready that needs no fsync before completion (see the top) calls early(status) once it
+  // is committed, then syncs; early is null, or completes the persist without blocking.
+  absl::Status WriteReady(const raft::Ready& rd, const ApplyFn& apply,
+                          const std::function<void(absl::Status)>& early);
 
   mutable absl::Mutex mu_;
   const std::unique_ptr<storage::Store> store_ ABSL_PT_GUARDED_BY(mu_);

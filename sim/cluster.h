@@ -150,17 +150,19 @@ struct SimNode {
   std::unique_ptr<SimDisk> disk;
   std::unique_ptr<node::SqliteNodeStore> sqlite;
   std::string dir;
-  raft::HardState closed_hard_state;  // SQLite: the durable hard state when it was closed
-  bool crash_armed = false;           // a power loss waits for the node's next I/O
-  bool lost_power_in_io = false;      // it struck: the commit in flight may be lost
-  bool disk_corrupted = false;        // the simulator damaged its database
-  bool refused_start = false;         // and it refused to start over it: down for good
-  uint64_t incarnation = 0;           // bumped by each crash: older completions are dropped
-  std::unique_ptr<node::Node> node;   // null while crashed
+  raft::HardState closed_hard_state;    // SQLite: the durable hard state when it was closed
+  uint64_t closed_durable_applied = 0;  // SQLite: the synced applied index when it was closed
+  bool crash_armed = false;             // a power loss waits for the node's next I/O
+  bool lost_power_in_io = false;        // it struck: the commit in flight may be lost
+  bool disk_corrupted = false;          // the simulator damaged its database
+  bool refused_start = false;           // and it refused to start over it: down for good
+  uint64_t incarnation = 0;             // bumped by each crash: older completions are dropped
+  std::unique_ptr<node::Node> node;     // null while crashed
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
-  uint64_t last_applied = 0;  // across restarts: no index applied twice
+  uint64_t durable_applied = 0;  // SQLite: the synced applied index, as the checks last saw it
+  uint64_t last_applied = 0;     // across restarts: no index applied twice
   // The store's applied index when its state machine was last digested (CheckStateDigest).
   uint64_t digested_index = UINT64_MAX;
   uint64_t tick_us = 0;             // this node's clock: the nominal tick, drifted
@@ -177,7 +179,8 @@ struct SimNode {
   }
   raft::HardState durable_hard_state() const {
     if (memory != nullptr) return memory->durable_hard_state();
-    return sqlite != nullptr ? sqlite->store().hard_state() : closed_hard_state;
+    // What a power loss would keep: a Ready that only applies is written without an fsync.
+    return sqlite != nullptr ? sqlite->store().durable_hard_state() : closed_hard_state;
   }
 };
 

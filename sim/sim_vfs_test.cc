@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
+#include "node/sqlite_node_store.h"
 #include "storage/snapshot.h"
 #include "storage/store.h"
 
@@ -175,6 +176,99 @@ TEST(SimVfsTest, RecordedSnapshotSurvivesPowerLoss) {
     }
     EXPECT_EQ(rows, 201u) << "round " << round;  // 200 keys and "last"
   }
+}
+
+// A Ready that only commits and applies (the core's must_sync is false) completes before
+// its fsync, so that a lone client's write waits for one fsync on the leader, not two; the
+// store syncs it before it lets go, so no read or later write sees it unsynced. A Ready
+// with entries completes only after its fsync.
+TEST(SimVfsTest, AReadyThatOnlyAppliesCompletesBeforeItsFsync) {
+  SimDisk disk;
+  SimVfs vfs(3);
+  vfs.Mount("n1", &disk);
+  raft::ConfState conf;
+  conf.voters = {1};
+  std::vector<std::function<void()>> completions;
+  uint64_t syncs_at_completion = 0;
+  auto opened = node::SqliteNodeStore::Open(Options(vfs), conf, [&](std::function<void()> c) {
+    syncs_at_completion = vfs.syncs();
+    completions.push_back(std::move(c));
+  });
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  node::SqliteNodeStore& store = **opened;
+  auto run_completions = [&] {
+    for (auto& c : completions) c();
+    completions.clear();
+  };
+  int done = 0;
+  auto count = [&done](absl::Status s) {
+    ASSERT_TRUE(s.ok()) << s;
+    ++done;
+  };
+  const uint64_t first = *store.raft_storage().LastIndex() + 1;
+  const raft::Entry entry{1, first, raft::EntryType::kNormal, std::string("put")};
+
+  raft::Ready append;
+  append.entries = {entry};
+  append.hard_state = raft::HardState{1, 1, first - 1};
+  append.must_sync = true;
+  uint64_t before = vfs.syncs();
+  store.Persist(append, nullptr, count);
+  EXPECT_GT(syncs_at_completion, before) << "entries completed before their fsync";
+  run_completions();
+
+  raft::Ready apply_only;
+  apply_only.hard_state = raft::HardState{1, 1, first};
+  apply_only.committed_entries = {entry};
+  apply_only.must_sync = false;
+  before = vfs.syncs();
+  store.Persist(
+      apply_only,
+      [&](node::KvTxn* t) -> absl::Status {
+        RETURN_IF_ERROR(t->Put("k", "v", first));
+        return t->SetApplied(first, conf);
+      },
+      count);
+  EXPECT_EQ(syncs_at_completion, before) << "the apply waited for its fsync to complete";
+  EXPECT_GT(vfs.syncs(), before) << "the apply was never synced";
+  EXPECT_EQ(store.store().durable_applied_index(), first);
+  EXPECT_EQ(store.store().durable_hard_state().commit, first);
+  run_completions();
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(*store.Get("k"), "v");
+}
+
+// A commit made without an fsync, then a failed fsync: the kernel may have dropped its pages,
+// so the store must neither claim it durable nor serve it. Syncs fail at random (half of
+// them) from the second open on; the first disk whose open survives and whose SyncWal fails
+// is the case checked.
+TEST(SimVfsTest, AFailedSyncOfAnUnsyncedCommitPoisonsReadsAndWrites) {
+  bool checked = false;
+  for (uint64_t seed = 1; seed <= 64 && !checked; ++seed) {
+    SimDisk disk;
+    SimVfs vfs(seed);
+    vfs.Mount("n1", &disk);
+    {
+      auto created = storage::Store::Open(Options(vfs));
+      ASSERT_TRUE(created.ok()) << created.status();
+      ASSERT_TRUE(AppendBatch(created->get(), 1, 5).ok());
+    }
+    vfs.SetFailingSyncs("/n1/raftbadger.db-wal", 5000);
+    auto opened = storage::Store::Open(Options(vfs));
+    if (!opened.ok()) continue;  // its own sync failed
+    storage::Store& store = **opened;
+    // A new WAL's header is synced even so, and that sync may fail too: another disk.
+    const absl::Status written =
+        store.Write([](storage::WriteTxn* t) { return t->Put("k", "v", 5); }, /*sync=*/false);
+    if (!written.ok()) continue;
+    EXPECT_EQ(*store.Get("k"), "v");
+    if (store.SyncWal().ok()) continue;
+    checked = true;
+    EXPECT_EQ(store.Get("k").status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(store.Scan("", 10).ok());
+    EXPECT_FALSE(AppendBatch(&store, 6, 1).ok());
+  }
+  EXPECT_TRUE(checked) << "no disk opened and then failed its sync";
 }
 
 // Transient read faults: page reads of the database and its WAL return a flipped bit now

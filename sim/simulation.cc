@@ -190,12 +190,16 @@ void Simulation::StartNode(SimNode* n) {
       return;
     }
     n->sqlite = *std::move(opened);
-    if (n->lost_power_in_io) {
-      // The application in flight when the power failed never reached the disk: the node
-      // applies those entries again (the fingerprints still check they are the same).
-      n->last_applied = std::min(n->last_applied, n->sqlite->store().applied_index());
-      n->lost_power_in_io = false;
+    // A power loss may take applications that were not synced (the one in flight, and
+    // those of Readies that only applied): the node applies those entries again, and the
+    // fingerprints still check they are the same. Never below what was synced.
+    const uint64_t reopened = n->sqlite->store().applied_index();
+    if (reopened < n->closed_durable_applied) {
+      Fail("durability", absl::StrCat("node ", n->id, " restarted at applied index ", reopened,
+                                      ", below the ", n->closed_durable_applied, " it had synced"));
     }
+    n->last_applied = std::min(n->last_applied, reopened);
+    n->lost_power_in_io = false;
   }
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
@@ -224,11 +228,13 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
     checker_.ForgetNode(n->id);
     return;
   }
-  // The store's cached hard state is durable unless the disk froze inside the commit that
-  // wrote it; then the last one the checks saw durable stands in until the restart.
+  // The store's last synced hard state is durable unless the disk froze inside the commit
+  // that wrote it; then the last one the checks saw durable stands in until the restart.
   n->lost_power_in_io = n->disk->frozen();
   n->closed_hard_state = n->disk->frozen() ? raft::HardState{n->durable_term, 0, n->durable_commit}
-                                           : n->sqlite->store().hard_state();
+                                           : n->sqlite->store().durable_hard_state();
+  n->closed_durable_applied =
+      n->disk->frozen() ? n->durable_applied : n->sqlite->store().durable_applied_index();
   // The process dies: closing its connections here must not write (a real kill -9 runs no
   // checkpoint), so the disk is frozen around the close. Nor read: a disk frozen inside a
   // commit holds half of it, which only the restart may look at.
@@ -485,6 +491,9 @@ void Simulation::CheckAfterEvent() {
     }
     n.durable_term = std::max(n.durable_term, hs.term);
     n.durable_commit = std::max(n.durable_commit, hs.commit);
+    if (n.sqlite != nullptr) {
+      n.durable_applied = std::max(n.durable_applied, n.sqlite->store().durable_applied_index());
+    }
     if (n.node != nullptr) {
       live_.push_back(&n.node->raw().raft());
       CheckStateDigest(n);

@@ -234,7 +234,9 @@ absl::Status Store::Initialize(bool fresh_allowed) {
   }
   RETURN_IF_ERROR(LoadState());
   if (!fresh && options_.verify_on_open) RETURN_IF_ERROR(VerifyRows());
-  return absl::OkStatus();
+  // Commits made without an fsync survive a kill -9 in the page cache; make them durable
+  // before anything is built on them, so that what a restart sees stays (see Write).
+  return SyncWalFile();
 }
 
 absl::Status Store::ReservePageChecksumBytes() {
@@ -551,15 +553,29 @@ absl::StatusOr<std::shared_ptr<const raft::Snapshot>> Store::GetSnapshot() const
 // ---------------------------------------------------------------------------------------
 // Writes.
 
-absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn) {
+absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool sync) {
   if (!failed_.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(db_path_, ": refusing writes after an earlier I/O failure: ", failed_));
+  }
+  // In WAL mode, NORMAL commits without an fsync. Its automatic checkpoint would sync the
+  // WAL first and ignore a failure of that fsync, after which the kernel may have dropped
+  // this commit's pages and a later fsync succeeds anyway: so none runs after such a
+  // commit (the next synced one runs it), and SyncWal reports the failure instead.
+  const bool skip_fsync = !sync && options_.sync;
+  if (skip_fsync) {
+    RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+    sqlite3_wal_autocheckpoint(db_->handle(), 0);
   }
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   WriteTxn txn(this);
   absl::Status s = fn(&txn);
   if (s.ok()) s = db_->Exec("COMMIT");
+  if (skip_fsync) {
+    // A failure here would leave later commits unsynced while they claim durability.
+    RB_CHECK(db_->Exec("PRAGMA synchronous=FULL").ok(), "cannot restore synchronous=FULL");
+    sqlite3_wal_autocheckpoint(db_->handle(), options_.wal_autocheckpoint_pages);
+  }
   if (!s.ok()) {
     // Only SQLite's own I/O failures poison the store; an error the caller's function
     // returned leaves SQLite's last result code untouched (OK).
@@ -578,6 +594,44 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn) {
   last_index_ = txn.last_index_;
   applied_index_ = txn.applied_index_;
   applied_conf_state_ = txn.applied_conf_state_;
+  if (skip_fsync) {
+    unsynced_ = true;
+  } else {
+    unsynced_ = false;
+    durable_hard_state_ = hard_state_;
+    durable_applied_index_ = applied_index_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::SyncWal() {
+  if (!failed_.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(db_path_, ": refusing to sync after an earlier I/O failure: ", failed_));
+  }
+  if (!unsynced_) return absl::OkStatus();
+  return SyncWalFile();
+}
+
+absl::Status Store::SyncWalFile() {
+  if (options_.sync) {
+    sqlite3_file* wal = nullptr;
+    const int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+    if (rc != SQLITE_OK) return db_->Error(rc, "finding the WAL to sync");
+    // No WAL open: nothing was written since the last checkpoint, which synced.
+    if (wal != nullptr && wal->pMethods != nullptr) {
+      const int synced = wal->pMethods->xSync(wal, SQLITE_SYNC_FULL);
+      if (synced != SQLITE_OK) {
+        // As after a failed commit: the kernel may have dropped the pages.
+        absl::Status s = db_->Error(synced, "syncing the WAL");
+        failed_ = std::string(s.message());
+        return s;
+      }
+    }
+  }
+  unsynced_ = false;
+  durable_hard_state_ = hard_state_;
+  durable_applied_index_ = applied_index_;
   return absl::OkStatus();
 }
 
@@ -615,12 +669,22 @@ absl::StatusOr<bool> Store::DeleteKv(absl::string_view key) {
   return sqlite3_changes(db_->handle()) > 0;
 }
 
+absl::Status Store::CheckReadable() const {
+  if (failed_.empty()) return absl::OkStatus();
+  // A commit whose fsync failed may be visible to SQLite while the kernel dropped its
+  // pages: reading it could serve what the disk no longer holds.
+  return absl::FailedPreconditionError(
+      absl::StrCat(db_path_, ": refusing reads after an earlier I/O failure: ", failed_));
+}
+
 absl::StatusOr<std::optional<std::string>> Store::Get(absl::string_view key) const {
+  RETURN_IF_ERROR(CheckReadable());
   return GetKv(key);
 }
 
 absl::StatusOr<std::vector<KeyValue>> Store::Scan(absl::string_view prefix, size_t limit,
                                                   absl::string_view start_after) const {
+  RETURN_IF_ERROR(CheckReadable());
   const bool after = start_after >= prefix && !start_after.empty();
   ASSIGN_OR_RETURN(Statement * st,
                    db_->Prepare(after ? "SELECT key, value, mod_index, checksum FROM kv "

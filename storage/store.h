@@ -9,6 +9,16 @@
 // refuses further writes (FailedPrecondition): after a failed fsync the kernel may have
 // dropped the dirty pages, so continuing could acknowledge data that is not on disk.
 //
+// Write(fn, /*sync=*/false) is the one exception: it commits without an fsync, so a kill
+// -9 keeps it but a power loss may lose it (never half of it: the WAL's checksums end the
+// log at the last whole commit). It is for what can be rebuilt, such as applying entries
+// the log already holds durably. SyncWal() (or the next synced Write()) makes it durable;
+// durable_hard_state() and durable_applied_index() say what a power loss keeps. Callers
+// sync before the next commit (node::SqliteNodeStore does, holding the store): the WAL
+// frame checks (wal_frames.h) tell a torn frame from a damaged one by assuming that only
+// the last commit can be unsynced. Opening the store syncs whatever it finds, so what a
+// restart sees is durable.
+//
 // One Write() per Ready is group commit: the Ready's entries, hard state and snapshot (and,
 // if the driver wishes, the application of its committed entries) cost one fsync.
 //
@@ -152,11 +162,15 @@ class Store : public raft::Storage {
   absl::StatusOr<uint64_t> LastIndex() const override;
   absl::StatusOr<std::shared_ptr<const raft::Snapshot>> GetSnapshot() const override;
 
-  // Runs fn inside one transaction and commits it (see the durability contract above).
-  // If fn returns an error, nothing is written and that error is returned.
-  absl::Status Write(const std::function<absl::Status(WriteTxn*)>& fn);
+  // Runs fn inside one transaction and commits it (see the durability contract above),
+  // with an fsync unless sync is false. If fn returns an error, nothing is written and
+  // that error is returned.
+  absl::Status Write(const std::function<absl::Status(WriteTxn*)>& fn, bool sync = true);
+  // Makes every committed write durable (an fsync of the WAL), if any is not yet. After a
+  // failure the store refuses writes, as after a failed commit.
+  absl::Status SyncWal();
 
-  // State machine reads (committed state).
+  // State machine reads (committed state). Refused, like writes, after an I/O failure.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
   // Keys starting with prefix, in key order, at most `limit` of them; only keys after
   // start_after if it is given (a page's continuation).
@@ -165,6 +179,9 @@ class Store : public raft::Storage {
   uint64_t applied_index() const { return applied_index_; }
   const raft::ConfState& applied_conf_state() const { return applied_conf_state_; }
   const raft::HardState& hard_state() const { return hard_state_; }
+  // What a power loss now would keep (see Write's sync).
+  const raft::HardState& durable_hard_state() const { return durable_hard_state_; }
+  uint64_t durable_applied_index() const { return durable_applied_index_; }
 
   // Size of the WAL file in bytes (0 if there is none), and a checkpoint on demand that
   // truncates it when no reader pins it.
@@ -222,6 +239,10 @@ class Store : public raft::Storage {
   absl::Status PutKv(absl::string_view key, absl::string_view value, uint64_t index);
   absl::StatusOr<bool> DeleteKv(absl::string_view key);
   absl::Status CopySnapshotInto(const raft::Snapshot& snapshot);
+  // fsyncs the WAL through the VFS and records the committed state as durable.
+  absl::Status SyncWalFile();
+  // FailedPrecondition once an I/O failure poisoned the store (see the contract above).
+  absl::Status CheckReadable() const;
 
   StoreOptions options_;
   std::string db_path_;
@@ -237,6 +258,10 @@ class Store : public raft::Storage {
   uint64_t last_index_ = 0;
   uint64_t applied_index_ = 0;
   raft::ConfState applied_conf_state_;
+  // As of the last fsync (equal to the above unless a Write skipped its fsync since).
+  raft::HardState durable_hard_state_;
+  uint64_t durable_applied_index_ = 0;
+  bool unsynced_ = false;  // a commit since the last fsync skipped its own
 };
 
 }  // namespace rb::storage
