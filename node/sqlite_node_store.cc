@@ -133,7 +133,10 @@ absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& a
   // promises that a power loss must not break (a snapshot, too). A Ready that only commits
   // and applies may complete before its fsync: what it applied is committed, so in the
   // log of a majority already.
-  const bool sync = early == nullptr || rd.must_sync || rd.snapshot != nullptr;
+  // A Ready that writes nothing (read states, messages) commits an empty transaction,
+  // which costs no fsync either way: it takes the ordinary path.
+  const bool writes = rd.hard_state.has_value() || apply != nullptr;
+  const bool sync = early == nullptr || !writes || rd.must_sync || rd.snapshot != nullptr;
   absl::Status status = store_->Write(
       [&](storage::WriteTxn* txn) -> absl::Status {
         if (rd.snapshot != nullptr) RETURN_IF_ERROR(txn->InstallSnapshot(*rd.snapshot));

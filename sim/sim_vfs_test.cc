@@ -236,6 +236,16 @@ TEST(SimVfsTest, AReadyThatOnlyAppliesCompletesBeforeItsFsync) {
   run_completions();
   EXPECT_EQ(done, 2);
   EXPECT_EQ(*store.Get("k"), "v");
+
+  // A Ready that writes nothing (a ReadIndex round's read states) costs no fsync: every
+  // linearizable read round makes one.
+  raft::Ready nothing;
+  nothing.read_states.push_back(raft::ReadState{first, "ctx"});
+  before = vfs.syncs();
+  store.Persist(nothing, nullptr, count);
+  EXPECT_EQ(vfs.syncs(), before) << "an empty Ready was synced";
+  run_completions();
+  EXPECT_EQ(done, 3);
 }
 
 // A commit made without an fsync, then a failed fsync: the kernel may have dropped its pages,

@@ -568,8 +568,11 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
     sqlite3_wal_autocheckpoint(db_->handle(), 0);
   }
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  const int64_t changes_before = sqlite3_total_changes64(db_->handle());
   WriteTxn txn(this);
   absl::Status s = fn(&txn);
+  // An empty transaction leaves the WAL alone: nothing to sync afterwards.
+  const bool wrote = sqlite3_total_changes64(db_->handle()) != changes_before;
   if (s.ok()) s = db_->Exec("COMMIT");
   if (skip_fsync) {
     // A failure here would leave later commits unsynced while they claim durability.
@@ -595,7 +598,7 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
   applied_index_ = txn.applied_index_;
   applied_conf_state_ = txn.applied_conf_state_;
   if (skip_fsync) {
-    unsynced_ = true;
+    if (wrote) unsynced_ = true;
   } else {
     unsynced_ = false;
     durable_hard_state_ = hard_state_;
