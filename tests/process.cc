@@ -107,17 +107,43 @@ std::optional<int> Process::Wait(absl::Duration timeout) {
 
 bool Process::Running() { return pid_ > 0 && !Wait(absl::ZeroDuration()).has_value(); }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+namespace {
+
+// Whether nothing listens on ::1 at port: "localhost" may resolve there first, and a
+// server (Bazel's own, say) on [::1]:port would answer our clients instead of the node.
+// True when this machine has no IPv6 loopback.
+bool FreeOnIpv6Loopback(int port) {
+  const int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return true;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  addr.sin6_port = htons(static_cast<uint16_t>(port));
+  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  const int err = errno;
   close(fd);
-  return ntohs(addr.sin_port);
+  return rc == 0 || err == EADDRNOTAVAIL;
+}
+
+}  // namespace
+
+int FreePort() {
+  int port = 0;
+  // Bounded: a port taken on ::1 is rare; another draw is almost always free on both.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    port = ntohs(addr.sin_port);
+    if (FreeOnIpv6Loopback(port)) return port;
+  }
+  return port;
 }
 
 std::string HttpGet(int port, const std::string& path, const std::string& method) {
