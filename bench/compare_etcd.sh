@@ -30,29 +30,12 @@ bazel build -c opt //server:raftbadger //client:raftbadger-cli //bench:loadgen 2
 bin=$root/bazel-bin
 loadgen=$bin/bench/loadgen
 
-work=$(mktemp -d /tmp/rb-compare.XXXXXX)
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  [ ${#pids[@]} -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup INT TERM EXIT
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_begin compare
 
 # RaftBadger: the old service's launch, one terminal each.
-rb_endpoints=""
-rb_pids=()
-for i in 2 3 1; do
-  port=$((base + i - 1))
-  if [ "$i" = 1 ]; then peers="replica2:$((base + 1)),replica3:$((base + 2))"; else peers=""; fi
-  (cd "$work" && NODE_ID=replica$i RAFT_ADDRESS=localhost:$port RAFT_PEERS=$peers \
-    BADGER_DB_PATH=./rb$i PORT=$port BOOTSTRAP=$([ "$i" = 1 ] && echo true || echo false) \
-    LISTEN_HOST=localhost exec "$bin/server/raftbadger" >"$work/rb$i.log" 2>&1) &
-  pids+=($!)
-  rb_pids+=($!)
-done
-rb_endpoints="localhost:$base,localhost:$((base + 1)),localhost:$((base + 2))"
+start_raftbadger "$bin/server/raftbadger" "$base"
 
 # etcd: three members, defaults otherwise (fsync of its WAL on every commit).
 cluster=""
@@ -102,15 +85,6 @@ all_scenarios=(
   "w64_64k|--clients=64 --value_bytes=65536"
 )
 wanted=${SCENARIOS:-}
-
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
-rss_mib() {
-  local total=""
-  for p in "$@"; do
-    total="$total $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
-  done
-  echo "${total# }"
-}
 
 echo
 echo "== $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(date -u '+%F %H:%M') UTC"

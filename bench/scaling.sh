@@ -24,25 +24,11 @@ bazel build -c opt //server:raftbadger //bench:loadgen 2>/dev/null
 bin=$root/bazel-bin
 loadgen=$bin/bench/loadgen
 
-work=$(mktemp -d /tmp/rb-scaling.XXXXXX)
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  [ ${#pids[@]} -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup INT TERM EXIT
-
-for i in 2 3 1; do
-  port=$((base + i - 1))
-  if [ "$i" = 1 ]; then peers="replica2:$((base + 1)),replica3:$((base + 2))"; else peers=""; fi
-  (cd "$work" && NODE_ID=replica$i RAFT_ADDRESS=localhost:$port RAFT_PEERS=$peers \
-    BADGER_DB_PATH=./rb$i PORT=$port BOOTSTRAP=$([ "$i" = 1 ] && echo true || echo false) \
-    LISTEN_HOST=localhost exec "$bin/server/raftbadger" >"$work/rb$i.log" 2>&1) &
-  pids+=($!)
-done
-endpoints="localhost:$base,localhost:$((base + 1)),localhost:$((base + 2))"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_begin scaling
+start_raftbadger "$bin/server/raftbadger" "$base"
+endpoints=$rb_endpoints
 
 echo "scaling: waiting for the cluster"
 for attempt in $(seq 1 60); do
@@ -58,14 +44,6 @@ for attempt in $(seq 1 60); do
   sleep 0.5
 done
 
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
-rss_mib() {
-  local total=""
-  for p in "${pids[@]}"; do
-    total="$total $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
-  done
-  echo "${total# }"
-}
 errors() { sed -n 's/.*"errors":{\([^}]*\)}.*/\1/p'; }
 
 step() {  # label, loadgen flags
@@ -74,7 +52,7 @@ step() {  # label, loadgen flags
   out=$("$loadgen" --api=kv --endpoints=$endpoints $2 --duration=$duration --warmup=$warmup \
     --json | tail -1)
   printf "%-22s | %10.0f %9s %9s | %-14s | %s\n" "$1" "$(echo "$out" | field ops_per_s)" \
-    "$(echo "$out" | field p50_us)" "$(echo "$out" | field p99_us)" "$(rss_mib)" \
+    "$(echo "$out" | field p50_us)" "$(echo "$out" | field p99_us)" "$(rss_mib "${rb_pids[@]}")" \
     "$(echo "$out" | errors)"
 }
 
