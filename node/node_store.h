@@ -101,7 +101,6 @@ class NodeStore {
   virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   virtual uint64_t applied_index() const = 0;
-
   // Digest of the whole state machine at its applied index (reads every row).
   virtual absl::StatusOr<StateDigest> Digest() const = 0;
   // Takes a snapshot of the state machine at its applied index and compacts the log up to

@@ -8,6 +8,12 @@
 
 namespace rb::server {
 
+grpc::Status DeadlineExceededStatus() {
+  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                      "the request's deadline passed before the cluster answered; a write may "
+                      "still be applied");
+}
+
 bool AsyncCall::Finish(grpc::Status s) {
   Reply reply;
   DeadlineTimer* timer = nullptr;
@@ -46,9 +52,7 @@ std::function<void(node::Node&)> AsyncCall::Expire() {
     reply = std::move(reply_);
     cancel = std::move(cancel_);
   }
-  reply(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                     "the request's deadline passed before the cluster answered; a write "
-                     "may still be applied"));
+  reply(DeadlineExceededStatus());
   return cancel;
 }
 

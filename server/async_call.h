@@ -23,6 +23,9 @@ namespace rb::server {
 
 class DeadlineTimer;
 
+// The answer to a request whose deadline passed first (synchronous handlers give it too).
+grpc::Status DeadlineExceededStatus();
+
 class AsyncCall {
  public:
   // Runs once, with the answer, on the thread that gave it (the loop, the timer or the

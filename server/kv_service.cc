@@ -111,10 +111,7 @@ grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
                                std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn) {
   auto call = std::make_shared<LoopCall>();
   if (!host_->Post([fn = std::move(fn), call](node::Node& n) { fn(n, call); })) {
-    if (host_->stopping()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down");
-    }
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "this node's request queue is full");
+    return RefusedByLoop();
   }
   grpc::Status status;
   std::function<void(node::Node&)> cancel;
@@ -122,9 +119,7 @@ grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
     // Free what the request holds on the node; if the queue is full, the entry is freed
     // when the write applies or leadership changes (bounded by max_pending_requests).
     if (cancel) host_->Post(std::move(cancel));
-    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                        "the request's deadline passed before the cluster answered; a write "
-                        "may still be applied");
+    return DeadlineExceededStatus();
   }
   return status;
 }
@@ -136,11 +131,15 @@ void KvCore::RunOnLoopAsync(const grpc::ServerContextBase* ctx,
   // Before posting: the loop may answer at once.
   timer_.Add(call, Deadline(ctx));
   if (!host_->Post([fn = std::move(fn), call](node::Node& n) { fn(n, call); })) {
-    call->Finish(host_->stopping()
-                     ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down")
-                     : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                    "this node's request queue is full"));
+    call->Finish(RefusedByLoop());
   }
+}
+
+grpc::Status KvCore::RefusedByLoop() const {
+  if (host_->stopping()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is shutting down");
+  }
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "this node's request queue is full");
 }
 
 bool KvCore::BeginWrite() {

@@ -111,6 +111,8 @@ class KvCore {
                            grpc::ServerContextBase* ctx) const;
 
  private:
+  // Why the loop refused posted work: stopping (UNAVAILABLE) or its queue is full.
+  grpc::Status RefusedByLoop() const;
   // Sends cmd to the leader as a client would (marked forwarded) and gives its answer and
   // trailers to done, without waiting.
   void Forward(grpc::CallbackServerContext* ctx, uint64_t leader,

@@ -37,9 +37,9 @@ absl::StatusOr<std::unique_ptr<SnapshotBuilder>> SnapshotBuilder::Start(Store* s
   ASSIGN_OR_RETURN(b->copy_, SqliteDb::Open(path, options));
   // No journal and no fsync while the copy is built: nothing refers to the file until
   // Finish() has synced it whole, and a crash or failure before then leaves a scratch file
-  // that is deleted or rebuilt. A snapshot
-  // used to pay some 25 fsyncs here (every statement its own journaled transaction), which
-  // under load held the node's loop for 27 ms every 1,000 entries.
+  // that is deleted or rebuilt. A snapshot used to pay some 25 fsyncs here (every statement
+  // its own journaled transaction), which under load held the node's loop for 27 ms every
+  // 1,000 entries.
   RETURN_IF_ERROR(b->copy_->Exec("PRAGMA synchronous=OFF; PRAGMA journal_mode=OFF"));
   // The checksum shim seals a file's pages once it has seen its first page declare room for
   // the checksums (page_checksum_vfs.h). The backup may write other pages before page 1

@@ -151,15 +151,21 @@ absl::StatusOr<Statement*> SqliteDb::Prepare(absl::string_view sql) {
   return raw;
 }
 
-absl::Status SqliteDb::SyncFile() {
+absl::Status SqliteDb::SyncThrough(int file_control, absl::string_view what) {
   sqlite3_file* file = nullptr;
-  const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file);
-  if (rc != SQLITE_OK) return Error(rc, "finding the database file to sync");
-  RB_CHECK(file != nullptr && file->pMethods != nullptr, "open database without a file");
+  const int rc = sqlite3_file_control(db_, "main", file_control, &file);
+  if (rc != SQLITE_OK) return Error(rc, absl::StrCat("finding the ", what, " to sync"));
+  if (file == nullptr || file->pMethods == nullptr) return absl::OkStatus();  // not open
   const int synced = file->pMethods->xSync(file, SQLITE_SYNC_FULL);
-  if (synced != SQLITE_OK) return Error(synced, "syncing the database file");
+  if (synced != SQLITE_OK) return Error(synced, absl::StrCat("syncing the ", what));
   return absl::OkStatus();
 }
+
+absl::Status SqliteDb::SyncFile() {
+  return SyncThrough(SQLITE_FCNTL_FILE_POINTER, "database file");
+}
+
+absl::Status SqliteDb::SyncWal() { return SyncThrough(SQLITE_FCNTL_JOURNAL_POINTER, "WAL"); }
 
 absl::StatusOr<int64_t> SqliteDb::QueryInt64(const std::string& sql) {
   auto stmt = Prepare(sql);

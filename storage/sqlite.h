@@ -86,6 +86,8 @@ class SqliteDb {
   // Syncs the main database file through its VFS (so the simulator's disk sees it), for a
   // connection that writes with synchronous=OFF and makes its file durable once at the end.
   absl::Status SyncFile();
+  // Syncs the WAL the same way (nothing to do if none is open).
+  absl::Status SyncWal();
 
   // Converts a SQLite result code into a Status naming the file and `what` was attempted.
   absl::Status Error(int rc, absl::string_view what) const;
@@ -95,6 +97,8 @@ class SqliteDb {
 
  private:
   SqliteDb(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  // xSync of the file SQLITE_FCNTL_FILE_POINTER or SQLITE_FCNTL_JOURNAL_POINTER names.
+  absl::Status SyncThrough(int file_control, absl::string_view what);
 
   std::string path_;
   sqlite3* db_;

@@ -554,10 +554,7 @@ absl::StatusOr<std::shared_ptr<const raft::Snapshot>> Store::GetSnapshot() const
 // Writes.
 
 absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool sync) {
-  if (!failed_.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(db_path_, ": refusing writes after an earlier I/O failure: ", failed_));
-  }
+  if (!failed_.empty()) return Poisoned("writes");
   // In WAL mode, NORMAL commits without an fsync. Its automatic checkpoint would sync the
   // WAL first and ignore a failure of that fsync, after which the kernel may have dropped
   // this commit's pages and a later fsync succeeds anyway: so none runs after such a
@@ -608,28 +605,19 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
 }
 
 absl::Status Store::SyncWal() {
-  if (!failed_.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(db_path_, ": refusing to sync after an earlier I/O failure: ", failed_));
-  }
+  if (!failed_.empty()) return Poisoned("to sync");
   if (!unsynced_) return absl::OkStatus();
   return SyncWalFile();
 }
 
 absl::Status Store::SyncWalFile() {
   if (options_.sync) {
-    sqlite3_file* wal = nullptr;
-    const int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-    if (rc != SQLITE_OK) return db_->Error(rc, "finding the WAL to sync");
     // No WAL open: nothing was written since the last checkpoint, which synced.
-    if (wal != nullptr && wal->pMethods != nullptr) {
-      const int synced = wal->pMethods->xSync(wal, SQLITE_SYNC_FULL);
-      if (synced != SQLITE_OK) {
-        // As after a failed commit: the kernel may have dropped the pages.
-        absl::Status s = db_->Error(synced, "syncing the WAL");
-        failed_ = std::string(s.message());
-        return s;
-      }
+    absl::Status s = db_->SyncWal();
+    if (!s.ok()) {
+      // As after a failed commit: the kernel may have dropped the pages.
+      failed_ = std::string(s.message());
+      return s;
     }
   }
   unsynced_ = false;
@@ -672,12 +660,16 @@ absl::StatusOr<bool> Store::DeleteKv(absl::string_view key) {
   return sqlite3_changes(db_->handle()) > 0;
 }
 
+absl::Status Store::Poisoned(absl::string_view refusing) const {
+  return absl::FailedPreconditionError(
+      absl::StrCat(db_path_, ": refusing ", refusing, " after an earlier I/O failure: ", failed_));
+}
+
 absl::Status Store::CheckReadable() const {
   if (failed_.empty()) return absl::OkStatus();
   // A commit whose fsync failed may be visible to SQLite while the kernel dropped its
   // pages: reading it could serve what the disk no longer holds.
-  return absl::FailedPreconditionError(
-      absl::StrCat(db_path_, ": refusing reads after an earlier I/O failure: ", failed_));
+  return Poisoned("reads");
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(absl::string_view key) const {

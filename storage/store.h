@@ -243,6 +243,8 @@ class Store : public raft::Storage {
   absl::Status SyncWalFile();
   // FailedPrecondition once an I/O failure poisoned the store (see the contract above).
   absl::Status CheckReadable() const;
+  // The error of a store an I/O failure poisoned: "refusing <refusing> after ...".
+  absl::Status Poisoned(absl::string_view refusing) const;
 
   StoreOptions options_;
   std::string db_path_;
