@@ -34,23 +34,29 @@ std::unique_ptr<storage::Store> Survivor(const std::string& dir) {
   return store;
 }
 
-TEST(ForceNewClusterTest, DropsTheUncommittedTailAndRemovesEveryOtherMember) {
+TEST(ForceNewClusterTest, KeepsTheWholeLogAndRemovesEveryOtherMember) {
   auto store = Survivor(storage::MakeTempDir());
+  std::vector<raft::Entry> before;
+  ASSERT_TRUE(store->Entries(1, 11, 1 << 20, &before).ok());
   auto forced = ForceNewCluster(store.get(), 1);
   ASSERT_TRUE(forced.ok()) << forced.status();
-  EXPECT_EQ(forced->removed_members, 2u);  // 2 and 4; entry 6 removes 3 already
-  EXPECT_EQ(forced->dropped_entries, 3u);  // 8, 9, 10
-  EXPECT_EQ(forced->commit_index, 9u);
-  EXPECT_EQ(store->LastIndex().value(), 9u);
-  EXPECT_EQ(store->hard_state().commit, 9u);
+  EXPECT_EQ(forced->removed_members, 2u);         // 2 and 4; entry 6 removes 3 already
+  EXPECT_EQ(forced->committed_tail_entries, 3u);  // 8, 9, 10: perhaps acknowledged already
+  EXPECT_EQ(forced->commit_index, 12u);
+  EXPECT_EQ(store->LastIndex().value(), 12u);
+  EXPECT_EQ(store->hard_state().commit, 12u);
   EXPECT_EQ(store->hard_state().term, 3u);
-  std::vector<raft::Entry> tail;
-  ASSERT_TRUE(store->Entries(8, 10, 1 << 20, &tail).ok());
-  ASSERT_EQ(tail.size(), 2u);
+  std::vector<raft::Entry> after;
+  ASSERT_TRUE(store->Entries(1, 13, 1 << 20, &after).ok());
+  ASSERT_EQ(after.size(), 12u);
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].term, before[i].term) << i;
+    EXPECT_EQ(after[i].data, before[i].data) << i;
+  }
   std::vector<uint64_t> removed;
-  for (const raft::Entry& e : tail) {
-    EXPECT_EQ(e.term, 3u);
-    auto cc = raft::DecodeConfChange(e.data);
+  for (size_t i = 10; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].term, 3u);
+    auto cc = raft::DecodeConfChange(after[i].data);
     ASSERT_TRUE(cc.ok());
     ASSERT_EQ(cc->changes.size(), 1u);
     EXPECT_EQ(cc->changes[0].type, raft::ConfChangeType::kRemoveNode);
@@ -62,7 +68,29 @@ TEST(ForceNewClusterTest, DropsTheUncommittedTailAndRemovesEveryOtherMember) {
   auto again = ForceNewCluster(store.get(), 1);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->removed_members, 0u);
-  EXPECT_EQ(store->LastIndex().value(), 9u);
+  EXPECT_EQ(store->LastIndex().value(), 12u);
+}
+
+// A change past the commit index counts too: the node will apply it.
+TEST(ForceNewClusterTest, TheTailsConfChangesCount) {
+  auto store = Survivor(storage::MakeTempDir());
+  ASSERT_TRUE(store
+                  ->Write([](storage::WriteTxn* txn) {
+                    return txn->AppendEntries({Removal(9, 2, 2)});  // replaces 9 and 10
+                  })
+                  .ok());
+  auto forced = ForceNewCluster(store.get(), 1);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(forced->removed_members, 1u);  // only 4 is left to remove
+  EXPECT_EQ(forced->committed_tail_entries, 2u);
+  EXPECT_EQ(store->LastIndex().value(), 10u);
+  EXPECT_EQ(store->hard_state().commit, 10u);
+  // And a node the tail removes cannot be forced.
+  auto other = Survivor(storage::MakeTempDir());
+  ASSERT_TRUE(
+      other->Write([](storage::WriteTxn* txn) { return txn->AppendEntries({Removal(9, 2, 1)}); })
+          .ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(ForceNewCluster(other.get(), 1).status()));
 }
 
 TEST(ForceNewClusterTest, RefusesALearnerOrANodeNoLongerAVoter) {

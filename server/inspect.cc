@@ -72,11 +72,14 @@ absl::StatusOr<std::string> InspectDataDir(const std::string& data_dir) {
                   "\n");
   ASSIGN_OR_RETURN(uint64_t first, store->FirstIndex());
   ASSIGN_OR_RETURN(uint64_t last, store->LastIndex());
+  // The last entry's term and index are what an election compares: the survivor to force
+  // after losing a majority is the one whose log is the most up to date by them.
+  ASSIGN_OR_RETURN(uint64_t last_term, store->Term(last));
   absl::StrAppend(&out, "log: ",
                   last >= first
                       ? absl::StrCat("entries ", first, " to ", last, " (", last - first + 1, ")")
                       : std::string("empty"),
-                  "\n");
+                  ", last term ", last_term, "\n");
   ASSIGN_OR_RETURN(std::shared_ptr<const raft::Snapshot> snap, store->GetSnapshot());
   if (snap == nullptr || snap->IsEmpty()) {
     absl::StrAppend(&out, "snapshot: none\n");

@@ -40,7 +40,7 @@ TEST(InspectTest, ReportsWhatTheDirectoryHoldsAndChangesNothing) {
   ASSERT_TRUE(report.ok()) << report.status();
   for (const char* line :
        {"identity: name replica1", "cluster 99", "hard state: term 2, vote 7, commit 10",
-        "log: entries 1 to 12 (12)", "snapshot: none", "applied: index 10",
+        "log: entries 1 to 12 (12), last term 2", "snapshot: none", "applied: index 10",
         "state machine: 5 keys, 1 reserved rows", "  7 replica7 h:1", "checks: "}) {
     EXPECT_NE(report->find(line), std::string::npos) << line << "\n" << *report;
   }

@@ -208,8 +208,9 @@ void ForceOrDie(const ServerConfig& config, uint64_t self_id, storage::Store* ra
   cluster_id->store(identity->cluster_id);
   RB_LOG(WARNING) << "FORCE_NEW_CLUSTER: new cluster " << identity->cluster_id << " with "
                   << config.node_id << " as its only voter: " << forced->removed_members
-                  << " members removed, " << forced->dropped_entries
-                  << " uncommitted entries dropped, commit index " << forced->commit_index
+                  << " members removed, " << forced->committed_tail_entries
+                  << " entries past the old commit index kept and committed, commit index "
+                  << forced->commit_index
                   << ". Add members with --join on empty data directories; start this node "
                      "without the flag from now on";
 }
