@@ -9,8 +9,11 @@
 // queues. Writes go to the leader (found with the client library; etcd forwards them
 // itself); reads go to the leader, or round robin over every endpoint with
 // --reads_on=all. Keys are drawn uniformly or with a zipfian skew from --keys keys, and
-// written once before the run so reads find them. Prints throughput, latency percentiles
+// written once before the run so reads find them; or taken in order (--sequential). A run
+// lasts --duration after --warmup, or --operations operations (a fill: --sequential
+// --operations=N --keys=N writes every key once). Prints throughput, latency percentiles
 // from a log-linear histogram and errors by status code; --json adds one JSON line.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -47,6 +50,11 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "time before measuring");
 ABSL_FLAG(absl::Duration, request_timeout, absl::Seconds(5), "deadline of each request");
 ABSL_FLAG(int, keys, 1000, "key space size");
 ABSL_FLAG(double, zipf, 0, "zipfian skew of key choice (0: uniform; 0.99 is typical)");
+ABSL_FLAG(bool, sequential, false,
+          "keys in order (0, 1, 2, ...) instead of drawn: with --operations=--keys, every key "
+          "is written once (a fill)");
+ABSL_FLAG(int64_t, operations, 0,
+          "stop after this many operations instead of after --duration (needs --warmup=0s)");
 ABSL_FLAG(int, value_bytes, 256, "bytes per written value");
 ABSL_FLAG(int, read_percent, 0, "percent of operations that are reads");
 ABSL_FLAG(std::string, consistency, "linearizable",
@@ -62,11 +70,11 @@ using rb::bench::LatencyHistogram;
 enum class Api { kKv, kBadger, kEtcd };
 
 // Draws key numbers in [0, n): uniform, or zipfian (rank k with weight 1/k^s) by inverting
-// a precomputed cumulative table.
+// a precomputed cumulative table; or in order, one after another across all clients.
 class KeyChooser {
  public:
-  KeyChooser(int n, double skew) {
-    if (skew <= 0) return;
+  KeyChooser(int n, double skew, bool sequential) : sequential_(sequential) {
+    if (skew <= 0 || sequential) return;
     cdf_.reserve(n);
     double sum = 0;
     for (int k = 1; k <= n; ++k) cdf_.push_back(sum += 1.0 / std::pow(k, skew));
@@ -74,6 +82,7 @@ class KeyChooser {
     n_ = n;
   }
   int Next(std::mt19937_64& rng, int n) const {
+    if (sequential_) return static_cast<int>(next_.fetch_add(1, std::memory_order_relaxed) % n);
     if (cdf_.empty()) return static_cast<int>(rng() % n);
     const double u = std::uniform_real_distribution<double>(0, 1)(rng);
     const auto it = std::lower_bound(cdf_.begin(), cdf_.end(), u);
@@ -81,6 +90,8 @@ class KeyChooser {
   }
 
  private:
+  const bool sequential_;
+  mutable std::atomic<int64_t> next_{0};  // sequential only
   std::vector<double> cdf_;
   size_t n_ = 0;
 };
@@ -218,18 +229,23 @@ class Call {
 };
 
 // Starts every call, then hands each completed one to `next`, which records it and says
-// whether it sends another; returns once none is in flight, with the queue shut down and
-// drained. Bounded: once `next` says no for a call, that call ends (each request has a
-// deadline).
+// whether it sends another; each request is also sent only if `may_start` says so (an
+// operation budget). Returns once none is in flight, with the queue shut down and
+// drained. Bounded: once `next` or `may_start` says no for a call, that call ends (each
+// request has a deadline).
 void Drive(grpc::CompletionQueue* cq, const std::vector<std::unique_ptr<Call>>& calls,
-           const std::function<bool(Call*)>& next) {
-  for (const auto& c : calls) c->Start();
-  size_t in_flight = calls.size();
+           const std::function<bool()>& may_start, const std::function<bool(Call*)>& next) {
+  size_t in_flight = 0;
+  for (const auto& c : calls) {
+    if (!may_start()) break;
+    c->Start();
+    ++in_flight;
+  }
   void* tag;
   bool ok;
   while (in_flight > 0 && cq->Next(&tag, &ok)) {
     auto* call = static_cast<Call*>(tag);
-    if (next(call)) {
+    if (next(call) && may_start()) {
       call->Start();
     } else {
       --in_flight;
@@ -295,10 +311,14 @@ int main(int argc, char** argv) {
   const int threads = absl::GetFlag(FLAGS_threads);
   const int connections = absl::GetFlag(FLAGS_connections);
   if (o.keys < 1 || clients < 1 || threads < 1 || connections < 1 || o.read_percent < 0 ||
-      o.read_percent > 100 || absl::GetFlag(FLAGS_value_bytes) < 0) {
+      o.read_percent > 100 || absl::GetFlag(FLAGS_value_bytes) < 0 ||
+      absl::GetFlag(FLAGS_operations) < 0) {
     return Fail(
         "--keys, --clients, --threads and --connections must be positive, "
-        "--read_percent within 0..100");
+        "--read_percent within 0..100, --operations not negative");
+  }
+  if (absl::GetFlag(FLAGS_operations) > 0 && absl::GetFlag(FLAGS_warmup) != absl::ZeroDuration()) {
+    return Fail("--operations counts every operation: use it with --warmup=0s");
   }
   const std::vector<std::string> endpoints =
       absl::StrSplit(absl::GetFlag(FLAGS_endpoints), ',', absl::SkipEmpty());
@@ -321,7 +341,7 @@ int main(int argc, char** argv) {
   if (o.read_percent > 0) {
     Options fill = o;
     fill.read_percent = 0;
-    KeyChooser none(o.keys, 0);
+    KeyChooser none(o.keys, 0, false);
     grpc::CompletionQueue cq;
     std::vector<std::unique_ptr<Call>> calls;
     // Keys are drawn at random; good enough to fill most of a key space of this size.
@@ -330,17 +350,27 @@ int main(int argc, char** argv) {
     }
     Tally ignored;
     int64_t remaining = static_cast<int64_t>(o.keys) * 3;
-    Drive(&cq, calls, [&](Call* call) {
-      call->Finish(false, &ignored);
-      return --remaining > 0;
-    });
+    Drive(
+        &cq, calls, [] { return true; },
+        [&](Call* call) {
+          call->Finish(false, &ignored);
+          return --remaining > 0;
+        });
   }
 
-  const KeyChooser keys(o.keys, absl::GetFlag(FLAGS_zipf));
+  const KeyChooser keys(o.keys, absl::GetFlag(FLAGS_zipf), absl::GetFlag(FLAGS_sequential));
+  const int64_t operations = absl::GetFlag(FLAGS_operations);
+  std::atomic<int64_t> started{0};
   const auto begin = std::chrono::steady_clock::now();
   const auto measure_from = begin + absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_warmup));
-  const auto stop_at = measure_from + absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_duration));
+  const auto stop_at =
+      operations > 0 ? std::chrono::steady_clock::time_point::max()
+                     : measure_from + absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_duration));
+  auto may_start = [&] {
+    return operations == 0 || started.fetch_add(1, std::memory_order_relaxed) < operations;
+  };
   std::vector<Tally> tallies(threads);
+  std::vector<std::chrono::steady_clock::time_point> last_done(threads, begin);
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
@@ -349,9 +379,10 @@ int main(int argc, char** argv) {
       for (int c = t; c < clients; c += threads) {
         calls.push_back(std::make_unique<Call>(&o, &keys, &targets, &cq, 1 + c));
       }
-      Drive(&cq, calls, [&](Call* call) {
+      Drive(&cq, calls, may_start, [&](Call* call) {
         const auto now = std::chrono::steady_clock::now();
         call->Finish(now >= measure_from && now < stop_at, &tallies[t]);
+        last_done[t] = now;
         return now < stop_at;
       });
     });
@@ -365,7 +396,12 @@ int main(int argc, char** argv) {
     total.not_found += t.not_found;
     for (int c = 0; c < 17; ++c) total.errors_by_code[c] += t.errors_by_code[c];
   }
-  const double seconds = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration));
+  // A run of --operations lasts until its last answer.
+  double seconds = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration));
+  if (operations > 0) {
+    const auto end = *std::max_element(last_done.begin(), last_done.end());
+    seconds = std::max(std::chrono::duration<double>(end - begin).count(), 1e-6);
+  }
   const double ops_per_s = total.latency.count() / seconds;
   const LatencyHistogram& h = total.latency;
   std::printf(
@@ -389,14 +425,15 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"api\":\"%s\",\"clients\":%d,\"value_bytes\":%d,\"read_percent\":%d,"
         "\"consistency\":\"%s\",\"ops_per_s\":%.1f,\"p50_us\":%llu,\"p90_us\":%llu,"
-        "\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,\"ok\":%llu,\"errors\":{%s}}\n",
+        "\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,\"ok\":%llu,\"seconds\":%.3f,"
+        "\"errors\":{%s}}\n",
         api.c_str(), clients, absl::GetFlag(FLAGS_value_bytes), o.read_percent, consistency.c_str(),
         ops_per_s, static_cast<unsigned long long>(h.Quantile(0.5)),
         static_cast<unsigned long long>(h.Quantile(0.9)),
         static_cast<unsigned long long>(h.Quantile(0.99)),
         static_cast<unsigned long long>(h.Quantile(0.999)),
         static_cast<unsigned long long>(h.max_us()), static_cast<unsigned long long>(total.ok),
-        errors.c_str());
+        seconds, errors.c_str());
   }
   // No operation succeeded: the numbers mean nothing, and a script must notice.
   return total.ok + total.not_found > 0 ? 0 : 1;
