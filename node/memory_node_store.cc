@@ -201,6 +201,12 @@ absl::Status MemoryNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   return absl::OkStatus();
 }
 
+uint64_t MemoryNodeStore::snapshot_index() const {
+  auto snap = log_.GetSnapshot();
+  RB_CHECK(snap.ok(), "the memory log has no snapshot");
+  return (*snap)->metadata.index;
+}
+
 absl::StatusOr<StateDigest> MemoryNodeStore::Digest() const {
   StateDigestBuilder digest;
   for (const auto& [key, value] : kv_) digest.AddRow(key, value);

@@ -31,6 +31,12 @@ class MemoryNodeStore : public NodeStore {
   uint64_t applied_index() const override { return applied_index_; }
   absl::StatusOr<StateDigest> Digest() const override;
   absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
+  // A snapshot in memory is cheap: every compaction takes one, so none is ever wanted.
+  absl::Status CompactLog(uint64_t keep_entries) override {
+    return SnapshotAndCompact(keep_entries);
+  }
+  bool snapshot_wanted() const override { return false; }
+  uint64_t snapshot_index() const override;
 
   // The process died: a persist in flight never completes, and its callback is dropped.
   void Crash() { ++incarnation_; }

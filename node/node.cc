@@ -37,8 +37,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, N
   ASSIGN_OR_RETURN(raft::InitialState init, store->raft_storage().GetInitialState());
   node->conf_state_ = init.conf_state;
   node->durable_hard_state_ = init.hard_state;
-  ASSIGN_OR_RETURN(auto snapshot, store->raft_storage().GetSnapshot());
-  node->last_snapshot_index_ = snapshot->metadata.index;
+  node->last_snapshot_index_ = store->snapshot_index();
+  ASSIGN_OR_RETURN(uint64_t first, store->raft_storage().FirstIndex());
+  node->last_compaction_index_ = std::max(node->last_snapshot_index_, first - 1);
   return node;
 }
 
@@ -54,6 +55,7 @@ void Node::Tick() {
     ++counters_.disk_full_retries;
     StartPersist();
   }
+  if (snapshot_retry_in_ticks_ > 0) --snapshot_retry_in_ticks_;
   Pump();
 }
 
@@ -471,12 +473,21 @@ void Node::HandlePersistedBody(absl::Status status) {
   if (ready_.soft_state) OnLeadershipChange();
   raw_->Advance();
   ServeReads();
-  if (snapshot_requested_ ||
-      (options_.snapshot_every_entries > 0 &&
-       store_->applied_index() >= last_snapshot_index_ + options_.snapshot_every_entries &&
-       store_->applied_index() >= snapshot_not_before_index_)) {
+  MaintainLog();
+}
+
+void Node::MaintainLog() {
+  const uint64_t applied = store_->applied_index();
+  // After a full disk, a compaction waits for more entries; a snapshot a follower needs
+  // waits for time instead: the commit index may not move until that follower has it (a
+  // joint configuration that needs its vote).
+  const bool room = applied >= snapshot_not_before_index_;
+  if (snapshot_requested_ || (store_->snapshot_wanted() && snapshot_retry_in_ticks_ == 0)) {
     snapshot_requested_ = false;
     TakeSnapshot().IgnoreError();  // a failure stops the node
+  } else if (room && options_.snapshot_every_entries > 0 &&
+             applied >= last_compaction_index_ + options_.snapshot_every_entries) {
+    CompactLog().IgnoreError();  // likewise
   }
 }
 
@@ -542,19 +553,32 @@ absl::Status Node::SnapshotIfBehind() {
 
 absl::Status Node::TakeSnapshot() {
   if (store_->applied_index() <= last_snapshot_index_) return absl::OkStatus();
-  absl::Status s = store_->SnapshotAndCompact(options_.snapshot_keep_entries);
+  absl::Status s =
+      LogMaintenanceDone(store_->SnapshotAndCompact(options_.snapshot_keep_entries), "a snapshot");
+  if (s.ok()) last_snapshot_index_ = store_->applied_index();
+  return s;
+}
+
+absl::Status Node::CompactLog() {
+  return LogMaintenanceDone(store_->CompactLog(options_.snapshot_keep_entries),
+                            "compacting the log");
+}
+
+absl::Status Node::LogMaintenanceDone(absl::Status s, absl::string_view what) {
   if (s.code() == absl::StatusCode::kResourceExhausted) {
-    // No room for the snapshot: the log just grows meanwhile. Not before another
-    // interval's worth of entries, so a full disk does not make every Ready try again.
-    RB_LOG(WARNING) << "node " << id_ << ": no room for a snapshot: " << s;
-    snapshot_not_before_index_ = store_->applied_index() + options_.snapshot_every_entries;
+    // No room: the log just grows meanwhile. Not before another interval's worth of
+    // entries, so a full disk does not make every Ready try again.
+    RB_LOG(WARNING) << "node " << id_ << ": no room for " << what << ": " << s;
+    snapshot_not_before_index_ =
+        store_->applied_index() + std::max<uint64_t>(options_.snapshot_every_entries, 1);
+    snapshot_retry_in_ticks_ = std::max<uint32_t>(options_.disk_full_retry_ticks, 1);
     return s;
   }
   if (!s.ok()) {
     Fail(s);
     return s;
   }
-  last_snapshot_index_ = store_->applied_index();
+  last_compaction_index_ = store_->applied_index();
   return absl::OkStatus();
 }
 

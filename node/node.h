@@ -61,7 +61,8 @@ enum class ReadConsistency {
 
 struct NodeOptions {
   raft::Config raft;  // raft.storage is set by the node
-  // Take a snapshot (and compact the log) every this many applied entries; 0: never.
+  // Compact the log every this many applied entries (taking a snapshot, unless the store
+  // can compact without one: NodeStore::CompactLog); 0: never.
   uint64_t snapshot_every_entries = 0;
   uint64_t snapshot_keep_entries = 100;
   // Bound on client requests waiting for an outcome; more are refused (ResourceExhausted).
@@ -255,9 +256,18 @@ class Node {
   absl::Status NotAMemberError() const;
   std::string ReadContext(uint64_t token) const;
   void FailPending(const absl::Status& status);
+  // After each Ready: takes a snapshot if one was asked for (by the driver, or by the core
+  // for a follower the log cannot serve), else compacts the log every
+  // snapshot_every_entries. REQUIRES: no persist in flight.
+  void MaintainLog();
   // Snapshots the state machine and compacts the log if anything was applied since the
   // last snapshot; a failure stops the node. REQUIRES: no persist in flight.
   absl::Status TakeSnapshot();
+  // Compacts the log without a snapshot if the store allows (NodeStore::CompactLog).
+  absl::Status CompactLog();
+  // The outcome s of a snapshot or compaction: a full disk postpones the next one, another
+  // failure stops the node.
+  absl::Status LogMaintenanceDone(absl::Status s, absl::string_view what);
 
   struct PendingRead {
     std::function<void(absl::Status)> ready;
@@ -296,13 +306,17 @@ class Node {
   absl::Status disk_full_;       // see disk_full()
   absl::Status low_disk_space_;  // see SetLowDiskSpace()
   uint32_t disk_full_retry_in_ticks_ = 0;
-  // A snapshot that found the disk full is not tried again before this applied index.
+  // A compaction that found the disk full is not tried again before this applied index,
+  // and a snapshot a follower needs not before this many ticks.
   uint64_t snapshot_not_before_index_ = 0;
+  uint32_t snapshot_retry_in_ticks_ = 0;
   bool pumping_ = false;
   int batch_depth_ = 0;
   absl::Status failure_;
   raft::ConfState conf_state_;
   uint64_t last_snapshot_index_ = 0;
+  // The applied index at the last compaction of the log (with a snapshot or without).
+  uint64_t last_compaction_index_ = 0;
   uint64_t last_known_leader_ = raft::kNone;
   raft::StateType last_state_ = raft::StateType::kFollower;
   uint64_t lease_term_ = 0;

@@ -106,6 +106,17 @@ class NodeStore {
   // Takes a snapshot of the state machine at its applied index and compacts the log up to
   // keep_entries before it. REQUIRES: no persist in flight.
   virtual absl::Status SnapshotAndCompact(uint64_t keep_entries) = 0;
+  // Compacts the log up to keep_entries before the applied index. A store whose state
+  // machine is durable need not take a snapshot for that (a snapshot copies the whole
+  // state, so one per compaction makes the cost of writing grow with the data): it takes
+  // one only once a follower needs it (snapshot_wanted). REQUIRES: no persist in flight.
+  virtual absl::Status CompactLog(uint64_t keep_entries) = 0;
+  // Whether the core asked for a snapshot that the store could not give (its latest one is
+  // older than the log's start: the core was told to ask again later). Cleared by
+  // SnapshotAndCompact.
+  virtual bool snapshot_wanted() const = 0;
+  // The index of the latest snapshot taken or installed (0: none).
+  virtual uint64_t snapshot_index() const = 0;
 };
 
 }  // namespace rb::node

@@ -75,9 +75,18 @@ class SqliteNodeStore::LockedLog : public raft::Storage {
     absl::MutexLock lock(&owner_->mu_);
     return owner_->store_->LastIndex();
   }
+  // The core asks when a follower needs entries the log no longer has. A snapshot older
+  // than the log's start would not do (the follower would then miss the entries between
+  // the two): the core is told to ask again later, and the node builds one meanwhile.
   absl::StatusOr<std::shared_ptr<const raft::Snapshot>> GetSnapshot() const override {
     absl::MutexLock lock(&owner_->mu_);
-    return owner_->store_->GetSnapshot();
+    ASSIGN_OR_RETURN(std::shared_ptr<const raft::Snapshot> snap, owner_->store_->GetSnapshot());
+    ASSIGN_OR_RETURN(uint64_t first, owner_->store_->FirstIndex());
+    if (snap->metadata.index + 1 < first) {
+      owner_->snapshot_wanted_.store(true, std::memory_order_relaxed);
+      return raft::ErrSnapshotTemporarilyUnavailable();
+    }
+    return snap;
   }
 
  private:
@@ -255,6 +264,12 @@ absl::StatusOr<std::shared_ptr<const raft::Snapshot>> SqliteNodeStore::LatestSna
   return store_->GetSnapshot();
 }
 
+uint64_t SqliteNodeStore::snapshot_index() const {
+  absl::MutexLock lock(&mu_);
+  auto snap = store_->GetSnapshot();
+  return snap.ok() ? (*snap)->metadata.index : 0;
+}
+
 absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
   RB_CHECK(!persist_in_flight_, "a snapshot during a persist");
   absl::MutexLock lock(&mu_);
@@ -264,7 +279,17 @@ absl::Status SqliteNodeStore::SnapshotAndCompact(uint64_t keep_entries) {
     ASSIGN_OR_RETURN(done, builder->Step(kSnapshotPagesPerStep));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const raft::Snapshot> snap, builder->Finish());
-  const uint64_t index = snap->metadata.index;
+  snapshot_wanted_.store(false, std::memory_order_relaxed);
+  return CompactLocked(snap->metadata.index, keep_entries);
+}
+
+absl::Status SqliteNodeStore::CompactLog(uint64_t keep_entries) {
+  RB_CHECK(!persist_in_flight_, "a compaction during a persist");
+  absl::MutexLock lock(&mu_);
+  return CompactLocked(store_->applied_index(), keep_entries);
+}
+
+absl::Status SqliteNodeStore::CompactLocked(uint64_t index, uint64_t keep_entries) {
   if (index <= keep_entries) return absl::OkStatus();
   ASSIGN_OR_RETURN(uint64_t first, store_->FirstIndex());
   const uint64_t compact = index - keep_entries;

@@ -74,6 +74,12 @@ class SqliteNodeStore : public NodeStore {
   absl::StatusOr<StateDigest> Digest() const override;
   // REQUIRES: no persist in flight.
   absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
+  // Compacts without a snapshot: the state machine is durable in the database. The core
+  // then gets a snapshot only once one is built for a follower (snapshot_wanted).
+  // REQUIRES: no persist in flight.
+  absl::Status CompactLog(uint64_t keep_entries) override;
+  bool snapshot_wanted() const override { return snapshot_wanted_.load(std::memory_order_relaxed); }
+  uint64_t snapshot_index() const override;
   bool persist_in_flight() const { return persist_in_flight_; }
   // Tests only: runs inside each persist's transaction with its Ready, holding the store
   // (on the writer's thread if there is one), so a test can hold a write in flight.
@@ -100,6 +106,9 @@ class SqliteNodeStore : public NodeStore {
   // is committed, then syncs; early is null, or completes the persist without blocking.
   absl::Status WriteReady(const raft::Ready& rd, const ApplyFn& apply,
                           const std::function<void(absl::Status)>& early);
+  // Discards the log before index - keep_entries, if that is past its start.
+  absl::Status CompactLocked(uint64_t index, uint64_t keep_entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   const std::unique_ptr<storage::Store> store_ ABSL_PT_GUARDED_BY(mu_);
@@ -109,7 +118,10 @@ class SqliteNodeStore : public NodeStore {
   Writer writer_;
   std::function<void(const raft::Ready&)> write_hook_;
   std::atomic<uint64_t> applied_index_{0};  // the database's, set under mu_
-  bool persist_in_flight_ = false;          // the node's thread only
+  // Set by the core's GetSnapshot (under mu_) when the latest snapshot is older than the
+  // log's start; cleared once a snapshot is taken.
+  mutable std::atomic<bool> snapshot_wanted_{false};
+  bool persist_in_flight_ = false;  // the node's thread only
 };
 
 }  // namespace rb::node

@@ -94,7 +94,9 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
   EXPECT_EQ(**store->Get("k3"), "v");
 }
 
-TEST(SqliteNodeStoreTest, SnapshotsCompactTheLog) {
+// The state machine is durable in the database: compacting the log takes no snapshot (a
+// copy of the whole state) until the core asks for one for a follower.
+TEST(SqliteNodeStoreTest, CompactionTakesASnapshotOnlyOnceOneIsWanted) {
   storage::StoreOptions options;
   options.dir = storage::MakeTempDir();
   NullTransport transport;
@@ -104,9 +106,23 @@ TEST(SqliteNodeStoreTest, SnapshotsCompactTheLog) {
   const uint64_t client = RegisterSession(node.get());
   for (uint64_t i = 1; i <= 35; ++i)
     PutAndWait(node.get(), client, i, absl::StrCat("k", i % 7), "v");
-  auto snapshot = *store->raft_storage().GetSnapshot();
-  EXPECT_GE(snapshot->metadata.index, 30u);
   EXPECT_GT(*store->raft_storage().FirstIndex(), 20u);
+  EXPECT_EQ(store->snapshot_index(), 0u);
+  EXPECT_EQ(node->last_snapshot_index(), 0u);
+  EXPECT_FALSE(store->snapshot_wanted());
+
+  // What the core does for a follower behind the log's start.
+  EXPECT_TRUE(
+      raft::IsErrSnapshotTemporarilyUnavailable(store->raft_storage().GetSnapshot().status()));
+  EXPECT_TRUE(store->snapshot_wanted());
+  PutAndWait(node.get(), client, 36, "k36", "v");  // the node takes it after this Ready
+  EXPECT_FALSE(store->snapshot_wanted());
+  auto snapshot = store->raft_storage().GetSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  // Taken after the Ready that appended k36, before the one that applied it.
+  EXPECT_GE((*snapshot)->metadata.index + 1, *store->raft_storage().FirstIndex());
+  EXPECT_EQ((*snapshot)->metadata.index + 1, store->applied_index());
+  EXPECT_EQ(node->last_snapshot_index(), (*snapshot)->metadata.index);
   EXPECT_EQ(**store->Get("k3"), "v");
 }
 

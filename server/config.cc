@@ -87,7 +87,8 @@ const std::vector<SettingSpec>& Settings() {
       {"raft_dir", "RAFT_DIR", "RaftDirectory", "",
        "accepted for compatibility: the Raft log lives in the data directory"},
       {"snapshot_threshold", "SNAPSHOT_THRESHOLD", "SnapshotThreshold", "1000",
-       "applied entries between snapshots (the log is then compacted)"},
+       "applied entries between compactions of the log (a snapshot is built when a follower "
+       "needs one)"},
       {"snapshot_interval", "SNAPSHOT_INTERVAL", "SnapshotInterval", "3600",
        "seconds after which a snapshot is taken even below the threshold (0: never)"},
       {"read_consistency", "READ_CONSISTENCY", "ReadConsistency", "linearizable",
