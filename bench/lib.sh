@@ -19,20 +19,43 @@ bench_cleanup() {
 
 # Starts a 3-node cluster with the server binary $1 on ports $2..$2+2, one terminal each
 # as the old service's README does (replica1 bootstraps and adds the others), in $work.
-# Sets rb_pids and rb_endpoints, and adds the pids to $pids.
+# More environment for every node: $rb_env ("NAME=value ..."). Sets rb_server, rb_base,
+# rb_pids and rb_endpoints, and adds the pids to $pids.
 start_raftbadger() {
-  local server=$1 base=$2 i port peers
+  rb_server=$1
+  rb_base=$2
   rb_pids=()
-  for i in 2 3 1; do
-    port=$((base + i - 1))
-    if [ "$i" = 1 ]; then peers="replica2:$((base + 1)),replica3:$((base + 2))"; else peers=""; fi
-    (cd "$work" && NODE_ID=replica$i RAFT_ADDRESS=localhost:$port RAFT_PEERS=$peers \
-      BADGER_DB_PATH=./rb$i PORT=$port BOOTSTRAP=$([ "$i" = 1 ] && echo true || echo false) \
-      LISTEN_HOST=localhost exec "$server" >"$work/rb$i.log" 2>&1) &
-    pids+=($!)
-    rb_pids+=($!)
-  done
-  rb_endpoints="localhost:$base,localhost:$((base + 1)),localhost:$((base + 2))"
+  local i
+  for i in 2 3 1; do start_rb_node "$i"; done
+  rb_endpoints="localhost:$rb_base,localhost:$((rb_base + 1)),localhost:$((rb_base + 2))"
+}
+
+# (Re)starts node $1 (1..3) of the cluster start_raftbadger started, over its data.
+start_rb_node() {
+  local i=$1 port=$((rb_base + $1 - 1)) peers=""
+  [ "$i" = 1 ] && peers="replica2:$((rb_base + 1)),replica3:$((rb_base + 2))"
+  # shellcheck disable=SC2086
+  (cd "$work" && exec env ${rb_env:-} NODE_ID=replica$i RAFT_ADDRESS=localhost:$port \
+    RAFT_PEERS=$peers BADGER_DB_PATH=./rb$i PORT=$port \
+    BOOTSTRAP=$([ "$i" = 1 ] && echo true || echo false) LISTEN_HOST=localhost \
+    "$rb_server" >>"$work/rb$i.log" 2>&1) &
+  pids+=($!)
+  rb_pids[i - 1]=$!
+}
+
+# Kills the cluster start_raftbadger started and removes its data and logs.
+bench_cleanup_cluster() {
+  local p
+  for p in "${rb_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${rb_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"/rb[123] "$work"/rb[123].log
+}
+
+# Stops node $1 with SIGTERM and waits for it to exit.
+stop_rb_node() {
+  local pid=${rb_pids[$1 - 1]}
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 # A number field of loadgen's JSON line (stdin).
@@ -43,6 +66,15 @@ rss_mib() {
   local total="" p
   for p in "$@"; do
     total="$total $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
+  done
+  echo "${total# }"
+}
+
+# Peak resident memory (VmHWM) in MiB of each pid given, space-separated.
+hwm_mib() {
+  local total="" p
+  for p in "$@"; do
+    total="$total $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
   done
   echo "${total# }"
 }
