@@ -61,20 +61,18 @@ stop_rb_node() {
 # A number field of loadgen's JSON line (stdin).
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 
-# Resident memory in MiB of each pid given, space-separated.
-rss_mib() {
-  local total="" p
+# A memory figure of /proc/PID/status ($1: VmRSS, VmHWM, ...) in MiB for each further
+# pid given, space-separated.
+status_mib() {
+  local key=$1 total="" p
+  shift
   for p in "$@"; do
-    total="$total $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
+    total="$total $(awk -v k="$key:" '$1 == k {printf "%.0f", $2 / 1024}' "/proc/$p/status" \
+      2>/dev/null || echo "?")"
   done
   echo "${total# }"
 }
 
-# Peak resident memory (VmHWM) in MiB of each pid given, space-separated.
-hwm_mib() {
-  local total="" p
-  for p in "$@"; do
-    total="$total $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' /proc/$p/status 2>/dev/null || echo "?")"
-  done
-  echo "${total# }"
-}
+# Resident memory, and its peak, in MiB of each pid given.
+rss_mib() { status_mib VmRSS "$@"; }
+hwm_mib() { status_mib VmHWM "$@"; }
