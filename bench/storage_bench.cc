@@ -123,6 +123,46 @@ void BM_StoreAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreAppend)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
 
+// Compacting a log of 256 entries of `entry_bytes` each (what a node does every
+// SNAPSHOT_THRESHOLD entries, on its loop): the time of the compaction alone.
+void BM_StoreCompact(benchmark::State& state) {
+  constexpr uint64_t kBatch = 256;
+  const std::string dir = BenchDir("compact");
+  std::unique_ptr<Store> store = OpenBenchStore(dir, state);
+  if (store == nullptr) return;
+  raft::ConfState cs;
+  cs.voters = {1};
+  std::vector<raft::Entry> entries(kBatch);
+  const std::string payload(static_cast<size_t>(state.range(0)), 'e');
+  for (auto& e : entries) e.data = payload;
+  uint64_t next = 1;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (uint64_t i = 0; i < kBatch; ++i) {
+      entries[i].term = 1;
+      entries[i].index = next + i;
+    }
+    absl::Status s = store->Write([&](WriteTxn* t) -> absl::Status {
+      absl::Status a = t->AppendEntries(entries);
+      if (!a.ok()) return a;
+      a = t->SetHardState(raft::HardState{1, 1, next + kBatch - 1});
+      if (!a.ok()) return a;
+      return t->SetApplied(next + kBatch - 1, cs);
+    });
+    next += kBatch;
+    state.ResumeTiming();
+    if (s.ok()) s = store->Write([&](WriteTxn* t) { return t->Compact(next - 1); });
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+  }
+  store.reset();
+  RemoveTree(dir);
+  state.SetBytesProcessed(state.iterations() * kBatch * state.range(0));
+}
+BENCHMARK(BM_StoreCompact)->Arg(256)->Arg(65536)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // Uniformly random point reads over `keys` keys of 100-byte values, all in SQLite's page
 // cache (warm). With 100k keys the table (~12 MB) exceeds the CPU caches.
 void BM_StoreGet(benchmark::State& state) {
