@@ -265,8 +265,7 @@ absl::StatusOr<std::shared_ptr<const raft::Snapshot>> SqliteNodeStore::LatestSna
 }
 
 uint64_t SqliteNodeStore::snapshot_index() const {
-  absl::MutexLock lock(&mu_);
-  auto snap = store_->GetSnapshot();
+  auto snap = LatestSnapshot();
   return snap.ok() ? (*snap)->metadata.index : 0;
 }
 

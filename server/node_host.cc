@@ -182,10 +182,7 @@ void NodeHost::CheckDiskSpace() {
   node_->SetLowDiskSpace(std::move(low));
 }
 
-uint64_t NodeHost::SnapshotIndex() const {
-  auto snapshot = store_->LatestSnapshot();
-  return snapshot.ok() ? (*snapshot)->metadata.index : 0;
-}
+uint64_t NodeHost::SnapshotIndex() const { return store_->snapshot_index(); }
 
 void NodeHost::RefreshView() {
   NodeView v;

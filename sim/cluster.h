@@ -153,7 +153,6 @@ struct SimNode {
   raft::HardState closed_hard_state;    // SQLite: the durable hard state when it was closed
   uint64_t closed_durable_applied = 0;  // SQLite: the synced applied index when it was closed
   bool crash_armed = false;             // a power loss waits for the node's next I/O
-  bool lost_power_in_io = false;        // it struck: the commit in flight may be lost
   bool disk_corrupted = false;          // the simulator damaged its database
   bool refused_start = false;           // and it refused to start over it: down for good
   uint64_t incarnation = 0;             // bumped by each crash: older completions are dropped

@@ -199,7 +199,6 @@ void Simulation::StartNode(SimNode* n) {
                                       ", below the ", n->closed_durable_applied, " it had synced"));
     }
     n->last_applied = std::min(n->last_applied, reopened);
-    n->lost_power_in_io = false;
   }
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
@@ -230,7 +229,6 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
   }
   // The store's last synced hard state is durable unless the disk froze inside the commit
   // that wrote it; then the last one the checks saw durable stands in until the restart.
-  n->lost_power_in_io = n->disk->frozen();
   n->closed_hard_state = n->disk->frozen() ? raft::HardState{n->durable_term, 0, n->durable_commit}
                                            : n->sqlite->store().durable_hard_state();
   n->closed_durable_applied =

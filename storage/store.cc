@@ -604,9 +604,7 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
   if (skip_fsync) {
     if (wrote) unsynced_ = true;
   } else {
-    unsynced_ = false;
-    durable_hard_state_ = hard_state_;
-    durable_applied_index_ = applied_index_;
+    MarkSynced();
   }
   return absl::OkStatus();
 }
@@ -627,10 +625,14 @@ absl::Status Store::SyncWalFile() {
       return s;
     }
   }
+  MarkSynced();
+  return absl::OkStatus();
+}
+
+void Store::MarkSynced() {
   unsynced_ = false;
   durable_hard_state_ = hard_state_;
   durable_applied_index_ = applied_index_;
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetKv(absl::string_view key) const {

@@ -241,6 +241,8 @@ class Store : public raft::Storage {
   absl::Status CopySnapshotInto(const raft::Snapshot& snapshot);
   // fsyncs the WAL through the VFS and records the committed state as durable.
   absl::Status SyncWalFile();
+  // Everything committed so far is on disk: the durable state catches up with it.
+  void MarkSynced();
   // FailedPrecondition once an I/O failure poisoned the store (see the contract above).
   absl::Status CheckReadable() const;
   // The error of a store an I/O failure poisoned: "refusing <refusing> after ...".
