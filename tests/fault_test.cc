@@ -339,13 +339,17 @@ TEST_P(FaultTest, HistoriesAreLinearizableAndAcknowledgedWritesSurvive) {
     options.total_timeout = total_timeout;
     return options;
   };
+  bool first_fault = true;
   while (absl::Now() < end) {
     pause_for(1000, 2500);
     const int leader = CurrentLeader(c);
     const bool at_leader = leader != 0 && rng() % 2 == 0;
     const int target = at_leader ? leader : 1 + static_cast<int>(rng() % nodes);
     // 2 kills, 2 pauses, 1 transfer or removal and, with namespaces, 3 partitions in 8.
-    const uint64_t kind = rng() % (lab.ok() ? 8 : 5);
+    // The first fault is a kill or a pause: drawn freely, about 1 run in 140 drew only
+    // partitions, and the run then tested no process fault at all.
+    const uint64_t kind = first_fault ? rng() % 4 : rng() % (lab.ok() ? 8 : 5);
+    first_fault = false;
     if (kind >= 5) {
       NetLab& net = **lab;
       const int other = other_than(target);
