@@ -8,6 +8,7 @@
 //   bazel run //sim:simulate -- --seed=42 --history=/tmp/h.jsonl
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -81,6 +82,14 @@ ABSL_FLAG(std::string, mutant, "",
           "only in //sim:simulate_mutants, the build that has them (--mutant=list names them)");
 
 namespace {
+
+// A path the user typed: under `bazel run` the process runs in its runfiles tree, so a
+// relative path means the directory the command was typed in.
+std::string UserPath(const std::string& path) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");  // set by bazel run
+  if (path.empty() || path[0] == '/' || dir == nullptr) return path;
+  return absl::StrCat(dir, "/", path);
+}
 
 // The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
@@ -215,10 +224,10 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
     }
   }
   rb::sim::Timeline timeline;
-  const std::string html = absl::GetFlag(FLAGS_html);
+  const std::string html = UserPath(absl::GetFlag(FLAGS_html));
   if (!html.empty()) o.timeline = &timeline;
   const rb::sim::SimResult r = rb::sim::RunSimulation(o);
-  const std::string save = absl::GetFlag(FLAGS_save_schedule);
+  const std::string save = UserPath(absl::GetFlag(FLAGS_save_schedule));
   if (!save.empty()) {
     std::ofstream file(save);
     file << rb::sim::WriteSchedule(o, r);
@@ -236,7 +245,7 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   out.virtual_us = r.virtual_us;
   out.messages = r.messages_delivered;
   if (!absl::GetFlag(FLAGS_history).empty()) {
-    std::ofstream history(absl::GetFlag(FLAGS_history));
+    std::ofstream history(UserPath(absl::GetFlag(FLAGS_history)));
     rb::sim::WriteHistoryJson(r.history, history);
   }
   std::printf("  %s\n  events=%llu messages=%llu ops=%llu timeouts=%llu trace_hash=%016llx%s\n",
@@ -318,7 +327,7 @@ int ShrinkCommand(uint64_t seed, rb::sim::SimOptions options) {
       static_cast<unsigned long long>(r.original.events),
       static_cast<unsigned long long>(r.shrunk.events), r.runs);
   std::printf("it fails with: %s\n", r.shrunk.failure.c_str());
-  std::string path = absl::GetFlag(FLAGS_save_schedule);
+  std::string path = UserPath(absl::GetFlag(FLAGS_save_schedule));
   if (path.empty()) {
     const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");  // set by bazel run
     path = absl::StrCat(dir != nullptr ? dir : ".", "/seed-", seed, ".shrunk.schedule");
@@ -366,7 +375,7 @@ int main(int argc, char** argv) {
   uint64_t virtual_us = 0, messages = 0;
   rb::sim::SimOptions shared;
   if (!OptionsFromFlags(&shared)) return 2;
-  if (const std::string path = absl::GetFlag(FLAGS_schedule); !path.empty()) {
+  if (const std::string path = UserPath(absl::GetFlag(FLAGS_schedule)); !path.empty()) {
     std::ifstream file(path);
     std::stringstream text;
     if (file.is_open()) text << file.rdbuf();
