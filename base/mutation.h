@@ -71,8 +71,8 @@ namespace rb::mutation {
     "node: a leader's lease runs from when the quorum's acknowledgments arrive, not from "    \
     "when the heartbeats were sent")                                                          \
   X(kLeaseDuringTransfer, "lease_during_transfer", "reads",                                   \
-    "node: a leader serves lease reads while it hands leadership over (the transferee's "     \
-    "campaign overrides the lease)")                                                          \
+    "node: a leader keeps serving lease reads while it hands leadership over, and after "     \
+    "(the transferee's campaign overrides the lease)")                                        \
   /* Membership. */                                                                           \
   X(kConfChangeWhilePending, "conf_change_while_pending", "membership",                       \
     "core: a leader accepts a configuration change while an earlier one is unapplied")        \

@@ -515,7 +515,7 @@ void Node::SendMessages(bool promise_free_only) {
     }
     if (hooks_.on_send) hooks_.on_send(m);
     if (m.type == raft::MessageType::kSnap) snapshots_sent.push_back(m.to);
-    if (m.type == raft::MessageType::kTimeoutNow) {
+    if (m.type == raft::MessageType::kTimeoutNow && !RB_MUTANT(kLeaseDuringTransfer)) {
       lease_void_term_ = m.term;
       lease_until_us_ = 0;
     }

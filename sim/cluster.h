@@ -98,6 +98,23 @@ struct Scenario {
   uint32_t straggler_per_mille = 0;
   // Mean time between episodes in which one node's disk is full (0: none).
   uint64_t disk_full_interval_us = 0;
+  // Per leadership transfer: the chance (per mille) that the old leader stops (a pause)
+  // just as it sends TimeoutNow, so that it hears of the transferee's campaign late.
+  uint32_t handover_pause_per_mille = 0;
+  // Mean time between spells in which clients only read (0: none). In a read-mostly
+  // load the logs stop moving, so a node cut off from the leader campaigns with a log as
+  // up to date as anyone's, and leases are held and renewed all the time.
+  uint64_t read_spell_interval_us = 0;
+  // Per read round (heartbeats carrying a ReadIndex context): the chance (per mille) that
+  // the leader stops just after sending it, so the acknowledgments wait for it to resume.
+  uint32_t read_round_pause_per_mille = 0;
+  // Per configuration change the nemesis proposes: the chance (per mille) that the network
+  // splits, the leader (and some followers) apart from the rest, just as the leader is
+  // about to tell its followers that the change is committed.
+  uint32_t conf_split_per_mille = 0;
+  // Byte limit of the committed entries one Ready applies (0: max_msg_bytes, as in
+  // schedules written before it existed).
+  uint64_t max_apply_batch_bytes = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -114,7 +131,11 @@ struct Scenario {
         "/1000 flaky_reads=", flaky_read_per_mille, "/1000 on ", flaky_read_nodes,
         " nodes failing_syncs=", failing_sync_per_10k, "/10000 on ", failing_sync_nodes,
         " nodes read_latency<=", max_read_latency_us, "us stragglers=", straggler_per_mille,
-        "/1000 disk_full_interval=", disk_full_interval_us, "us");
+        "/1000 disk_full_interval=", disk_full_interval_us,
+        "us handover_pause=", handover_pause_per_mille,
+        "/1000 read_spell_interval=", read_spell_interval_us,
+        "us read_round_pause=", read_round_pause_per_mille,
+        "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes);
   }
 };
 
@@ -168,6 +189,11 @@ struct SimNode {
   uint64_t paused_until = 0;        // stopped process: nothing runs before this time
   uint64_t disk_reads_charged = 0;  // SimDisk::reads() already paid for in time
   uint64_t led_term = 0;            // the last term in which it was seen leading
+  std::string last_read_round;      // the context of the last read round it sent
+  // The index of a configuration change the nemesis proposed through it, until it first
+  // sends a commit index that covers it (Scenario::conf_split_per_mille).
+  uint64_t conf_split_index = 0;
+  std::set<uint64_t> conf_split_added, conf_split_removed;  // voters those changes add, remove
   // Leading in doomed_term, it crashes as soon as its commit index passes this.
   uint64_t doomed_term = 0;
   uint64_t doomed_after_commit = 0;
@@ -329,8 +355,10 @@ class Simulation {
   void InjectFault();
   // A kill -9 or power loss (now, or armed for the node's next disk operations).
   void CrashFault(SimNode* n);
-  // Cuts links: a split (around `leader` if non-zero), a majorities ring or a bridge.
-  void Partition(const std::vector<uint64_t>& ids, uint64_t leader);
+  // Cuts links: a split (around `leader` if non-zero), a majorities ring, a bridge or one
+  // link.
+  // leader: aim at it (0: don't); current_leader: who leads now, if anyone.
+  void Partition(const std::vector<uint64_t>& ids, uint64_t leader, uint64_t current_leader);
   // A configuration change or leader transfer, proposed through the leader.
   // An operator's membership change (or leadership transfer) at the leader. Now and then a
   // second request follows at once, before the first is applied (a correct leader refuses
@@ -347,8 +375,15 @@ class Simulation {
   void SetDiskFull(SimNode* n, bool full);
   void HealAll();
   void OnSend(SimNode* n, const raft::Message& m);
+  // Leader-targeted pauses (Scenario::handover_pause_per_mille, read_round_pause_per_mille):
+  // the node stops right after sending TimeoutNow, or a read round's heartbeats.
+  void PauseAtCriticalSend(SimNode* n, const raft::Message& m);
   void OnApply(SimNode* n, const raft::Entry& e);
   void CheckAfterEvent();
+  // Lease safety, which lease reads rely on: while a node holds a lease of term T (it
+  // would serve a kLease read without a round trip), no term above T has had a leader.
+  void CheckLease(const SimNode& n);
+  uint64_t max_led_term_ = 0;  // the highest term any node was seen leading
   void FailRunaway();
   // Whenever a node's applied index has moved: its whole state machine (rows, sessions,
   // recorded configuration) must equal every other replica's at that index.
@@ -393,6 +428,16 @@ class Simulation {
   raft::Rng strand_rng_;        // likewise
   raft::Rng doomed_rng_;        // likewise
   raft::Rng disk_full_rng_;     // likewise
+  raft::Rng handover_rng_;      // likewise
+  raft::Rng spell_rng_;         // likewise
+  raft::Rng conf_split_rng_;    // likewise
+  // Scenario::conf_split_per_mille: cuts `leader` (and some followers) off from the rest,
+  // as it first tells them that a configuration change is committed.
+  void SplitAtConfChange(uint64_t leader);
+  // Read-only spells (Scenario::read_spell_interval_us): until then, clients only read.
+  uint64_t read_spell_until_us_ = 0;
+  bool in_read_spell() const { return now_ < read_spell_until_us_; }
+  void ReadSpell();
   // The nemesis draws through it: its steps are recorded, or replayed (SimOptions::faults).
   FaultRecorder faults_;
   // The last role and term the timeline recorded per node (its role names are constants).

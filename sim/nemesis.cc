@@ -45,7 +45,7 @@ void Simulation::InjectFault() {
     CrashFault(
         &NodeById(at_leader ? leader : ids[faults_.Uniform(FaultStream::kMain, ids.size())]));
   } else if ((pick -= scenario_.crash_weight) < scenario_.partition_weight) {
-    Partition(ids, at_leader ? leader : 0);
+    Partition(ids, at_leader ? leader : 0, leader);
   } else if ((pick -= scenario_.partition_weight) < scenario_.clog_weight) {
     const uint64_t a = ids[faults_.Uniform(FaultStream::kMain, ids.size())],
                    b = ids[faults_.Uniform(FaultStream::kMain, ids.size())];
@@ -103,11 +103,26 @@ void Simulation::StrandWrites(uint64_t leader) {
         [&] { return absl::StrCat(count, " writes stranded at cut-off leader ", leader); });
 }
 
-void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
+void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader,
+                           uint64_t current_leader) {
   const size_t n = ids.size();
-  const uint64_t pattern = leader != 0 ? 0 : faults_.Uniform(FaultStream::kMain, 3);
+  // (Patterns 0 to 2 keep the meaning they had before one link down joined as 3 and 4:
+  // schedules recorded then replay the same partitions.)
+  const uint64_t pattern = leader != 0 ? 0 : faults_.Uniform(FaultStream::kMain, 5);
   std::string what;
-  if (pattern == 2 && n >= 4) {
+  if (pattern >= 3 && n >= 3) {
+    // One link down, both ways (a flaky switch port, a firewall rule): the two nodes each
+    // still reach the others. Half the time one end is the leader: the other stops hearing
+    // it while the rest still acknowledge it, and campaigns.
+    const uint64_t a = current_leader != 0 && faults_.Chance(FaultStream::kMain, 1, 2)
+                           ? current_leader
+                           : ids[faults_.Uniform(FaultStream::kMain, n)];
+    uint64_t b = ids[faults_.Uniform(FaultStream::kMain, n - 1)];
+    if (b == a) b = ids[n - 1];  // (a uniform pick among the n - 1 others)
+    links_.Cut(a, b);
+    links_.Cut(b, a);
+    what = absl::StrCat("link ", a, "<->", b, " down");
+  } else if (pattern == 2 && n >= 4) {
     // Majorities ring: each node hears only its two neighbours, so several overlapping
     // majorities each see part of the cluster.
     for (size_t i = 0; i < n; ++i) {
@@ -156,6 +171,39 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader) {
   Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
   if (leader != 0 && faults_.Chance(FaultStream::kStrand, 1, 2)) StrandWrites(leader);
   Schedule(faults_.Range(FaultStream::kMain, 200'000, 3'000'000), [this] {
+    links_.RestoreAll();
+    Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
+  });
+}
+
+void Simulation::SplitAtConfChange(uint64_t leader) {
+  // The leader knows the change is committed; its followers learn it from its next
+  // message, which now never comes. Each side goes on with the configuration it applied.
+  // Aimed at the members the change touches, as a nemesis would: those it adds stay with
+  // the leader, those it removes go to the other side, the rest go either way.
+  SimNode& l = NodeById(leader);
+  std::set<uint64_t> side = {leader};
+  for (auto& [id, n] : nodes_) {
+    if (id == leader || l.conf_split_removed.count(id) > 0) continue;
+    if (l.conf_split_added.count(id) > 0 || conf_split_rng_.Chance(1, 2)) side.insert(id);
+  }
+  if (side.size() == nodes_.size())
+    side.erase(*side.begin() != leader ? side.begin() : std::next(side.begin()));
+  std::vector<uint64_t> ids;
+  for (auto& [id, n] : nodes_) ids.push_back(id);
+  for (uint64_t a : ids) {
+    for (uint64_t b : ids) {
+      if (side.count(a) > 0 && side.count(b) == 0) {
+        links_.Cut(a, b);
+        links_.Cut(b, a);
+      }
+    }
+  }
+  Trace(6, 4, links_.cut_count(), 0, [&] {
+    return absl::StrCat("partition at a configuration change: split {", absl::StrJoin(side, ","),
+                        "}");
+  });
+  Schedule(conf_split_rng_.Range(200'000, 3'000'000), [this] {
     links_.RestoreAll();
     Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
   });
@@ -458,13 +506,26 @@ void Simulation::ChangeMembership(uint64_t leader, bool second) {
   // every replica records it in its member directory (compared by the state digest).
   if (!cc.changes.empty()) cc.context = MemberContextFor(cc.changes.back().node_id);
   const absl::Status s = l.ProposeConfChange(cc);
+  SimNode& proposer = NodeById(leader);
+  if (s.ok()) {
+    if (proposer.conf_split_index == 0) {
+      proposer.conf_split_index = l.raw().raft().log().LastIndex();
+      proposer.conf_split_added.clear();
+      proposer.conf_split_removed.clear();
+    }
+    for (const raft::ConfChangeSingle& c : cc.changes) {
+      if (c.type == raft::ConfChangeType::kAddNode) proposer.conf_split_added.insert(c.node_id);
+      if (c.type == raft::ConfChangeType::kRemoveNode)
+        proposer.conf_split_removed.insert(c.node_id);
+    }
+  }
   Trace(17, leader, cc.changes.size(), s.ok(), [&] {
     return absl::StrCat("leader ", leader, " proposes: ", what,
                         s.ok() ? "" : absl::StrCat(" (refused: ", s.message(), ")"));
   });
   if (!s.ok() || second || !faults_.Chance(FaultStream::kBurst, 1, 3)) return;
   ChangeMembership(leader, /*second=*/true);
-  if (options_.crashes && faults_.Chance(FaultStream::kBurst, 1, 2)) {
+  if (options_.crashes && faults_.Chance(FaultStream::kBurst, 1, 3)) {
     Schedule(faults_.Range(FaultStream::kBurst, 1'000, 50'000),
              [this, leader] { CrashFault(&NodeById(leader)); });
   }

@@ -10,17 +10,21 @@
 namespace rb::sim::internal {
 
 // Every field of Scenario, in declaration order: ScenarioText writes them all.
-#define RB_SCENARIO_FIELDS(X)                                                                   \
-  X(voters)                                                                                     \
-  X(pre_vote)                                                                                   \
-  X(check_quorum)                                                                               \
-  X(snapshot_every) X(max_msg_bytes) X(min_delay_us) X(max_delay_us) X(drop_per_mille)          \
-      X(duplicate_per_mille) X(fault_interval_us) X(crash_weight) X(partition_weight)           \
-          X(clog_weight) X(pause_weight) X(membership_weight) X(max_drift_permille)             \
-              X(max_disk_latency_us) X(power_loss_per_mille) X(mid_io_per_mille)                \
-                  X(corruption_per_mille) X(new_leader_crash_per_mille) X(flaky_read_per_mille) \
-                      X(flaky_read_nodes) X(failing_sync_per_10k) X(failing_sync_nodes)         \
-                          X(max_read_latency_us) X(straggler_per_mille) X(disk_full_interval_us)
+#define RB_SCENARIO_FIELDS(X)                                                                      \
+  X(voters)                                                                                        \
+  X(pre_vote)                                                                                      \
+  X(check_quorum)                                                                                  \
+  X(snapshot_every)                                                                                \
+  X(max_msg_bytes)                                                                                 \
+  X(min_delay_us) X(max_delay_us) X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us)    \
+      X(crash_weight) X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)      \
+          X(max_drift_permille) X(max_disk_latency_us) X(power_loss_per_mille) X(mid_io_per_mille) \
+              X(corruption_per_mille) X(new_leader_crash_per_mille) X(flaky_read_per_mille)        \
+                  X(flaky_read_nodes) X(failing_sync_per_10k) X(failing_sync_nodes)                \
+                      X(max_read_latency_us) X(straggler_per_mille) X(disk_full_interval_us)       \
+                          X(handover_pause_per_mille) X(read_spell_interval_us)                    \
+                              X(read_round_pause_per_mille) X(conf_split_per_mille)                \
+                                  X(max_apply_batch_bytes)
 
 std::string ScenarioText(const Scenario& s) {
   std::string out;
@@ -146,6 +150,23 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   if (o.disk_full) {
     raft::Rng own(o.seed ^ 0x6469736b66756c6cULL);  // "diskfull"
     if (own.Chance(1, 3)) s.disk_full_interval_us = own.Range(500'000, 4'000'000);
+  }
+  // Production applies up to a MiB per Ready. One entry per Ready (as a 1-byte message
+  // limit would give) made a new sole voter apply a 240-entry backlog one disk write at a
+  // time, past the liveness bound (seed 3323 with --voters=1).
+  s.max_apply_batch_bytes = std::max<uint64_t>(s.max_msg_bytes, 4096);
+  if (o.pauses) {
+    s.handover_pause_per_mille = 500;
+    raft::Rng own(o.seed ^ 0x7265616470617573ULL);  // "readpaus"
+    if (own.Chance(1, 2)) s.read_round_pause_per_mille = static_cast<uint32_t>(own.Range(1, 30));
+  }
+  if (o.partitions && o.membership_changes) {
+    raft::Rng own(o.seed ^ 0x636f6e6673706c74ULL);  // "confsplt"
+    if (own.Chance(2, 3)) s.conf_split_per_mille = static_cast<uint32_t>(own.Range(300, 1000));
+  }
+  {
+    raft::Rng own(o.seed ^ 0x7265616473706c6cULL);  // "readspll"
+    if (own.Chance(1, 2)) s.read_spell_interval_us = own.Range(1'000'000, 4'000'000);
   }
   return s;
 }

@@ -113,13 +113,13 @@ TEST_F(SimTest, SqliteDiskFaultsAreInjectedAndSurvived) {
   SimOptions o;
   o.storage = SimOptions::Storage::kSqlite;
   o.disk_full = false;  // its own test below; its events would move these seeds' schedules
-  o.seed = 67;          // a power loss damages a database; that node refuses to start
+  o.seed = 6;           // a power loss damages a database; that node refuses to start
   SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_EQ(r.corrupted_disks, 1u);
   EXPECT_EQ(r.refused_starts, 1u);
   EXPECT_EQ(r.members_replaced, 1u) << "the operator did not replace the damaged member";
-  o.seed = 3;  // a power loss inside a commit tears a write
+  o.seed = 60;  // a power loss inside a commit tears a write
   r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << r.failure;
   EXPECT_GT(r.power_losses, 0u);
@@ -162,6 +162,42 @@ TEST_F(SimTest, FullDisksStallNodesAndTheyRecover) {
     EXPECT_GT(r.disk_full_stalls, 0u);
     EXPECT_EQ(r.storage_failures, 0u);  // a full disk is not a storage failure
   }
+}
+
+// Read-only spells (Scenario::read_spell_interval_us): every operation a client starts
+// inside one is a read. (Writes started before it may still be retried in it.)
+TEST_F(SimTest, ClientsOnlyReadDuringReadOnlySpells) {
+  SimOptions o;
+  o.seed = 3;  // draws spells
+  std::ostringstream trace;
+  o.trace = &trace;
+  const SimResult r = RunSimulation(o);
+  ASSERT_TRUE(r.ok) << r.failure;
+  ASSERT_NE(r.scenario.find("read_spell_interval="), std::string::npos);
+  std::vector<std::pair<uint64_t, uint64_t>> spells;  // [from, until) in us
+  std::istringstream lines(trace.str());
+  for (std::string line; std::getline(lines, line);) {
+    uint64_t at = 0, until = 0;
+    if (std::sscanf(line.c_str(), "%luus clients only read until %luus", &at, &until) == 2) {
+      spells.emplace_back(at, until);
+    }
+  }
+  ASSERT_GE(spells.size(), 2u) << "seed 3 no longer draws read-only spells";
+  int reads_in_spells = 0, writes_outside = 0;
+  for (const Operation& op : r.history) {
+    bool in_spell = false;
+    for (const auto& [from, until] : spells) in_spell |= op.call_us >= from && op.call_us < until;
+    if (in_spell) {
+      EXPECT_EQ(op.kind, OpKind::kGet)
+          << "client " << op.client << " started " << OpKindName(op.kind) << " " << op.key << " at "
+          << op.call_us << "us, inside a read-only spell";
+      ++reads_in_spells;
+    } else {
+      writes_outside += op.kind != OpKind::kGet;
+    }
+  }
+  EXPECT_GT(reads_in_spells, 20);
+  EXPECT_GT(writes_outside, 20);  // the rest of the run still writes
 }
 
 // Every schedule in sim/regressions replays and passes: a schedule keeps its scenario

@@ -41,12 +41,15 @@ Simulation::Simulation(const SimOptions& options)
       rng_(options.seed),
       damage_rng_(options.seed ^ 0x64616d6167656421ULL),
       read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL),
-      read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),  // "readmode"
-      straggler_rng_(options.seed ^ 0x73747261676c6572ULL),  // "stragler"
-      burst_rng_(options.seed ^ 0x636f6e6662757273ULL),      // "confburs"
-      strand_rng_(options.seed ^ 0x737472616e646564ULL),     // "stranded"
-      doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),     // "doomedld"
-      disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),  // "diskepis"
+      read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),   // "readmode"
+      straggler_rng_(options.seed ^ 0x73747261676c6572ULL),   // "stragler"
+      burst_rng_(options.seed ^ 0x636f6e6662757273ULL),       // "confburs"
+      strand_rng_(options.seed ^ 0x737472616e646564ULL),      // "stranded"
+      doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),      // "doomedld"
+      disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),   // "diskepis"
+      handover_rng_(options.seed ^ 0x68616e646f766572ULL),    // "handover"
+      spell_rng_(options.seed ^ 0x7370656c6c737421ULL),       // "spells!"
+      conf_split_rng_(options.seed ^ 0x73706c6974636f6eULL),  // "splitcon"
       faults_({&rng_, &strand_rng_, &burst_rng_, &disk_full_rng_},
               options.replay_faults ? options.faults : std::vector<FaultStep>{}),
       model_(SessionPolicy()) {
@@ -108,6 +111,7 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation)
   o.raft.check_quorum = scenario_.check_quorum;
   o.raft.max_inflight_msgs = 64;
   o.raft.max_size_per_msg_bytes = scenario_.max_msg_bytes;
+  o.raft.max_committed_size_per_ready_bytes = scenario_.max_apply_batch_bytes;
   o.raft.seed = options_.seed;  // mixed with the id inside the core
   o.snapshot_every_entries = scenario_.snapshot_every;
   o.snapshot_keep_entries = 10;
@@ -220,7 +224,8 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
                         n->crash_armed ? " inside its I/O" : "");
   });
   if (n->node != nullptr) result_.disk_full_stalls += n->node->counters().disk_full_stalls;
-  n->node.reset();   // volatile state gone; pending client callbacks are never called
+  n->node.reset();  // volatile state gone; pending client callbacks are never called
+  n->conf_split_index = 0;
   ++n->incarnation;  // a persist completion in flight is never delivered
   if (n->memory != nullptr) {
     n->memory->Crash();  // and, in the memory model, its write is lost
@@ -400,6 +405,16 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
          absl::StrCat("node ", n->id, " sent ", raft::MessageTypeName(m.type), " in term ", m.term,
                       " before that term was durable (durable term ", hs.term, ")"));
   }
+  if (!healed_) PauseAtCriticalSend(n, m);
+  if (n->conf_split_index != 0 && m.commit >= n->conf_split_index &&
+      (m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat)) {
+    // The first message to tell a follower that the change is committed: split now, and
+    // only the leader (and its side) knows.
+    n->conf_split_index = 0;
+    if (!healed_ && conf_split_rng_.Chance(scenario_.conf_split_per_mille, 1000)) {
+      SplitAtConfChange(n->id);
+    }
+  }
   if (m.type == raft::MessageType::kAppResp && !m.reject) {
     auto last = n->store()->raft_storage().LastIndex();
     if (hs.term <= m.term && (!last.ok() || *last < m.index)) {
@@ -408,6 +423,32 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
                         " before it was durable (durable last index ", last.ok() ? *last : 0, ")"));
     }
   }
+}
+
+void Simulation::PauseAtCriticalSend(SimNode* n, const raft::Message& m) {
+  std::string why;
+  if (m.type == raft::MessageType::kTimeoutNow &&
+      handover_rng_.Chance(scenario_.handover_pause_per_mille, 1000)) {
+    // The transferee's campaign overrides every lease; the old leader hears of it only when
+    // it resumes, with the lease reads that waited for it.
+    why = absl::StrCat("just after handing leadership to ", m.to);
+  } else if (m.type == raft::MessageType::kHeartbeat && !m.context.empty() &&
+             m.context != n->last_read_round && scenario_.read_round_pause_per_mille > 0) {
+    // One draw per round (its heartbeats to each follower carry the same context). The
+    // acknowledgments arrive while it is stopped, and are read on resume, perhaps after a
+    // newer leader was elected.
+    n->last_read_round = m.context;
+    if (handover_rng_.Chance(scenario_.read_round_pause_per_mille, 1000)) {
+      why = "just after sending a read round";
+    }
+  }
+  if (why.empty()) return;
+  // A GC pause at the worst moment, from a tick to two election timeouts.
+  n->paused_until =
+      std::max(n->paused_until, now_ + handover_rng_.Range(kTickUs, 2 * kElectionTicks * kTickUs));
+  Trace(14, n->id, n->paused_until, 0, [&] {
+    return absl::StrCat("node ", n->id, " paused until ", n->paused_until, "us, ", why);
+  });
 }
 
 void Simulation::OnApply(SimNode* n, const raft::Entry& e) {
@@ -495,6 +536,7 @@ void Simulation::CheckAfterEvent() {
     if (n.node != nullptr) {
       live_.push_back(&n.node->raw().raft());
       CheckStateDigest(n);
+      CheckLease(n);
     }
   };
   if (full_logs || touched_ == 0) {
@@ -514,6 +556,26 @@ void Simulation::CheckAfterEvent() {
     s = checker_.CheckCommitSafety(live_);
   }
   if (!s.ok()) Fail("invariants", s.ToString());
+}
+
+void Simulation::CheckLease(const SimNode& n) {
+  const raft::Raft& r = n.node->raw().raft();
+  if (n.node->is_leader() && r.term() > max_led_term_) {
+    // A new term has a leader: no node may still hold a lease of an earlier one, or its
+    // lease reads could miss what the new leader commits.
+    max_led_term_ = r.term();
+    for (const auto& [id, other] : nodes_) {
+      if (id == n.id || other.node == nullptr || !other.node->HasLease()) continue;
+      Fail("leases", absl::StrCat("node ", n.id, " leads term ", r.term(), " while node ", id,
+                                  " holds a lease of term ", other.node->raw().raft().term(),
+                                  " (its lease reads may miss the new leader's writes)"));
+      return;
+    }
+  }
+  if (r.term() < max_led_term_ && n.node->HasLease()) {
+    Fail("leases", absl::StrCat("node ", n.id, " holds a lease of term ", r.term(),
+                                " although term ", max_led_term_, " has had a leader"));
+  }
 }
 
 void Simulation::CheckStateDigest(SimNode& n) {
@@ -645,6 +707,9 @@ void Simulation::SetUp() {
   if (scenario_.disk_full_interval_us > 0) {
     Schedule(disk_full_rng_.Range(0, scenario_.disk_full_interval_us), [this] { DiskFullFault(); });
   }
+  if (scenario_.read_spell_interval_us > 0) {
+    Schedule(spell_rng_.Range(0, scenario_.read_spell_interval_us), [this] { ReadSpell(); });
+  }
   events_.push(Event{options_.fault_phase_us, next_seq_++, closure_pool_.Put([this] { HealAll(); }),
                      EventKind::kClosure});
   // Half the seeds that damage a disk do it to a running node instead of at a power loss
@@ -686,11 +751,12 @@ void Simulation::TimelineEvent(uint64_t kind, uint64_t a, uint64_t b, const std:
   for (uint64_t k : kSkipped) {
     if (kind == k) return;
   }
-  // Partitions and healing (6, 7, 9) concern the whole cluster: the faults lane.
-  const bool cluster_wide = kind == 6 || kind == 7 || kind == 9;
+  // Partitions, healing and read-only spells (6, 7, 9, 33) concern the whole cluster: the
+  // faults lane.
+  const bool cluster_wide = kind == 6 || kind == 7 || kind == 9 || kind == 33;
   const uint64_t node = !cluster_wide && nodes_.count(a) > 0 ? a : 0;
-  // A pause (14) and a full disk (31) last until b: drawn as spans.
-  options_.timeline->Event(now_, kind, node, text, kind == 14 || kind == 31 ? b : 0);
+  // A pause (14), a full disk (31) and a read-only spell (33) last until b: drawn as spans.
+  options_.timeline->Event(now_, kind, node, text, kind == 14 || kind == 31 || kind == 33 ? b : 0);
 }
 
 void Simulation::TimelineRoles() {

@@ -23,10 +23,23 @@ SimNode* Simulation::PickNode(Client* c, bool read) {
   return up[rng_.Uniform(up.size())];
 }
 
+void Simulation::ReadSpell() {
+  if (now_ >= options_.fault_phase_us) return;
+  read_spell_until_us_ =
+      now_ + spell_rng_.Range(2 * kElectionTicks * kTickUs, 20 * kElectionTicks * kTickUs);
+  const uint64_t until = read_spell_until_us_;
+  Trace(33, 0, until, 0, [&] { return absl::StrCat("clients only read until ", until, "us"); });
+  Schedule(spell_rng_.Range(scenario_.read_spell_interval_us / 2,
+                            scenario_.read_spell_interval_us * 3 / 2) +
+               (until - now_),
+           [this] { ReadSpell(); });
+}
+
 void Simulation::ClientNext(Client* c) {
   if (now_ + kOpTimeoutUs > end_us_) return;  // no new operations that cannot finish
   // Now and then a client goes away and a new one comes: its session is left to expire.
-  if (c->session != 0 && rng_.Chance(1, 50)) c->session = 0;
+  // (Not in a read-only spell: registering is a write.)
+  if (c->session != 0 && rng_.Chance(1, 50) && !in_read_spell()) c->session = 0;
   if (c->session == 0) {
     ClientRegister(c);
     return;
@@ -63,6 +76,18 @@ void Simulation::ClientNext(Client* c) {
     }
     default:
       break;
+  }
+  if (in_read_spell() && op.kind != OpKind::kGet) {
+    // The draws above are made anyway, so a spell moves no other draw of the workload.
+    const uint64_t mode = spell_rng_.Uniform(10);
+    op = Operation{};
+    op.client = c->id;
+    op.key = absl::StrCat("k", spell_rng_.Uniform(kKeys));
+    op.call_us = now_;
+    op.kind = OpKind::kGet;
+    op.read_mode = mode < 3   ? ReadMode::kLinearizable
+                   : mode < 8 ? ReadMode::kLease
+                              : ReadMode::kStale;
   }
   c->op = static_cast<int>(result_.history.size());
   c->sent = false;
