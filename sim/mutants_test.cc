@@ -4,6 +4,7 @@
 // the failure is the mutant's doing. A budget that stops being enough means the simulator
 // lost power (a fault, workload or check got weaker), or the draws moved: rerun
 // //sim:mutants and look before raising it.
+#include <algorithm>
 #include <ostream>
 #include <string>
 
@@ -146,6 +147,30 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   const ShrinkResult second = Shrink(o);
   EXPECT_EQ(second.steps, r.steps);
   EXPECT_EQ(second.options.scenario, r.options.scenario);
+}
+
+// Fewer client operations: clients that pause longer between them, recorded in the
+// schedule so that the shrunk run replays.
+TEST(ShrinkTest, ClientsThatPauseLongerMakeFewerOperations) {
+  SimOptions o;
+  o.seed = 4;
+  o.mutant = Mutant::kVoteTwiceInTerm;
+  const ShrinkResult r = Shrink(o);
+  ASSERT_TRUE(r.shrunk.failed);
+  EXPECT_NE(
+      std::find(r.steps.begin(), r.steps.end(), "clients that pause longer between operations"),
+      r.steps.end());
+  EXPECT_GT(r.options.client_think_us, 0u);
+  EXPECT_LT(r.shrunk.ops, r.original.ops / 2);
+  absl::StatusOr<SimOptions> replay =
+      ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
+                                 OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->client_think_us, r.options.client_think_us);
+  const RunSummary again = RunSummarized(*replay);
+  EXPECT_TRUE(again.failed);
+  EXPECT_EQ(again.ops, r.shrunk.ops);
+  EXPECT_EQ(again.events, r.shrunk.events);
 }
 
 // The second pass drops recorded fault steps: a run with many faults keeps only the few

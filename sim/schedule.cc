@@ -66,6 +66,9 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     RETURN_IF_ERROR(need_number());
     if (n > 64) return absl::InvalidArgumentError("option.clients is over 64");
     o->clients = static_cast<int>(n);
+  } else if (name == "client_think_us") {
+    RETURN_IF_ERROR(need_number());
+    o->client_think_us = n;
   } else if (name == "storage") {
     if (value != "memory" && value != "sqlite") {
       return absl::InvalidArgumentError("option.storage is not memory or sqlite");
@@ -143,6 +146,7 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       &out, "option.seed=", o.seed, "\noption.voters=", o.voters,
       "\noption.max_msg_bytes=", o.max_msg_bytes, "\noption.fault_phase_us=", o.fault_phase_us,
       "\noption.quiet_phase_us=", o.quiet_phase_us, "\noption.clients=", o.clients,
+      "\noption.client_think_us=", o.client_think_us,
       "\noption.storage=", o.storage == SimOptions::Storage::kSqlite ? "sqlite" : "memory",
       "\noption.leader_faults=", LeaderFaultsName(o.leader_faults), "\n");
   for (const BoolOption& b : kBoolOptions) {

@@ -60,6 +60,9 @@ struct SimOptions {
   bool clock_drift = true;         // each node's tick runs up to 10% fast or slow
   bool disk_latency = true;
   int clients = 3;
+  // Added to each client's pause between one operation and the next: fewer operations
+  // over the same run (shrinking raises it). 0: clients pause up to 20 ms.
+  uint64_t client_think_us = 0;
   // Where nodes keep their state: the in-memory model of the storage contract (fast), or
   // the real SQLite store (the production code path) on a simulated disk (sim/sim_disk.h)
   // through a SQLite VFS (sim/sim_vfs.h).

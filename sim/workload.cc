@@ -104,7 +104,7 @@ void Simulation::ClientNext(Client* c) {
     Trace(10, c->id, attempt, 0, [&] { return absl::StrCat("client ", c->id, " times out"); });
     c->op = -1;
     ++c->attempt;
-    Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+    Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
   });
   ClientAttempt(c);
 }
@@ -364,14 +364,14 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
   });
   c->op = -1;
   ++c->attempt;
-  Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+  Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
 }
 
 void Simulation::AbandonUnknown(Client* c) {
   // The outcome is unknown, as after a timeout: the history keeps the call, no return.
   c->op = -1;
   ++c->attempt;
-  Schedule(rng_.Range(0, 20'000), [this, c] { ClientNext(c); });
+  Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
 }
 
 void Simulation::ClientRetry(Client* c, uint64_t attempt) {
