@@ -242,6 +242,30 @@ TEST(ElectionTest, CheckQuorumRestartedFollowerKeepsTheLeaseItMayHaveGiven) {
   EXPECT_EQ(c.raft(3).state(), StateType::kLeader);
 }
 
+// A pre-candidate (its term unchanged by PreVote) that then hears the leader's heartbeat
+// follows it and acknowledges the heartbeat, which the leader may count toward a lease:
+// from then on it must refuse rivals for an election timeout, like any follower. It did
+// not: only a follower's own receipt restarted its lease clock. Found by the simulator's
+// lease check (seed 9200030808 --voters=3).
+TEST(ElectionTest, APreCandidateThatHearsTheLeaderKeepsItsLease) {
+  TestCluster c(3, 0, PreVote(true, true));
+  c.Elect(1);
+  c.Isolate(2);
+  c.Tick(2, 2 * 10);  // past its election timeout: pre-campaigns, unheard
+  ASSERT_EQ(c.raft(2).state(), StateType::kPreCandidate);
+  c.Recover();
+  c.Tick(1);  // the leader's heartbeat
+  c.Stabilize();
+  ASSERT_EQ(c.raft(2).state(), StateType::kFollower);
+  ASSERT_EQ(c.raft(2).lead(), 1u);
+  // 3 cannot hear the leader; 2 just did, so 2 must not vote 3 in.
+  c.Cut(1, 3);
+  c.Elect(3);
+  EXPECT_NE(c.raft(3).state(), StateType::kLeader);
+  EXPECT_GT(c.raft(2).drops().ignored_votes, 0u);
+  EXPECT_EQ(c.Leader(), 1u);
+}
+
 TEST(ElectionTest, LearnerNeverCampaigns) {
   TestCluster c(1, 1);
   c.Elect(1);

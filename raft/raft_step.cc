@@ -445,17 +445,13 @@ absl::Status Raft::StepCandidate(Message& m) {
       ++drops_.proposals;
       return ErrProposalDropped("no leader (election in progress)");
     case MessageType::kApp:
-      BecomeFollower(m.term, m.from);  // a leader of our term exists
-      HandleAppendEntries(m);
-      break;
     case MessageType::kHeartbeat:
-      BecomeFollower(m.term, m.from);
-      HandleHeartbeat(m);
-      break;
     case MessageType::kSnap:
+      // A leader of our term exists. Follow it and let the follower take the message, so
+      // that hearing it restarts the lease clock there too: the answer may count toward
+      // the leader's lease, and then no rival may get our vote for an election timeout.
       BecomeFollower(m.term, m.from);
-      HandleSnapshot(m);
-      break;
+      return StepFollower(m);
     case MessageType::kTimeoutNow:
       break;  // only followers take part in transfers
     default:
