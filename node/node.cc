@@ -93,6 +93,16 @@ bool Node::FromRemovedMember(const raft::Message& m) {
     return false;
   }
   if (raw_->raft().tracker().progress.count(m.from) > 0) return false;
+  // A campaign whose log holds all of ours passes too: it knows every change we know,
+  // perhaps also the id's addition again, which this node has yet to apply. Refusing it
+  // could leave the cluster without a leader for good, if that candidate needs our vote
+  // (found by the simulator: seed 9200020896 --voters=2, a joint configuration whose
+  // other side only the re-added node could lead). A removed node's own log stops
+  // growing at its removal, so its campaigns soon fail this test.
+  if ((m.type == raft::MessageType::kVote || m.type == raft::MessageType::kPreVote) &&
+      raw_->raft().log().IsUpToDate(m.index, m.log_term)) {
+    return false;
+  }
   // Asked of the state machine once per id and applied index: a removed node that keeps
   // sending costs no read per message.
   const uint64_t applied = store_->applied_index();

@@ -468,6 +468,20 @@ TEST(NodeTest, CampaignsOfARemovedNodeAreIgnoredUntilItIsAddedAgain) {
   net.Settle();
   EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
 
+  // A campaign whose log holds all of node 2's is left to the core: the candidate may have
+  // been added again in entries node 2 has yet to apply.
+  {
+    raft::Message m;
+    m.type = raft::MessageType::kPreVote;
+    m.from = 3;
+    m.to = 2;
+    m.term = net.node(2).raw().raft().term() + 1;
+    m.index = net.node(2).raw().raft().log().LastIndex();
+    m.log_term = net.node(2).raw().raft().term();
+    net.node(2).Receive(m);
+    EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+  }
+
   cc.changes[0].type = raft::ConfChangeType::kAddLearnerNode;
   ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
   net.Settle();
