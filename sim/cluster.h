@@ -115,6 +115,9 @@ struct Scenario {
   // Byte limit of the committed entries one Ready applies (0: max_msg_bytes, as in
   // schedules written before it existed).
   uint64_t max_apply_batch_bytes = 0;
+  // Vote responses straggle this much more often (per mille): a grant of term T that
+  // arrives while its candidate campaigns in T+1.
+  uint32_t vote_straggler_per_mille = 0;
 
   std::string Describe() const {
     return absl::StrCat(
@@ -135,7 +138,8 @@ struct Scenario {
         "us handover_pause=", handover_pause_per_mille,
         "/1000 read_spell_interval=", read_spell_interval_us,
         "us read_round_pause=", read_round_pause_per_mille,
-        "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes);
+        "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes,
+        " vote_stragglers=", vote_straggler_per_mille, "/1000");
   }
 };
 
@@ -421,16 +425,17 @@ class Simulation {
   raft::Rng rng_;
   // Damage to running nodes draws from its own generator: adding it moved no other draw.
   raft::Rng damage_rng_;
-  raft::Rng read_latency_rng_;  // likewise
-  raft::Rng read_mode_rng_;     // likewise
-  raft::Rng straggler_rng_;     // likewise
-  raft::Rng burst_rng_;         // likewise
-  raft::Rng strand_rng_;        // likewise
-  raft::Rng doomed_rng_;        // likewise
-  raft::Rng disk_full_rng_;     // likewise
-  raft::Rng handover_rng_;      // likewise
-  raft::Rng spell_rng_;         // likewise
-  raft::Rng conf_split_rng_;    // likewise
+  raft::Rng read_latency_rng_;    // likewise
+  raft::Rng read_mode_rng_;       // likewise
+  raft::Rng straggler_rng_;       // likewise
+  raft::Rng burst_rng_;           // likewise
+  raft::Rng strand_rng_;          // likewise
+  raft::Rng doomed_rng_;          // likewise
+  raft::Rng disk_full_rng_;       // likewise
+  raft::Rng handover_rng_;        // likewise
+  raft::Rng spell_rng_;           // likewise
+  raft::Rng conf_split_rng_;      // likewise
+  raft::Rng vote_straggler_rng_;  // likewise
   // Scenario::conf_split_per_mille: cuts `leader` (and some followers) off from the rest,
   // as it first tells them that a configuration change is committed.
   void SplitAtConfChange(uint64_t leader);

@@ -16,15 +16,17 @@ namespace rb::sim::internal {
   X(check_quorum)                                                                                  \
   X(snapshot_every)                                                                                \
   X(max_msg_bytes)                                                                                 \
-  X(min_delay_us) X(max_delay_us) X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us)    \
-      X(crash_weight) X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)      \
+  X(min_delay_us)                                                                                  \
+  X(max_delay_us)                                                                                  \
+  X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us) X(crash_weight)                    \
+      X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)                      \
           X(max_drift_permille) X(max_disk_latency_us) X(power_loss_per_mille) X(mid_io_per_mille) \
               X(corruption_per_mille) X(new_leader_crash_per_mille) X(flaky_read_per_mille)        \
                   X(flaky_read_nodes) X(failing_sync_per_10k) X(failing_sync_nodes)                \
                       X(max_read_latency_us) X(straggler_per_mille) X(disk_full_interval_us)       \
                           X(handover_pause_per_mille) X(read_spell_interval_us)                    \
                               X(read_round_pause_per_mille) X(conf_split_per_mille)                \
-                                  X(max_apply_batch_bytes)
+                                  X(max_apply_batch_bytes) X(vote_straggler_per_mille)
 
 std::string ScenarioText(const Scenario& s) {
   std::string out;
@@ -142,6 +144,10 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   if (o.storage == SimOptions::Storage::kSqlite && o.disk_latency) {
     raft::Rng own(o.seed ^ 0x726561646c617473ULL);  // "readlats"
     if (own.Chance(1, 2)) s.max_read_latency_us = own.Range(10, 2'000);
+  }
+  if (o.network_faults) {
+    raft::Rng own(o.seed ^ 0x766f746573747264ULL);  // "votestrd"
+    if (own.Chance(1, 2)) s.vote_straggler_per_mille = static_cast<uint32_t>(own.Range(50, 300));
   }
   if (o.network_faults) {
     raft::Rng own(o.seed ^ 0x737472616767646cULL);  // "straggdl"

@@ -73,6 +73,7 @@ std::vector<Candidate> Candidates() {
       Off("no dropped messages", &Scenario::drop_per_mille),
       Off("no duplicated messages", &Scenario::duplicate_per_mille),
       Off("no stragglers", &Scenario::straggler_per_mille),
+      Off("no straggling vote responses", &Scenario::vote_straggler_per_mille),
       Off("no full disks", &Scenario::disk_full_interval_us),
       Off("no pauses at handovers", &Scenario::handover_pause_per_mille),
       Off("no read-only spells", &Scenario::read_spell_interval_us),

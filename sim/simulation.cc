@@ -41,15 +41,16 @@ Simulation::Simulation(const SimOptions& options)
       rng_(options.seed),
       damage_rng_(options.seed ^ 0x64616d6167656421ULL),
       read_latency_rng_(options.seed ^ 0x6c6174656e637921ULL),
-      read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),   // "readmode"
-      straggler_rng_(options.seed ^ 0x73747261676c6572ULL),   // "stragler"
-      burst_rng_(options.seed ^ 0x636f6e6662757273ULL),       // "confburs"
-      strand_rng_(options.seed ^ 0x737472616e646564ULL),      // "stranded"
-      doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),      // "doomedld"
-      disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),   // "diskepis"
-      handover_rng_(options.seed ^ 0x68616e646f766572ULL),    // "handover"
-      spell_rng_(options.seed ^ 0x7370656c6c737421ULL),       // "spells!"
-      conf_split_rng_(options.seed ^ 0x73706c6974636f6eULL),  // "splitcon"
+      read_mode_rng_(options.seed ^ 0x726561646d6f6465ULL),       // "readmode"
+      straggler_rng_(options.seed ^ 0x73747261676c6572ULL),       // "stragler"
+      burst_rng_(options.seed ^ 0x636f6e6662757273ULL),           // "confburs"
+      strand_rng_(options.seed ^ 0x737472616e646564ULL),          // "stranded"
+      doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),          // "doomedld"
+      disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),       // "diskepis"
+      handover_rng_(options.seed ^ 0x68616e646f766572ULL),        // "handover"
+      spell_rng_(options.seed ^ 0x7370656c6c737421ULL),           // "spells!"
+      conf_split_rng_(options.seed ^ 0x73706c6974636f6eULL),      // "splitcon"
+      vote_straggler_rng_(options.seed ^ 0x766f746573747267ULL),  // "votestrg"
       faults_({&rng_, &strand_rng_, &burst_rng_, &disk_full_rng_},
               options.replay_faults ? options.faults : std::vector<FaultStep>{}),
       model_(SessionPolicy()) {
@@ -316,9 +317,19 @@ void Simulation::SendMessage(uint64_t from, raft::Message m) {
     }
     return;
   }
+  const bool vote_response =
+      m.type == raft::MessageType::kVoteResp || m.type == raft::MessageType::kPreVoteResp;
+  uint64_t straggle_us = 0;
   if (scenario_.straggler_per_mille > 0 &&
       straggler_rng_.Chance(scenario_.straggler_per_mille, 1000)) {
-    *delay += straggler_rng_.Range(kElectionTicks * kTickUs / 2, 10 * kElectionTicks * kTickUs);
+    straggle_us = straggler_rng_.Range(kElectionTicks * kTickUs / 2, 10 * kElectionTicks * kTickUs);
+  } else if (vote_response && scenario_.vote_straggler_per_mille > 0 &&
+             vote_straggler_rng_.Chance(scenario_.vote_straggler_per_mille, 1000)) {
+    straggle_us =
+        vote_straggler_rng_.Range(kElectionTicks * kTickUs / 2, 2 * kElectionTicks * kTickUs);
+  }
+  if (straggle_us > 0) {
+    *delay += straggle_us;
     Trace(29, from, to, *delay,
           [&] { return absl::StrCat("straggle ", describe(), " (held ", *delay, "us)"); });
   }
