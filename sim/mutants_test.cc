@@ -79,13 +79,11 @@ INSTANTIATE_TEST_SUITE_P(Leases, MutantsTest,
 // The Figure 8 bug with every new leader under a leader-targeted fault and one entry per
 // append (so a follower can acknowledge an entry of an earlier term without the leader's
 // own): caught at the unsafe commit by the commit-safety invariant (raft/invariants.h).
-void ExpectCommitByCountingCaught(int voters, uint64_t max_seeds) {
-  SimOptions o;
-  o.voters = voters;
-  o.leader_faults = SimOptions::LeaderFaults::kAlways;
-  o.max_msg_bytes = 1;
+// Expects `mutant` caught under `o` within max_seeds, by a leader lacking a committed
+// entry, on a seed that passes without it.
+void ExpectLeaderLacksCommittedEntry(const SimOptions& o, Mutant mutant, uint64_t max_seeds) {
   for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
-    const SeedVerdict v = RunSeedWithMutant(o, Mutant::kCommitByCounting, seed);
+    const SeedVerdict v = RunSeedWithMutant(o, mutant, seed);
     if (!v.failed) continue;
     EXPECT_NE(v.failure.find("lacks committed entry"), std::string::npos)
         << "seed " << seed << ": " << v.failure;
@@ -93,6 +91,14 @@ void ExpectCommitByCountingCaught(int voters, uint64_t max_seeds) {
     return;
   }
   ADD_FAILURE() << "not caught within " << max_seeds << " seeds";
+}
+
+void ExpectCommitByCountingCaught(int voters, uint64_t max_seeds) {
+  SimOptions o;
+  o.voters = voters;
+  o.leader_faults = SimOptions::LeaderFaults::kAlways;
+  o.max_msg_bytes = 1;
+  ExpectLeaderLacksCommittedEntry(o, Mutant::kCommitByCounting, max_seeds);
 }
 
 TEST(MutantsTest, CommitByCountingIsCaughtWithThreeVoters) { ExpectCommitByCountingCaught(3, 200); }
@@ -110,15 +116,13 @@ TEST(MutantsTest, ConfChangeWhilePendingIsCaughtWhenTheNetworkSplitsAtTheChange)
   o.crashes = false;
   o.pauses = false;
   o.leader_faults = SimOptions::LeaderFaults::kOff;
-  for (uint64_t seed = 1; seed <= 1500; ++seed) {
-    const SeedVerdict v = RunSeedWithMutant(o, Mutant::kConfChangeWhilePending, seed);
-    if (!v.failed) continue;
-    EXPECT_NE(v.failure.find("lacks committed entry"), std::string::npos)
-        << "seed " << seed << ": " << v.failure;
-    EXPECT_FALSE(RunSeedWithMutant(o, Mutant::kNone, seed).failed) << "seed " << seed;
-    return;
-  }
-  ADD_FAILURE() << "not caught within 1,500 seeds";
+  ExpectLeaderLacksCommittedEntry(o, Mutant::kConfChangeWhilePending, 1500);
+}
+
+// The shrunk run's schedule, written down and read back.
+absl::StatusOr<SimOptions> ShrunkScheduleReadBack(const ShrinkResult& r) {
+  return ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
+                                    OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
 }
 
 // Shrinking a mutant's failing run: smaller, the same check, replayable from its
@@ -135,9 +139,7 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   EXPECT_LE(r.shrunk.faults, r.original.faults);
   EXPECT_LT(r.shrunk.events, r.original.events);
   // Written down and read back, the shrunk run fails the same way.
-  absl::StatusOr<SimOptions> replay =
-      ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
-                                 OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
+  absl::StatusOr<SimOptions> replay = ShrunkScheduleReadBack(r);
   ASSERT_TRUE(replay.ok()) << replay.status();
   const RunSummary again = RunSummarized(*replay);
   EXPECT_TRUE(again.failed);
@@ -162,9 +164,7 @@ TEST(ShrinkTest, ClientsThatPauseLongerMakeFewerOperations) {
       r.steps.end());
   EXPECT_GT(r.options.client_think_us, 0u);
   EXPECT_LT(r.shrunk.ops, r.original.ops);
-  absl::StatusOr<SimOptions> replay =
-      ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
-                                 OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
+  absl::StatusOr<SimOptions> replay = ShrunkScheduleReadBack(r);
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ(replay->client_think_us, r.options.client_think_us);
   const RunSummary again = RunSummarized(*replay);
