@@ -363,6 +363,10 @@ class Simulation {
   // link.
   // leader: aim at it (0: don't); current_leader: who leads now, if anyone.
   void Partition(const std::vector<uint64_t>& ids, uint64_t leader, uint64_t current_leader);
+  // Cuts every link from a node in `side` to one outside it (and back, unless one_way).
+  void CutSide(const std::set<uint64_t>& side, bool one_way);
+  // Restores every link after delay_us.
+  void HealPartitionIn(uint64_t delay_us);
   // A configuration change or leader transfer, proposed through the leader.
   // An operator's membership change (or leadership transfer) at the leader. Now and then a
   // second request follows at once, before the first is applied (a correct leader refuses
@@ -432,7 +436,7 @@ class Simulation {
   raft::Rng strand_rng_;          // likewise
   raft::Rng doomed_rng_;          // likewise
   raft::Rng disk_full_rng_;       // likewise
-  raft::Rng handover_rng_;        // likewise
+  raft::Rng leader_pause_rng_;    // likewise
   raft::Rng spell_rng_;           // likewise
   raft::Rng conf_split_rng_;      // likewise
   raft::Rng vote_straggler_rng_;  // likewise

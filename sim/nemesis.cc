@@ -158,19 +158,27 @@ void Simulation::Partition(const std::vector<uint64_t>& ids, uint64_t leader,
       }
     }
     const bool one_way = faults_.Chance(FaultStream::kMain, 1, 4);
-    for (uint64_t a : ids) {
-      for (uint64_t b : ids) {
-        if (side.count(a) > 0 && side.count(b) == 0) {
-          links_.Cut(a, b);
-          if (!one_way) links_.Cut(b, a);
-        }
-      }
-    }
+    CutSide(side, one_way);
     what = absl::StrCat("split {", absl::StrJoin(side, ","), "}", one_way ? " one-way" : "");
   }
   Trace(6, pattern, links_.cut_count(), 0, [&] { return "partition: " + what; });
   if (leader != 0 && faults_.Chance(FaultStream::kStrand, 1, 2)) StrandWrites(leader);
-  Schedule(faults_.Range(FaultStream::kMain, 200'000, 3'000'000), [this] {
+  HealPartitionIn(faults_.Range(FaultStream::kMain, 200'000, 3'000'000));
+}
+
+void Simulation::CutSide(const std::set<uint64_t>& side, bool one_way) {
+  for (const auto& [a, unused_a] : nodes_) {
+    for (const auto& [b, unused_b] : nodes_) {
+      if (side.count(a) > 0 && side.count(b) == 0) {
+        links_.Cut(a, b);
+        if (!one_way) links_.Cut(b, a);
+      }
+    }
+  }
+}
+
+void Simulation::HealPartitionIn(uint64_t delay_us) {
+  Schedule(delay_us, [this] {
     links_.RestoreAll();
     Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
   });
@@ -189,24 +197,12 @@ void Simulation::SplitAtConfChange(uint64_t leader) {
   }
   if (side.size() == nodes_.size())
     side.erase(*side.begin() != leader ? side.begin() : std::next(side.begin()));
-  std::vector<uint64_t> ids;
-  for (auto& [id, n] : nodes_) ids.push_back(id);
-  for (uint64_t a : ids) {
-    for (uint64_t b : ids) {
-      if (side.count(a) > 0 && side.count(b) == 0) {
-        links_.Cut(a, b);
-        links_.Cut(b, a);
-      }
-    }
-  }
+  CutSide(side, /*one_way=*/false);
   Trace(6, 4, links_.cut_count(), 0, [&] {
     return absl::StrCat("partition at a configuration change: split {", absl::StrJoin(side, ","),
                         "}");
   });
-  Schedule(conf_split_rng_.Range(200'000, 3'000'000), [this] {
-    links_.RestoreAll();
-    Trace(7, 0, 0, 0, [] { return std::string("partition healed"); });
-  });
+  HealPartitionIn(conf_split_rng_.Range(200'000, 3'000'000));
 }
 
 std::string Simulation::DamageDisk(SimNode* n, raft::Rng* rng, bool running) {

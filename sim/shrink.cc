@@ -41,15 +41,14 @@ std::string Encode(const SimResult& r) {
 
 struct Candidate {
   std::string what;
-  // Changes the scenario or options; false if it has nothing to take away. `best`: the
-  // smallest failing run so far, which those options ran.
-  std::function<bool(Scenario*, SimOptions*, const RunSummary& best)> apply;
+  // Changes the scenario or options; false if it has nothing to take away.
+  std::function<bool(Scenario*, SimOptions*)> apply;
 };
 
 // Each fault-rate field of the scenario, turned off.
 template <typename T>
 Candidate Off(std::string what, T Scenario::*field) {
-  return Candidate{std::move(what), [field](Scenario* s, SimOptions*, const RunSummary&) {
+  return Candidate{std::move(what), [field](Scenario* s, SimOptions*) {
                      if (s->*field == 0) return false;
                      s->*field = 0;
                      return true;
@@ -59,7 +58,7 @@ Candidate Off(std::string what, T Scenario::*field) {
 std::vector<Candidate> Candidates() {
   return {
       Candidate{"one voter fewer",
-                [](Scenario* s, SimOptions*, const RunSummary&) {
+                [](Scenario* s, SimOptions*) {
                   if (s->voters <= 1) return false;
                   --s->voters;
                   return true;
@@ -88,13 +87,13 @@ std::vector<Candidate> Candidates() {
       Off("no snapshots", &Scenario::snapshot_every),
       Off("no disk latency", &Scenario::max_disk_latency_us),
       Candidate{"no delay spread",
-                [](Scenario* s, SimOptions*, const RunSummary&) {
+                [](Scenario* s, SimOptions*) {
                   if (s->max_delay_us == s->min_delay_us) return false;
                   s->max_delay_us = s->min_delay_us;
                   return true;
                 }},
       Candidate{"rarer faults",
-                [](Scenario* s, SimOptions* o, const RunSummary&) {
+                [](Scenario* s, SimOptions* o) {
                   if (s->fault_interval_us == 0 || s->fault_interval_us >= o->fault_phase_us) {
                     return false;
                   }
@@ -102,13 +101,13 @@ std::vector<Candidate> Candidates() {
                   return true;
                 }},
       Candidate{"one client fewer",
-                [](Scenario*, SimOptions* o, const RunSummary&) {
+                [](Scenario*, SimOptions* o) {
                   if (o->clients <= 1) return false;
                   --o->clients;
                   return true;
                 }},
       Candidate{"clients that pause longer between operations",
-                [](Scenario*, SimOptions* o, const RunSummary&) {
+                [](Scenario*, SimOptions* o) {
                   // 0, 20 ms, 40 ms, ...: each step about halves the operations of a
                   // run, spread over all of it (a count cap would end them early).
                   if (o->client_think_us >= 640'000) return false;
@@ -116,13 +115,13 @@ std::vector<Candidate> Candidates() {
                   return true;
                 }},
       Candidate{"a fault phase half as long",
-                [](Scenario*, SimOptions* o, const RunSummary&) {
+                [](Scenario*, SimOptions* o) {
                   if (o->fault_phase_us < 500'000) return false;
                   o->fault_phase_us /= 2;
                   return true;
                 }},
       Candidate{"a quiet phase half as long",
-                [](Scenario*, SimOptions* o, const RunSummary&) {
+                [](Scenario*, SimOptions* o) {
                   if (o->quiet_phase_us < 500'000) return false;
                   o->quiet_phase_us /= 2;
                   return true;
@@ -220,7 +219,7 @@ ShrinkResult Shrink(const SimOptions& failing, int max_runs) {
       if (result.runs >= max_runs) break;
       Scenario s = *scenario;
       SimOptions o = current;
-      if (!c.apply(&s, &o, result.shrunk)) continue;
+      if (!c.apply(&s, &o)) continue;
       o.scenario = internal::ScenarioText(s);
       const RunSummary r = RunSummarized(o);
       ++result.runs;

@@ -47,7 +47,7 @@ Simulation::Simulation(const SimOptions& options)
       strand_rng_(options.seed ^ 0x737472616e646564ULL),          // "stranded"
       doomed_rng_(options.seed ^ 0x646f6f6d65646c64ULL),          // "doomedld"
       disk_full_rng_(options.seed ^ 0x6469736b65706973ULL),       // "diskepis"
-      handover_rng_(options.seed ^ 0x68616e646f766572ULL),        // "handover"
+      leader_pause_rng_(options.seed ^ 0x68616e646f766572ULL),    // "handover" (its first use)
       spell_rng_(options.seed ^ 0x7370656c6c737421ULL),           // "spells!"
       conf_split_rng_(options.seed ^ 0x73706c6974636f6eULL),      // "splitcon"
       vote_straggler_rng_(options.seed ^ 0x766f746573747267ULL),  // "votestrg"
@@ -439,7 +439,7 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
 void Simulation::PauseAtCriticalSend(SimNode* n, const raft::Message& m) {
   std::string why;
   if (m.type == raft::MessageType::kTimeoutNow &&
-      handover_rng_.Chance(scenario_.handover_pause_per_mille, 1000)) {
+      leader_pause_rng_.Chance(scenario_.handover_pause_per_mille, 1000)) {
     // The transferee's campaign overrides every lease; the old leader hears of it only when
     // it resumes, with the lease reads that waited for it.
     why = absl::StrCat("just after handing leadership to ", m.to);
@@ -449,14 +449,14 @@ void Simulation::PauseAtCriticalSend(SimNode* n, const raft::Message& m) {
     // acknowledgments arrive while it is stopped, and are read on resume, perhaps after a
     // newer leader was elected.
     n->last_read_round = m.context;
-    if (handover_rng_.Chance(scenario_.read_round_pause_per_mille, 1000)) {
+    if (leader_pause_rng_.Chance(scenario_.read_round_pause_per_mille, 1000)) {
       why = "just after sending a read round";
     }
   }
   if (why.empty()) return;
   // A GC pause at the worst moment, from a tick to two election timeouts.
-  n->paused_until =
-      std::max(n->paused_until, now_ + handover_rng_.Range(kTickUs, 2 * kElectionTicks * kTickUs));
+  n->paused_until = std::max(n->paused_until,
+                             now_ + leader_pause_rng_.Range(kTickUs, 2 * kElectionTicks * kTickUs));
   Trace(14, n->id, n->paused_until, 0, [&] {
     return absl::StrCat("node ", n->id, " paused until ", n->paused_until, "us, ", why);
   });
