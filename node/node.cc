@@ -265,6 +265,7 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
   read.term = raw_->raft().term();
   read.leader = is_leader();
   reads_by_ctx_.emplace(ctx, std::move(read));
+  if (hooks_.on_read_index) hooks_.on_read_index(ctx);
   raw_->ReadIndex(std::move(ctx));
   Pump();
   return token;
@@ -321,6 +322,7 @@ void Node::RenewLeaseSoon() {
   PendingRead read{[this](absl::Status) { lease_renewal_in_flight_ = false; }, token,
                    options_.clock_us(), raw_->raft().term(), true};
   reads_by_ctx_.emplace(ctx, std::move(read));
+  if (hooks_.on_read_index) hooks_.on_read_index(ctx);
   raw_->ReadIndex(std::move(ctx));
   Pump();
 }

@@ -108,6 +108,8 @@ struct NodeHooks {
   std::function<void(const raft::Entry&)> on_apply;
   // Every Ready as the node takes it from the core, before it is persisted.
   std::function<void(const raft::Ready&)> on_ready;
+  // Every read the node hands to the core (ReadIndex), by its context, as it does.
+  std::function<void(const std::string&)> on_read_index;
 };
 
 struct NodeCounters {

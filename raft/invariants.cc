@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -17,6 +18,27 @@ absl::Status Violation(const Raft& r, absl::string_view what) {
   return absl::InternalError(absl::StrCat("invariant violated on node ", r.id(), " (term ",
                                           r.term(), ", ", StateTypeName(r.state()), "): ", what,
                                           " [", r.log().DebugString(), "]"));
+}
+
+// A configuration takes effect when applied, so a node that campaigns (or wins) with a
+// committed change unapplied counts votes in a configuration about to change. `known` is
+// the commit index the node had before: it may learn of a commit from a vote rejection
+// while it campaigns, and then stands down when it wins, so only changes it knew to be
+// committed count.
+absl::Status CheckNoUnappliedConfChange(const Raft& r, uint64_t known) {
+  const RaftLog& log = r.log();
+  const uint64_t hi = std::min(known, log.committed());
+  if (log.applied() >= hi) return absl::OkStatus();
+  std::vector<Entry> entries;
+  const uint64_t lo = std::max(log.applied() + 1, log.FirstIndex());
+  if (lo > hi || !log.Slice(lo, hi + 1, kNoLimit, &entries).ok()) return absl::OkStatus();
+  for (const Entry& e : entries) {
+    if (e.type == EntryType::kConfChange) {
+      return Violation(r, absl::StrCat("campaigns with configuration change ", e.index,
+                                       " committed but not applied"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -95,8 +117,13 @@ absl::Status InvariantChecker::CheckHistory(const Raft& r, const LogShape& shape
   if (r.log().committed() < h.commit) {
     return Violation(r, absl::StrCat("commit went back from ", h.commit));
   }
+  const uint64_t previous_commit = h.commit;
+  const bool campaign_began =
+      r.state() != StateType::kFollower && (r.state() != h.state || r.term() != h.term);
   h.term = r.term();
   h.commit = r.log().committed();
+  h.state = r.state();
+  if (campaign_began) RETURN_IF_ERROR(CheckNoUnappliedConfChange(r, previous_commit));
   if (r.state() == StateType::kLeader) {
     auto [it, inserted] = leader_of_term_.emplace(r.term(), r.id());
     if (!inserted && it->second != r.id()) {
@@ -104,6 +131,15 @@ absl::Status InvariantChecker::CheckHistory(const Raft& r, const LogShape& shape
           r, absl::StrCat("two leaders in term ", r.term(), ": ", it->second, " and ", r.id()));
     }
     const uint64_t last = shape.last;
+    if (h.leader_term == r.term() && h.commit > previous_commit) {
+      // A leader commits by counting replicas only entries of its own term; earlier ones
+      // are committed with them (Raft paper, section 5.4.2: Figure 8's lost entry).
+      const uint64_t commit_term = r.log().TermOrZero(h.commit);
+      if (commit_term != 0 && commit_term != r.term()) {
+        return Violation(r, absl::StrCat("leader committed entry ", h.commit, " of term ",
+                                         commit_term, " by counting replicas"));
+      }
+    }
     if (h.leader_term == r.term()) {
       // Still leader of the same term: its log only grows.
       if (last < h.leader_last_index) return Violation(r, "leader's log shrank");

@@ -8,6 +8,8 @@
 //   - election safety: at most one leader per term;
 //   - term and commit index never decrease (per node incarnation);
 //   - leader append-only: a leader never removes or rewrites entries of its own log;
+//   - a leader moves its commit index only onto an entry of its own term;
+//   - no campaign, and no win, with a configuration change known committed but unapplied;
 //   - log matching: two logs with an entry of the same index and term are identical up to it;
 //   - state machine safety: committed prefixes agree;
 //   - leader completeness: a leader holds every entry known to be committed.
@@ -69,6 +71,7 @@ class InvariantChecker {
     uint64_t leader_last_index = 0;
     uint64_t leader_last_entry_term = 0;
     uint64_t last_term = 0;  // of the log's last entry
+    StateType state = StateType::kFollower;
   };
 
   absl::Status CheckHistory(const Raft& r, const LogShape& shape);

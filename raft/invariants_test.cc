@@ -66,25 +66,78 @@ TEST(InvariantsTest, DetectsDivergentCommittedEntries) {
   EXPECT_NE(s.message().find("log matching"), std::string::npos) << s;
 }
 
+// Later leaders never get acknowledgments: nothing past index 1 commits, and the leader
+// of term 3 (node 3) holds index 2 from term 2, and its own entry of term 3 at index 3.
+void LeaderOfTerm3HoldsAnUncommittedEntryOfTerm2(TestCluster* c) {
+  c->Elect(2);
+  c->IgnoreType(MessageType::kAppResp);
+  c->Elect(1);
+  c->Elect(3);
+  ASSERT_EQ(c->raft(3).term(), 3u);
+  ASSERT_EQ(c->raft(3).log().committed(), 1u);
+  ASSERT_EQ(c->raft(3).log().TermOrZero(2), 2u);
+}
+
 TEST(InvariantsTest, DetectsLeaderMissingCommittedEntry) {
   TestCluster a(3), b(3);
   a.Elect(1);
   ASSERT_TRUE(a.Propose(1, "x").ok());
   a.Stabilize();  // index 2 (term 1) committed in a
-  // In b, later leaders never get acknowledgments: nothing past index 1 commits, and the
-  // leader of term 3 holds index 2 from term 2.
-  b.Elect(2);
-  b.IgnoreType(MessageType::kAppResp);
-  b.Elect(1);
-  b.Elect(3);
-  ASSERT_EQ(b.raft(3).term(), 3u);
-  ASSERT_EQ(b.raft(3).log().committed(), 1u);
+  LeaderOfTerm3HoldsAnUncommittedEntryOfTerm2(&b);
   InvariantChecker checker;
   checker.set_full_log_checks(false);
   ASSERT_TRUE(checker.Observe({&a.raft(2)}).ok());  // a different id than b's leader
   absl::Status s = checker.Observe({&b.raft(3)});
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("lacks committed entry 2 of term 1"), std::string::npos) << s;
+}
+
+// Figure 8: a leader commits an earlier term's entry only with one of its own.
+TEST(InvariantsTest, DetectsLeaderCommittingAnEarlierTermsEntryByCounting) {
+  for (const uint64_t commit : {3, 2}) {
+    TestCluster c(3);
+    LeaderOfTerm3HoldsAnUncommittedEntryOfTerm2(&c);
+    InvariantChecker checker;
+    checker.set_full_log_checks(false);
+    ASSERT_TRUE(checker.Observe({&c.raft(3)}).ok());
+    c.mutable_raft(3).mutable_log().CommitTo(commit);
+    absl::Status s = checker.Observe({&c.raft(3)});
+    if (commit == 3) {
+      EXPECT_TRUE(s.ok()) << s;  // with its own entry: index 2 is committed with it
+    } else {
+      EXPECT_FALSE(s.ok());
+      EXPECT_NE(s.message().find("committed entry 2 of term 2 by counting"), std::string::npos)
+          << s;
+    }
+  }
+}
+
+TEST(InvariantsTest, DetectsCampaignWithUnappliedConfChange) {
+  TestCluster c(3);
+  c.Elect(1);
+  Raft& r = c.mutable_raft(2);
+  ASSERT_EQ(r.log().applied(), r.log().committed());
+  Entry cc;
+  cc.type = EntryType::kConfChange;
+  cc.term = r.term();
+  cc.index = r.log().LastIndex() + 1;
+  std::vector<Entry> entries{cc};
+  r.mutable_log().Append(absl::MakeSpan(entries));
+  InvariantChecker checker;
+  checker.set_full_log_checks(false);
+  ASSERT_TRUE(checker.Observe({&r}).ok());
+  // Learning, while it campaigns, that the change is committed is no violation: it stands
+  // down if it wins.
+  r.BecomePreCandidate();
+  r.mutable_log().CommitTo(cc.index);
+  ASSERT_TRUE(checker.Observe({&r}).ok());
+  r.BecomeFollower(r.term(), kNone);
+  ASSERT_TRUE(checker.Observe({&r}).ok());
+  // Campaigning again, knowing it committed and not yet applied, is.
+  r.BecomePreCandidate();
+  absl::Status s = checker.Observe({&r});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("campaigns with configuration change"), std::string::npos) << s;
 }
 
 // No false alarms: the states a node legitimately passes through are accepted. (The

@@ -118,7 +118,6 @@ struct Scenario {
   // Vote responses straggle this much more often (per mille): a grant of term T that
   // arrives while its candidate campaigns in T+1.
   uint32_t vote_straggler_per_mille = 0;
-
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -182,6 +181,7 @@ struct SimNode {
   bool refused_start = false;           // and it refused to start over it: down for good
   uint64_t incarnation = 0;             // bumped by each crash: older completions are dropped
   std::unique_ptr<node::Node> node;     // null while crashed
+  uint64_t started_us = 0;              // when this incarnation started
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
@@ -189,11 +189,12 @@ struct SimNode {
   uint64_t last_applied = 0;     // across restarts: no index applied twice
   // The store's applied index when its state machine was last digested (CheckStateDigest).
   uint64_t digested_index = UINT64_MAX;
-  uint64_t tick_us = 0;             // this node's clock: the nominal tick, drifted
-  uint64_t paused_until = 0;        // stopped process: nothing runs before this time
-  uint64_t disk_reads_charged = 0;  // SimDisk::reads() already paid for in time
-  uint64_t led_term = 0;            // the last term in which it was seen leading
-  std::string last_read_round;      // the context of the last read round it sent
+  uint64_t tick_us = 0;              // this node's clock: the nominal tick, drifted
+  uint64_t paused_until = 0;         // stopped process: nothing runs before this time
+  uint64_t disk_reads_charged = 0;   // SimDisk::reads() already paid for in time
+  uint64_t led_term = 0;             // the last term in which it was seen leading
+  uint64_t quorum_checked_term = 0;  // the last term whose election CheckElectedByQuorum saw
+  std::string last_read_round;       // the context of the last read round it sent
   // The index of a configuration change the nemesis proposed through it, until it first
   // sends a commit index that covers it (Scenario::conf_split_per_mille).
   uint64_t conf_split_index = 0;
@@ -382,6 +383,9 @@ class Simulation {
   void DiskFullFault();
   void SetDiskFull(SimNode* n, bool full);
   void HealAll();
+  // Liveness, kLivenessBoundUs after healing: one leader, and every running member of its
+  // configuration that has been up for two election timeouts follows it in its term.
+  void CheckSettled();
   void OnSend(SimNode* n, const raft::Message& m);
   // Leader-targeted pauses (Scenario::handover_pause_per_mille, read_round_pause_per_mille):
   // the node stops right after sending TimeoutNow, or a read round's heartbeats.
@@ -392,6 +396,24 @@ class Simulation {
   // would serve a kLease read without a round trip), no term above T has had a leader.
   void CheckLease(const SimNode& n);
   uint64_t max_led_term_ = 0;  // the highest term any node was seen leading
+  // Election safety at its root: a node seen leading term T for the first time was sent
+  // grants of term T by a quorum of its configuration (itself included). The check that
+  // no term has two leaders sees a miscounted election only when a rival also wins.
+  void CheckElectedByQuorum(SimNode& n);
+  // (term, candidate) -> the nodes that sent it a granted vote of that term.
+  // ReadIndex safety, at its root: the index a linearizable read is answered at is at
+  // least every commit index known anywhere when the node asked the core for it. The
+  // history check sees a low read index only when a write in between changed the value
+  // read, and the client had already been told of it.
+  void OnReady(SimNode* n, const raft::Ready& ready);
+  // Single-server membership changes are safe one at a time (Raft thesis 4.1): a leader
+  // appends a configuration change only once every earlier one in its log is committed.
+  // The check that no term has two leaders sees an overlap only when the two
+  // configurations' majorities are disjoint and each side elects a leader.
+  void CheckOneConfChangeAtATime(const SimNode& n, const raft::Ready& ready);
+  std::map<std::string, uint64_t> read_floor_;  // read context -> that commit index
+  uint64_t max_commit_seen_ = 0;                // the highest commit index of any node
+  std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> grants_;
   void FailRunaway();
   // Whenever a node's applied index has moved: its whole state machine (rows, sessions,
   // recorded configuration) must equal every other replica's at that index.

@@ -596,23 +596,48 @@ void Simulation::HealAll() {
     // replaces it as a new member, could bring it back.
     if (n.node == nullptr && !n.refused_start) StartNode(&n);
   }
-  // Liveness: one leader within the bound. A second node that still believes it leads
-  // (say, one that never learned of a newer term) would keep its clients waiting forever.
-  Schedule(kLivenessBoundUs, [this] {
-    std::vector<std::string> leaders;
-    for (auto& [id, n] : nodes_) {
-      if (n.node != nullptr && n.node->is_leader()) {
-        leaders.push_back(absl::StrCat(id, " (term ", n.node->raw().raft().term(), ")"));
-      }
+  Schedule(kLivenessBoundUs, [this] { CheckSettled(); });
+}
+
+void Simulation::CheckSettled() {
+  std::vector<std::string> leaders;
+  SimNode* leader = nullptr;
+  for (auto& [id, n] : nodes_) {
+    if (n.node != nullptr && n.node->is_leader()) {
+      leaders.push_back(absl::StrCat(id, " (term ", n.node->raw().raft().term(), ")"));
+      leader = &n;
     }
-    if (leaders.size() == 1) return;
+  }
+  // A second node that still believes it leads (say, one that never learned of a newer
+  // term) would keep its clients waiting forever.
+  if (leaders.size() != 1) {
     Fail("liveness", leaders.empty()
                          ? absl::StrCat("no leader ", kLivenessElectionTimeouts,
                                         " election timeouts after the cluster was healed")
                          : absl::StrCat("nodes ", absl::StrJoin(leaders, " and "), " all lead ",
                                         kLivenessElectionTimeouts,
                                         " election timeouts after the cluster was healed"));
-  });
+    return;
+  }
+  // A member left at a higher term than the leader's, or campaigning in vain, is lost
+  // capacity: the leader commits without it only while every other member stays up, and
+  // it serves no reads. In a healed network it hears the leader within a heartbeat, and
+  // the leader hears of its term.
+  const raft::Raft& lr = leader->node->raw().raft();
+  for (const auto& [id, progress] : lr.tracker().progress) {
+    auto it = nodes_.find(id);
+    if (it == nodes_.end() || it->second.node == nullptr ||
+        now_ < it->second.started_us + 2 * kElectionTicks * kTickUs) {
+      continue;
+    }
+    const raft::Raft& r = it->second.node->raw().raft();
+    if (r.term() == lr.term() && r.lead() == leader->id) continue;
+    Fail("liveness", absl::StrCat("node ", id, " (", raft::StateTypeName(r.state()), ", term ",
+                                  r.term(), ", following ", r.lead(), ") does not follow leader ",
+                                  leader->id, " (term ", lr.term(), ") ", kLivenessElectionTimeouts,
+                                  " election timeouts after the cluster was healed"));
+    return;
+  }
 }
 
 }  // namespace rb::sim::internal

@@ -1,5 +1,7 @@
 #include "sim/simulation.h"
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/snapshot_stream.h"
@@ -208,6 +210,11 @@ void Simulation::StartNode(SimNode* n) {
   node::NodeHooks hooks;
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
   hooks.on_apply = [this, n](const raft::Entry& e) { OnApply(n, e); };
+  hooks.on_ready = [this, n](const raft::Ready& ready) { OnReady(n, ready); };
+  // (Before this event, so at most what is committed now: a floor no leader is below.)
+  hooks.on_read_index = [this](const std::string& ctx) {
+    read_floor_.emplace(ctx, max_commit_seen_);
+  };
   auto created = node::Node::Create(MakeNodeOptions(n->id, n->incarnation), n->store(),
                                     n->transport.get(), std::move(hooks));
   if (!created.ok()) {
@@ -216,6 +223,7 @@ void Simulation::StartNode(SimNode* n) {
     return;
   }
   n->node = *std::move(created);
+  n->started_us = now_;
   Trace(1, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " starts"); });
 }
 
@@ -378,7 +386,30 @@ void Simulation::Deliver(raft::Message m) {
     return;
   }
   ++result_.messages_delivered;
+  if (m.type != raft::MessageType::kApp) {
+    n.node->Receive(std::move(m));
+    return;
+  }
+  // Two rules of Raft's Figure 2 for appends. One from a leader of an older term leaves
+  // the log and commit index alone (a leader deposed long ago may still have appends on
+  // their way). One that is taken raises the commit index no further than its own last
+  // entry: entries after it, from an earlier leader, may be about to be overwritten.
+  const raft::RaftLog& log = n.node->raw().raft().log();
+  const bool stale = m.term < n.node->raw().raft().term();
+  const auto shape = std::make_tuple(log.LastIndex(), log.LastTerm(), log.committed());
+  const uint64_t term = m.term;
+  const uint64_t last_carried = m.index + m.entries.size();
+  const uint64_t leader_commit = m.commit;
   n.node->Receive(std::move(m));
+  if (n.node == nullptr) return;
+  if (stale && shape != std::make_tuple(log.LastIndex(), log.LastTerm(), log.committed())) {
+    Fail("terms", absl::StrCat("node ", n.id, " took an append of term ", term,
+                               " below its own term ", n.node->raw().raft().term()));
+  } else if (log.committed() > std::max(std::get<2>(shape), last_carried)) {
+    Fail("commit", absl::StrCat("node ", n.id, " raised its commit index to ", log.committed(),
+                                " on an append whose entries end at ", last_carried,
+                                " (the leader's commit index: ", leader_commit, ")"));
+  }
 }
 
 void Simulation::TickNode(uint64_t id) {
@@ -402,6 +433,7 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
   // carry a vote of term T and hard state of term T+1).
   const raft::HardState hs = n->durable_hard_state();
   if (m.type == raft::MessageType::kVoteResp && !m.reject) {
+    grants_[{m.term, m.to}].insert(n->id);  // CheckElectedByQuorum
     if (hs.term < m.term || (hs.term == m.term && hs.vote != m.to)) {
       Fail("durability", absl::StrCat("node ", n->id, " granted its vote to ", m.to, " in term ",
                                       m.term, " before the vote was durable (durable term ",
@@ -546,8 +578,10 @@ void Simulation::CheckAfterEvent() {
     }
     if (n.node != nullptr) {
       live_.push_back(&n.node->raw().raft());
+      max_commit_seen_ = std::max(max_commit_seen_, n.node->raw().raft().log().committed());
       CheckStateDigest(n);
       CheckLease(n);
+      CheckElectedByQuorum(n);
     }
   };
   if (full_logs || touched_ == 0) {
@@ -587,6 +621,62 @@ void Simulation::CheckLease(const SimNode& n) {
     Fail("leases", absl::StrCat("node ", n.id, " holds a lease of term ", r.term(),
                                 " although term ", max_led_term_, " has had a leader"));
   }
+}
+
+void Simulation::OnReady(SimNode* n, const raft::Ready& ready) {
+  CheckOneConfChangeAtATime(*n, ready);
+  for (const raft::ReadState& rs : ready.read_states) {
+    auto it = read_floor_.find(rs.request_ctx);
+    if (it == read_floor_.end()) continue;  // answered before, or never left the node
+    if (rs.index < it->second) {
+      Fail("reads",
+           absl::StrCat("node ", n->id, " answers read ", rs.request_ctx, " at index ", rs.index,
+                        ", below index ", it->second, ", committed before the read began"));
+    }
+    read_floor_.erase(it);
+  }
+}
+
+void Simulation::CheckOneConfChangeAtATime(const SimNode& n, const raft::Ready& ready) {
+  if (n.node == nullptr || !n.node->is_leader()) return;
+  const raft::Raft& r = n.node->raw().raft();
+  for (const raft::Entry& e : ready.entries) {
+    if (e.type != raft::EntryType::kConfChange || e.term != r.term()) continue;
+    const uint64_t committed = r.log().committed();
+    std::vector<raft::Entry> before;
+    if (e.index <= committed + 1 ||
+        !r.log().Slice(committed + 1, e.index, raft::kNoLimit, &before).ok()) {
+      continue;
+    }
+    for (const raft::Entry& earlier : before) {
+      if (earlier.type != raft::EntryType::kConfChange) continue;
+      Fail("membership", absl::StrCat("leader ", n.id, " appended configuration change ", e.index,
+                                      " while change ", earlier.index,
+                                      " was not committed (commit index ", committed, ")"));
+      return;
+    }
+  }
+}
+
+void Simulation::CheckElectedByQuorum(SimNode& n) {
+  const raft::Raft& r = n.node->raw().raft();
+  if (!n.node->is_leader() || r.term() == n.quorum_checked_term) return;
+  n.quorum_checked_term = r.term();
+  // A candidate campaigns only with its configuration applied, and learns no commit while
+  // it campaigns, so the configuration it leads with is the one it counted votes in.
+  std::map<uint64_t, bool> votes{{n.id, true}};
+  auto it = grants_.find({r.term(), n.id});
+  if (it != grants_.end()) {
+    for (uint64_t voter : it->second) votes[voter] = true;
+  }
+  const raft::JointConfig& config = r.tracker().config.voters;
+  if (config.Vote(votes) == raft::VoteResult::kWon) return;
+  std::vector<uint64_t> granted;
+  for (const auto& [voter, yes] : votes) granted.push_back(voter);
+  Fail("elections",
+       absl::StrCat("node ", n.id, " leads term ", r.term(), " although only nodes ",
+                    absl::StrJoin(granted, ", "), " granted it their votes in that term (voters ",
+                    absl::StrJoin(config.Ids(), ", "), ")"));
 }
 
 void Simulation::CheckStateDigest(SimNode& n) {
