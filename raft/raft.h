@@ -179,6 +179,8 @@ class Raft {
   void StepLeaderHeartbeatResponse(const Message& m, Progress* pr);
   void StepLeaderTransfer(const Message& m, Progress* pr);
   void HandleVoteRequest(const Message& m);
+  // Whether a vote request must be ignored because we heard from a leader too recently.
+  bool VoteRequestUnderLease(const Message& m) const;
   // A rejected vote may carry the voter's commit index: learn it if our log agrees there.
   void MaybeCommitFromVoteRejection(const Message& m);
   void HandleAppendEntries(Message& m);

@@ -266,6 +266,41 @@ TEST(ElectionTest, APreCandidateThatHearsTheLeaderKeepsItsLease) {
   EXPECT_EQ(c.Leader(), 1u);
 }
 
+// Found by the simulator's vote check (seed 829): a leader of term 2, stopped, resumed to
+// answers of term 3 from followers that had moved on ("tell it our term"), and then node
+// 2's vote request of term 3. The answers had raised its term with no leader and no vote
+// in it, so the request no longer looked like one of a newer term, the only kind the
+// lease rule was applied to, and it granted. A follower that just acknowledged a leader
+// and then meets an answer of a newer term (a late one, to a campaign of its own) would
+// do the same, and the leader's lease reads could miss the winner's writes.
+TEST(ElectionTest, ANodeThatHeardTheLeaderVotesForNoRivalWhateverRaisedItsTerm) {
+  TestCluster c(3, 0, PreVote(false, true));
+  c.Elect(1);
+  c.Tick(1);  // a heartbeat: node 3 hears the leader
+  c.Stabilize();
+  Raft& r = c.mutable_raft(3);
+  ASSERT_EQ(r.lead(), 1u);
+  const uint64_t term = r.term() + 1;
+  Message answer;
+  answer.type = MessageType::kAppResp;
+  answer.from = 2;
+  answer.to = 3;
+  answer.term = term;
+  ASSERT_TRUE(r.Step(answer).ok());
+  ASSERT_EQ(r.term(), term);
+  ASSERT_EQ(r.lead(), kNone);
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = 2;
+  vote.to = 3;
+  vote.term = term;
+  vote.index = r.log().LastIndex();
+  vote.log_term = r.log().LastTerm();
+  ASSERT_TRUE(r.Step(vote).ok());
+  EXPECT_EQ(r.vote(), kNone);
+  EXPECT_EQ(r.drops().ignored_votes, 1u);
+}
+
 TEST(ElectionTest, LearnerNeverCampaigns) {
   TestCluster c(1, 1);
   c.Elect(1);

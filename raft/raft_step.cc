@@ -26,19 +26,10 @@ absl::Status Raft::Step(Message m) {
   if (m.term == 0) {
     // Local message (or a proposal / read request forwarded by a follower).
   } else if (m.term > term_) {
-    if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
-      const bool force = m.context == kCampaignTransferContext;
-      const bool in_lease = !RB_MUTANT(kVoteIgnoresLeaderLease) && check_quorum_ &&
-                            leader_contact_elapsed_ < election_timeout_ticks_;
-      if (!force && in_lease) {
-        // We heard from a leader within the minimum election timeout: a candidate that
-        // cannot hear it must not depose it (thesis section 4.2.3). Leaders' lease reads
-        // rely on this (node/), so it holds however we learned of a newer term since, and
-        // for an election timeout after a restart: the last run may have just acknowledged
-        // a leader.
-        ++drops_.ignored_votes;
-        return absl::OkStatus();
-      }
+    if ((m.type == MessageType::kVote || m.type == MessageType::kPreVote) &&
+        VoteRequestUnderLease(m)) {
+      ++drops_.ignored_votes;
+      return absl::OkStatus();
     }
     if (m.type == MessageType::kPreVote) {
       // A PreVote never changes our term.
@@ -119,6 +110,18 @@ absl::Status Raft::Step(Message m) {
   return absl::OkStatus();
 }
 
+bool Raft::VoteRequestUnderLease(const Message& m) const {
+  // We heard from a leader within the minimum election timeout: a candidate that cannot
+  // hear it must not depose it (thesis section 4.2.3). Leaders' lease reads rely on this
+  // (node/), so it holds for an election timeout after a restart (the last run may have
+  // just acknowledged a leader), and however we learned of the candidate's term: an
+  // answer of that term (a follower telling a deposed leader of it, say) may have raised
+  // ours first, leaving no leader and no vote in it (simulator seed 829). A leadership
+  // transfer's campaign is exempt: the leader itself asked for it.
+  return m.context != kCampaignTransferContext && !RB_MUTANT(kVoteIgnoresLeaderLease) &&
+         check_quorum_ && leader_contact_elapsed_ < election_timeout_ticks_;
+}
+
 void Raft::HandleVoteRequest(const Message& m) {
   // We may vote for the node we already voted for (a retried request), for anyone if we have
   // neither voted nor know a leader in this term, and in a PreVote for a future term.
@@ -128,7 +131,14 @@ void Raft::HandleVoteRequest(const Message& m) {
   Message resp;
   resp.type = VoteResponseType(m.type);
   resp.to = m.from;
-  if (can_vote && (RB_MUTANT(kVoteIgnoresLog) || log_.IsUpToDate(m.index, m.log_term))) {
+  const bool grant =
+      can_vote && (RB_MUTANT(kVoteIgnoresLog) || log_.IsUpToDate(m.index, m.log_term));
+  if (grant && m.term == term_ && m.from != vote_ && VoteRequestUnderLease(m)) {
+    // (Requests of a newer term were checked in Step, before the term moved.)
+    ++drops_.ignored_votes;
+    return;
+  }
+  if (grant) {
     // The response carries the request's term: for a PreVote it is the future term, so that
     // the pre-candidate recognizes it; for a Vote it equals ours after the term check.
     resp.term = m.term;

@@ -182,6 +182,7 @@ struct SimNode {
   uint64_t incarnation = 0;             // bumped by each crash: older completions are dropped
   std::unique_ptr<node::Node> node;     // null while crashed
   uint64_t started_us = 0;              // when this incarnation started
+  uint64_t ticks_since_leader = 0;      // its ticks since a leader's message (DeliverVote)
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
@@ -193,6 +194,7 @@ struct SimNode {
   uint64_t paused_until = 0;         // stopped process: nothing runs before this time
   uint64_t disk_reads_charged = 0;   // SimDisk::reads() already paid for in time
   uint64_t led_term = 0;             // the last term in which it was seen leading
+  uint64_t timeout_now_term = 0;     // the last term in which it sent TimeoutNow (CheckLease)
   uint64_t quorum_checked_term = 0;  // the last term whose election CheckElectedByQuorum saw
   std::string last_read_round;       // the context of the last read round it sent
   // The index of a configuration change the nemesis proposed through it, until it first
@@ -383,6 +385,9 @@ class Simulation {
   void DiskFullFault();
   void SetDiskFull(SimNode* n, bool full);
   void HealAll();
+  // Deliver, for appends and vote requests: checks of Raft's rules for taking them.
+  void DeliverAppend(SimNode* n, raft::Message m);
+  void DeliverVote(SimNode* n, raft::Message m);
   // Liveness, kLivenessBoundUs after healing: one leader, and every running member of its
   // configuration that has been up for two election timeouts follows it in its term.
   void CheckSettled();
@@ -394,6 +399,8 @@ class Simulation {
   void CheckAfterEvent();
   // Lease safety, which lease reads rely on: while a node holds a lease of term T (it
   // would serve a kLease read without a round trip), no term above T has had a leader.
+  // And at its root: a leader that sent TimeoutNow in term T holds no lease of T after,
+  // since the transferee's campaign skips every voter's lease.
   void CheckLease(const SimNode& n);
   uint64_t max_led_term_ = 0;  // the highest term any node was seen leading
   // Election safety at its root: a node seen leading term T for the first time was sent

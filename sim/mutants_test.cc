@@ -68,12 +68,16 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{Mutant::kSnapshotSkipsSessions, 10}, Case{Mutant::kSessionReapplies, 15}),
     Name);
 
-// The lease mutants are caught by the lease check itself (no stale read needs to happen
-// to be seen): a new leader elected while an older term's lease is held.
+// The lease mutants are caught by the lease checks themselves (no stale read needs to
+// happen to be seen): a new leader elected while an older term's lease is held; and, at
+// the root, a vote granted within an election timeout of hearing a leader
+// (Simulation::DeliverVote), or a lease held after sending TimeoutNow
+// (Simulation::CheckLease). Before the root checks, the last two were first caught at
+// seeds 119 and 66.
 INSTANTIATE_TEST_SUITE_P(Leases, MutantsTest,
                          testing::Values(Case{Mutant::kLeaseFromAck, 140, "leases"},
-                                         Case{Mutant::kLeaseDuringTransfer, 350, "leases"},
-                                         Case{Mutant::kVoteIgnoresLeaderLease, 250, "leases"}),
+                                         Case{Mutant::kLeaseDuringTransfer, 30, "leases"},
+                                         Case{Mutant::kVoteIgnoresLeaderLease, 10, "leases"}),
                          Name);
 
 // Checks at the root: each rule below is one Raft's safety argument rests on, checked

@@ -224,6 +224,9 @@ void Simulation::StartNode(SimNode* n) {
   }
   n->node = *std::move(created);
   n->started_us = now_;
+  // A node that restarts keeps away votes for an election timeout (it may have just
+  // acknowledged a leader); a new one does not.
+  n->ticks_since_leader = n->node->raw().raft().term() == 0 ? kElectionTicks : 0;
   Trace(1, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " starts"); });
 }
 
@@ -386,29 +389,62 @@ void Simulation::Deliver(raft::Message m) {
     return;
   }
   ++result_.messages_delivered;
-  if (m.type != raft::MessageType::kApp) {
-    n.node->Receive(std::move(m));
-    return;
+  switch (m.type) {
+    case raft::MessageType::kApp:
+      DeliverAppend(&n, std::move(m));
+      return;
+    case raft::MessageType::kVote:
+      DeliverVote(&n, std::move(m));
+      return;
+    default:
+      break;
   }
+  const bool from_leader =
+      (m.type == raft::MessageType::kHeartbeat || m.type == raft::MessageType::kSnap) &&
+      m.term >= n.node->raw().raft().term();
+  n.node->Receive(std::move(m));
+  if (from_leader) n.ticks_since_leader = 0;
+}
+
+void Simulation::DeliverAppend(SimNode* n, raft::Message m) {
   // Two rules of Raft's Figure 2 for appends. One from a leader of an older term leaves
   // the log and commit index alone (a leader deposed long ago may still have appends on
   // their way). One that is taken raises the commit index no further than its own last
   // entry: entries after it, from an earlier leader, may be about to be overwritten.
-  const raft::RaftLog& log = n.node->raw().raft().log();
-  const bool stale = m.term < n.node->raw().raft().term();
+  const raft::RaftLog& log = n->node->raw().raft().log();
+  const bool stale = m.term < n->node->raw().raft().term();
   const auto shape = std::make_tuple(log.LastIndex(), log.LastTerm(), log.committed());
   const uint64_t term = m.term;
   const uint64_t last_carried = m.index + m.entries.size();
   const uint64_t leader_commit = m.commit;
-  n.node->Receive(std::move(m));
-  if (n.node == nullptr) return;
+  n->node->Receive(std::move(m));
+  if (n->node == nullptr) return;
+  if (!stale) n->ticks_since_leader = 0;
   if (stale && shape != std::make_tuple(log.LastIndex(), log.LastTerm(), log.committed())) {
-    Fail("terms", absl::StrCat("node ", n.id, " took an append of term ", term,
-                               " below its own term ", n.node->raw().raft().term()));
+    Fail("terms", absl::StrCat("node ", n->id, " took an append of term ", term,
+                               " below its own term ", n->node->raw().raft().term()));
   } else if (log.committed() > std::max(std::get<2>(shape), last_carried)) {
-    Fail("commit", absl::StrCat("node ", n.id, " raised its commit index to ", log.committed(),
+    Fail("commit", absl::StrCat("node ", n->id, " raised its commit index to ", log.committed(),
                                 " on an append whose entries end at ", last_carried,
                                 " (the leader's commit index: ", leader_commit, ")"));
+  }
+}
+
+void Simulation::DeliverVote(SimNode* n, raft::Message m) {
+  // With CheckQuorum, a node that heard from a leader within an election timeout (by its
+  // own ticks) grants no vote but to a leadership transfer's campaign: the leader's lease
+  // counts on it (node::Node::HasLease).
+  const raft::Raft& r = n->node->raw().raft();
+  const bool forced = m.context == raft::kCampaignTransferContext;
+  const uint64_t from = m.from;
+  const uint64_t term = m.term;
+  const bool voted_before = r.term() == term && r.vote() == from;
+  n->node->Receive(std::move(m));
+  if (n->node == nullptr || forced || !scenario_.check_quorum || voted_before) return;
+  if (r.term() == term && r.vote() == from && n->ticks_since_leader < kElectionTicks) {
+    Fail("leases",
+         absl::StrCat("node ", n->id, " granted its vote to ", from, " in term ", term, ", ",
+                      n->ticks_since_leader, " ticks after it last heard from a leader"));
   }
 }
 
@@ -418,6 +454,10 @@ void Simulation::TickNode(uint64_t id) {
   if (n.node != nullptr && !n.paused(now_)) {
     const uint64_t readies = n.node->counters().readies;
     n.node->Tick();
+    if (n.node != nullptr) {
+      // As the core counts it (raft::Raft::TickElection): a leader is in touch with itself.
+      n.ticks_since_leader = n.node->is_leader() ? 0 : n.ticks_since_leader + 1;
+    }
     // A tick that produced no Ready only advanced the core's timers: nothing to check.
     unchanged_ = n.node != nullptr && n.node->counters().readies == readies;
   } else {
@@ -448,6 +488,7 @@ void Simulation::OnSend(SimNode* n, const raft::Message& m) {
          absl::StrCat("node ", n->id, " sent ", raft::MessageTypeName(m.type), " in term ", m.term,
                       " before that term was durable (durable term ", hs.term, ")"));
   }
+  if (m.type == raft::MessageType::kTimeoutNow) n->timeout_now_term = m.term;
   if (!healed_) PauseAtCriticalSend(n, m);
   if (n->conf_split_index != 0 && m.commit >= n->conf_split_index &&
       (m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat)) {
@@ -616,6 +657,11 @@ void Simulation::CheckLease(const SimNode& n) {
                                   " (its lease reads may miss the new leader's writes)"));
       return;
     }
+  }
+  if (n.timeout_now_term == r.term() && n.node->HasLease()) {
+    Fail("leases", absl::StrCat("node ", n.id, " holds a lease of term ", r.term(),
+                                " after it sent TimeoutNow in that term"));
+    return;
   }
   if (r.term() < max_led_term_ && n.node->HasLease()) {
     Fail("leases", absl::StrCat("node ", n.id, " holds a lease of term ", r.term(),
