@@ -172,7 +172,7 @@ void SetUpLogging(const ServerConfig& c) {
 // leaves a directory that still says it was removed.
 absl::Status WipeDataDir(const std::string& dir) {
   std::error_code error;
-  for (const std::string name :
+  for (const std::string& name :
        {absl::StrCat(storage::kDatabaseFileName), absl::StrCat(storage::kDatabaseFileName, "-wal"),
         absl::StrCat(storage::kDatabaseFileName, "-shm"), std::string(storage::kSnapshotDirName),
         std::string(kIdentityFileName)}) {

@@ -306,7 +306,9 @@ TEST(SimVfsTest, FlakyReadsAreCaughtAndRepaired) {
     for (const raft::Entry& e : entries) {
       ASSERT_EQ(e.data.view(), absl::StrCat("entry-", e.index, std::string(300, 'x')));
     }
-    if (reopen % 3 == 2) ASSERT_TRUE((*store)->Checkpoint().ok());
+    if (reopen % 3 == 2) {
+      ASSERT_TRUE((*store)->Checkpoint().ok());
+    }
   }
   const storage::PageChecksumVfs::Counters c = vfs.checksums().counters();
   EXPECT_GT(vfs.read_faults(), 20u);
