@@ -211,7 +211,8 @@ void Simulation::StartNode(SimNode* n) {
   hooks.on_send = [this, n](const raft::Message& m) { OnSend(n, m); };
   hooks.on_apply = [this, n](const raft::Entry& e) { OnApply(n, e); };
   hooks.on_ready = [this, n](const raft::Ready& ready) { OnReady(n, ready); };
-  // (Before this event, so at most what is committed now: a floor no leader is below.)
+  // The highest commit index of any node as of the last event: no correct answer to this
+  // read can be below it.
   hooks.on_read_index = [this](const std::string& ctx) {
     read_floor_.emplace(ctx, max_commit_seen_);
   };
@@ -673,7 +674,7 @@ void Simulation::OnReady(SimNode* n, const raft::Ready& ready) {
   CheckOneConfChangeAtATime(*n, ready);
   for (const raft::ReadState& rs : ready.read_states) {
     auto it = read_floor_.find(rs.request_ctx);
-    if (it == read_floor_.end()) continue;  // answered before, or never left the node
+    if (it == read_floor_.end()) continue;  // answered before (a duplicate answer)
     if (rs.index < it->second) {
       Fail("reads",
            absl::StrCat("node ", n->id, " answers read ", rs.request_ctx, " at index ", rs.index,
@@ -708,8 +709,9 @@ void Simulation::CheckElectedByQuorum(SimNode& n) {
   const raft::Raft& r = n.node->raw().raft();
   if (!n.node->is_leader() || r.term() == n.quorum_checked_term) return;
   n.quorum_checked_term = r.term();
-  // A candidate campaigns only with its configuration applied, and learns no commit while
-  // it campaigns, so the configuration it leads with is the one it counted votes in.
+  // The configuration it leads with is the one its last votes were counted in: a
+  // candidate wins only with every change it knew committed applied (raft/invariants.h),
+  // and the core counts each vote in the configuration of the moment.
   std::map<uint64_t, bool> votes{{n.id, true}};
   auto it = grants_.find({r.term(), n.id});
   if (it != grants_.end()) {
