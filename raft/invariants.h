@@ -61,6 +61,9 @@ class InvariantChecker {
   // commit, or the last term of an observed log. (A log that only grows within its last
   // term is caught at the next commit.)
   bool commit_safety_due() const { return commit_safety_due_; }
+  // The highest commit index observed on any node so far (the simulator's read check
+  // holds reads to it).
+  uint64_t max_committed_index() const { return max_committed_index_; }
 
  private:
   struct NodeHistory {

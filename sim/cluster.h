@@ -418,8 +418,8 @@ class Simulation {
   // The check that no term has two leaders sees an overlap only when the two
   // configurations' majorities are disjoint and each side elects a leader.
   void CheckOneConfChangeAtATime(const SimNode& n, const raft::Ready& ready);
-  std::map<std::string, uint64_t> read_floor_;  // read context -> that commit index
-  uint64_t max_commit_seen_ = 0;                // the highest commit index of any node
+  // read context -> the highest commit index observed when the node asked for it
+  std::map<std::string, uint64_t> read_floor_;
   std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> grants_;
   void FailRunaway();
   // Whenever a node's applied index has moved: its whole state machine (rows, sessions,
@@ -433,8 +433,9 @@ class Simulation {
   void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
                   const std::function<void(Operation*)>& record);
   void ClientRetry(Client* c, uint64_t attempt);
-  // Ends the client's operation with its outcome unknown, and goes on.
-  void AbandonUnknown(Client* c);
+  // Ends the client's current operation (done, or its outcome unknown: the history then
+  // keeps the call without a return) and starts its next after a pause.
+  void EndOperation(Client* c);
   // Registers a new session for the client through the log, then goes on with ClientNext.
   void ClientRegister(Client* c);
   // The request the client's current operation makes, encoded.

@@ -109,19 +109,30 @@ INSTANTIATE_TEST_SUITE_P(
         Case{Mutant::kCommitPastNewEntries, 10, "commit"}),
     Name);
 
-// The shrunk run's schedule, written down and read back.
-absl::StatusOr<SimOptions> ShrunkScheduleReadBack(const ShrinkResult& r) {
-  return ReadSchedule(WriteSchedule(r.options, r.options.scenario, r.options.faults,
-                                    OutcomeLine(true, r.shrunk.checker, r.shrunk.failure)));
+ShrinkResult ShrinkMutantRun(Mutant mutant, uint64_t seed) {
+  SimOptions o;
+  o.seed = seed;
+  o.mutant = mutant;
+  return Shrink(o);
+}
+
+// snapshot_match_by_index at seed 246, shrunk once for the tests that look at it.
+const ShrinkResult& SnapshotMatchShrunk() {
+  static const ShrinkResult* const r =
+      new ShrinkResult(ShrinkMutantRun(Mutant::kSnapshotMatchByIndex, 246));
+  return *r;
+}
+
+// The shrunk run's schedule, written down.
+std::string ShrunkSchedule(const ShrinkResult& r) {
+  return WriteSchedule(r.options, r.options.scenario, r.options.faults,
+                       OutcomeLine(true, r.shrunk.checker, r.shrunk.failure));
 }
 
 // Shrinking a mutant's failing run: smaller, the same check, replayable from its
 // schedule, and the same every time.
 TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
-  SimOptions o;
-  o.seed = 2;
-  o.mutant = Mutant::kSessionReapplies;
-  const ShrinkResult r = Shrink(o);
+  const ShrinkResult r = ShrinkMutantRun(Mutant::kSessionReapplies, 2);
   ASSERT_TRUE(r.original.failed);
   ASSERT_TRUE(r.shrunk.failed);
   EXPECT_EQ(r.shrunk.checker, r.original.checker);
@@ -129,14 +140,14 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
   EXPECT_LE(r.shrunk.faults, r.original.faults);
   EXPECT_LT(r.shrunk.events, r.original.events);
   // Written down and read back, the shrunk run fails the same way.
-  absl::StatusOr<SimOptions> replay = ShrunkScheduleReadBack(r);
+  absl::StatusOr<SimOptions> replay = ReadSchedule(ShrunkSchedule(r));
   ASSERT_TRUE(replay.ok()) << replay.status();
   const RunSummary again = RunSummarized(*replay);
   EXPECT_TRUE(again.failed);
   EXPECT_EQ(again.checker, r.shrunk.checker);
   EXPECT_EQ(again.events, r.shrunk.events);
   // Deterministic.
-  const ShrinkResult second = Shrink(o);
+  const ShrinkResult second = ShrinkMutantRun(Mutant::kSessionReapplies, 2);
   EXPECT_EQ(second.steps, r.steps);
   EXPECT_EQ(second.options.scenario, r.options.scenario);
 }
@@ -144,17 +155,14 @@ TEST(ShrinkTest, AMutantsFailureShrinksToASmallerRunThatFailsTheSameCheck) {
 // Fewer client operations: clients that pause longer between them, recorded in the
 // schedule so that the shrunk run replays.
 TEST(ShrinkTest, ClientsThatPauseLongerMakeFewerOperations) {
-  SimOptions o;
-  o.seed = 246;
-  o.mutant = Mutant::kSnapshotMatchByIndex;
-  const ShrinkResult r = Shrink(o);
+  const ShrinkResult& r = SnapshotMatchShrunk();
   ASSERT_TRUE(r.shrunk.failed);
   EXPECT_NE(
       std::find(r.steps.begin(), r.steps.end(), "clients that pause longer between operations"),
       r.steps.end());
   EXPECT_GT(r.options.client_think_us, 0u);
   EXPECT_LT(r.shrunk.ops, r.original.ops);
-  absl::StatusOr<SimOptions> replay = ShrunkScheduleReadBack(r);
+  absl::StatusOr<SimOptions> replay = ReadSchedule(ShrunkSchedule(r));
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ(replay->client_think_us, r.options.client_think_us);
   const RunSummary again = RunSummarized(*replay);
@@ -166,18 +174,14 @@ TEST(ShrinkTest, ClientsThatPauseLongerMakeFewerOperations) {
 // The second pass drops recorded fault steps: a run with many faults keeps only the few
 // its failure needs, and the schedule lists what is left, in plain words.
 TEST(ShrinkTest, FaultStepsTheFailureDoesNotNeedAreDropped) {
-  SimOptions o;
-  o.seed = 246;
-  o.mutant = Mutant::kSnapshotMatchByIndex;
-  const ShrinkResult r = Shrink(o);
+  const ShrinkResult& r = SnapshotMatchShrunk();
   ASSERT_TRUE(r.original.failed);
   ASSERT_TRUE(r.shrunk.failed);
   EXPECT_EQ(r.shrunk.checker, r.original.checker);
   EXPECT_LT(r.shrunk.faults, r.original.faults);
   ASSERT_FALSE(r.steps.empty());
   EXPECT_NE(r.steps.back().find("fault steps dropped"), std::string::npos) << r.steps.back();
-  const std::string text = WriteSchedule(r.options, r.options.scenario, r.options.faults,
-                                         OutcomeLine(true, r.shrunk.checker, r.shrunk.failure));
+  const std::string text = ShrunkSchedule(r);
   EXPECT_NE(text.find("(dropped)"), std::string::npos);
   absl::StatusOr<SimOptions> replay = ReadSchedule(text);
   ASSERT_TRUE(replay.ok()) << replay.status();

@@ -327,11 +327,8 @@ int ShrinkCommand(uint64_t seed, rb::sim::SimOptions options) {
       static_cast<unsigned long long>(r.original.events),
       static_cast<unsigned long long>(r.shrunk.events), r.runs);
   std::printf("it fails with: %s\n", r.shrunk.failure.c_str());
-  std::string path = UserPath(absl::GetFlag(FLAGS_save_schedule));
-  if (path.empty()) {
-    const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");  // set by bazel run
-    path = absl::StrCat(dir != nullptr ? dir : ".", "/seed-", seed, ".shrunk.schedule");
-  }
+  std::string path = absl::GetFlag(FLAGS_save_schedule);
+  path = UserPath(path.empty() ? absl::StrCat("seed-", seed, ".shrunk.schedule") : path);
   std::ofstream file(path);
   file << "# shrunk from seed " << seed << ": " << absl::StrJoin(r.steps, ", ") << "\n"
        << rb::sim::WriteSchedule(r.options, r.options.scenario, r.options.faults,

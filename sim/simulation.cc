@@ -214,7 +214,7 @@ void Simulation::StartNode(SimNode* n) {
   // The highest commit index of any node as of the last event: no correct answer to this
   // read can be below it.
   hooks.on_read_index = [this](const std::string& ctx) {
-    read_floor_.emplace(ctx, max_commit_seen_);
+    read_floor_.emplace(ctx, checker_.max_committed_index());
   };
   auto created = node::Node::Create(MakeNodeOptions(n->id, n->incarnation), n->store(),
                                     n->transport.get(), std::move(hooks));
@@ -620,7 +620,6 @@ void Simulation::CheckAfterEvent() {
     }
     if (n.node != nullptr) {
       live_.push_back(&n.node->raw().raft());
-      max_commit_seen_ = std::max(max_commit_seen_, n.node->raw().raft().log().committed());
       CheckStateDigest(n);
       CheckLease(n);
       CheckElectedByQuorum(n);

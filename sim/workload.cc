@@ -102,9 +102,7 @@ void Simulation::ClientNext(Client* c) {
            absl::StrCat("client ", c->id, "'s request timed out after the cluster was healed"));
     }
     Trace(10, c->id, attempt, 0, [&] { return absl::StrCat("client ", c->id, " times out"); });
-    c->op = -1;
-    ++c->attempt;
-    Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
+    EndOperation(c);  // outcome unknown: the history keeps the call, no return
   });
   ClientAttempt(c);
 }
@@ -346,7 +344,7 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
     return;
   }
   if (!status.ok() && result_.history[c->op].old_api) {
-    AbandonUnknown(c);  // no session: a second attempt could apply the write twice
+    EndOperation(c);  // outcome unknown: without a session, a retry could apply it twice
     return;
   }
   if (!status.ok()) {
@@ -362,13 +360,10 @@ void Simulation::ClientDone(Client* c, uint64_t attempt, const absl::Status& sta
   Trace(12, c->id, c->seq, 0, [&] {
     return absl::StrCat("client ", c->id, " done: ", OpKindName(op.kind), " ", op.key);
   });
-  c->op = -1;
-  ++c->attempt;
-  Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
+  EndOperation(c);
 }
 
-void Simulation::AbandonUnknown(Client* c) {
-  // The outcome is unknown, as after a timeout: the history keeps the call, no return.
+void Simulation::EndOperation(Client* c) {
   c->op = -1;
   ++c->attempt;
   Schedule(rng_.Range(0, 20'000) + options_.client_think_us, [this, c] { ClientNext(c); });
@@ -377,7 +372,7 @@ void Simulation::AbandonUnknown(Client* c) {
 void Simulation::ClientRetry(Client* c, uint64_t attempt) {
   if (attempt != c->attempt || c->op < 0) return;
   if (c->sent && result_.history[c->op].old_api) {
-    AbandonUnknown(c);  // at most once: one attempt only
+    EndOperation(c);  // outcome unknown: at most once, one attempt only
     return;
   }
   ClientAttempt(c);  // PickNode still prefers the last leader hint, when that node is up
