@@ -142,18 +142,28 @@ grpc::Status KvCore::RefusedByLoop() const {
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "this node's request queue is full");
 }
 
-bool KvCore::BeginWrite() {
-  if (writes_in_flight_.fetch_add(1, std::memory_order_relaxed) >= config_->max_handler_threads) {
-    writes_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+namespace {
+
+// Takes one of `limit` slots; false (and nothing taken) when all are taken.
+bool TakeSlot(std::atomic<int>* in_flight, int limit) {
+  if (in_flight->fetch_add(1, std::memory_order_relaxed) >= limit) {
+    in_flight->fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
   return true;
 }
 
-void KvCore::EndWrite() {
-  const int before = writes_in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  RB_CHECK(before > 0, "a write ended that had not begun");
+void ReleaseSlot(std::atomic<int>* in_flight, const char* what) {
+  const int before = in_flight->fetch_sub(1, std::memory_order_relaxed);
+  RB_CHECK(before > 0, "a ", what, " ended that had not begun");
 }
+
+}  // namespace
+
+bool KvCore::BeginWrite() { return TakeSlot(&writes_in_flight_, config_->max_handler_threads); }
+void KvCore::EndWrite() { ReleaseSlot(&writes_in_flight_, "write"); }
+bool KvCore::BeginRead() { return TakeSlot(&reads_in_flight_, config_->max_handler_threads); }
+void KvCore::EndRead() { ReleaseSlot(&reads_in_flight_, "read"); }
 
 void KvCore::Write(grpc::CallbackServerContext* ctx, kvpb::Command cmd, WriteDone done) {
   if (cmd.client_id() == 0) {
@@ -335,20 +345,41 @@ void KvCore::Forward(grpc::CallbackServerContext* ctx, uint64_t leader, const kv
        kvpb::CommandResult());
 }
 
-grpc::Status KvCore::Get(grpc::ServerContext* ctx, const std::string& key,
-                         v1::Consistency consistency, v1::GetResponse* out) {
-  if (grpc::Status s = CheckKey(key); !s.ok()) return s;
-  grpc::Status status = WaitReadable(ctx, node::ConsistencyOf(consistency));
-  if (!status.ok()) return status;
-  // The key itself sorts first among the keys it prefixes.
-  auto rows = store_->Scan(key, 1);
-  if (!rows.ok()) return ToGrpc(rows.status());
-  if (rows->empty() || (*rows)[0].key != key) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found");
+void KvCore::Get(grpc::CallbackServerContext* ctx, std::string key, v1::Consistency consistency,
+                 GetDone done) {
+  if (grpc::Status s = CheckKey(key); !s.ok()) {
+    done(s, nullptr);
+    return;
   }
-  out->set_value((*rows)[0].value);
-  out->set_revision((*rows)[0].mod_index);
-  return grpc::Status::OK;
+  const node::ReadConsistency c = node::ConsistencyOf(consistency);
+  auto on_loop = [c](node::Node& n, std::shared_ptr<AsyncCall> call) {
+    const uint64_t token =
+        n.ReadBarrier(c, [call](absl::Status ready) { call->Finish(ToGrpc(ready)); });
+    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
+  };
+  auto reply = [this, ctx, key = std::move(key),
+                done = std::move(done)](grpc::Status status) mutable {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      status = Unavailable(status.error_message(), host_->view().leader, ctx);
+    }
+    if (!status.ok()) {
+      done(status, nullptr);
+      return;
+    }
+    // Past the barrier, on the loop: the store is read on the reader's thread (worker.h).
+    reader_.Post([this, key = std::move(key), done = std::move(done)] {
+      // The key itself sorts first among the keys it prefixes.
+      auto rows = store_->Scan(key, 1);
+      if (!rows.ok()) {
+        done(ToGrpc(rows.status()), nullptr);
+      } else if (rows->empty() || (*rows)[0].key != key) {
+        done(grpc::Status(grpc::StatusCode::NOT_FOUND, "key not found"), nullptr);
+      } else {
+        done(grpc::Status::OK, &(*rows)[0]);
+      }
+    });
+  };
+  RunOnLoopAsync(ctx, std::move(on_loop), std::move(reply));
 }
 
 grpc::Status KvCore::WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency) {
@@ -461,6 +492,30 @@ grpc::Status BadgerSuccess(grpc::Status s, const kvpb::CommandResult& /*result*/
   return s;
 }
 
+// Starts a read for a callback-API handler and returns its reactor: authorizes, then
+// finishes the reactor with what answer(status, row) makes of the read.
+template <typename Answer>
+grpc::ServerUnaryReactor* StartGet(KvCore* core, grpc::CallbackServerContext* ctx, std::string key,
+                                   v1::Consistency consistency, Answer answer) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (grpc::Status a = core->Authorize(*ctx); !a.ok()) {
+    reactor->Finish(a);
+    return reactor;
+  }
+  if (!core->BeginRead()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many reads in flight on this node (MAX_HANDLER_THREADS)"));
+    return reactor;
+  }
+  core->Get(ctx, std::move(key), consistency,
+            [core, reactor, answer](grpc::Status s, const storage::KeyValue* row) {
+              grpc::Status answered = answer(std::move(s), row);
+              core->EndRead();
+              reactor->Finish(std::move(answered));
+            });
+  return reactor;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -474,19 +529,19 @@ grpc::ServerUnaryReactor* BadgerServiceImpl::SaveEntries(grpc::CallbackServerCon
       BadgerSuccess<badgerpb::SaveEntriesResponse>);
 }
 
-grpc::Status BadgerServiceImpl::GetEntries(grpc::ServerContext* ctx,
-                                           const badgerpb::GetEntriesRequest* req,
-                                           badgerpb::GetEntriesResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
+grpc::ServerUnaryReactor* BadgerServiceImpl::GetEntries(grpc::CallbackServerContext* ctx,
+                                                        const badgerpb::GetEntriesRequest* req,
+                                                        badgerpb::GetEntriesResponse* resp) {
   v1::Consistency c = v1::LINEARIZABLE;
   if (core_->config().read_mode == ReadMode::kStale) c = v1::STALE;
   if (core_->config().read_mode == ReadMode::kLease) c = v1::LEASE;
-  v1::GetResponse got;
-  grpc::Status s = core_->Get(ctx, req->id(), c, &got);
-  if (!s.ok()) return s;
-  resp->set_id(req->id());
-  resp->set_data(got.value());
-  return s;
+  return StartGet(core_, ctx, req->id(), c,
+                  [req, resp](grpc::Status s, const storage::KeyValue* row) {
+                    if (!s.ok()) return s;
+                    resp->set_id(req->id());
+                    resp->set_data(row->value);
+                    return s;
+                  });
 }
 
 grpc::ServerUnaryReactor* BadgerServiceImpl::DeleteEntries(
@@ -513,10 +568,15 @@ grpc::ServerUnaryReactor* KvServiceImpl::Put(grpc::CallbackServerContext* ctx,
       core_, ctx, resp, [&] { return node::CommandFor(*req, core_->limits()); }, KvAnswer(req));
 }
 
-grpc::Status KvServiceImpl::Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
-                                v1::GetResponse* resp) {
-  if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
-  return core_->Get(ctx, req->key(), req->consistency(), resp);
+grpc::ServerUnaryReactor* KvServiceImpl::Get(grpc::CallbackServerContext* ctx,
+                                             const v1::GetRequest* req, v1::GetResponse* resp) {
+  return StartGet(core_, ctx, req->key(), req->consistency(),
+                  [resp](grpc::Status s, const storage::KeyValue* row) {
+                    if (!s.ok()) return s;
+                    resp->set_value(row->value);
+                    resp->set_revision(row->mod_index);
+                    return s;
+                  });
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Delete(grpc::CallbackServerContext* ctx,

@@ -2,14 +2,15 @@
 // unchanged), raftbadger.v1.KV and raftbadger.v1.Cluster.
 //
 // Every request has a deadline (the caller's, or request_timeout_ms) and is posted to the
-// node's loop. Writes use gRPC's callback API: the handler returns at once and the loop's
-// answer (or the deadline, AsyncCall) finishes the call, with no thread waiting for it.
-// Reads wait on a handler thread (LoopCall), since they read the store after the loop's
-// barrier, and the loop must not wait for the store while a write holds it. Writes received
-// by a follower are forwarded to the leader over gRPC (once: a forwarded request is never
-// forwarded again). Reads are served by the node that receives them at the requested
-// consistency. Errors are gRPC status codes; UNAVAILABLE carries the leader, when known,
-// in the trailers rb-leader-name and rb-leader-address.
+// node's loop. Writes and point reads (Get, GetEntries) use gRPC's callback API: the
+// handler returns at once and the loop's answer (or the deadline, AsyncCall) finishes the
+// call, with no thread waiting for it. A read passes the loop's barrier, then reads the
+// store on one reader thread (Worker): the loop must not wait for the store while a write
+// holds it. Range, which may read many rows, waits on a handler thread (LoopCall).
+// Writes received by a follower are forwarded to the leader over gRPC (once: a forwarded
+// request is never forwarded again). Reads are served by the node that receives them at
+// the requested consistency. Errors are gRPC status codes; UNAVAILABLE carries the leader,
+// when known, in the trailers rb-leader-name and rb-leader-address.
 #ifndef RAFTBADGER_SERVER_KV_SERVICE_H_
 #define RAFTBADGER_SERVER_KV_SERVICE_H_
 
@@ -31,6 +32,7 @@
 #include "server/loop_call.h"
 #include "server/node_host.h"
 #include "server/security.h"
+#include "server/worker.h"
 
 namespace rb::server {
 
@@ -77,9 +79,16 @@ class KvCore {
   // that many are in flight already; otherwise EndWrite must follow, once.
   bool BeginWrite();
   void EndWrite();
-  // Reads key at the given consistency. NOT_FOUND if absent.
-  grpc::Status Get(grpc::ServerContext* ctx, const std::string& key,
-                   raftbadger::v1::Consistency consistency, raftbadger::v1::GetResponse* out);
+  // The same bound for callback-API reads.
+  bool BeginRead();
+  void EndRead();
+  // Runs once with a read's status and, if OK, the row read; on the loop, the deadline
+  // timer's thread or the caller's. It must not block.
+  using GetDone = std::function<void(grpc::Status, const storage::KeyValue* row)>;
+  // Reads key at the given consistency and gives the row to done (NOT_FOUND if absent).
+  // Returns at once. ctx must stay valid until done has run.
+  void Get(grpc::CallbackServerContext* ctx, std::string key,
+           raftbadger::v1::Consistency consistency, GetDone done);
   grpc::Status Range(grpc::ServerContext* ctx, const raftbadger::v1::RangeRequest& req,
                      raftbadger::v1::RangeResponse* out);
   grpc::Status Status(raftbadger::v1::StatusResponse* out);
@@ -120,7 +129,9 @@ class KvCore {
 
   const ServerConfig* config_;
   NodeHost* host_;
-  node::SqliteNodeStore* store_;  // read on the loop only
+  // Read off the loop (reader_, Range's handler threads): a read waits while a write holds
+  // the store.
+  node::SqliteNodeStore* store_;
   AddressBook* book_;
   const std::atomic<uint64_t>* cluster_id_;
   const NodeSecurity* security_;
@@ -129,6 +140,10 @@ class KvCore {
   std::map<std::string, std::shared_ptr<grpc::Channel>> forward_channels_
       ABSL_GUARDED_BY(forward_mu_);
   std::atomic<int> writes_in_flight_{0};
+  std::atomic<int> reads_in_flight_{0};
+  // Reads the store for Get once the loop has passed the read's barrier. Stops after the
+  // timer, before the store.
+  Worker reader_;
   // Expires the callback API's calls; declared last, so that it stops first.
   DeadlineTimer timer_;
 };
@@ -137,7 +152,8 @@ class KvCore {
 using BadgerServiceBase = badgerpb::BadgerService::WithCallbackMethod_SaveEntries<
     badgerpb::BadgerService::WithCallbackMethod_DeleteEntries<
         badgerpb::BadgerService::WithCallbackMethod_UpdateEntries<
-            badgerpb::BadgerService::Service>>>;
+            badgerpb::BadgerService::WithCallbackMethod_GetEntries<
+                badgerpb::BadgerService::Service>>>>;
 
 class BadgerServiceImpl final : public BadgerServiceBase {
  public:
@@ -145,8 +161,9 @@ class BadgerServiceImpl final : public BadgerServiceBase {
   grpc::ServerUnaryReactor* SaveEntries(grpc::CallbackServerContext* ctx,
                                         const badgerpb::SaveEntriesRequest* req,
                                         badgerpb::SaveEntriesResponse* resp) override;
-  grpc::Status GetEntries(grpc::ServerContext* ctx, const badgerpb::GetEntriesRequest* req,
-                          badgerpb::GetEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetEntries(grpc::CallbackServerContext* ctx,
+                                       const badgerpb::GetEntriesRequest* req,
+                                       badgerpb::GetEntriesResponse* resp) override;
   grpc::ServerUnaryReactor* DeleteEntries(grpc::CallbackServerContext* ctx,
                                           const badgerpb::DeleteEntriesRequest* req,
                                           badgerpb::DeleteEntriesResponse* resp) override;
@@ -161,7 +178,8 @@ class BadgerServiceImpl final : public BadgerServiceBase {
 using KvServiceBase =
     raftbadger::v1::KV::WithCallbackMethod_Put<raftbadger::v1::KV::WithCallbackMethod_Delete<
         raftbadger::v1::KV::WithCallbackMethod_CompareAndSwap<
-            raftbadger::v1::KV::WithCallbackMethod_RegisterSession<raftbadger::v1::KV::Service>>>>;
+            raftbadger::v1::KV::WithCallbackMethod_RegisterSession<
+                raftbadger::v1::KV::WithCallbackMethod_Get<raftbadger::v1::KV::Service>>>>>;
 
 class KvServiceImpl final : public KvServiceBase {
  public:
@@ -169,8 +187,9 @@ class KvServiceImpl final : public KvServiceBase {
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
                                 const raftbadger::v1::PutRequest* req,
                                 raftbadger::v1::PutResponse* resp) override;
-  grpc::Status Get(grpc::ServerContext* ctx, const raftbadger::v1::GetRequest* req,
-                   raftbadger::v1::GetResponse* resp) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx,
+                                const raftbadger::v1::GetRequest* req,
+                                raftbadger::v1::GetResponse* resp) override;
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const raftbadger::v1::DeleteRequest* req,
                                    raftbadger::v1::DeleteResponse* resp) override;

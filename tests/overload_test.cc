@@ -36,15 +36,22 @@ uint64_t RssKib(pid_t pid) {
   return 0;
 }
 
-// Starts `calls` Puts of value_bytes at once over `connections` connections, and counts
-// their answers by status code.
-std::map<grpc::StatusCode, int> Flood(const std::string& endpoint, int calls, int connections,
-                                      size_t value_bytes, absl::Duration deadline) {
+// Answers to a flood by status code, and how many of them said `marker`.
+struct FloodAnswers {
+  std::map<grpc::StatusCode, int> codes;
+  int marked = 0;
+};
+
+// Starts `calls` calls at once over `connections` connections (start(stub, ctx, i, cq)
+// begins call i and returns its reader), and counts their answers by status code.
+template <typename Resp, typename Start>
+FloodAnswers Flood(const std::string& endpoint, int calls, int connections, absl::Duration deadline,
+                   const std::string& marker, Start start) {
   struct Call {
     grpc::ClientContext ctx;
-    v1::PutResponse resp;
+    Resp resp;
     grpc::Status status;
-    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::PutResponse>> reader;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
   };
   std::vector<std::unique_ptr<v1::KV::Stub>> stubs;
   for (int i = 0; i < connections; ++i) {
@@ -56,30 +63,57 @@ std::map<grpc::StatusCode, int> Flood(const std::string& endpoint, int calls, in
   }
   grpc::CompletionQueue cq;
   std::vector<std::unique_ptr<Call>> all;
-  const std::string value(value_bytes, 'x');
   for (int i = 0; i < calls; ++i) {
     auto call = std::make_unique<Call>();
     call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-    v1::PutRequest req;
-    req.set_key(absl::StrCat("flood-", i));
-    req.set_value(value);
-    call->reader = stubs[i % connections]->AsyncPut(&call->ctx, req, &cq);
+    call->reader = start(stubs[i % connections].get(), &call->ctx, i, &cq);
     call->reader->Finish(&call->resp, &call->status, call.get());
     all.push_back(std::move(call));
   }
-  std::map<grpc::StatusCode, int> codes;
+  FloodAnswers answers;
   for (int i = 0; i < calls; ++i) {  // bounded: one completion per call
     void* tag = nullptr;
     bool ok = false;
     if (!cq.Next(&tag, &ok)) break;
-    ++codes[static_cast<Call*>(tag)->status.error_code()];
+    const grpc::Status& status = static_cast<Call*>(tag)->status;
+    ++answers.codes[status.error_code()];
+    if (status.error_message().find(marker) != std::string::npos) ++answers.marked;
   }
   cq.Shutdown();
   void* tag = nullptr;
   bool ok = false;
   while (cq.Next(&tag, &ok)) {
   }
-  return codes;
+  return answers;
+}
+
+// `calls` Puts of value_bytes.
+FloodAnswers FloodPuts(const std::string& endpoint, int calls, int connections, size_t value_bytes,
+                       absl::Duration deadline) {
+  const std::string value(value_bytes, 'x');
+  return Flood<v1::PutResponse>(
+      endpoint, calls, connections, deadline, "writes in flight",
+      [&](v1::KV::Stub* stub, grpc::ClientContext* ctx, int i, grpc::CompletionQueue* cq) {
+        v1::PutRequest req;
+        req.set_key(absl::StrCat("flood-", i));
+        req.set_value(value);
+        return stub->AsyncPut(ctx, req, cq);
+      });
+}
+
+std::string Summary(const std::map<grpc::StatusCode, int>& codes, int* answered) {
+  std::string summary;
+  *answered = 0;
+  for (const auto& [code, n] : codes) {
+    absl::StrAppend(&summary, static_cast<int>(code), ":", n, " ");
+    *answered += n;
+  }
+  return summary;
+}
+
+int CountOf(const std::map<grpc::StatusCode, int>& codes, grpc::StatusCode code) {
+  auto it = codes.find(code);
+  return it == codes.end() ? 0 : it->second;
 }
 
 TEST(OverloadTest, AFloodIsShedAndTheClusterGoesOn) {
@@ -91,21 +125,16 @@ TEST(OverloadTest, AFloodIsShedAndTheClusterGoesOn) {
   ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
 
   constexpr int kCalls = 2000;
-  const std::map<grpc::StatusCode, int> codes = Flood(
-      c.endpoint(*leader), kCalls, /*connections=*/16, /*value_bytes=*/64 << 10, absl::Seconds(20));
-  std::string summary;
+  const std::map<grpc::StatusCode, int> codes =
+      FloodPuts(c.endpoint(*leader), kCalls, /*connections=*/16, /*value_bytes=*/64 << 10,
+                absl::Seconds(20))
+          .codes;
   int answered = 0;
-  for (const auto& [code, n] : codes) {
-    absl::StrAppend(&summary, static_cast<int>(code), ":", n, " ");
-    answered += n;
-  }
+  const std::string summary = Summary(codes, &answered);
   std::printf("answers by status code: %s\n", summary.c_str());
   EXPECT_EQ(answered, kCalls) << summary;
-  EXPECT_GT(codes.count(grpc::StatusCode::OK) ? codes.at(grpc::StatusCode::OK) : 0, 0) << summary;
-  EXPECT_GT(codes.count(grpc::StatusCode::RESOURCE_EXHAUSTED)
-                ? codes.at(grpc::StatusCode::RESOURCE_EXHAUSTED)
-                : 0,
-            0)
+  EXPECT_GT(CountOf(codes, grpc::StatusCode::OK), 0) << summary;
+  EXPECT_GT(CountOf(codes, grpc::StatusCode::RESOURCE_EXHAUSTED), 0)
       << "nothing was shed: " << summary;
   for (const auto& [code, n] : codes) {
     EXPECT_TRUE(code == grpc::StatusCode::OK || code == grpc::StatusCode::RESOURCE_EXHAUSTED ||
@@ -125,6 +154,43 @@ TEST(OverloadTest, AFloodIsShedAndTheClusterGoesOn) {
   options.total_timeout = absl::Seconds(5);
   client::Client client(options);
   ASSERT_TRUE(client.Put("after-flood", "ok").ok());
+}
+
+// Reads hold no thread either (callback API): MAX_HANDLER_THREADS bounds the reads in
+// flight on a node, and the rest are refused at once; every read is answered.
+TEST(OverloadTest, AReadFloodIsBoundedByTheHandlerLimit) {
+  LocalCluster c(3, {{"MAX_HANDLER_THREADS", "16"}});
+  c.StartAll();
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
+  client::ClientOptions options{c.endpoints()};
+  options.total_timeout = absl::Seconds(5);
+  client::Client client(options);
+  ASSERT_TRUE(client.Put("k", "v").ok());
+
+  constexpr int kCalls = 2000;
+  const FloodAnswers answers = Flood<v1::GetResponse>(
+      c.endpoint(*leader), kCalls, /*connections=*/16, absl::Seconds(20), "reads in flight",
+      [](v1::KV::Stub* stub, grpc::ClientContext* ctx, int /*i*/, grpc::CompletionQueue* cq) {
+        v1::GetRequest req;
+        req.set_key("k");
+        req.set_consistency(v1::LINEARIZABLE);
+        return stub->AsyncGet(ctx, req, cq);
+      });
+  int answered = 0;
+  const std::string summary = Summary(answers.codes, &answered);
+  std::printf("answers by status code: %s\n", summary.c_str());
+  EXPECT_EQ(answered, kCalls) << summary;
+  EXPECT_GT(CountOf(answers.codes, grpc::StatusCode::OK), 0) << summary;
+  // Refused by the server's bound, not only by the node's (MAX_PENDING_REQUESTS).
+  EXPECT_GT(answers.marked, 0) << "no read was refused for the handler limit: " << summary;
+  EXPECT_EQ(CountOf(answers.codes, grpc::StatusCode::OK) +
+                CountOf(answers.codes, grpc::StatusCode::RESOURCE_EXHAUSTED),
+            kCalls)
+      << summary;
+  for (int i = 1; i <= 3; ++i) EXPECT_TRUE(c.Running(i)) << c.name(i) << "\n" << c.Logs();
+  auto got = client.Get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
 }
 
 // A connection that carries no call for MAX_CONNECTION_IDLE_MS is closed by the server

@@ -1,0 +1,46 @@
+#include "server/worker.h"
+
+#include <utility>
+
+namespace rb::server {
+
+Worker::Worker() : thread_([this] { Run(); }) {}
+
+Worker::~Worker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void Worker::Post(std::function<void()> work) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(work));
+}
+
+size_t Worker::pending() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size() + running_;
+}
+
+void Worker::Run() {
+  std::deque<std::function<void()>> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      running_ = 0;
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and nothing left
+      batch.swap(queue_);
+      running_ = batch.size();
+    }
+    // Bounded: what was queued at the wake-up; later work waits for the next one.
+    for (auto& work : batch) work();
+    batch.clear();
+  }
+}
+
+}  // namespace rb::server

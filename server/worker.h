@@ -1,0 +1,45 @@
+// Worker: one thread that runs posted work in the order posted.
+//
+// The server reads the store for callback-API reads here, not on the node's loop: a read
+// waits while a write holds the store, sometimes for a long fsync, and the loop must keep
+// ticking and sending heartbeats meanwhile. One thread serves every read: it drains the
+// queue per wake-up, where a thread per request cost a wake-up and a switch each.
+#ifndef RAFTBADGER_SERVER_WORKER_H_
+#define RAFTBADGER_SERVER_WORKER_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+
+namespace rb::server {
+
+class Worker {
+ public:
+  Worker();
+  // Runs what was posted before, then stops the thread.
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Queues work; it runs on the worker's thread. Unbounded here: callers bound what they
+  // post (the server, by its reads in flight).
+  void Post(std::function<void()> work);
+  // Work posted and not yet finished.
+  size_t pending() const;
+
+ private:
+  void Run();
+
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace rb::server
+
+#endif  // RAFTBADGER_SERVER_WORKER_H_
