@@ -74,6 +74,9 @@ class KvCore {
   // Returns at once. ctx must stay valid until done has run (the callback API's reactor
   // is finished from done).
   void Write(grpc::CallbackServerContext* ctx, raftbadger::kvpb::Command cmd, WriteDone done);
+  // Waits for the reads whose barrier has passed to read the store and answer. Before the
+  // store closes; REQUIRES: the node's loop has stopped (nothing starts new ones).
+  void FinishReads() { reader_.Drain(); }
   // Callback-API writes hold no thread, so the handler-thread limit does not bound them:
   // this does, at the same number (MAX_HANDLER_THREADS). False (and nothing taken) when
   // that many are in flight already; otherwise EndWrite must follow, once.

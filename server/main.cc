@@ -569,7 +569,8 @@ int Run(int argc, char** argv) {
   keeper.reset();
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   transport.Stop();
-  host->reset();  // closes the store (with a checkpoint)
+  core.FinishReads();  // none may read the store once it closes
+  host->reset();       // closes the store (with a checkpoint)
   if (const uint64_t index = removed_at.load(); index != 0) {
     RB_LOG(INFO) << "stopped: this node was removed from the cluster at log index " << index;
     return 0;

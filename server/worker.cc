@@ -24,6 +24,13 @@ size_t Worker::pending() const {
   return queue_.size() + running_;
 }
 
+void Worker::Drain() const {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && running_ == 0; };
+  mu_.Await(absl::Condition(&idle));
+}
+
 void Worker::Run() {
   std::deque<std::function<void()>> batch;
   for (;;) {

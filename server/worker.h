@@ -29,6 +29,9 @@ class Worker {
   void Post(std::function<void()> work);
   // Work posted and not yet finished.
   size_t pending() const;
+  // Waits until everything posted so far has run. REQUIRES: nothing posts meanwhile
+  // (otherwise it may wait for that too).
+  void Drain() const;
 
  private:
   void Run();

@@ -1,5 +1,6 @@
 #include "server/worker.h"
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,25 @@ TEST(WorkerTest, DestructionRunsWhatWasPostedFirst) {
     release.Notify();
   }
   EXPECT_EQ(ran, 10);
+}
+
+TEST(WorkerTest, DrainWaitsForWhatWasPosted) {
+  Worker w;
+  std::atomic<int> ran{0};
+  absl::Notification started;
+  absl::Notification release;
+  w.Post([&] {
+    started.Notify();
+    release.WaitForNotification();
+    ++ran;
+  });
+  w.Post([&] { ++ran; });
+  started.WaitForNotification();
+  std::thread releaser([&] { release.Notify(); });
+  w.Drain();  // returns only after both ran, however the threads are scheduled
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(w.pending(), 0u);
+  releaser.join();
 }
 
 }  // namespace
