@@ -103,7 +103,8 @@ const std::vector<SettingSpec>& Settings() {
       {"max_pending_requests", "MAX_PENDING_REQUESTS", "MaxPendingRequests", "10000",
        "requests waiting on this node at once; more get RESOURCE_EXHAUSTED"},
       {"max_handler_threads", "MAX_HANDLER_THREADS", "MaxHandlerThreads", "256",
-       "gRPC requests handled at once; more get RESOURCE_EXHAUSTED"},
+       "gRPC handler threads, and writes and point reads in flight (each); more get "
+       "RESOURCE_EXHAUSTED"},
       {"max_connection_idle_ms", "MAX_CONNECTION_IDLE_MS", "MaxConnectionIdleMs", "600000",
        "a client connection with no call for this long is closed"},
       {"min_free_bytes", "MIN_FREE_BYTES", "MinFreeBytes", "67108864",
