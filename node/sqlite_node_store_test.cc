@@ -3,6 +3,7 @@
 #include "node/sqlite_node_store.h"
 
 #include <deque>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -96,6 +97,43 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
 
 // The state machine is durable in the database: compacting the log takes no snapshot (a
 // copy of the whole state) until the core asks for one for a follower.
+// With a writer thread, a Ready that writes nothing (a ReadIndex round's heartbeats and
+// read states) completes at once, never handed to the writer; one that writes is.
+TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
+  storage::StoreOptions options;
+  options.dir = storage::MakeTempDir();
+  std::deque<std::function<void()>> jobs;       // the writer's queue, run by hand
+  std::deque<std::function<void()>> completed;  // the scheduler's, likewise
+  auto store = *SqliteNodeStore::Open(
+      options, Solo(), [&](std::function<void()> c) { completed.push_back(std::move(c)); },
+      [&](std::function<void()> job) { jobs.push_back(std::move(job)); });
+
+  raft::Ready empty;
+  empty.messages.emplace_back();
+  empty.read_states.push_back(raft::ReadState{3, "ctx"});
+  int done = 0;
+  store->Persist(empty, nullptr, [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    ++done;
+  });
+  EXPECT_EQ(done, 1) << "an empty Ready waited for the writer";
+  EXPECT_TRUE(jobs.empty());
+
+  raft::Ready vote;
+  vote.hard_state = raft::HardState{1, 1, 0};
+  vote.must_sync = true;
+  store->Persist(vote, nullptr, [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    ++done;
+  });
+  EXPECT_EQ(done, 1);
+  ASSERT_EQ(jobs.size(), 1u) << "a Ready that writes must go to the writer";
+  jobs.front()();
+  ASSERT_EQ(completed.size(), 1u);
+  completed.front()();
+  EXPECT_EQ(done, 2);
+}
+
 TEST(SqliteNodeStoreTest, CompactionTakesASnapshotOnlyOnceOneIsWanted) {
   storage::StoreOptions options;
   options.dir = storage::MakeTempDir();
