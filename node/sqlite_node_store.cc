@@ -141,8 +141,9 @@ absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& a
   // The core's must_sync (etcd's MustSync): only entries or a new term or vote make
   // promises that a power loss must not break (a snapshot, too). A Ready that only commits
   // and applies may complete before its fsync: what it applied is committed, so in the
-  // log of a majority already. A Ready that writes nothing (read states, messages) commits
-  // an empty transaction, which costs no fsync either way: it takes the ordinary path.
+  // log of a majority already. A Ready that writes nothing (read states, messages) reaches
+  // here only without a writer thread (Persist completes it at once otherwise): it commits
+  // an empty transaction, which costs no fsync either way, and takes the ordinary path.
   const bool writes = rd.hard_state.has_value() || apply != nullptr;
   const bool sync = early == nullptr || !writes || rd.must_sync || rd.snapshot != nullptr;
   absl::Status status = store_->Write(
