@@ -95,8 +95,6 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
   EXPECT_EQ(**store->Get("k3"), "v");
 }
 
-// The state machine is durable in the database: compacting the log takes no snapshot (a
-// copy of the whole state) until the core asks for one for a follower.
 // With a writer thread, a Ready that writes nothing (a ReadIndex round's heartbeats and
 // read states) completes at once, never handed to the writer; one that writes is.
 TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
@@ -134,6 +132,8 @@ TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
   EXPECT_EQ(done, 2);
 }
 
+// The state machine is durable in the database: compacting the log takes no snapshot (a
+// copy of the whole state) until the core asks for one for a follower.
 TEST(SqliteNodeStoreTest, CompactionTakesASnapshotOnlyOnceOneIsWanted) {
   storage::StoreOptions options;
   options.dir = storage::MakeTempDir();

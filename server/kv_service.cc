@@ -107,6 +107,25 @@ grpc::Status KvCore::Unavailable(const std::string& message, uint64_t leader,
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
 }
 
+grpc::Status KvCore::NamingLeader(grpc::Status status, grpc::ServerContextBase* ctx) const {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return status;
+  return Unavailable(status.error_message(), host_->view().leader, ctx);
+}
+
+namespace {
+
+// On the loop: asks the node for a read barrier at `consistency`, and finishes call
+// (LoopCall or AsyncCall) when it passes or fails; the call may cancel it.
+template <typename Call>
+void AwaitReadBarrier(node::Node& n, node::ReadConsistency consistency,
+                      const std::shared_ptr<Call>& call) {
+  const uint64_t token =
+      n.ReadBarrier(consistency, [call](absl::Status ready) { call->Finish(ToGrpc(ready)); });
+  call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
+}
+
+}  // namespace
+
 grpc::Status KvCore::RunOnLoop(grpc::ServerContext* ctx,
                                std::function<void(node::Node&, std::shared_ptr<LoopCall>)> fn) {
   auto call = std::make_shared<LoopCall>();
@@ -221,10 +240,7 @@ void KvCore::Write(grpc::CallbackServerContext* ctx, kvpb::Command cmd, WriteDon
            kvpb::CommandResult());
       return;
     }
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      status = Unavailable(status.error_message(), host_->view().leader, ctx);
-    }
-    done(status, kvpb::CommandResult());
+    done(NamingLeader(std::move(status), ctx), kvpb::CommandResult());
   };
   RunOnLoopAsync(ctx, std::move(on_loop), std::move(reply));
 }
@@ -353,17 +369,12 @@ void KvCore::Get(grpc::CallbackServerContext* ctx, std::string key, v1::Consiste
   }
   const node::ReadConsistency c = node::ConsistencyOf(consistency);
   auto on_loop = [c](node::Node& n, std::shared_ptr<AsyncCall> call) {
-    const uint64_t token =
-        n.ReadBarrier(c, [call](absl::Status ready) { call->Finish(ToGrpc(ready)); });
-    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
+    AwaitReadBarrier(n, c, call);
   };
   auto reply = [this, ctx, key = std::move(key),
                 done = std::move(done)](grpc::Status status) mutable {
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      status = Unavailable(status.error_message(), host_->view().leader, ctx);
-    }
     if (!status.ok()) {
-      done(status, nullptr);
+      done(NamingLeader(std::move(status), ctx), nullptr);
       return;
     }
     // Past the barrier, on the loop: the store is read on the reader's thread (worker.h).
@@ -383,15 +394,9 @@ void KvCore::Get(grpc::CallbackServerContext* ctx, std::string key, v1::Consiste
 }
 
 grpc::Status KvCore::WaitReadable(grpc::ServerContext* ctx, node::ReadConsistency consistency) {
-  grpc::Status status = RunOnLoop(ctx, [consistency](node::Node& n, auto call) {
-    const uint64_t token =
-        n.ReadBarrier(consistency, [call](absl::Status ready) { call->Finish(ToGrpc(ready)); });
-    call->SetCancel([token](node::Node& n) { n.CancelRead(token); });
-  });
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return Unavailable(status.error_message(), host_->view().leader, ctx);
-  }
-  return status;
+  grpc::Status status = RunOnLoop(
+      ctx, [consistency](node::Node& n, auto call) { AwaitReadBarrier(n, consistency, call); });
+  return NamingLeader(std::move(status), ctx);
 }
 
 grpc::Status KvCore::Range(grpc::ServerContext* ctx, const v1::RangeRequest& req,

@@ -85,8 +85,8 @@ class KvCore {
   // The same bound for callback-API reads.
   bool BeginRead();
   void EndRead();
-  // Runs once with a read's status and, if OK, the row read; on the loop, the deadline
-  // timer's thread or the caller's. It must not block.
+  // Runs once with a read's status and, if OK, the row read; on the reader thread, the
+  // loop, the deadline timer's thread or the caller's. It must not block.
   using GetDone = std::function<void(grpc::Status, const storage::KeyValue* row)>;
   // Reads key at the given consistency and gives the row to done (NOT_FOUND if absent).
   // Returns at once. ctx must stay valid until done has run.
@@ -121,6 +121,8 @@ class KvCore {
   // UNAVAILABLE with the leader (if known) in the trailers.
   grpc::Status Unavailable(const std::string& message, uint64_t leader,
                            grpc::ServerContextBase* ctx) const;
+  // status, with the leader this node knows now in the trailers if it is UNAVAILABLE.
+  grpc::Status NamingLeader(grpc::Status status, grpc::ServerContextBase* ctx) const;
 
  private:
   // Why the loop refused posted work: stopping (UNAVAILABLE) or its queue is full.
