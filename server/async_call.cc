@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 
 namespace rb::server {
 
@@ -108,6 +109,7 @@ bool DeadlineTimer::AwaitSleepingUntilForTesting(absl::Time deadline,
 }
 
 void DeadlineTimer::Run() {
+  SetThreadName("rb-deadlines");
   for (;;) {
     std::vector<std::shared_ptr<AsyncCall>> expired;
     {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "raft/codec.h"
 #include "server/identity.h"
 
@@ -41,6 +42,7 @@ MembershipKeeper::~MembershipKeeper() {
 }
 
 void MembershipKeeper::Run() {
+  SetThreadName("rb-membership");
   for (;;) {
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };

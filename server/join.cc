@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "client/client.h"
 
 namespace rb::server {
@@ -32,6 +33,7 @@ Joiner::~Joiner() {
 }
 
 void Joiner::Run() {
+  SetThreadName("rb-join");
   client::ClientOptions options;
   options.endpoints = request_.endpoints;
   options.call_timeout = absl::Seconds(5);

@@ -148,7 +148,7 @@ class KvCore {
   std::atomic<int> reads_in_flight_{0};
   // Reads the store for Get once the loop has passed the read's barrier. Stops after the
   // timer, before the store.
-  Worker reader_;
+  Worker reader_{"rb-reader"};
   // Expires the callback API's calls; declared last, so that it stops first.
   DeadlineTimer timer_;
 };

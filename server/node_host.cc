@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "base/logging.h"
 #include "base/status_macros.h"
+#include "base/thread_name.h"
 #include "server/disk_space.h"
 
 namespace rb::server {
@@ -64,6 +65,7 @@ void NodeHost::CompleteWrite(std::function<void()> done) {
 }
 
 void NodeHost::WriterLoop() {
+  SetThreadName("rb-writer");
   for (;;) {
     std::function<void()> job;
     {
@@ -109,6 +111,7 @@ bool NodeHost::AwaitView(const std::function<bool(const NodeView&)>& pred, absl:
 }
 
 void NodeHost::Loop() {
+  SetThreadName("rb-loop");
   absl::Time next_tick = absl::Now() + options_.tick;
   absl::Time next_snapshot = absl::Now() + options_.snapshot_interval;
   absl::Time next_disk_check = absl::Now();

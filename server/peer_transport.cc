@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "grpcpp/grpcpp.h"
 #include "node/snapshot_stream.h"
 #include "raft/codec.h"
@@ -81,6 +82,7 @@ class PeerTransport::Link {
 
  private:
   void Run() {
+    SetThreadName(absl::StrCat("rb-link-", to_));
     absl::Duration backoff = kMinBackoff;
     std::vector<raft::Message> batch;
     for (;;) {

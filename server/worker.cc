@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include "base/thread_name.h"
+
 namespace rb::server {
 
-Worker::Worker() : thread_([this] { Run(); }) {}
+Worker::Worker(std::string name) : name_(std::move(name)), thread_([this] { Run(); }) {}
 
 Worker::~Worker() {
   {
@@ -32,6 +34,7 @@ void Worker::Drain() const {
 }
 
 void Worker::Run() {
+  SetThreadName(name_);
   std::deque<std::function<void()>> batch;
   for (;;) {
     {

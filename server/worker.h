@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -18,7 +19,8 @@ namespace rb::server {
 
 class Worker {
  public:
-  Worker();
+  // `name` names the thread (base/thread_name.h).
+  explicit Worker(std::string name = "rb-worker");
   // Runs what was posted before, then stops the thread.
   ~Worker();
   Worker(const Worker&) = delete;
@@ -40,7 +42,8 @@ class Worker {
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  const std::string name_;
+  std::thread thread_;  // last: starts once everything above exists
 };
 
 }  // namespace rb::server
