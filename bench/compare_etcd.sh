@@ -3,8 +3,9 @@
 # (Debian's etcd-server, 3.4) on loopback, fresh data directories, fsync on in both, the
 # same Raft timing (100 ms heartbeat, 1 s election timeout), the same load generator
 # (bench/loadgen) against each in turn. Prints one table: throughput, p50 and p99 per
-# scenario and system, the ratio, and each node's resident memory after the 64-client
-# write scenario. Installs what is missing. Kills everything it started, on Ctrl-C too.
+# scenario and system, the ratio, the CPU time each system's three nodes and the load
+# generator spent per operation, and each node's resident memory after the 64-client write
+# scenario. Installs what is missing. Kills everything it started, on Ctrl-C too.
 #
 #   bash bench/compare_etcd.sh                 # 10 s per scenario and system
 #   DURATION=30s bash bench/compare_etcd.sh
@@ -86,28 +87,43 @@ all_scenarios=(
 )
 wanted=${SCENARIOS:-}
 
+# CPU microseconds per operation: $1 and $2 the nodes' CPU before and after, $3 loadgen's
+# JSON line (its ops_all counts the warm-up too, as the CPU does).
+cpu_per_op() {
+  awk -v a="$1" -v b="$2" -v n="$(echo "$3" | field ops_all)" \
+    'BEGIN { if (n > 0) printf "%.0f", (b - a) / n; else print "-" }'
+}
+
 echo
 echo "== $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(date -u '+%F %H:%M') UTC"
 echo "== raftbadger $(git rev-parse --short HEAD), $(etcd --version | head -1)"
 echo "== $duration per scenario and system after $warmup warm-up; latencies in microseconds"
-printf "%-9s | %10s %8s %8s | %10s %8s %8s | %6s\n" scenario "rb ops/s" p50 p99 "etcd ops/s" p50 p99 ratio
+echo "== cpu: microseconds of CPU per operation, warm-up included: the three nodes (rb, etcd)"
+echo "==      and the load generator against each (lg rb, lg etcd)"
+printf "%-9s | %10s %8s %8s | %10s %8s %8s | %6s | %5s %5s %5s %5s\n" scenario "rb ops/s" p50 p99 \
+  "etcd ops/s" p50 p99 ratio "rb" "etcd" "lg rb" "lg et"
 for entry in "${all_scenarios[@]}"; do
   name=${entry%%|*}
   flags=${entry#*|}
   if [ -n "$wanted" ] && [[ " $wanted " != *" $name "* ]]; then continue; fi
+  cpu_before=$(cpu_us "${rb_pids[@]}")
   # shellcheck disable=SC2086
   rb=$("$loadgen" --api=kv --endpoints=$rb_endpoints $flags --duration=$duration \
     --warmup=$warmup --json | tail -1)
+  rb_cpu=$(cpu_per_op "$cpu_before" "$(cpu_us "${rb_pids[@]}")" "$rb")
   etcd_flags=${flags/--consistency=stale/--consistency=serializable}
+  cpu_before=$(cpu_us "${etcd_pids[@]}")
   # shellcheck disable=SC2086
   et=$("$loadgen" --api=etcd --endpoints=$etcd_endpoints $etcd_flags --duration=$duration \
     --warmup=$warmup --json | tail -1)
+  et_cpu=$(cpu_per_op "$cpu_before" "$(cpu_us "${etcd_pids[@]}")" "$et")
   rb_ops=$(echo "$rb" | field ops_per_s)
   et_ops=$(echo "$et" | field ops_per_s)
   ratio=$(awk -v a="$rb_ops" -v b="$et_ops" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-  printf "%-9s | %10.0f %8s %8s | %10.0f %8s %8s | %6s\n" "$name" "$rb_ops" \
-    "$(echo "$rb" | field p50_us)" "$(echo "$rb" | field p99_us)" "$et_ops" \
-    "$(echo "$et" | field p50_us)" "$(echo "$et" | field p99_us)" "$ratio"
+  printf "%-9s | %10.0f %8s %8s | %10.0f %8s %8s | %6s | %5s %5s %5.0f %5.0f\n" "$name" \
+    "$rb_ops" "$(echo "$rb" | field p50_us)" "$(echo "$rb" | field p99_us)" "$et_ops" \
+    "$(echo "$et" | field p50_us)" "$(echo "$et" | field p99_us)" "$ratio" "$rb_cpu" "$et_cpu" \
+    "$(echo "$rb" | field cpu_us_per_op)" "$(echo "$et" | field cpu_us_per_op)"
   if [ "$name" = w64 ]; then
     rss_line="resident memory after w64 (MiB per node): raftbadger $(rss_mib "${rb_pids[@]}"), etcd $(rss_mib "${etcd_pids[@]}")"
   fi

@@ -73,6 +73,16 @@ status_mib() {
   echo "${total# }"
 }
 
+# CPU time (user and system) used so far by all the pids given, in microseconds.
+cpu_us() {
+  local hz p
+  hz=$(getconf CLK_TCK)
+  for p in "$@"; do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the name.
+    sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0
+  done | awk -v hz="$hz" '{t += $1} END {printf "%.0f", t * 1e6 / hz}'
+}
+
 # Resident memory, and its peak, in MiB of each pid given.
 rss_mib() { status_mib VmRSS "$@"; }
 hwm_mib() { status_mib VmHWM "$@"; }

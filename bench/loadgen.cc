@@ -12,7 +12,12 @@
 // written once before the run so reads find them; or taken in order (--sequential). A run
 // lasts --duration after --warmup, or --operations operations (a fill: --sequential
 // --operations=N --keys=N writes every key once). Prints throughput, latency percentiles
-// from a log-linear histogram and errors by status code; --json adds one JSON line.
+// from a log-linear histogram and errors by status code; --json adds one JSON line. The
+// JSON line also gives this process's own CPU time per operation, warm-up included
+// (cpu_us_per_op over ops_all): on a machine it shares with the servers, what the load
+// generator burns caps every system it drives.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -109,11 +114,20 @@ struct Options {
 };
 
 // What one completion-queue thread measured.
+// CPU time (user and system) this process has used so far, in microseconds.
+double ProcessCpuMicros() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  auto micros = [](const timeval& tv) { return tv.tv_sec * 1e6 + static_cast<double>(tv.tv_usec); };
+  return micros(usage.ru_utime) + micros(usage.ru_stime);
+}
+
 struct Tally {
   LatencyHistogram latency;
   uint64_t ok = 0;
   uint64_t not_found = 0;  // reads of keys not written yet: answered, so counted as done
   uint64_t errors_by_code[17] = {};
+  uint64_t finished = 0;  // every answer, warm-up included (for the CPU per operation)
 };
 
 // One connection and its stubs.
@@ -361,6 +375,7 @@ int main(int argc, char** argv) {
   const KeyChooser keys(o.keys, absl::GetFlag(FLAGS_zipf), absl::GetFlag(FLAGS_sequential));
   const int64_t operations = absl::GetFlag(FLAGS_operations);
   std::atomic<int64_t> started{0};
+  const double cpu_begin_us = ProcessCpuMicros();
   const auto begin = std::chrono::steady_clock::now();
   const auto measure_from = begin + absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_warmup));
   const auto stop_at =
@@ -382,18 +397,21 @@ int main(int argc, char** argv) {
       Drive(&cq, calls, may_start, [&](Call* call) {
         const auto now = std::chrono::steady_clock::now();
         call->Finish(now >= measure_from && now < stop_at, &tallies[t]);
+        ++tallies[t].finished;
         last_done[t] = now;
         return now < stop_at;
       });
     });
   }
   for (std::thread& w : workers) w.join();
+  const double cpu_us = ProcessCpuMicros() - cpu_begin_us;
 
   Tally total;
   for (const Tally& t : tallies) {
     total.latency.Merge(t.latency);
     total.ok += t.ok;
     total.not_found += t.not_found;
+    total.finished += t.finished;
     for (int c = 0; c < 17; ++c) total.errors_by_code[c] += t.errors_by_code[c];
   }
   // A run of --operations lasts until its last answer.
@@ -426,14 +444,15 @@ int main(int argc, char** argv) {
         "{\"api\":\"%s\",\"clients\":%d,\"value_bytes\":%d,\"read_percent\":%d,"
         "\"consistency\":\"%s\",\"ops_per_s\":%.1f,\"p50_us\":%llu,\"p90_us\":%llu,"
         "\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,\"ok\":%llu,\"seconds\":%.3f,"
-        "\"errors\":{%s}}\n",
+        "\"ops_all\":%llu,\"cpu_us_per_op\":%.1f,\"errors\":{%s}}\n",
         api.c_str(), clients, absl::GetFlag(FLAGS_value_bytes), o.read_percent, consistency.c_str(),
         ops_per_s, static_cast<unsigned long long>(h.Quantile(0.5)),
         static_cast<unsigned long long>(h.Quantile(0.9)),
         static_cast<unsigned long long>(h.Quantile(0.99)),
         static_cast<unsigned long long>(h.Quantile(0.999)),
         static_cast<unsigned long long>(h.max_us()), static_cast<unsigned long long>(total.ok),
-        seconds, errors.c_str());
+        seconds, static_cast<unsigned long long>(total.finished),
+        total.finished > 0 ? cpu_us / static_cast<double>(total.finished) : 0.0, errors.c_str());
   }
   // No operation succeeded: the numbers mean nothing, and a script must notice.
   return total.ok + total.not_found > 0 ? 0 : 1;
