@@ -5,7 +5,8 @@
 # (bench/loadgen) against each in turn. Prints one table: throughput, p50 and p99 per
 # scenario and system, the ratio, the CPU time each system's three nodes and the load
 # generator spent per operation, and each node's resident memory after the 64-client write
-# scenario. Installs what is missing. Kills everything it started, on Ctrl-C too.
+# scenario. Last, the floor: what the same load makes of a server that answers every call
+# at once (bench/grpc_floor), which no system behind gRPC can beat on this machine. Installs what is missing. Kills everything it started, on Ctrl-C too.
 #
 #   bash bench/compare_etcd.sh                 # 10 s per scenario and system
 #   DURATION=30s bash bench/compare_etcd.sh
@@ -27,7 +28,8 @@ fi
 systemctl stop etcd 2>/dev/null || true
 
 echo "compare: building (bazel -c opt)"
-bazel build -c opt //server:raftbadger //client:raftbadger-cli //bench:loadgen 2>/dev/null
+bazel build -c opt //server:raftbadger //client:raftbadger-cli //bench:loadgen //bench:grpc_floor \
+  2>/dev/null
 bin=$root/bazel-bin
 loadgen=$bin/bench/loadgen
 
@@ -86,6 +88,7 @@ all_scenarios=(
   "w64_64k|--clients=64 --value_bytes=65536"
 )
 wanted=${SCENARIOS:-}
+declare -A etcd_ops_of
 
 # CPU microseconds per operation: $1 and $2 the nodes' CPU before and after, $3 loadgen's
 # JSON line (its ops_all counts the warm-up too, as the CPU does).
@@ -119,6 +122,7 @@ for entry in "${all_scenarios[@]}"; do
   et_cpu=$(cpu_per_op "$cpu_before" "$(cpu_us "${etcd_pids[@]}")" "$et")
   rb_ops=$(echo "$rb" | field ops_per_s)
   et_ops=$(echo "$et" | field ops_per_s)
+  etcd_ops_of[$name]=$et_ops
   ratio=$(awk -v a="$rb_ops" -v b="$et_ops" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
   printf "%-9s | %10.0f %8s %8s | %10.0f %8s %8s | %6s | %5s %5s %5.0f %5.0f\n" "$name" \
     "$rb_ops" "$(echo "$rb" | field p50_us)" "$(echo "$rb" | field p99_us)" "$et_ops" \
@@ -129,3 +133,26 @@ for entry in "${all_scenarios[@]}"; do
   fi
 done
 [ -n "${rss_line:-}" ] && echo "$rss_line"
+
+# The floor, for the scenarios it can stand in for (a Put, a Range).
+"$bin/bench/grpc_floor" --port=$((base + 30)) >"$work/floor.log" 2>&1 &
+floor_pid=$!
+pids+=("$floor_pid")
+floor=(--api=etcd --endpoints=localhost:$((base + 30)))
+for attempt in $(seq 1 20); do
+  "$loadgen" "${floor[@]}" --clients=1 --duration=0.1s --warmup=0s --keys=1 >/dev/null 2>&1 && break
+  [ "$attempt" = 20 ] && { echo "compare: grpc_floor did not start; log in $work" >&2; exit 1; }
+  sleep 0.25
+done
+for entry in "w64|--clients=64 --value_bytes=256" "lin64|--clients=64 --read_percent=100"; do
+  name=${entry%%|*}
+  if [ -n "$wanted" ] && [[ " $wanted " != *" $name "* ]]; then continue; fi
+  cpu_before=$(cpu_us "$floor_pid")
+  # shellcheck disable=SC2086
+  fl=$("$loadgen" "${floor[@]}" ${entry#*|} --duration=$duration --warmup=$warmup --json | tail -1)
+  fl_ops=$(echo "$fl" | field ops_per_s)
+  printf "floor %-6s %6.0f ops/s, %s x etcd's; cpu per op: server %s, load generator %.0f\n" \
+    "$name" "$fl_ops" \
+    "$(awk -v a="$fl_ops" -v b="${etcd_ops_of[$name]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+    "$(cpu_per_op "$cpu_before" "$(cpu_us "$floor_pid")" "$fl")" "$(echo "$fl" | field cpu_us_per_op)"
+done
