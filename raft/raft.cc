@@ -56,7 +56,8 @@ Raft::Raft(const Config& c)
       check_quorum_(c.check_quorum),
       pre_vote_(c.pre_vote),
       disable_proposal_forwarding_(c.disable_proposal_forwarding),
-      step_down_on_removal_(c.step_down_on_removal) {}
+      step_down_on_removal_(c.step_down_on_removal),
+      skip_broadcast_commit_(c.skip_broadcast_commit) {}
 
 absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   RETURN_IF_ERROR(config.Validate());
@@ -204,6 +205,13 @@ void Raft::BroadcastAppend() {
   }
 }
 
+bool Raft::ShouldBroadcastCommit(uint64_t commit_before) const {
+  RB_CHECK(log_.committed() > commit_before, "asked about a commit that did not happen");
+  // A configuration change committed by this step, or still pending: every member should
+  // learn it (and joint configurations leave) without waiting for a heartbeat.
+  return !skip_broadcast_commit_ || pending_conf_index_ > commit_before;
+}
+
 void Raft::BroadcastHeartbeat() {
   BroadcastHeartbeatWithContext(read_only_.LastPendingRequestKey());
 }
@@ -255,9 +263,10 @@ void Raft::OnEntriesStable() {
   auto self = tracker_.progress.find(id_);
   if (self == tracker_.progress.end()) return;
   if (!self->second.MaybeUpdate(log_.StableLastIndex())) return;
+  const uint64_t commit_before = log_.committed();
   if (MaybeCommit()) {
     ReleasePendingReadIndexMessages();
-    BroadcastAppend();
+    if (ShouldBroadcastCommit(commit_before)) BroadcastAppend();
   }
 }
 

@@ -315,5 +315,83 @@ TEST(ReplicationTest, RestartedFollowerKeepsLogAndCatchesUp) {
   EXPECT_EQ(c.AppliedData(2), (std::vector<std::string>{"a", "b"}));
 }
 
+void Skip(Config* cfg) { cfg->skip_broadcast_commit = true; }
+
+// Appends the leader sends with no entries (the ones that only carry a commit index).
+int EmptyAppendsDuring(TestCluster* c, const std::function<void()>& f) {
+  int empty = 0;
+  c->set_filter([&](Message* m) {
+    if (m->type == MessageType::kApp && m->entries.empty()) ++empty;
+    return true;
+  });
+  f();
+  c->set_filter(nullptr);
+  return empty;
+}
+
+TEST(ReplicationTest, ACommitIsBroadcastAtOnceByDefault) {
+  TestCluster c(3);
+  c.Elect(1);
+  c.Stabilize();
+  const int empty = EmptyAppendsDuring(&c, [&] {
+    ASSERT_TRUE(c.Propose(1, "x").ok());
+    c.Stabilize();
+  });
+  EXPECT_EQ(empty, 2);  // one per follower, carrying the new commit index
+  EXPECT_EQ(c.raft(2).log().committed(), c.raft(1).log().committed());
+  EXPECT_EQ(c.AppliedData(2), std::vector<std::string>{"x"});
+}
+
+TEST(ReplicationTest, ASkippedCommitBroadcastArrivesWithTheNextHeartbeat) {
+  TestCluster c(3, 0, Skip);
+  c.Elect(1);
+  c.Stabilize();
+  const int empty = EmptyAppendsDuring(&c, [&] {
+    ASSERT_TRUE(c.Propose(1, "x").ok());
+    c.Stabilize();
+  });
+  EXPECT_EQ(empty, 0);
+  const uint64_t commit = c.raft(1).log().committed();
+  ASSERT_EQ(c.AppliedData(1), std::vector<std::string>{"x"});  // the leader applies at once
+  EXPECT_LT(c.raft(2).log().committed(), commit);
+  EXPECT_TRUE(c.AppliedData(2).empty());
+  c.Tick(1);  // heartbeat_tick is 1
+  c.Stabilize();
+  for (uint64_t id : {2, 3}) {
+    EXPECT_EQ(c.raft(id).log().committed(), commit) << "node " << id;
+    EXPECT_EQ(c.AppliedData(id), std::vector<std::string>{"x"}) << "node " << id;
+  }
+}
+
+TEST(ReplicationTest, ASkippedCommitBroadcastArrivesWithTheNextAppend) {
+  TestCluster c(3, 0, Skip);
+  c.Elect(1);
+  c.Stabilize();
+  ASSERT_TRUE(c.Propose(1, "x").ok());
+  c.Stabilize();
+  ASSERT_TRUE(c.Propose(1, "y").ok());
+  c.Stabilize();
+  // The append of y carried x's commit: followers applied x with no tick.
+  EXPECT_EQ(c.AppliedData(2), std::vector<std::string>{"x"});
+  EXPECT_EQ(c.AppliedData(3), std::vector<std::string>{"x"});
+}
+
+TEST(ReplicationTest, AConfigurationChangeIsBroadcastEvenWhenCommitsAreNot) {
+  TestCluster c(3, 0, Skip);
+  c.Elect(1);
+  c.Stabilize();
+  ConfChange cc;
+  cc.changes.push_back({ConfChangeType::kAddLearnerNode, 4});
+  c.AddNode(4);
+  ASSERT_TRUE(c.ProposeConfChange(1, cc).ok());
+  c.Stabilize();
+  // No tick: the followers learnt the change's commit from an append of its own.
+  const uint64_t commit = c.raft(1).log().committed();
+  for (uint64_t id : {2, 3}) {
+    EXPECT_EQ(c.raft(id).log().committed(), commit) << "node " << id;
+    EXPECT_TRUE(c.raft(id).tracker().config.learners.Contains(4)) << "node " << id;
+  }
+}
+
 }  // namespace
 }  // namespace rb::raft

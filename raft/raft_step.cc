@@ -337,11 +337,13 @@ void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
       pr->inflights.FreeLE(m.index);
       break;
   }
-  if (MaybeCommit()) {
-    ReleasePendingReadIndexMessages();
+  const uint64_t commit_before = log_.committed();
+  const bool committed = MaybeCommit();
+  if (committed) ReleasePendingReadIndexMessages();
+  if (committed && ShouldBroadcastCommit(commit_before)) {
     BroadcastAppend();
   } else if (was_paused) {
-    SendAppend(m.from);
+    SendAppend(m.from);  // as the broadcast would have
   }
   // Pipeline: keep sending while the window allows and there is something to send. Bounded
   // because each send advances next or fills the window.

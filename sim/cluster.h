@@ -118,6 +118,9 @@ struct Scenario {
   // Vote responses straggle this much more often (per mille): a grant of term T that
   // arrives while its candidate campaigns in T+1.
   uint32_t vote_straggler_per_mille = 0;
+  // Leaders let a new commit index wait for the next append or heartbeat
+  // (raft::Config::skip_broadcast_commit): followers apply later.
+  bool skip_broadcast_commit = false;
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -138,7 +141,8 @@ struct Scenario {
         "/1000 read_spell_interval=", read_spell_interval_us,
         "us read_round_pause=", read_round_pause_per_mille,
         "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes,
-        " vote_stragglers=", vote_straggler_per_mille, "/1000");
+        " vote_stragglers=", vote_straggler_per_mille, "/1000",
+        skip_broadcast_commit ? " skip_broadcast_commit" : "");
   }
 };
 

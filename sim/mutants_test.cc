@@ -56,6 +56,9 @@ std::string Name(const testing::TestParamInfo<Case>& info) {
 }
 
 // Budgets: about twice the first failing seed of the last full run (docs/mutants.md).
+// Drawing skip_broadcast_commit moved two first catches: lease_during_transfer from seed
+// 14 to 42, read_index_before_term_commit from 8 to 29 (their rates over 300 seeds stayed
+// within noise with it off, always or drawn).
 INSTANTIATE_TEST_SUITE_P(
     EarlyCatches, MutantsTest,
     testing::Values(Case{Mutant::kSendBeforePersist, 10}, Case{Mutant::kSkipVotePersistence, 10},
@@ -76,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
 // seeds 119 and 66.
 INSTANTIATE_TEST_SUITE_P(Leases, MutantsTest,
                          testing::Values(Case{Mutant::kLeaseFromAck, 140, "leases"},
-                                         Case{Mutant::kLeaseDuringTransfer, 30, "leases"},
+                                         Case{Mutant::kLeaseDuringTransfer, 85, "leases"},
                                          Case{Mutant::kVoteIgnoresLeaderLease, 10, "leases"}),
                          Name);
 
@@ -95,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{Mutant::kIgnoreHigherTermResponse, 60, "liveness"},
         // A read is answered at an index no lower than any commit index known when it was
         // asked (Simulation::OnReady).
-        Case{Mutant::kReadIndexBeforeTermCommit, 20, "reads"},
+        Case{Mutant::kReadIndexBeforeTermCommit, 60, "reads"},
         // No append from an older term changes a log (Simulation::Deliver).
         Case{Mutant::kAcceptStaleTermAppend, 25, "terms"},
         // A leader commits by counting only entries of its term (raft/invariants.h).
@@ -113,6 +116,9 @@ ShrinkResult ShrinkMutantRun(Mutant mutant, uint64_t seed) {
   SimOptions o;
   o.seed = seed;
   o.mutant = mutant;
+  // The seeds below were chosen before this dimension was drawn; pinned, they keep the
+  // scenario they were chosen for.
+  o.skip_broadcast_commit = SimOptions::Draw::kOff;
   return Shrink(o);
 }
 

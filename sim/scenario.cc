@@ -10,23 +10,24 @@
 namespace rb::sim::internal {
 
 // Every field of Scenario, in declaration order: ScenarioText writes them all.
-#define RB_SCENARIO_FIELDS(X)                                                                      \
-  X(voters)                                                                                        \
-  X(pre_vote)                                                                                      \
-  X(check_quorum)                                                                                  \
-  X(snapshot_every)                                                                                \
-  X(max_msg_bytes)                                                                                 \
-  X(min_delay_us)                                                                                  \
-  X(max_delay_us)                                                                                  \
-  X(drop_per_mille) X(duplicate_per_mille) X(fault_interval_us) X(crash_weight)                    \
-      X(partition_weight) X(clog_weight) X(pause_weight) X(membership_weight)                      \
-          X(max_drift_permille) X(max_disk_latency_us) X(power_loss_per_mille) X(mid_io_per_mille) \
-              X(corruption_per_mille) X(new_leader_crash_per_mille) X(flaky_read_per_mille)        \
-                  X(flaky_read_nodes) X(failing_sync_per_10k) X(failing_sync_nodes)                \
-                      X(max_read_latency_us) X(straggler_per_mille) X(disk_full_interval_us)       \
-                          X(handover_pause_per_mille) X(read_spell_interval_us)                    \
-                              X(read_round_pause_per_mille) X(conf_split_per_mille)                \
-                                  X(max_apply_batch_bytes) X(vote_straggler_per_mille)
+#define RB_SCENARIO_FIELDS(X)                                                                     \
+  X(voters)                                                                                       \
+  X(pre_vote)                                                                                     \
+  X(check_quorum)                                                                                 \
+  X(snapshot_every)                                                                               \
+  X(max_msg_bytes)                                                                                \
+  X(min_delay_us)                                                                                 \
+  X(max_delay_us)                                                                                 \
+  X(drop_per_mille)                                                                               \
+  X(duplicate_per_mille) X(fault_interval_us) X(crash_weight) X(partition_weight) X(clog_weight)  \
+      X(pause_weight) X(membership_weight) X(max_drift_permille) X(max_disk_latency_us)           \
+          X(power_loss_per_mille) X(mid_io_per_mille) X(corruption_per_mille)                     \
+              X(new_leader_crash_per_mille) X(flaky_read_per_mille) X(flaky_read_nodes)           \
+                  X(failing_sync_per_10k) X(failing_sync_nodes) X(max_read_latency_us)            \
+                      X(straggler_per_mille) X(disk_full_interval_us) X(handover_pause_per_mille) \
+                          X(read_spell_interval_us) X(read_round_pause_per_mille)                 \
+                              X(conf_split_per_mille) X(max_apply_batch_bytes)                    \
+                                  X(vote_straggler_per_mille) X(skip_broadcast_commit)
 
 std::string ScenarioText(const Scenario& s) {
   std::string out;
@@ -173,6 +174,13 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
   {
     raft::Rng own(o.seed ^ 0x7265616473706c6cULL);  // "readspll"
     if (own.Chance(1, 2)) s.read_spell_interval_us = own.Range(1'000'000, 4'000'000);
+  }
+  {
+    // The server's setting, drawn for about half the seeds so that both ways stay proven.
+    raft::Rng own(o.seed ^ 0x736b697062636d74ULL);  // "skipbcmt"
+    const bool drawn = own.Chance(1, 2);
+    s.skip_broadcast_commit = o.skip_broadcast_commit == SimOptions::Draw::kAlways ||
+                              (o.skip_broadcast_commit == SimOptions::Draw::kDrawn && drawn);
   }
   return s;
 }

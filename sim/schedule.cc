@@ -75,7 +75,9 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     }
     o->storage = value == "sqlite" ? SimOptions::Storage::kSqlite : SimOptions::Storage::kMemory;
   } else if (name == "leader_faults") {
-    RETURN_IF_ERROR(ParseLeaderFaults(value, &o->leader_faults));
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->leader_faults));
+  } else if (name == "skip_broadcast_commit") {
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->skip_broadcast_commit));
   } else if (name == "mutant") {
     if (value.empty()) return absl::OkStatus();
 #ifdef RB_MUTANTS
@@ -103,28 +105,27 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
 
 }  // namespace
 
-const char* LeaderFaultsName(SimOptions::LeaderFaults f) {
-  switch (f) {
-    case SimOptions::LeaderFaults::kOff:
+const char* DrawName(SimOptions::Draw d) {
+  switch (d) {
+    case SimOptions::Draw::kOff:
       return "off";
-    case SimOptions::LeaderFaults::kDrawn:
+    case SimOptions::Draw::kDrawn:
       return "drawn";
-    case SimOptions::LeaderFaults::kAlways:
+    case SimOptions::Draw::kAlways:
       return "always";
   }
   return "drawn";
 }
 
-absl::Status ParseLeaderFaults(absl::string_view name, SimOptions::LeaderFaults* out) {
-  for (auto f : {SimOptions::LeaderFaults::kOff, SimOptions::LeaderFaults::kDrawn,
-                 SimOptions::LeaderFaults::kAlways}) {
-    if (name == LeaderFaultsName(f)) {
-      *out = f;
+absl::Status ParseDraw(absl::string_view option, absl::string_view value, SimOptions::Draw* out) {
+  for (auto d : {SimOptions::Draw::kOff, SimOptions::Draw::kDrawn, SimOptions::Draw::kAlways}) {
+    if (value == DrawName(d)) {
+      *out = d;
       return absl::OkStatus();
     }
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("leader_faults must be off, drawn or always, got ", name));
+      absl::StrCat(option, " must be off, drawn or always, got ", value));
 }
 
 std::string OutcomeLine(bool failed, absl::string_view checker, absl::string_view failure) {
@@ -148,7 +149,8 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       "\noption.quiet_phase_us=", o.quiet_phase_us, "\noption.clients=", o.clients,
       "\noption.client_think_us=", o.client_think_us,
       "\noption.storage=", o.storage == SimOptions::Storage::kSqlite ? "sqlite" : "memory",
-      "\noption.leader_faults=", LeaderFaultsName(o.leader_faults), "\n");
+      "\noption.leader_faults=", DrawName(o.leader_faults),
+      "\noption.skip_broadcast_commit=", DrawName(o.skip_broadcast_commit), "\n");
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");
   }

@@ -42,9 +42,11 @@ std::string WriteSchedule(const SimOptions& options, absl::string_view scenario_
 // How a run's outcome reads in a schedule's header.
 std::string OutcomeLine(bool failed, absl::string_view checker, absl::string_view failure);
 
-// "off", "drawn" or "always", as the --leader_faults flag and schedules spell them.
-const char* LeaderFaultsName(SimOptions::LeaderFaults f);
-absl::Status ParseLeaderFaults(absl::string_view name, SimOptions::LeaderFaults* out);
+// "off", "drawn" or "always", as the --leader_faults and --skip_broadcast_commit flags and
+// schedules spell them.
+const char* DrawName(SimOptions::Draw d);
+// `option` names the option in the error ("leader_faults must be off, drawn or always").
+absl::Status ParseDraw(absl::string_view option, absl::string_view value, SimOptions::Draw* out);
 
 // The options that replay the schedule. An unknown line, a bad value, a newer version or
 // a mutant in a build without mutants is an error naming the line.

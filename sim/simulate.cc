@@ -36,6 +36,9 @@ ABSL_FLAG(uint64_t, max_msg_bytes, 0,
 ABSL_FLAG(std::string, leader_faults, "drawn",
           "new leaders cut off or crashed at their first commit: off, drawn (about half the "
           "seeds) or always");
+ABSL_FLAG(std::string, skip_broadcast_commit, "drawn",
+          "leaders let a new commit index wait for the next append or heartbeat, as the "
+          "server does: off, drawn (about half the seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -110,6 +113,9 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_leader_faults) != "drawn") {
     absl::StrAppend(&cmd, " --leader_faults=", absl::GetFlag(FLAGS_leader_faults));
   }
+  if (absl::GetFlag(FLAGS_skip_broadcast_commit) != "drawn") {
+    absl::StrAppend(&cmd, " --skip_broadcast_commit=", absl::GetFlag(FLAGS_skip_broadcast_commit));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -149,11 +155,16 @@ std::string ReplayCommand(uint64_t seed) {
 bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->voters = absl::GetFlag(FLAGS_voters);
   o->max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
-  if (const absl::Status s =
-          rb::sim::ParseLeaderFaults(absl::GetFlag(FLAGS_leader_faults), &o->leader_faults);
-      !s.ok()) {
-    std::fprintf(stderr, "--%s\n", std::string(s.message()).c_str());
-    return false;
+  for (const auto& [flag, field] :
+       {std::pair{&FLAGS_leader_faults, &o->leader_faults},
+        std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit}}) {
+    const std::string value = absl::GetFlag(*flag);
+    if (const absl::Status s =
+            rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);
+        !s.ok()) {
+      std::fprintf(stderr, "--%s\n", std::string(s.message()).c_str());
+      return false;
+    }
   }
   o->fault_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_fault_seconds) * 1e6);
   o->quiet_phase_us = static_cast<uint64_t>(absl::GetFlag(FLAGS_quiet_seconds) * 1e6);

@@ -112,6 +112,7 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation)
   o.raft.heartbeat_tick = kHeartbeatTicks;
   o.raft.pre_vote = scenario_.pre_vote;
   o.raft.check_quorum = scenario_.check_quorum;
+  o.raft.skip_broadcast_commit = scenario_.skip_broadcast_commit;
   o.raft.max_inflight_msgs = 64;
   o.raft.max_size_per_msg_bytes = scenario_.max_msg_bytes;
   o.raft.max_committed_size_per_ready_bytes = scenario_.max_apply_batch_bytes;

@@ -46,8 +46,13 @@ struct SimOptions {
   // Leader-targeted faults: some new leaders have their first appends cut, others crash as
   // soon as they commit (the schedules behind the Figure 8 anomaly). Part of `crashes`;
   // `always` gives them to every seed instead of about half.
-  enum class LeaderFaults { kOff, kDrawn, kAlways };
+  // How a dimension of the scenario is chosen: never, by each seed's draw, or always.
+  enum class Draw { kOff, kDrawn, kAlways };
+  using LeaderFaults = Draw;
   LeaderFaults leader_faults = LeaderFaults::kDrawn;
+  // Leaders let a new commit index wait for the next append or heartbeat instead of
+  // broadcasting it (raft::Config::skip_broadcast_commit, as the server runs).
+  Draw skip_broadcast_commit = Draw::kDrawn;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
   uint64_t quiet_phase_us = 9'000'000;
