@@ -338,6 +338,11 @@ int Run(int argc, char** argv) {
   rc.pre_vote = true;
   rc.check_quorum = true;
   rc.max_uncommitted_entries_bytes = 256 << 20;
+  // A new commit index waits for the next append or heartbeat (at most a tick): a lone
+  // write then costs the cluster about a third less CPU, and its latency falls with it on
+  // a busy machine. Followers apply up to a tick later when writes stop; their
+  // linearizable reads are unaffected (the read round's heartbeats carry the commit).
+  rc.skip_broadcast_commit = true;
   rc.seed = NewClusterId();
   host_options.node.snapshot_every_entries = config.snapshot_threshold_entries;
   host_options.node.snapshot_keep_entries =

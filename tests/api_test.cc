@@ -494,7 +494,14 @@ TEST_F(ApiTest, CliCommandsAndExitCodes) {
   EXPECT_NE(r.output.find("demo ok: 2 followers agree"), std::string::npos) << r.output;
   r = cli({"put", "cli-key", "cli-value"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  r = cli({"get", "cli-key", "--consistency=stale", "--endpoint=" + cluster_->endpoint(follower_)});
+  // A stale read on a follower sees the write once the follower learns it is committed:
+  // with the next append or heartbeat (the server skips the commit broadcast), so within
+  // a tick (100 ms) here. Bounded: a follower that never applies it fails the test.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  do {
+    r = cli(
+        {"get", "cli-key", "--consistency=stale", "--endpoint=" + cluster_->endpoint(follower_)});
+  } while (r.output != "cli-value\n" && absl::Now() < give_up);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, "cli-value\n");
   r = cli({"get", "cli-missing"});
