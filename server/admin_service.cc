@@ -346,6 +346,12 @@ grpc::Status AdminServiceImpl::Compact(grpc::ServerContext* ctx, const v1::Compa
 grpc::Status AdminServiceImpl::Backup(grpc::ServerContext* ctx, const v1::BackupRequest*,
                                       grpc::ServerWriter<v1::BackupChunk>* writer) {
   if (grpc::Status a = core_->Authorize(*ctx); !a.ok()) return a;
+  // Every write acknowledged before the backup began: the member first catches up as a
+  // linearizable read does (a follower learns commits with the next append or heartbeat,
+  // up to a tick after the leader answered them).
+  if (grpc::Status s = core_->WaitReadable(ctx, node::ReadConsistency::kLinearizable); !s.ok()) {
+    return s;
+  }
   // A snapshot at least as new as what this member has applied now.
   auto applied = std::make_shared<uint64_t>(0);
   grpc::Status status = core_->RunOnLoop(ctx, [applied](node::Node& n, auto call) {
