@@ -6,7 +6,8 @@
 # scenario and system, the ratio, the CPU time each system's three nodes and the load
 # generator spent per operation, and each node's resident memory after the 64-client write
 # scenario. Last, the floor: what the same load makes of a server that answers every call
-# at once (bench/grpc_floor), which no system behind gRPC can beat on this machine. Installs what is missing. Kills everything it started, on Ctrl-C too.
+# at once (bench/grpc_floor), which no system behind gRPC can beat on this machine.
+# Installs what is missing. Kills everything it started, on Ctrl-C too.
 #
 #   bash bench/compare_etcd.sh                 # 10 s per scenario and system
 #   DURATION=30s bash bench/compare_etcd.sh
@@ -97,6 +98,9 @@ cpu_per_op() {
     'BEGIN { if (n > 0) printf "%.0f", (b - a) / n; else print "-" }'
 }
 
+# $1 / $2 with two decimals, or "-" without a denominator.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
 echo
 echo "== $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(date -u '+%F %H:%M') UTC"
 echo "== raftbadger $(git rev-parse --short HEAD), $(etcd --version | head -1)"
@@ -123,10 +127,10 @@ for entry in "${all_scenarios[@]}"; do
   rb_ops=$(echo "$rb" | field ops_per_s)
   et_ops=$(echo "$et" | field ops_per_s)
   etcd_ops_of[$name]=$et_ops
-  ratio=$(awk -v a="$rb_ops" -v b="$et_ops" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
   printf "%-9s | %10.0f %8s %8s | %10.0f %8s %8s | %6s | %5s %5s %5.0f %5.0f\n" "$name" \
     "$rb_ops" "$(echo "$rb" | field p50_us)" "$(echo "$rb" | field p99_us)" "$et_ops" \
-    "$(echo "$et" | field p50_us)" "$(echo "$et" | field p99_us)" "$ratio" "$rb_cpu" "$et_cpu" \
+    "$(echo "$et" | field p50_us)" "$(echo "$et" | field p99_us)" "$(ratio "$rb_ops" "$et_ops")" \
+    "$rb_cpu" "$et_cpu" \
     "$(echo "$rb" | field cpu_us_per_op)" "$(echo "$et" | field cpu_us_per_op)"
   if [ "$name" = w64 ]; then
     rss_line="resident memory after w64 (MiB per node): raftbadger $(rss_mib "${rb_pids[@]}"), etcd $(rss_mib "${etcd_pids[@]}")"
@@ -152,7 +156,6 @@ for entry in "w64|--clients=64 --value_bytes=256" "lin64|--clients=64 --read_per
   fl=$("$loadgen" "${floor[@]}" ${entry#*|} --duration=$duration --warmup=$warmup --json | tail -1)
   fl_ops=$(echo "$fl" | field ops_per_s)
   printf "floor %-6s %6.0f ops/s, %s x etcd's; cpu per op: server %s, load generator %.0f\n" \
-    "$name" "$fl_ops" \
-    "$(awk -v a="$fl_ops" -v b="${etcd_ops_of[$name]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+    "$name" "$fl_ops" "$(ratio "$fl_ops" "${etcd_ops_of[$name]:-0}")" \
     "$(cpu_per_op "$cpu_before" "$(cpu_us "$floor_pid")" "$fl")" "$(echo "$fl" | field cpu_us_per_op)"
 done

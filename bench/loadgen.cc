@@ -113,7 +113,6 @@ struct Options {
   absl::Duration timeout;
 };
 
-// What one completion-queue thread measured.
 // CPU time (user and system) this process has used so far, in microseconds.
 double ProcessCpuMicros() {
   struct rusage usage {};
@@ -122,6 +121,7 @@ double ProcessCpuMicros() {
   return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
+// What one completion-queue thread measured.
 struct Tally {
   LatencyHistogram latency;
   uint64_t ok = 0;

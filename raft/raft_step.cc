@@ -343,7 +343,7 @@ void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
   if (committed && ShouldBroadcastCommit(commit_before)) {
     BroadcastAppend();
   } else if (was_paused) {
-    SendAppend(m.from);  // as the broadcast would have
+    SendAppend(m.from);  // resume a follower that was paused (a broadcast includes it)
   }
   // Pipeline: keep sending while the window allows and there is something to send. Bounded
   // because each send advances next or fills the window.

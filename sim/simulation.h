@@ -43,11 +43,11 @@ struct SimOptions {
   int voters = 0;
   // Bytes of entries per append message (1: one entry each); 0 draws 1, 300 or 64 KiB.
   uint64_t max_msg_bytes = 0;
+  // How a dimension of the scenario is chosen: never, by each seed's draw, or always.
+  enum class Draw { kOff, kDrawn, kAlways };
   // Leader-targeted faults: some new leaders have their first appends cut, others crash as
   // soon as they commit (the schedules behind the Figure 8 anomaly). Part of `crashes`;
   // `always` gives them to every seed instead of about half.
-  // How a dimension of the scenario is chosen: never, by each seed's draw, or always.
-  enum class Draw { kOff, kDrawn, kAlways };
   using LeaderFaults = Draw;
   LeaderFaults leader_faults = LeaderFaults::kDrawn;
   // Leaders let a new commit index wait for the next append or heartbeat instead of
