@@ -36,7 +36,7 @@ class ApiTest : public ::testing::Test {
     cluster_ = new LocalCluster(3, {{"MAX_VALUE_BYTES", std::to_string(kMaxValueBytes)}});
     cluster_->StartAll();
     auto leader = cluster_->AwaitAgreement({1, 2, 3}, 3, absl::Seconds(30));
-    ASSERT_TRUE(leader.ok()) << leader.status();
+    ASSERT_TRUE(leader.ok()) << leader.status() << cluster_->Logs();
     leader_ = *leader;
     follower_ = leader_ == 1 ? 2 : 1;
   }

@@ -128,6 +128,23 @@ int LocalCluster::NodeNumberOf(const std::string& n) const {
   return 0;
 }
 
+namespace {
+
+// One line per node: what AwaitAgreement compares, so a timeout says which part failed.
+std::string Describe(const std::vector<v1::StatusResponse>& all) {
+  std::string out;
+  for (const auto& s : all) {
+    size_t voters = 0;
+    for (const auto& m : s.members()) voters += m.voter() ? 1 : 0;
+    absl::StrAppend(&out, "\n  ", s.name(), ": ", s.role(), " term ", s.term(), " leader \"",
+                    s.leader_name(), "\" commit ", s.commit_index(), " applied ", s.applied_index(),
+                    " voters ", voters);
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<int> LocalCluster::AwaitAgreement(const std::vector<int>& nodes, size_t voters,
                                                  absl::Duration timeout) const {
   const absl::Time deadline = absl::Now() + timeout;
@@ -163,7 +180,7 @@ absl::StatusOr<int> LocalCluster::AwaitAgreement(const std::vector<int>& nodes, 
         }
         if (agree) return leader_number;
       }
-      last = absl::StrCat("leader \"", leader, "\", not yet agreed by all");
+      last = absl::StrCat("not yet agreed by all:", Describe(all));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
