@@ -166,11 +166,12 @@ TEST(ClusterTest, GracefulStopRestartAndForeignDataDirectory) {
   env["PORT"] = std::to_string(FreePort());
   RunResult r = RunToCompletion(ServerBinary(), {}, env, c.root(), absl::Seconds(10));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("belongs to node replica2, not replica9"), std::string::npos) << r.output;
-  // And replica2's directory is untouched: it still runs as replica2.
+  EXPECT_NE(r.output.find("belongs to node " + c.name(2) + ", not replica9"), std::string::npos)
+      << r.output;
+  // And node 2's directory is untouched: it still runs under its name.
   auto s = c.Status(2);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->name(), "replica2");
+  EXPECT_EQ(s->name(), c.name(2));
 }
 
 // A node of another cluster that names a member as its peer is refused by it, and the
@@ -180,7 +181,7 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
   c.StartAll();
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
   ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
-  // A second "replica1" bootstraps its own cluster and tries to add our replica2.
+  // A second node 1 (the same name) bootstraps its own cluster and tries to add our node 2.
   const int port = FreePort();
   auto env = c.Env(1);
   env["PORT"] = std::to_string(port);
@@ -190,11 +191,11 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
   auto impostor = Process::Start(ServerBinary(), {}, env, c.root(), c.root() + "/impostor.log");
   ASSERT_TRUE(impostor.ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (c.Log(2).find("refusing messages from replica1") == std::string::npos &&
-         absl::Now() < deadline) {
+  const std::string refused = "refusing messages from " + c.name(1);
+  while (c.Log(2).find(refused) == std::string::npos && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
   }
-  EXPECT_NE(c.Log(2).find("refusing messages from replica1"), std::string::npos) << c.Log(2);
+  EXPECT_NE(c.Log(2).find(refused), std::string::npos) << c.Log(2);
   ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("still", "ours").ok());

@@ -16,6 +16,11 @@ namespace {
 
 namespace v1 = raftbadger::v1;
 
+std::string ClusterTag() {
+  static int clusters = 0;
+  return absl::StrCat(getpid(), "-", ++clusters);
+}
+
 std::string Runfile(const std::string& path) {
   return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"), "/", path);
 }
@@ -36,7 +41,7 @@ std::string NewTestDir(const std::string& name) {
 }
 
 LocalCluster::LocalCluster(int n, std::map<std::string, std::string> extra_env)
-    : root_(NewTestDir("cluster")), extra_env_(std::move(extra_env)) {
+    : root_(NewTestDir("cluster")), tag_(ClusterTag()), extra_env_(std::move(extra_env)) {
   for (int i = 0; i < n; ++i) ports_.push_back(FreePort());
   procs_.resize(n);
   seeds_ = n;

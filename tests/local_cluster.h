@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/raftbadger.grpc.pb.h"
@@ -33,15 +34,21 @@ std::string NewTestDir(const std::string& name);
 
 class LocalCluster {
  public:
-  // Nodes replica1..replican; replica1 bootstraps and names the others in RAFT_PEERS.
-  // extra_env is added to every node's environment.
+  // Nodes replica1-T..replican-T, with T this cluster's own tag; the first bootstraps and
+  // names the others in RAFT_PEERS. The tag keeps clusters of tests running side by side
+  // apart: a leader still sending to a node it lost reaches whatever took that node's port,
+  // and a node of the same name would be taken for it. extra_env is added to every node's
+  // environment.
   explicit LocalCluster(int n, std::map<std::string, std::string> extra_env = {});
   ~LocalCluster();
 
   int size() const { return static_cast<int>(ports_.size()); }
-  std::string name(int i) const { return "replica" + std::to_string(i); }
+  std::string name(int i) const { return absl::StrCat("replica", i, "-", tag_); }
   std::string host(int i) const { return hosts_.empty() ? "localhost" : hosts_[i - 1]; }
   std::string endpoint(int i) const { return host(i) + ":" + std::to_string(ports_[i - 1]); }
+  int port(int i) const { return ports_[i - 1]; }
+  // Before any Start: node i listens on `port` (one another cluster's node had, say).
+  void set_port(int i, int port) { ports_[i - 1] = port; }
   // Before any Start: node i listens on hosts[i-1] and is started through the command
   // prefix launcher(i) (a network namespace, see netlab.h).
   void set_network(std::vector<std::string> hosts,
@@ -86,6 +93,7 @@ class LocalCluster {
 
  private:
   std::string root_;
+  std::string tag_;  // this process's id and its count of clusters: unique on the machine
   std::vector<int> ports_;
   int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;

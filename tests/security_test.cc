@@ -53,38 +53,39 @@ bool AwaitLog(const LocalCluster& c, int i, const std::string& text, absl::Durat
 
 TEST(SecurityTest, MutualTlsAdmitsOnlyTheClustersMembersAndClients) {
   const std::string dir = NewTestDir("certs");
-  auto ca =
-      MakeTestCa(dir + "/ca", "rb-cluster-ca", {"replica1", "replica2", "replica3", "client1"});
+  const std::string token_file = dir + "/token";
+  std::ofstream(token_file) << kToken << "\n";
+  // The cluster first, for its members' names; the CA file is given to each start.
+  LocalCluster c(3, {{"AUTH_TOKEN_FILE", token_file}});
+  auto ca = MakeTestCa(dir + "/ca", "rb-cluster-ca", {c.name(1), c.name(2), c.name(3), "client1"});
   ASSERT_TRUE(ca.ok()) << ca.status();
   auto rogue = MakeTestCa(dir + "/rogue", "rogue-ca", {"client1"});
   ASSERT_TRUE(rogue.ok()) << rogue.status();
-  const std::string token_file = dir + "/token";
-  std::ofstream(token_file) << kToken << "\n";
 
-  LocalCluster c(3, {{"TLS_CA_FILE", ca->ca_file}, {"AUTH_TOKEN_FILE", token_file}});
   std::map<int, int> metrics_ports;
   auto start = [&](int i, const std::string& cert_name) {
     metrics_ports[i] = FreePort();
-    return c.Start(i, {{"TLS_CERT_FILE", ca->cert_file(cert_name)},
+    return c.Start(i, {{"TLS_CA_FILE", ca->ca_file},
+                       {"TLS_CERT_FILE", ca->cert_file(cert_name)},
                        {"TLS_KEY_FILE", ca->key_file(cert_name)},
                        {"METRICS_PORT", std::to_string(metrics_ports[i])}});
   };
   const client::TlsMaterial client1 = Tls(*ca, "client1");
   c.set_client_security(client::ChannelCredentials(&client1), "");
-  ASSERT_TRUE(start(1, "replica1").ok());
-  ASSERT_TRUE(start(2, "replica2").ok());
-  // replica3 presents replica1's certificate: a member, but not the one it claims to be.
-  ASSERT_TRUE(start(3, "replica1").ok());
+  ASSERT_TRUE(start(1, c.name(1)).ok());
+  ASSERT_TRUE(start(2, c.name(2)).ok());
+  // Node 3 presents node 1's certificate: a member, but not the one it claims to be.
+  ASSERT_TRUE(start(3, c.name(1)).ok());
   ASSERT_TRUE(c.AwaitAgreement({1, 2}, 2, kFormTimeout).ok()) << c.Logs();
-  // The leader dials it expecting a certificate that names replica3, and gives up on it:
+  // The leader dials it expecting a certificate that names node 3, and gives up on it:
   // it stays a learner that never catches up (voters stay 2, above).
-  const std::string refused = "cannot reach peer replica3 (";
+  const std::string refused = "cannot reach peer " + c.name(3) + " (";
   EXPECT_TRUE(AwaitLog(c, 1, refused, kFormTimeout) || AwaitLog(c, 2, refused, kFormTimeout))
       << c.Logs();
   // With its own certificate it catches up and is promoted.
   c.Signal(3, SIGTERM);
   ASSERT_TRUE(c.WaitExit(3, absl::Seconds(20)).has_value());
-  ASSERT_TRUE(start(3, "replica3").ok());
+  ASSERT_TRUE(start(3, c.name(3)).ok());
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
   ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   for (int i = 1; i <= 3; ++i) {
