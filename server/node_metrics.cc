@@ -99,6 +99,8 @@ void CollectPeers(MetricsRegistry* r, const PeerCounters& p) {
       .Mirror(p.dropped_malformed.load());
   r->GetCounter("rb_peer_messages_dropped_total", dropped_help, {{"reason", "foreign_cluster"}})
       .Mirror(p.dropped_foreign_cluster.load());
+  r->GetCounter("rb_peer_messages_dropped_total", dropped_help, {{"reason", "misaddressed"}})
+      .Mirror(p.dropped_misaddressed.load());
   r->GetCounter("rb_peer_messages_dropped_total", dropped_help, {{"reason", "unauthenticated"}})
       .Mirror(p.dropped_unauthenticated.load());
   r->GetGauge("rb_peer_send_queue_messages", "Messages waiting to be sent to peers.")

@@ -33,8 +33,9 @@ size_t ApproxBytes(const raft::Message& m) {
   return bytes;
 }
 
-void FillHello(const SelfInfo& self, v1::PeerHello* hello) {
+void FillHello(const SelfInfo& self, uint64_t to, v1::PeerHello* hello) {
   hello->set_from(self.id);
+  hello->set_to(to);
   hello->set_name(self.name);
   hello->set_address(self.address);
   hello->set_cluster_id(self.cluster_id->load());
@@ -159,7 +160,7 @@ class PeerTransport::Link {
 
   bool WriteBatch(v1::PeerBatch* out) {
     if (writer_ == nullptr && !OpenStream()) return Reachable(false);
-    FillHello(*t_->self_, out->mutable_hello());
+    FillHello(*t_->self_, to_, out->mutable_hello());
     if (writer_->Write(*out)) return Reachable(true);
     return Reachable(false, CloseStream());
   }
@@ -236,7 +237,7 @@ class PeerTransport::Link {
     v1::SnapshotAck ack;
     auto writer = stub->SendSnapshot(&context, &ack);
     v1::SnapshotPiece first;
-    FillHello(*t_->self_, first.mutable_hello());
+    FillHello(*t_->self_, to_, first.mutable_hello());
     first.set_message(raft::EncodeMessage(m));
     uint64_t bytes = 0;
     absl::Status streamed = absl::UnavailableError("the receiver closed the stream");
@@ -343,6 +344,18 @@ grpc::Status PeerService::CheckCertificate(const grpc::ServerContext& ctx,
 }
 
 grpc::Status PeerService::Admit(const v1::PeerHello& hello) {
+  // Checked first: a fresh node takes the cluster id of the first peer it admits, and a
+  // leader still sending to a member that once had this address (a node removed or dead,
+  // its port reused) must not make this node join that leader's cluster.
+  if (hello.to() != 0 && hello.to() != self_->id) {
+    ++counters_->dropped_misaddressed;
+    RefuseOnce(absl::StrCat("to ", hello.to(), " ", hello.name()),
+               absl::StrCat("refusing messages from ", hello.name(), " at ", hello.address(),
+                            ": they are for raft id ", hello.to(), ", not this node (", self_->name,
+                            ", raft id ", self_->id,
+                            "); its address book may name another node at this address"));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "addressed to another node");
+  }
   const uint64_t mine = self_->cluster_id->load();
   if (hello.cluster_id() != 0 && mine != 0 && hello.cluster_id() != mine) {
     ++counters_->dropped_foreign_cluster;

@@ -52,6 +52,7 @@ struct PeerCounters {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> dropped_malformed{0};
   std::atomic<uint64_t> dropped_foreign_cluster{0};
+  std::atomic<uint64_t> dropped_misaddressed{0};     // streams refused: meant for another id
   std::atomic<uint64_t> dropped_unauthenticated{0};  // streams refused: certificate
   std::atomic<uint64_t> snapshots_sent{0};
   std::atomic<uint64_t> snapshots_received{0};

@@ -174,6 +174,39 @@ TEST(ClusterTest, GracefulStopRestartAndForeignDataDirectory) {
   EXPECT_EQ(s->name(), c.name(2));
 }
 
+// A leader still sending to a member it lost reaches whatever took that member's port. A
+// fresh node there, waiting to be added to a cluster of its own, refuses what is meant for
+// the lost member rather than join that leader's cluster, and then joins its own. (Found
+// in CI: clusters of tests running side by side took each other's old ports, and a fresh
+// node joined the other test's cluster, refusing its own.)
+TEST(ClusterTest, AFreshNodeAtALostMembersAddressJoinsItsOwnCluster) {
+  LocalCluster old(3);
+  old.StartAll();
+  ASSERT_TRUE(old.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << old.Logs();
+  auto old_status = old.Status(1);
+  ASSERT_TRUE(old_status.ok()) << old_status.status();
+  old.Signal(3, SIGKILL);
+  ASSERT_TRUE(old.WaitExit(3, absl::Seconds(10)).has_value());
+
+  LocalCluster c(3);
+  c.set_port(3, old.port(3));
+  ASSERT_TRUE(c.Start(3).ok());
+  // The old cluster's leader redials within a second of backoff.
+  const std::string refused = "not this node (" + c.name(3);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (c.Log(3).find(refused) == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
+  }
+  ASSERT_NE(c.Log(3).find(refused), std::string::npos) << c.Log(3);
+  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_TRUE(c.Start(2).ok());
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
+  EXPECT_EQ(c.Log(3).find("joined cluster " + std::to_string(old_status->cluster_id())),
+            std::string::npos)
+      << c.Log(3);
+}
+
 // A node of another cluster that names a member as its peer is refused by it, and the
 // cluster goes on undisturbed.
 TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
