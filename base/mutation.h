@@ -59,6 +59,10 @@ namespace rb::mutation {
   X(kHeartbeatCommitUnbounded, "heartbeat_commit_unbounded", "commit",                        \
     "core: a heartbeat carries the leader's commit index even past what the follower is "     \
     "known to match")                                                                         \
+  /* Flow control. */                                                                         \
+  X(kHeartbeatRespKeepsPause, "heartbeat_resp_keeps_pause", "flow control",                   \
+    "core: a heartbeat's answer neither lifts a paused follower's pause nor sends it what "   \
+    "it lacks (a lost probe leaves the follower behind for good)")                            \
   /* Reads. */                                                                                \
   X(kReadIndexWithoutQuorum, "read_index_without_quorum", "reads",                            \
     "core: a leader answers ReadIndex without a heartbeat round confirming it still leads")   \

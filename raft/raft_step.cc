@@ -358,8 +358,10 @@ void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
 
 void Raft::StepLeaderHeartbeatResponse(const Message& m, Progress* pr) {
   pr->recent_active = true;
-  pr->msg_app_flow_paused = false;
-  if (pr->match < log_.LastIndex() || pr->state == ProgressState::kProbe) SendAppend(m.from);
+  if (!RB_MUTANT(kHeartbeatRespKeepsPause)) {
+    pr->msg_app_flow_paused = false;
+    if (pr->match < log_.LastIndex() || pr->state == ProgressState::kProbe) SendAppend(m.from);
+  }
   if (read_only_.option() != ReadOnlyOption::kSafe || m.context.empty()) return;
   const auto* acks = read_only_.RecvAck(m.from, m.context);
   if (acks == nullptr || tracker_.config.voters.Vote(*acks) != VoteResult::kWon) return;

@@ -51,6 +51,9 @@ constexpr uint64_t kAttemptTimeoutUs = 400'000;
 // repeat), so the bound is generous: 20 election timeouts, 4 s of virtual time.
 constexpr uint64_t kLivenessElectionTimeouts = 20;
 constexpr uint64_t kLivenessBoundUs = kLivenessElectionTimeouts * kElectionTicks * kTickUs;
+// A healed follower that is behind needs a heartbeat, perhaps its log's tail or a snapshot:
+// half the liveness bound leaves room for a snapshot of the largest state a run builds.
+constexpr uint64_t kCatchUpBoundUs = kLivenessBoundUs / 2;
 constexpr int kKeys = 5;
 // Sessions expire after 2 s of idle log time (an operation retries for up to 3 s, so some
 // expire under it), and the table holds two more than there are clients (sessions that
@@ -395,6 +398,11 @@ class Simulation {
   // Liveness, kLivenessBoundUs after healing: one leader, and every running member of its
   // configuration that has been up for two election timeouts follows it in its term.
   void CheckSettled();
+  // Followers catch up, kCatchUpBoundUs after CheckSettled: every running member of the
+  // leader's configuration has applied at least `commit`, the leader's commit index when the
+  // cluster settled. Whether or not a commit is broadcast when it happens
+  // (raft::Config::skip_broadcast_commit), the next heartbeat carries it.
+  void CheckCaughtUp(uint64_t commit);
   void OnSend(SimNode* n, const raft::Message& m);
   // Leader-targeted pauses (Scenario::handover_pause_per_mille, read_round_pause_per_mille):
   // the node stops right after sending TimeoutNow, or a read round's heartbeats.

@@ -109,7 +109,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{Mutant::kCampaignWithUnappliedConf, 15, "invariants"},
         // An append raises the commit index no further than its last entry
         // (Simulation::Deliver).
-        Case{Mutant::kCommitPastNewEntries, 10, "commit"}),
+        Case{Mutant::kCommitPastNewEntries, 10, "commit"},
+        // Every member of the healed cluster catches up with the leader's commit index
+        // (Simulation::CheckCaughtUp). Before that check, a follower left behind was seen
+        // only when it stalled the clients: 59 of 300 seeds, the first at seed 11; with
+        // it, 150 of 300, the first at seed 2.
+        Case{Mutant::kHeartbeatRespKeepsPause, 10, "liveness"}),
     Name);
 
 ShrinkResult ShrinkMutantRun(Mutant mutant, uint64_t seed) {

@@ -638,6 +638,34 @@ void Simulation::CheckSettled() {
                                   " election timeouts after the cluster was healed"));
     return;
   }
+  const uint64_t commit = lr.log().committed();
+  Schedule(kCatchUpBoundUs, [this, commit] { CheckCaughtUp(commit); });
+}
+
+void Simulation::CheckCaughtUp(uint64_t commit) {
+  const SimNode* leader = nullptr;
+  for (const auto& [id, n] : nodes_) {
+    if (n.node != nullptr && n.node->is_leader()) leader = &n;
+  }
+  if (leader == nullptr) {
+    Fail("liveness", "no leader when checking that followers caught up");
+    return;
+  }
+  for (const auto& [id, progress] : leader->node->raw().raft().tracker().progress) {
+    auto it = nodes_.find(id);
+    if (it == nodes_.end() || it->second.node == nullptr ||
+        now_ < it->second.started_us + 2 * kElectionTicks * kTickUs) {
+      continue;
+    }
+    const raft::RaftLog& log = it->second.node->raw().raft().log();
+    if (log.applied() >= commit) continue;
+    Fail("liveness",
+         absl::StrCat("node ", id, " has applied ", log.applied(), " (commit index ",
+                      log.committed(), "), ", kCatchUpBoundUs / kTickUs,
+                      " ticks after the cluster settled with the leader's commit index at ",
+                      commit));
+    return;
+  }
 }
 
 }  // namespace rb::sim::internal
