@@ -1,8 +1,9 @@
 // loadgen: a closed-loop load generator for RaftBadger's raftbadger.v1.KV, the old
 // badgerpb.BadgerService and etcd's v3 KV, so the same load runs against both systems.
 //
-//   bazel run -c opt //bench:loadgen -- --endpoints=localhost:50051,localhost:50052 \
+//   bazel run -c opt //bench:loadgen -- --endpoints=localhost:50051,localhost:50052
 //       --api=kv --clients=64 --duration=10s --read_percent=0 --value_bytes=256
+//   (one command line)
 //
 // --clients concurrent clients each keep one request outstanding (closed loop), spread over
 // --connections gRPC channels and driven by gRPC's async API from --threads completion
