@@ -13,6 +13,8 @@
 //   the server pings a silent client every keepalive_time and closes the connection if
 //   no answer comes within keepalive_timeout (a peer that vanished without a FIN).
 // - Message size: see main.cc (one limit for clients and peers, set with the rest).
+// - The port: this server's alone; a second server on it fails to start (gRPC would
+//   otherwise share it through SO_REUSEPORT).
 #ifndef RAFTBADGER_SERVER_GRPC_LIMITS_H_
 #define RAFTBADGER_SERVER_GRPC_LIMITS_H_
 

@@ -24,12 +24,14 @@ namespace {
 
 constexpr absl::Duration kDeadline = absl::Seconds(20);
 
-std::unique_ptr<grpc::Server> StartServer(const GrpcLimits& limits, int* port) {
+// On `address`'s port, or on a free one if it ends in ":0"; *port gets it (0: not bound).
+std::unique_ptr<grpc::Server> StartServer(const GrpcLimits& limits, int* port,
+                                          const std::string& address = "127.0.0.1:0") {
   // A synchronous server needs a service to poll for; this one's calls go unanswered.
   static raftbadger::v1::KV::Service service;
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
   ApplyGrpcLimits(limits, &builder);
   return builder.BuildAndStart();
 }
@@ -163,6 +165,23 @@ TEST_F(GrpcLimitsTest, AnIdleConnectionIsClosed) {
   const Seen seen = Connect(absl::Hours(1), absl::Milliseconds(500), /*answer_pings=*/true, Never);
   EXPECT_TRUE(seen.closed) << "an idle connection is still open";
   EXPECT_TRUE(seen.goaway);
+}
+
+// gRPC binds with SO_REUSEPORT by default, and then a second server of the same user on the
+// same port starts too and takes half the connections: two members started on one PORT by
+// mistake (or two tests' nodes handed one free port) would both run. The second fails.
+TEST(GrpcPortTest, ASecondServerCannotTakeAPortInUse) {
+  int first_port = 0;
+  auto first = StartServer(Limits(absl::Seconds(60), absl::Minutes(10)), &first_port);
+  ASSERT_NE(first, nullptr);
+  ASSERT_GT(first_port, 0);
+  int second_port = 0;
+  auto second = StartServer(Limits(absl::Seconds(60), absl::Minutes(10)), &second_port,
+                            "127.0.0.1:" + std::to_string(first_port));
+  EXPECT_EQ(second, nullptr);
+  EXPECT_EQ(second_port, 0);
+  if (second != nullptr) second->Shutdown();
+  first->Shutdown();
 }
 
 }  // namespace
