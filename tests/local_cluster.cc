@@ -42,13 +42,17 @@ std::string NewTestDir(const std::string& name) {
 
 LocalCluster::LocalCluster(int n, std::map<std::string, std::string> extra_env)
     : root_(NewTestDir("cluster")), tag_(ClusterTag()), extra_env_(std::move(extra_env)) {
-  for (int i = 0; i < n; ++i) ports_.push_back(FreePort());
+  for (int i = 0; i < n; ++i) {
+    ports_.push_back(FreePort());
+    reservations_.emplace_back(ports_.back());
+  }
   procs_.resize(n);
   seeds_ = n;
 }
 
 int LocalCluster::AddSpare() {
   ports_.push_back(FreePort());
+  reservations_.emplace_back(ports_.back());
   procs_.resize(ports_.size());
   return size();
 }

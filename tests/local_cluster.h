@@ -95,7 +95,8 @@ class LocalCluster {
   std::string root_;
   std::string tag_;  // this process's id and its count of clusters: unique on the machine
   std::vector<int> ports_;
-  int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
+  std::vector<PortReservation> reservations_;  // of ports_, for the cluster's life
+  int seeds_ = 0;                              // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;
   std::vector<Process> procs_;
   std::vector<std::string> hosts_;  // empty: localhost

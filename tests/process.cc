@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -126,6 +127,38 @@ bool FreeOnIpv6Loopback(int port) {
 }
 
 }  // namespace
+
+PortReservation::PortReservation(int port) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  v4.sin_port = htons(static_cast<uint16_t>(port));
+  sockaddr_in6 v6{};
+  v6.sin6_family = AF_INET6;
+  v6.sin6_addr = in6addr_loopback;
+  v6.sin6_port = htons(static_cast<uint16_t>(port));
+  const std::pair<const sockaddr*, socklen_t> addrs[] = {
+      {reinterpret_cast<const sockaddr*>(&v4), sizeof(v4)},
+      {reinterpret_cast<const sockaddr*>(&v6), sizeof(v6)}};
+  for (const auto& [addr, len] : addrs) {
+    const int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;  // no IPv6 here: nothing to hold
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    // A failed bind (the port taken meanwhile, no IPv6 loopback) holds nothing; the node
+    // that uses the port then says why it cannot.
+    if (bind(fd, addr, len) == 0) {
+      fds_.push_back(fd);
+    } else {
+      close(fd);
+    }
+  }
+}
+
+PortReservation::~PortReservation() {
+  for (int fd : fds_) close(fd);
+}
 
 int FreePort() {
   int port = 0;

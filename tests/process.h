@@ -44,6 +44,26 @@ class Process {
 // A TCP port on 127.0.0.1 nobody listens on now.
 int FreePort();
 
+// Holds a port, while it lives, against every other draw on the machine (FreePort in a
+// test running beside this one, any bind to port 0, an outgoing connection's local port),
+// yet lets a server bind and listen on it: sockets bound with SO_REUSEADDR on the IPv4 and
+// IPv6 loopback that never listen. A cluster keeps its nodes' ports so: a node killed
+// leaves its port held, and a leader redialling it cannot reach another test's node.
+class PortReservation {
+ public:
+  explicit PortReservation(int port);
+  ~PortReservation();
+  PortReservation(PortReservation&& other) noexcept : fds_(std::move(other.fds_)) {
+    other.fds_.clear();
+  }
+  PortReservation& operator=(PortReservation&&) = delete;
+  PortReservation(const PortReservation&) = delete;
+  PortReservation& operator=(const PortReservation&) = delete;
+
+ private:
+  std::vector<int> fds_;
+};
+
 // Runs a command to completion (bounded by timeout); returns its exit code and output.
 struct RunResult {
   int exit_code = -1;
