@@ -398,6 +398,9 @@ class Simulation {
   // Liveness, kLivenessBoundUs after healing: one leader, and every running member of its
   // configuration that has been up for two election timeouts follows it in its term.
   void CheckSettled();
+  // Node id's core if it runs and has been up two election timeouts (long enough to have
+  // heard the leader and answered), else null: the members the liveness checks judge.
+  const raft::Raft* LongRunningMember(uint64_t id) const;
   // Followers catch up, kCatchUpBoundUs after CheckSettled: every running member of the
   // leader's configuration has applied at least `commit`, the leader's commit index when the
   // cluster settled. Whether or not a commit is broadcast when it happens

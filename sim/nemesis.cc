@@ -599,6 +599,15 @@ void Simulation::HealAll() {
   Schedule(kLivenessBoundUs, [this] { CheckSettled(); });
 }
 
+const raft::Raft* Simulation::LongRunningMember(uint64_t id) const {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second.node == nullptr ||
+      now_ < it->second.started_us + 2 * kElectionTicks * kTickUs) {
+    return nullptr;
+  }
+  return &it->second.node->raw().raft();
+}
+
 void Simulation::CheckSettled() {
   std::vector<std::string> leaders;
   SimNode* leader = nullptr;
@@ -625,12 +634,9 @@ void Simulation::CheckSettled() {
   // the leader hears of its term.
   const raft::Raft& lr = leader->node->raw().raft();
   for (const auto& [id, progress] : lr.tracker().progress) {
-    auto it = nodes_.find(id);
-    if (it == nodes_.end() || it->second.node == nullptr ||
-        now_ < it->second.started_us + 2 * kElectionTicks * kTickUs) {
-      continue;
-    }
-    const raft::Raft& r = it->second.node->raw().raft();
+    const raft::Raft* member = LongRunningMember(id);
+    if (member == nullptr) continue;
+    const raft::Raft& r = *member;
     if (r.term() == lr.term() && r.lead() == leader->id) continue;
     Fail("liveness", absl::StrCat("node ", id, " (", raft::StateTypeName(r.state()), ", term ",
                                   r.term(), ", following ", r.lead(), ") does not follow leader ",
@@ -652,12 +658,9 @@ void Simulation::CheckCaughtUp(uint64_t commit) {
     return;
   }
   for (const auto& [id, progress] : leader->node->raw().raft().tracker().progress) {
-    auto it = nodes_.find(id);
-    if (it == nodes_.end() || it->second.node == nullptr ||
-        now_ < it->second.started_us + 2 * kElectionTicks * kTickUs) {
-      continue;
-    }
-    const raft::RaftLog& log = it->second.node->raw().raft().log();
+    const raft::Raft* member = LongRunningMember(id);
+    if (member == nullptr) continue;
+    const raft::RaftLog& log = member->log();
     if (log.applied() >= commit) continue;
     Fail("liveness",
          absl::StrCat("node ", id, " has applied ", log.applied(), " (commit index ",

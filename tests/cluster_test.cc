@@ -192,12 +192,7 @@ TEST(ClusterTest, AFreshNodeAtALostMembersAddressJoinsItsOwnCluster) {
   c.set_port(3, old.port(3));
   ASSERT_TRUE(c.Start(3).ok());
   // The old cluster's leader redials within a second of backoff.
-  const std::string refused = "not this node (" + c.name(3);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (c.Log(3).find(refused) == std::string::npos && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
-  }
-  ASSERT_NE(c.Log(3).find(refused), std::string::npos) << c.Log(3);
+  ASSERT_TRUE(c.AwaitLog(3, "not this node (" + c.name(3), absl::Seconds(20))) << c.Log(3);
   ASSERT_TRUE(c.Start(1).ok());
   ASSERT_TRUE(c.Start(2).ok());
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
@@ -223,12 +218,7 @@ TEST(ClusterTest, ANodeOfAnotherClusterIsRefused) {
   env["RAFT_PEERS"] = c.name(2) + "=" + c.endpoint(2);
   auto impostor = Process::Start(ServerBinary(), {}, env, c.root(), c.root() + "/impostor.log");
   ASSERT_TRUE(impostor.ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  const std::string refused = "refusing messages from " + c.name(1);
-  while (c.Log(2).find(refused) == std::string::npos && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
-  }
-  EXPECT_NE(c.Log(2).find(refused), std::string::npos) << c.Log(2);
+  EXPECT_TRUE(c.AwaitLog(2, "refusing messages from " + c.name(1), absl::Seconds(20))) << c.Log(2);
   ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("still", "ours").ok());
@@ -244,11 +234,7 @@ TEST(ClusterTest, TimedSnapshotBelowTheThreshold) {
   ASSERT_TRUE(c.AwaitAgreement({1}, 1, kFormTimeout).ok()) << c.Logs();
   client::Client client(client::ClientOptions{c.endpoints()});
   ASSERT_TRUE(client.Put("a", "1").ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (c.Log(1).find("took a timed snapshot") == std::string::npos && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));  // polling another process's log
-  }
-  EXPECT_NE(c.Log(1).find("took a timed snapshot"), std::string::npos) << c.Log(1);
+  EXPECT_TRUE(c.AwaitLog(1, "took a timed snapshot", absl::Seconds(10))) << c.Log(1);
 }
 
 }  // namespace

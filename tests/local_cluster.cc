@@ -42,17 +42,18 @@ std::string NewTestDir(const std::string& name) {
 
 LocalCluster::LocalCluster(int n, std::map<std::string, std::string> extra_env)
     : root_(NewTestDir("cluster")), tag_(ClusterTag()), extra_env_(std::move(extra_env)) {
-  for (int i = 0; i < n; ++i) {
-    ports_.push_back(FreePort());
-    reservations_.emplace_back(ports_.back());
-  }
+  for (int i = 0; i < n; ++i) AddPort();
   procs_.resize(n);
   seeds_ = n;
 }
 
-int LocalCluster::AddSpare() {
+void LocalCluster::AddPort() {
   ports_.push_back(FreePort());
   reservations_.emplace_back(ports_.back());
+}
+
+int LocalCluster::AddSpare() {
+  AddPort();
   procs_.resize(ports_.size());
   return size();
 }
@@ -137,17 +138,30 @@ int LocalCluster::NodeNumberOf(const std::string& n) const {
   return 0;
 }
 
+bool LocalCluster::AwaitLog(int i, const std::string& text, absl::Duration timeout) const {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    if (Log(i).find(text) != std::string::npos) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return Log(i).find(text) != std::string::npos;
+}
+
 namespace {
+
+size_t VoterCount(const v1::StatusResponse& s) {
+  size_t voters = 0;
+  for (const auto& m : s.members()) voters += m.voter() ? 1 : 0;
+  return voters;
+}
 
 // One line per node: what AwaitAgreement compares, so a timeout says which part failed.
 std::string Describe(const std::vector<v1::StatusResponse>& all) {
   std::string out;
   for (const auto& s : all) {
-    size_t voters = 0;
-    for (const auto& m : s.members()) voters += m.voter() ? 1 : 0;
     absl::StrAppend(&out, "\n  ", s.name(), ": ", s.role(), " term ", s.term(), " leader \"",
                     s.leader_name(), "\" commit ", s.commit_index(), " applied ", s.applied_index(),
-                    " voters ", voters);
+                    " voters ", VoterCount(s));
   }
   return out;
 }
@@ -178,10 +192,8 @@ absl::StatusOr<int> LocalCluster::AwaitAgreement(const std::vector<int>& nodes, 
       // commit index moves on, and a reference taken after the others would never be met.
       auto from_leader = agree ? Status(leader_number) : absl::StatusOr<v1::StatusResponse>();
       if (agree && from_leader.ok()) {
-        size_t v = 0;
-        for (const auto& m : from_leader->members()) v += m.voter() ? 1 : 0;
         const uint64_t commit = from_leader->commit_index();
-        agree = v == voters && commit > 0 && from_leader->role() == "leader";
+        agree = VoterCount(*from_leader) == voters && commit > 0 && from_leader->role() == "leader";
         for (int i : nodes) {
           if (!agree) break;
           auto s = Status(i);

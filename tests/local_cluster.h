@@ -74,6 +74,9 @@ class LocalCluster {
   bool Running(int i) { return procs_[i - 1].Running(); }
   pid_t Pid(int i) const { return procs_[i - 1].pid(); }
   std::string Log(int i) const { return ReadFileOrEmpty(root_ + "/" + name(i) + ".log"); }
+  // Waits up to timeout until node i's log holds `text`. Polls: the log is another
+  // process's file, with nothing to wait on.
+  bool AwaitLog(int i, const std::string& text, absl::Duration timeout) const;
   // Every node's log, each under a "--- name" line (for failure messages).
   std::string Logs() const;
 
@@ -96,7 +99,9 @@ class LocalCluster {
   std::string tag_;  // this process's id and its count of clusters: unique on the machine
   std::vector<int> ports_;
   std::vector<PortReservation> reservations_;  // of ports_, for the cluster's life
-  int seeds_ = 0;                              // nodes 1..seeds_ make up the initial cluster
+  // Draws a free port, reserves it for the cluster's life and adds it to ports_.
+  void AddPort();
+  int seeds_ = 0;  // nodes 1..seeds_ make up the initial cluster
   std::map<std::string, std::string> extra_env_;
   std::vector<Process> procs_;
   std::vector<std::string> hosts_;  // empty: localhost

@@ -19,16 +19,6 @@ namespace {
 
 namespace v1 = raftbadger::v1;
 
-// Waits until node i's log contains `text`. Polls: the log is another process's file.
-bool AwaitLog(const LocalCluster& c, int i, const std::string& text, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (c.Log(i).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 // Waits until node i's own configuration (its Status) names it as a member.
 bool AwaitSelfMember(const LocalCluster& c, int i, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -263,7 +253,7 @@ TEST(MembershipTest, JoinRepeatedAfterCrashesAddsTheNodeOnce) {
   const int joiner = c.AddSpare();
   const std::map<std::string, std::string> join = {{"JOIN", c.endpoint(1)}};
   ASSERT_TRUE(c.Start(joiner, join).ok());
-  ASSERT_TRUE(AwaitLog(c, joiner, "asking", absl::Seconds(10))) << c.Log(joiner);
+  ASSERT_TRUE(c.AwaitLog(joiner, "asking", absl::Seconds(10))) << c.Log(joiner);
   c.Signal(joiner, SIGKILL);
   ASSERT_TRUE(c.WaitExit(joiner, absl::Seconds(5)).has_value());
 

@@ -110,17 +110,30 @@ bool Process::Running() { return pid_ > 0 && !Wait(absl::ZeroDuration()).has_val
 
 namespace {
 
+sockaddr_in LoopbackV4(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+sockaddr_in6 LoopbackV6(int port) {
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  addr.sin6_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
 // Whether nothing listens on ::1 at port: "localhost" may resolve there first, and a
 // server (Bazel's own, say) on [::1]:port would answer our clients instead of the node.
 // True when this machine has no IPv6 loopback.
 bool FreeOnIpv6Loopback(int port) {
   const int fd = socket(AF_INET6, SOCK_STREAM, 0);
   if (fd < 0) return true;
-  sockaddr_in6 addr{};
-  addr.sin6_family = AF_INET6;
-  addr.sin6_addr = in6addr_loopback;
-  addr.sin6_port = htons(static_cast<uint16_t>(port));
-  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  const sockaddr_in6 addr = LoopbackV6(port);
+  const int rc = bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
   const int err = errno;
   close(fd);
   return rc == 0 || err == EADDRNOTAVAIL;
@@ -129,14 +142,8 @@ bool FreeOnIpv6Loopback(int port) {
 }  // namespace
 
 PortReservation::PortReservation(int port) {
-  sockaddr_in v4{};
-  v4.sin_family = AF_INET;
-  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  v4.sin_port = htons(static_cast<uint16_t>(port));
-  sockaddr_in6 v6{};
-  v6.sin6_family = AF_INET6;
-  v6.sin6_addr = in6addr_loopback;
-  v6.sin6_port = htons(static_cast<uint16_t>(port));
+  const sockaddr_in v4 = LoopbackV4(port);
+  const sockaddr_in6 v6 = LoopbackV6(port);
   const std::pair<const sockaddr*, socklen_t> addrs[] = {
       {reinterpret_cast<const sockaddr*>(&v4), sizeof(v4)},
       {reinterpret_cast<const sockaddr*>(&v6), sizeof(v6)}};
@@ -165,10 +172,7 @@ int FreePort() {
   // Bounded: a port taken on ::1 is rare; another draw is almost always free on both.
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    sockaddr_in addr = LoopbackV4(0);
     bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     socklen_t len = sizeof(addr);
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);

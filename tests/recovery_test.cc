@@ -62,12 +62,8 @@ TEST(RecoveryTest, ForcedSurvivorKeepsEveryAcknowledgedWriteAndRefusesTheOldClus
   // An old member comes back with its data: the new cluster refuses it and goes on.
   const int old = *leader;
   ASSERT_TRUE(c.Start(old).ok());
-  bool refused = false;
-  for (int attempt = 0; attempt < 200 && !refused; ++attempt) {
-    refused = c.Log(survivor).find("refusing messages from " + c.name(old)) != std::string::npos;
-    if (!refused) absl::SleepFor(absl::Milliseconds(50));  // until its next greeting
-  }
-  EXPECT_TRUE(refused) << c.Log(survivor);
+  EXPECT_TRUE(c.AwaitLog(survivor, "refusing messages from " + c.name(old), absl::Seconds(10)))
+      << c.Log(survivor);
   ASSERT_TRUE(after.Put("still", "serving").ok());
   auto list = after.MemberList();
   ASSERT_TRUE(list.ok()) << list.status();

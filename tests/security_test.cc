@@ -41,16 +41,6 @@ client::Client MakeClient(const LocalCluster& c, const client::TlsMaterial* tls,
   return client::Client(options);
 }
 
-// Waits until node i's log holds `text`.
-bool AwaitLog(const LocalCluster& c, int i, const std::string& text, absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
-  while (absl::Now() < give_up) {
-    if (c.Log(i).find(text) != std::string::npos) return true;
-    absl::SleepFor(absl::Milliseconds(50));  // polling a file another process writes
-  }
-  return false;
-}
-
 TEST(SecurityTest, MutualTlsAdmitsOnlyTheClustersMembersAndClients) {
   const std::string dir = NewTestDir("certs");
   const std::string token_file = dir + "/token";
@@ -80,7 +70,7 @@ TEST(SecurityTest, MutualTlsAdmitsOnlyTheClustersMembersAndClients) {
   // The leader dials it expecting a certificate that names node 3, and gives up on it:
   // it stays a learner that never catches up (voters stay 2, above).
   const std::string refused = "cannot reach peer " + c.name(3) + " (";
-  EXPECT_TRUE(AwaitLog(c, 1, refused, kFormTimeout) || AwaitLog(c, 2, refused, kFormTimeout))
+  EXPECT_TRUE(c.AwaitLog(1, refused, kFormTimeout) || c.AwaitLog(2, refused, kFormTimeout))
       << c.Logs();
   // With its own certificate it catches up and is promoted.
   c.Signal(3, SIGTERM);
