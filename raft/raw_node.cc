@@ -47,6 +47,16 @@ absl::Status RawNode::Propose(std::string data) {
   return raft_->Step(std::move(m));
 }
 
+absl::Status RawNode::ProposeBatch(std::vector<Payload> data) {
+  RB_CHECK(!data.empty(), "ProposeBatch without entries");
+  Message m;
+  m.type = MessageType::kProp;
+  m.from = raft_->id();
+  m.entries.resize(data.size());
+  for (size_t i = 0; i < data.size(); ++i) m.entries[i].data = std::move(data[i]);
+  return raft_->Step(std::move(m));
+}
+
 absl::Status RawNode::ProposeConfChange(const ConfChange& cc) {
   Message m;
   m.type = MessageType::kProp;

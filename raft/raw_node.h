@@ -72,6 +72,10 @@ class RawNode {
   // uncommitted limit (ResourceExhausted). Success means appended or forwarded, not
   // committed: watch committed entries for it.
   absl::Status Propose(std::string data);
+  // Proposes several entries as one proposal: they are appended together, and a follower
+  // gets them in one append (one message and one answer), not one per entry. All or none:
+  // an error refuses every one of them. REQUIRES: data is not empty.
+  absl::Status ProposeBatch(std::vector<Payload> data);
   // Proposes a membership change. One may be pending at a time (FailedPrecondition).
   absl::Status ProposeConfChange(const ConfChange& cc);
   // Applies a committed membership change; returns the new configuration.

@@ -104,6 +104,46 @@ TEST(RawNodeTest, ReadyCarriesStateEntriesAndCommittedEntries) {
   EXPECT_EQ(s.node->Status().applied, 2u);
 }
 
+TEST(RawNodeTest, ABatchOfProposalsIsAppendedTogetherInOrder) {
+  Single s;
+  s.node->Campaign();
+  s.HandleAll();
+  ASSERT_TRUE(s.node->ProposeBatch({Payload("a"), Payload("b"), Payload("c")}).ok());
+  Ready rd = s.Handle();
+  ASSERT_EQ(rd.entries.size(), 3u);
+  EXPECT_EQ(rd.entries[0].data, "a");
+  EXPECT_EQ(rd.entries[1].data, "b");
+  EXPECT_EQ(rd.entries[2].data, "c");
+  EXPECT_EQ(rd.entries[2].index, rd.entries[0].index + 2);
+  rd = s.Handle();
+  EXPECT_EQ(rd.committed_entries.size(), 3u);
+}
+
+TEST(RawNodeTest, ABatchOverTheUncommittedLimitIsRefusedWhole) {
+  ConfState cs;
+  cs.voters = {1, 2};  // nothing commits without the second voter
+  MemoryStorage storage;
+  storage.SetConfState(cs);
+  Config c;
+  c.id = 1;
+  c.storage = &storage;
+  c.max_uncommitted_entries_bytes = 10;
+  auto node = *RawNode::Create(c);
+  node->Campaign();
+  Message vote;
+  vote.type = MessageType::kVoteResp;
+  vote.from = 2;
+  vote.to = 1;
+  vote.term = node->raft().term();
+  ASSERT_TRUE(node->Step(vote).ok());
+  ASSERT_EQ(node->raft().state(), StateType::kLeader);
+  ASSERT_TRUE(node->Propose("12345678").ok());
+  const uint64_t last = node->raft().log().LastIndex();
+  absl::Status s = node->ProposeBatch({Payload("1234"), Payload("5678")});
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(node->raft().log().LastIndex(), last);  // neither entry was appended
+}
+
 TEST(RawNodeTest, NothingCommitsBeforeTheLeaderPersistsIt) {
   Single s;
   s.node->Campaign();
