@@ -144,8 +144,10 @@ class Node {
 
   // Inputs between BeginBatch and EndBatch only reach the core; the Ready they make is
   // handled once, at EndBatch: proposals that arrive together share one Ready, one write
-  // and one fsync (group commit). The server brackets each round of its loop's work so.
-  // Nestable.
+  // and one fsync (group commit). Writes are held until EndBatch and proposed together as
+  // one proposal, so each follower gets them in one append and answers once (one message
+  // each way per batch, not per write). The server brackets each round of its loop's work
+  // so. Nestable.
   void BeginBatch() { ++batch_depth_; }
   void EndBatch();
 
@@ -233,6 +235,13 @@ class Node {
   bool FromRemovedMember(const raft::Message& m);
   // Hands ready_ to the store (again, after a full disk).
   void StartPersist();
+  // Why this node cannot propose a write now (failed, not a member, not the leader, disk
+  // full or low), or OK.
+  absl::Status WriteRefusal() const;
+  // Records done as the callback of the write (client_id, seq) until its outcome.
+  void AwaitOutcome(std::pair<uint64_t, uint64_t> key, WriteCallback done);
+  // Proposes the writes held since BeginBatch as one proposal (see BeginBatch).
+  void ProposeHeldWrites();
   // The error a write gets while the disk is full or low, or OK.
   absl::Status DiskSpaceError() const;
   // Sends the Ready's messages; with promise_free_only, only those that may leave before
@@ -333,6 +342,9 @@ class Node {
   // id -> (applied index when asked, whether it was removed): see FromRemovedMember.
   std::map<uint64_t, std::pair<uint64_t, bool>> removed_cache_;
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
+  // Writes of the open batch, not yet proposed (their callbacks are in pending_writes_
+  // already): (client_id, seq) and the encoded command. Bounded by max_pending_requests.
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, raft::Payload>> held_writes_;
   uint64_t next_read_id_ = 0;
   std::map<std::string, PendingRead> reads_by_ctx_;      // waiting for a read index
   std::multimap<uint64_t, PendingRead> reads_by_index_;  // waiting to be applied

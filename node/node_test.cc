@@ -5,9 +5,11 @@
 #include <deque>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "node/memory_node_store.h"
+#include "node/null_transport.h"
 
 namespace rb::node {
 namespace {
@@ -296,6 +298,105 @@ TEST(NodeTest, WritesInOneBatchShareAReadyAndItsWrite) {
   EXPECT_EQ(acked, 20);
   EXPECT_GE(alone, 10);   // one write (and more) per proposal
   EXPECT_LE(batched, 2);  // the ten entries, then their application with the commit
+}
+
+// The appends in the queue for `to`, and the entries they carry in all.
+std::pair<int, size_t> AppendsTo(const std::deque<raft::Message>& queue, uint64_t to) {
+  std::pair<int, size_t> count{0, 0};
+  for (const raft::Message& m : queue) {
+    if (m.type != raft::MessageType::kApp || m.to != to) continue;
+    ++count.first;
+    count.second += m.entries.size();
+  }
+  return count;
+}
+
+TEST(NodeTest, WritesInOneBatchReachEachFollowerInOneAppend) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  int acked = 0;
+  // Alone, each write is an append of its own to each follower, and an answer back.
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    net.node(1).Write(Put(0, seq, "alone", "v"), [&](auto r) { acked += r.ok(); });
+  }
+  EXPECT_EQ(AppendsTo(net.queue(), 2), std::make_pair(5, size_t{5}));
+  net.Settle();
+  net.node(1).BeginBatch();
+  for (uint64_t seq = 6; seq <= 15; ++seq) {
+    net.node(1).Write(Put(0, seq, "batched", "v"), [&](auto r) { acked += r.ok(); });
+  }
+  EXPECT_TRUE(net.queue().empty());  // nothing is proposed before the batch ends
+  net.node(1).EndBatch();
+  EXPECT_EQ(AppendsTo(net.queue(), 2), std::make_pair(1, size_t{10}));
+  EXPECT_EQ(AppendsTo(net.queue(), 3), std::make_pair(1, size_t{10}));
+  net.Settle();
+  EXPECT_EQ(acked, 15);
+  EXPECT_EQ(net.node(1).counters().writes_proposed, 15u);
+}
+
+TEST(NodeTest, AWriteHeldInABatchIsRefusedIfTheLeaderIsDeposedBeforeItEnds) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  const uint64_t last = net.node(1).raw().raft().log().LastIndex();
+  absl::Status outcome;
+  net.node(1).BeginBatch();
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { outcome = r.status(); });
+  // In the same round, a message of a later term makes node 1 a follower.
+  raft::Message later;
+  later.type = raft::MessageType::kHeartbeat;
+  later.from = 2;
+  later.to = 1;
+  later.term = net.node(1).raw().raft().term() + 1;
+  net.node(1).Receive(later);
+  net.node(1).EndBatch();
+  EXPECT_EQ(outcome.code(), absl::StatusCode::kUnavailable) << outcome;
+  EXPECT_TRUE(absl::StrContains(outcome.message(), "not the leader")) << outcome;
+  // Not proposed, nor forwarded to the new leader.
+  EXPECT_EQ(net.node(1).raw().raft().log().LastIndex(), last);
+  EXPECT_EQ(AppendsTo(net.queue(), 2).second, 0u);
+  for (const raft::Message& m : net.queue()) EXPECT_NE(m.type, raft::MessageType::kProp);
+  EXPECT_EQ(net.node(1).pending_writes(), 0u);
+}
+
+TEST(NodeTest, ABatchOverTheUncommittedLimitIsProposedOneByOne) {
+  // Node 1 leads voters 1 and 2; 2 never answers, so nothing commits.
+  MemoryNodeStore store([] {
+    raft::ConfState cs;
+    cs.voters = {1, 2};
+    return cs;
+  }());
+  NullTransport nowhere;
+  NodeOptions options;
+  options.raft.id = 1;
+  options.raft.max_uncommitted_entries_bytes = 100;
+  auto node = *Node::Create(options, &store, &nowhere);
+  node->Campaign();
+  raft::Message vote;
+  vote.type = raft::MessageType::kVoteResp;
+  vote.from = 2;
+  vote.to = 1;
+  vote.term = node->raw().raft().term();
+  node->Receive(vote);
+  ASSERT_TRUE(node->is_leader());
+  int refused = 0, other = 0;
+  // The core takes any proposal while nothing is uncommitted: make something so.
+  node->Write(Put(0, 1, "k", std::string(30, 'v')), [&](auto) { ++other; });
+  ASSERT_EQ(node->counters().writes_proposed, 1u);
+  other = 0;
+  node->BeginBatch();
+  for (uint64_t seq = 2; seq <= 7; ++seq) {
+    node->Write(Put(0, seq, "k", std::string(30, 'v')), [&](auto r) {
+      (r.status().code() == absl::StatusCode::kResourceExhausted ? refused : other)++;
+    });
+  }
+  node->EndBatch();
+  // Together they are over the limit; one by one, those that fit get in, as they would
+  // have without the batch.
+  EXPECT_GT(node->counters().writes_proposed, 1u);
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(node->counters().writes_proposed + refused, 7u);
+  EXPECT_EQ(other, 0);  // the proposed ones wait for a commit that cannot come
+  EXPECT_EQ(node->pending_writes(), node->counters().writes_proposed);
 }
 
 TEST(NodeTest, RetriedCommandIsAppliedOnce) {

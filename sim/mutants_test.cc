@@ -93,7 +93,9 @@ INSTANTIATE_TEST_SUITE_P(
     RootChecks, MutantsTest,
     testing::Values(
         // A leader was sent grants of its term by a quorum (Simulation::CheckElectedByQuorum).
-        Case{Mutant::kTallyMixesTerms, 20, "elections"},
+        // A rare catch (24 and 25 in 1,000 seeds): when a cut-off leader's stranded writes
+        // became one proposal, its first catch moved from seed 9 to 55.
+        Case{Mutant::kTallyMixesTerms, 110, "elections"},
         // The healed cluster settles around one leader (Simulation::CheckSettled).
         Case{Mutant::kIgnoreHigherTermResponse, 60, "liveness"},
         // A read is answered at an index no lower than any commit index known when it was
