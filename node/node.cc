@@ -241,6 +241,7 @@ void Node::ProposeHeldWrites() {
   const absl::Status proposed = raw_->ProposeBatch(std::move(data));
   if (proposed.ok()) {
     counters_.writes_proposed += held.size();
+    if (held.size() > 1) counters_.writes_proposed_together += held.size();
     return;
   }
   // All or none. A batch too large for the uncommitted limit is proposed one by one

@@ -113,10 +113,12 @@ struct NodeHooks {
 };
 
 struct NodeCounters {
-  uint64_t readies = 0;            // Ready batches handled: unchanged means the core's state is too
-  uint64_t ready_entries = 0;      // entries those Readies appended to the log
-  uint64_t writes_received = 0;    // Write calls
-  uint64_t writes_proposed = 0;    // of those, appended to the leader's log
+  uint64_t readies = 0;          // Ready batches handled: unchanged means the core's state is too
+  uint64_t ready_entries = 0;    // entries those Readies appended to the log
+  uint64_t writes_received = 0;  // Write calls
+  uint64_t writes_proposed = 0;  // of those, appended to the leader's log
+  // Of those, proposed together with others of the same batch (see BeginBatch).
+  uint64_t writes_proposed_together = 0;
   uint64_t writes_committed = 0;   // answered with their applied result
   uint64_t writes_failed = 0;      // answered with an error (refused, or outcome unknown)
   uint64_t entries_applied = 0;    // committed entries applied to the state machine

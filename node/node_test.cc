@@ -332,6 +332,7 @@ TEST(NodeTest, WritesInOneBatchReachEachFollowerInOneAppend) {
   net.Settle();
   EXPECT_EQ(acked, 15);
   EXPECT_EQ(net.node(1).counters().writes_proposed, 15u);
+  EXPECT_EQ(net.node(1).counters().writes_proposed_together, 10u);
 }
 
 TEST(NodeTest, AWriteHeldInABatchIsRefusedIfTheLeaderIsDeposedBeforeItEnds) {

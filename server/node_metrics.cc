@@ -39,6 +39,10 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
   counter("rb_proposals_failed_total",
           "Client writes answered with an error (not the leader, overload, outcome unknown).",
           c.writes_failed);
+  counter("rb_proposals_batched_total",
+          "Client writes proposed together with others of the same loop round (one append "
+          "per follower for all of them).",
+          c.writes_proposed_together);
   counter("rb_entries_applied_total", "Committed log entries applied to the state machine.",
           c.entries_applied);
   counter("rb_elections_started_total", "Campaigns this node started.", c.elections_started);

@@ -124,6 +124,10 @@ struct Scenario {
   // Leaders let a new commit index wait for the next append or heartbeat
   // (raft::Config::skip_broadcast_commit): followers apply later.
   bool skip_broadcast_commit = false;
+  // A client write reaching a node opens a batch there (node::Node::BeginBatch) that closes
+  // this long after, as the server's loop round does: the writes of that window are
+  // proposed together, and the node's Ready waits for the batch's end. 0: none.
+  uint64_t client_batch_us = 0;
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -145,7 +149,8 @@ struct Scenario {
         "us read_round_pause=", read_round_pause_per_mille,
         "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes,
         " vote_stragglers=", vote_straggler_per_mille, "/1000",
-        skip_broadcast_commit ? " skip_broadcast_commit" : "");
+        skip_broadcast_commit ? " skip_broadcast_commit" : "",
+        client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "");
   }
 };
 
@@ -211,7 +216,8 @@ struct SimNode {
   // Leading in doomed_term, it crashes as soon as its commit index passes this.
   uint64_t doomed_term = 0;
   uint64_t doomed_after_commit = 0;
-  bool disk_full = false;  // its disk has no room (Simulation::DiskFullFault)
+  bool disk_full = false;          // its disk has no room (Simulation::DiskFullFault)
+  bool client_batch_open = false;  // see Scenario::client_batch_us
   bool paused(uint64_t now) const { return paused_until > now; }
   node::NodeStore* store() {
     return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
@@ -387,6 +393,10 @@ class Simulation {
   // When the partition heals, the deposed leader's long divergent tail must give way (by
   // appends or a snapshot). Keys outside the workload's; nobody waits for the outcome.
   void StrandWrites(uint64_t leader);
+  // Opens a batch of client writes on n (Scenario::client_batch_us) unless one is open, and
+  // schedules its end.
+  void OpenClientBatch(SimNode& n);
+  void CloseClientBatch(uint64_t id, uint64_t incarnation);
   // Fills one node's disk (the leader half the time) for a while, then frees it; then the
   // next episode, while the fault phase lasts.
   void DiskFullFault();

@@ -157,6 +157,7 @@ void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool
                });
     return;
   }
+  OpenClientBatch(n);
   n.node->Write(*std::move(cmd), [reply, respond](absl::StatusOr<kvpb::CommandResult> r) {
     KvReply out;
     out.status = r.ok() ? respond(*r, &out.response) : r.status();

@@ -47,7 +47,8 @@ namespace rb::sim::internal {
   X(conf_split_per_mille) \
   X(max_apply_batch_bytes) \
   X(vote_straggler_per_mille) \
-  X(skip_broadcast_commit)
+  X(skip_broadcast_commit) \
+  X(client_batch_us)
 // clang-format on
 
 std::string ScenarioText(const Scenario& s) {
@@ -202,6 +203,16 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     const bool drawn = own.Chance(1, 2);
     s.skip_broadcast_commit = o.skip_broadcast_commit == SimOptions::Draw::kAlways ||
                               (o.skip_broadcast_commit == SimOptions::Draw::kDrawn && drawn);
+  }
+  {
+    // The server's loop round, up to 2 ms of virtual time.
+    raft::Rng own(o.seed ^ 0x636c6e7462617463ULL);  // "clntbatc"
+    const bool drawn = own.Chance(1, 2);
+    const uint64_t window_us = own.Range(1, 2000);
+    if (o.batch_client_writes == SimOptions::Draw::kAlways ||
+        (o.batch_client_writes == SimOptions::Draw::kDrawn && drawn)) {
+      s.client_batch_us = window_us;
+    }
   }
   return s;
 }

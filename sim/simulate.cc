@@ -39,6 +39,9 @@ ABSL_FLAG(std::string, leader_faults, "drawn",
 ABSL_FLAG(std::string, skip_broadcast_commit, "drawn",
           "leaders let a new commit index wait for the next append or heartbeat, as the "
           "server does: off, drawn (about half the seeds) or always");
+ABSL_FLAG(std::string, batch_client_writes, "off",
+          "client writes reaching a node within a drawn window (up to 2 ms) are one batch "
+          "there, as in the server's loop: off, drawn (about half the seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -116,6 +119,9 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_skip_broadcast_commit) != "drawn") {
     absl::StrAppend(&cmd, " --skip_broadcast_commit=", absl::GetFlag(FLAGS_skip_broadcast_commit));
   }
+  if (absl::GetFlag(FLAGS_batch_client_writes) != "off") {
+    absl::StrAppend(&cmd, " --batch_client_writes=", absl::GetFlag(FLAGS_batch_client_writes));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -157,7 +163,8 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
   for (const auto& [flag, field] :
        {std::pair{&FLAGS_leader_faults, &o->leader_faults},
-        std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit}}) {
+        std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
+        std::pair{&FLAGS_batch_client_writes, &o->batch_client_writes}}) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
             rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);
@@ -269,7 +276,7 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   std::printf(
       "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
       "registered=%llu expired=%llu state_digests_compared=%llu disk_full_episodes=%llu "
-      "disk_full_stalls=%llu\n",
+      "disk_full_stalls=%llu writes_proposed_together=%llu\n",
       static_cast<unsigned long long>(r.lease_reads),
       static_cast<unsigned long long>(r.stale_reads_checked),
       static_cast<unsigned long long>(r.stale_reads_unchecked),
@@ -277,7 +284,8 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.sessions_expired),
       static_cast<unsigned long long>(r.state_digests_compared),
       static_cast<unsigned long long>(r.disk_full_episodes),
-      static_cast<unsigned long long>(r.disk_full_stalls));
+      static_cast<unsigned long long>(r.disk_full_stalls),
+      static_cast<unsigned long long>(r.writes_proposed_together));
   if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
     const std::string disk = absl::StrCat(
         "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,

@@ -225,6 +225,7 @@ void Simulation::StartNode(SimNode* n) {
     return;
   }
   n->node = *std::move(created);
+  n->client_batch_open = false;
   n->started_us = now_;
   // A node that restarts keeps away votes for an election timeout (it may have just
   // acknowledged a leader); a new one does not.
@@ -237,8 +238,12 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
     return absl::StrCat("node ", n->id, power_loss ? " loses power" : " crashes (kill -9)",
                         n->crash_armed ? " inside its I/O" : "");
   });
-  if (n->node != nullptr) result_.disk_full_stalls += n->node->counters().disk_full_stalls;
+  if (n->node != nullptr) {
+    result_.disk_full_stalls += n->node->counters().disk_full_stalls;
+    result_.writes_proposed_together += n->node->counters().writes_proposed_together;
+  }
   n->node.reset();  // volatile state gone; pending client callbacks are never called
+  n->client_batch_open = false;
   n->conf_split_index = 0;
   ++n->incarnation;  // a persist completion in flight is never delivered
   if (n->memory != nullptr) {
@@ -976,7 +981,9 @@ SimResult Simulation::Run() {
   result_.virtual_us = now_;
   result_.fault_replay_mismatches = faults_.mismatches();
   for (auto& [id, n] : nodes_) {
-    if (n.node != nullptr) result_.disk_full_stalls += n.node->counters().disk_full_stalls;
+    if (n.node == nullptr) continue;
+    result_.disk_full_stalls += n.node->counters().disk_full_stalls;
+    result_.writes_proposed_together += n.node->counters().writes_proposed_together;
   }
   result_.stale_reads_unchecked += stale_reads_.size();
   if (!failed_) {

@@ -53,6 +53,10 @@ struct SimOptions {
   // Leaders let a new commit index wait for the next append or heartbeat instead of
   // broadcasting it (raft::Config::skip_broadcast_commit, as the server runs).
   Draw skip_broadcast_commit = Draw::kDrawn;
+  // Client writes reaching a node within a window (up to 2 ms) are one batch there, as in
+  // the server's loop (Scenario::client_batch_us). Off by default: drawing it would move
+  // every seed's events, and the seeds and budgets tests pin with them.
+  Draw batch_client_writes = Draw::kOff;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
   uint64_t quiet_phase_us = 9'000'000;
@@ -157,6 +161,9 @@ struct SimResult {
   uint64_t sync_failures = 0;          // fsyncs that failed
   uint64_t disk_full_episodes = 0;     // times a node's disk filled up
   uint64_t disk_full_stalls = 0;       // Readies that found the disk full (all nodes)
+  // Client writes proposed together with others of a batch (all nodes; see
+  // Scenario::client_batch_us and StrandWrites).
+  uint64_t writes_proposed_together = 0;
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
