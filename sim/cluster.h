@@ -393,10 +393,6 @@ class Simulation {
   // When the partition heals, the deposed leader's long divergent tail must give way (by
   // appends or a snapshot). Keys outside the workload's; nobody waits for the outcome.
   void StrandWrites(uint64_t leader);
-  // Opens a batch of client writes on n (Scenario::client_batch_us) unless one is open, and
-  // schedules its end.
-  void OpenClientBatch(SimNode& n);
-  void CloseClientBatch(uint64_t id, uint64_t incarnation);
   // Fills one node's disk (the leader half the time) for a while, then frees it; then the
   // next episode, while the fault phase lasts.
   void DiskFullFault();
@@ -468,6 +464,10 @@ class Simulation {
   // Reads a successful call's response into the operation's outputs.
   static absl::Status DecodeResponse(const Operation& op, const std::string& bytes,
                                      std::optional<std::string>* read, bool* flag);
+  // Opens a batch of client writes on n (Scenario::client_batch_us) unless one is open, and
+  // schedules its end.
+  void OpenClientBatch(SimNode& n);
+  void CloseClientBatch(uint64_t id, uint64_t incarnation);
   // What a member does with an encoded request (sim/kv_wire.cc).
   void ServeKv(uint64_t id, KvMethod method, std::string request, bool forwarded, KvReplyFn reply);
   // Runs fn at `to` as a message from `from` would arrive: after a network delay, unless

@@ -59,6 +59,26 @@ void Simulation::Arrive(uint64_t from, uint64_t to, std::function<void()> fn) {
   fn();
 }
 
+void Simulation::OpenClientBatch(SimNode& n) {
+  if (scenario_.client_batch_us == 0 || n.client_batch_open) return;
+  n.client_batch_open = true;
+  n.node->BeginBatch();
+  Schedule(scenario_.client_batch_us,
+           [this, id = n.id, incarnation = n.incarnation] { CloseClientBatch(id, incarnation); });
+}
+
+void Simulation::CloseClientBatch(uint64_t id, uint64_t incarnation) {
+  SimNode& n = NodeById(id);
+  // A crash ended the batch with the process.
+  if (n.incarnation != incarnation || n.node == nullptr || !n.client_batch_open) return;
+  if (n.paused(now_)) {  // a stopped process ends its round once it runs again
+    Schedule(n.paused_until - now_, [this, id, incarnation] { CloseClientBatch(id, incarnation); });
+    return;
+  }
+  n.client_batch_open = false;
+  n.node->EndBatch();
+}
+
 void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool forwarded,
                          KvReplyFn reply) {
   SimNode& n = NodeById(id);

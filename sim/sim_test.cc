@@ -53,6 +53,17 @@ void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::S
       << (batch_client_writes == SimOptions::Draw::kAlways ? " --batch_client_writes=always" : "");
 }
 
+// Runs chunk `chunk` of `per_chunk` seeds (from seed 1) with ExpectSeedPasses's settings
+// `args`, stopping at the first failing seed: one per chunk is enough to report.
+template <typename... Args>
+void ExpectChunkPasses(uint64_t chunk, uint64_t per_chunk, Args... args) {
+  const uint64_t first = 1 + chunk * per_chunk;
+  for (uint64_t seed = first; seed < first + per_chunk; ++seed) {
+    ExpectSeedPasses(seed, args...);
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
 // Seed 7 on three voters with no faults at all. (A node whose disk fills stalls, and the
 // burst of stale answers it sends when it resumes makes the leader resend its window, which
 // would blur what the tests that use this count.)
@@ -80,13 +91,7 @@ class SimTest : public ::testing::Test {
 
 class SeedChunkTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
-TEST_P(SeedChunkTest, AllSeedsPass) {
-  const uint64_t first = 1 + GetParam() * kSeedsPerChunk;
-  for (uint64_t seed = first; seed < first + kSeedsPerChunk; ++seed) {
-    ExpectSeedPasses(seed);
-    if (HasFailure()) break;  // one failing seed per chunk is enough to report
-  }
-}
+TEST_P(SeedChunkTest, AllSeedsPass) { ExpectChunkPasses(GetParam(), kSeedsPerChunk); }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SeedChunkTest, ::testing::Range<uint64_t>(0, kChunks));
 
@@ -104,11 +109,7 @@ class PinnedVotersTest : public SimTest,
 
 TEST_P(PinnedVotersTest, AllSeedsPass) {
   const auto [voters, chunk] = GetParam();
-  const uint64_t first = 1 + chunk * kPinnedSeedsPerChunk;
-  for (uint64_t seed = first; seed < first + kPinnedSeedsPerChunk; ++seed) {
-    ExpectSeedPasses(seed, SimOptions::Storage::kMemory, voters);
-    if (HasFailure()) break;
-  }
+  ExpectChunkPasses(chunk, kPinnedSeedsPerChunk, SimOptions::Storage::kMemory, voters);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, PinnedVotersTest,
@@ -124,11 +125,8 @@ constexpr uint64_t kSkipSeedsPerChunk = 50;  // 1,000 seeds
 class SkipBroadcastCommitTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
 TEST_P(SkipBroadcastCommitTest, AllSeedsPass) {
-  const uint64_t first = 1 + GetParam() * kSkipSeedsPerChunk;
-  for (uint64_t seed = first; seed < first + kSkipSeedsPerChunk; ++seed) {
-    ExpectSeedPasses(seed, SimOptions::Storage::kMemory, 0, SimOptions::Draw::kAlways);
-    if (HasFailure()) break;
-  }
+  ExpectChunkPasses(GetParam(), kSkipSeedsPerChunk, SimOptions::Storage::kMemory, 0,
+                    SimOptions::Draw::kAlways);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SkipBroadcastCommitTest,
@@ -143,12 +141,8 @@ constexpr uint64_t kBatchSeedsPerChunk = 50;  // 600 seeds
 class BatchClientWritesTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
 TEST_P(BatchClientWritesTest, AllSeedsPass) {
-  const uint64_t first = 1 + GetParam() * kBatchSeedsPerChunk;
-  for (uint64_t seed = first; seed < first + kBatchSeedsPerChunk; ++seed) {
-    ExpectSeedPasses(seed, SimOptions::Storage::kMemory, 0, SimOptions::Draw::kDrawn,
-                     SimOptions::Draw::kAlways);
-    if (HasFailure()) break;
-  }
+  ExpectChunkPasses(GetParam(), kBatchSeedsPerChunk, SimOptions::Storage::kMemory, 0,
+                    SimOptions::Draw::kDrawn, SimOptions::Draw::kAlways);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, BatchClientWritesTest, ::testing::Range<uint64_t>(0, kBatchChunks));
@@ -177,11 +171,7 @@ constexpr uint64_t kSqliteSeedsPerChunk = 40;  // 320 seeds
 class SqliteSeedChunkTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
 TEST_P(SqliteSeedChunkTest, AllSeedsPass) {
-  const uint64_t first = 1 + GetParam() * kSqliteSeedsPerChunk;
-  for (uint64_t seed = first; seed < first + kSqliteSeedsPerChunk; ++seed) {
-    ExpectSeedPasses(seed, SimOptions::Storage::kSqlite);
-    if (HasFailure()) break;
-  }
+  ExpectChunkPasses(GetParam(), kSqliteSeedsPerChunk, SimOptions::Storage::kSqlite);
 }
 
 INSTANTIATE_TEST_SUITE_P(SqliteSeeds, SqliteSeedChunkTest,
