@@ -464,15 +464,18 @@ int PageChecksumFile::CheckWalHeader(ShimFile* shim, char* bytes) {
   if (!parsed) return SQLITE_OK;
   CountIfRepaired(shim, outcome);
   if (!h.checksum_ok()) {
-    // SQLite would ignore the whole WAL. Fine if nothing committed follows, which is what a
-    // header torn along with the first transaction after a reset looks like.
+    // SQLite would ignore the whole WAL. Fine if no more commits follow than may lack an
+    // fsync, which is what a header torn along with the first transactions after a reset
+    // looks like.
     const auto read = [shim](uint64_t o, size_t n, char* out) {
       return ReadLower(shim, o, n, out);
     };
     const uint64_t size = LowerSize(shim);
     const uint64_t commits = std::max(wal::CommitsInChain(h, h.stored, 0, size, read),
                                       wal::CommitsInChain(h, h.computed, 0, size, read));
-    if (shim->powersafe && commits >= 2) return Damaged(shim, 0, "the WAL header");
+    if (shim->powersafe && commits > wal::kMaxUnsyncedCommits) {
+      return Damaged(shim, 0, "the WAL header");
+    }
     return SQLITE_OK;
   }
   shim->header = h;

@@ -24,6 +24,7 @@
 #include "storage/checksum.h"
 #include "storage/page_checksum_vfs.h"
 #include "storage/snapshot_file.h"
+#include "storage/wal_frames.h"
 
 namespace rb::storage {
 namespace {
@@ -567,6 +568,10 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
   // this commit's pages and a later fsync succeeds anyway: so none runs after such a
   // commit (the next synced one runs it), and SyncWal reports the failure instead.
   const bool skip_fsync = !sync && options_.sync;
+  // The WAL's checks read more unsynced commits at its end as damage (wal_frames.h).
+  RB_CHECK(!skip_fsync || unsynced_commits_ + 1 < wal::kMaxUnsyncedCommits,
+           "an unsynced write would leave ", unsynced_commits_ + 1,
+           " commits unsynced; sync the WAL first");
   if (skip_fsync) {
     RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
     sqlite3_wal_autocheckpoint(db_->handle(), 0);
@@ -602,8 +607,10 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
   applied_index_ = txn.applied_index_;
   applied_conf_state_ = txn.applied_conf_state_;
   if (skip_fsync) {
-    if (wrote) unsynced_ = true;
-  } else {
+    if (wrote) ++unsynced_commits_;
+  } else if (wrote) {
+    // The commit's fsync covered the WAL, commits made without one included. A commit that
+    // wrote nothing synced nothing: what an earlier one left unsynced stays so.
     MarkSynced();
   }
   return absl::OkStatus();
@@ -611,7 +618,7 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
 
 absl::Status Store::SyncWal() {
   if (!failed_.empty()) return Poisoned("to sync");
-  if (!unsynced_) return absl::OkStatus();
+  if (unsynced_commits_ == 0) return absl::OkStatus();
   return SyncWalFile();
 }
 
@@ -630,7 +637,7 @@ absl::Status Store::SyncWalFile() {
 }
 
 void Store::MarkSynced() {
-  unsynced_ = false;
+  unsynced_commits_ = 0;
   durable_hard_state_ = hard_state_;
   durable_applied_index_ = applied_index_;
 }

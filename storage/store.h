@@ -13,11 +13,12 @@
 // -9 keeps it but a power loss may lose it (never half of it: the WAL's checksums end the
 // log at the last whole commit). It is for what can be rebuilt, such as applying entries
 // the log already holds durably. SyncWal() (or the next synced Write()) makes it durable;
-// durable_hard_state() and durable_applied_index() say what a power loss keeps. Callers
-// sync before the next commit (node::SqliteNodeStore does, holding the store): the WAL
-// frame checks (wal_frames.h) tell a torn frame from a damaged one by assuming that only
-// the last commit can be unsynced. Opening the store syncs whatever it finds, so what a
-// restart sees is durable.
+// durable_hard_state() and durable_applied_index() say what a power loss keeps. At most
+// wal::kMaxUnsyncedCommits commits may lack an fsync, the one being written included: the
+// WAL frame checks (wal_frames.h) tell a torn frame from a damaged one by assuming so. So
+// after an unsynced Write(), the next Write() must sync, or SyncWal() must come first
+// (REQUIRES, checked). Opening the store syncs whatever it finds, so what a restart sees is
+// durable.
 //
 // One Write() per Ready is group commit: the Ready's entries, hard state and snapshot (and,
 // if the driver wishes, the application of its committed entries) cost one fsync.
@@ -165,10 +166,13 @@ class Store : public raft::Storage {
   // Runs fn inside one transaction and commits it (see the durability contract above),
   // with an fsync unless sync is false. If fn returns an error, nothing is written and
   // that error is returned.
+  // REQUIRES: sync, or unsynced_commits() + 1 < wal::kMaxUnsyncedCommits.
   absl::Status Write(const std::function<absl::Status(WriteTxn*)>& fn, bool sync = true);
   // Makes every committed write durable (an fsync of the WAL), if any is not yet. After a
   // failure the store refuses writes, as after a failed commit.
   absl::Status SyncWal();
+  // Commits since the last fsync (each skipped its own).
+  uint64_t unsynced_commits() const { return unsynced_commits_; }
 
   // State machine reads (committed state). Refused, like writes, after an I/O failure.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
@@ -265,7 +269,7 @@ class Store : public raft::Storage {
   // As of the last fsync (equal to the above unless a Write skipped its fsync since).
   raft::HardState durable_hard_state_;
   uint64_t durable_applied_index_ = 0;
-  bool unsynced_ = false;  // a commit since the last fsync skipped its own
+  uint64_t unsynced_commits_ = 0;  // commits since the last fsync, each skipping its own
 };
 
 }  // namespace rb::storage

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "storage/page_checksum_vfs.h"
@@ -127,6 +128,32 @@ TEST(StoreTest, CompactMovesFirstIndexAndKeepsDummyTerm) {
   s = OpenStore(dir);
   EXPECT_EQ(*s->FirstIndex(), 6u);
   EXPECT_EQ(*s->LastIndex(), 11u);
+}
+
+// A commit may skip its fsync only while none before it did: the WAL's checks allow at
+// most wal::kMaxUnsyncedCommits (two) commits without one at its end, the next synced
+// commit included. A synced commit that writes or SyncWal makes everything durable again.
+TEST(StoreTest, AtMostOneCommitSkipsItsFsyncBeforeTheNextSync) {
+  auto s = OpenStore(MakeTempDir());
+  ASSERT_NE(s, nullptr);
+  auto put = [&](uint64_t index, bool sync) {
+    return s->Write([index](WriteTxn* t) { return t->Put("k", absl::StrCat(index), index); }, sync);
+  };
+  ASSERT_TRUE(put(1, /*sync=*/false).ok());
+  EXPECT_EQ(s->unsynced_commits(), 1u);
+  EXPECT_EQ(**s->Get("k"), "1");
+  EXPECT_DEATH(put(2, /*sync=*/false).IgnoreError(), "unsynced");
+  ASSERT_TRUE(put(2, /*sync=*/true).ok());
+  EXPECT_EQ(s->unsynced_commits(), 0u);
+  ASSERT_TRUE(put(3, /*sync=*/false).ok());
+  ASSERT_TRUE(s->SyncWal().ok());
+  EXPECT_EQ(s->unsynced_commits(), 0u);
+  ASSERT_TRUE(put(4, /*sync=*/false).ok());
+  EXPECT_EQ(s->unsynced_commits(), 1u);
+  // A synced commit that writes nothing syncs nothing (SQLite skips its fsync): the one
+  // before stays unsynced. The simulator found a store that took it for durable.
+  ASSERT_TRUE(s->Write([](WriteTxn*) { return absl::OkStatus(); }).ok());
+  EXPECT_EQ(s->unsynced_commits(), 1u);
 }
 
 TEST(StoreTest, KeyValueOperations) {

@@ -1,8 +1,9 @@
 // Damage to the WAL. SQLite stops reading its WAL at the first frame that fails its
 // checksum, so a damaged frame would silently drop every commit after it. The page
-// checksum shim (page_checksum_vfs.h, wal_frames.h) turns damage that is followed by two
-// or more committed transactions into DataLoss at open, and still lets a frame torn by a
-// power loss end the log, as SQLite intends.
+// checksum shim (page_checksum_vfs.h, wal_frames.h) turns damage that is followed by more
+// committed transactions than may lack an fsync (wal::kMaxUnsyncedCommits, two) into
+// DataLoss at open, and still lets a frame torn by a power loss end the log, as SQLite
+// intends.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -81,12 +82,13 @@ TEST(StoreWalDamageTest, TheImageHoldsEveryTransactionInItsWal) {
   EXPECT_EQ(*last, kBatches * kEntriesPerBatch);
 }
 
-TEST(StoreWalDamageTest, AFlippedBitFollowedByTwoCommitsIsDataLoss) {
+TEST(StoreWalDamageTest, AFlippedBitFollowedByThreeCommitsIsDataLoss) {
+  static_assert(wal::kMaxUnsyncedCommits == 2, "the frames below assume two");
   const Image image = MakeImage();
   const wal::Header& h = image.header;
-  ASSERT_GE(image.commit_frames.size(), 3u);
-  // Frames that two later commits follow: everything up to the third-to-last commit.
-  const uint64_t end = h.frame_offset(image.commit_frames[image.commit_frames.size() - 3] + 1);
+  ASSERT_GE(image.commit_frames.size(), 4u);
+  // Frames that three later commits follow: everything up to the fourth-to-last commit.
+  const uint64_t end = h.frame_offset(image.commit_frames[image.commit_frames.size() - 4] + 1);
   raft::Rng rng(7);
   int trials = 0;
   for (; trials < 200; ++trials) {
@@ -102,12 +104,12 @@ TEST(StoreWalDamageTest, AFlippedBitFollowedByTwoCommitsIsDataLoss) {
   }
 }
 
-TEST(StoreWalDamageTest, DamageToTheCommitFrameBeforeTheLastTransactionIsDataLoss) {
-  // One commit follows it, but a commit frame ends its own transaction: the last one began
-  // after it was synced.
+TEST(StoreWalDamageTest, DamageToTheCommitFrameBeforeTheLastTwoTransactionsIsDataLoss) {
+  // Two commits follow it, but a commit frame ends its own transaction: of the two after
+  // it, at most one skipped its fsync, so it was synced.
   const Image image = MakeImage();
   const wal::Header& h = image.header;
-  const uint64_t frame = image.commit_frames[image.commit_frames.size() - 2];
+  const uint64_t frame = image.commit_frames[image.commit_frames.size() - 3];
   for (uint64_t byte : {uint64_t{100}, h.frame_bytes() / 2, h.frame_bytes() - 9}) {
     std::string damaged = image.wal;
     damaged[h.frame_offset(frame) + byte] ^= 0x01;
@@ -127,23 +129,27 @@ TEST(StoreWalDamageTest, DamagedWalHeaderIsDataLoss) {
   EXPECT_EQ(last.status().code(), absl::StatusCode::kDataLoss) << last.status();
 }
 
-TEST(StoreWalDamageTest, ATornLastTransactionEndsTheLog) {
-  // A power loss tears the last transaction (never acknowledged): the store opens with
-  // every transaction before it. The same damage, were that transaction acknowledged, is
-  // the case this cannot tell apart (see wal_frames.h).
+TEST(StoreWalDamageTest, ATornTransactionAmongTheLastTwoEndsTheLog) {
+  // A power loss tears one of the last two transactions (the one before the last skipped
+  // its fsync, the last was never acknowledged): the store opens with every transaction
+  // before the torn one. The same damage, were they acknowledged, is the case this cannot
+  // tell apart (see wal_frames.h).
   const Image image = MakeImage();
   const wal::Header& h = image.header;
   const size_t n = image.commit_frames.size();
-  const uint64_t first_of_last = image.commit_frames[n - 2] + 1;
-  for (uint64_t k = first_of_last; k <= image.commit_frames[n - 1]; ++k) {
-    std::string torn = image.wal;
-    // The frame's second half never reached the disk (its old bytes: zeros).
-    const uint64_t offset = h.frame_offset(k) + h.frame_bytes() / 2;
-    std::fill(torn.begin() + offset, torn.begin() + h.frame_offset(k) + h.frame_bytes(), '\0');
-    auto last = OpenImage(image, torn);
-    ASSERT_TRUE(last.ok()) << "frame " << k << ": " << last.status();
-    EXPECT_EQ(*last, (kBatches - 1) * kEntriesPerBatch) << "frame " << k;
+  for (size_t lost = 1; lost <= 2; ++lost) {
+    const uint64_t first_torn = image.commit_frames[n - lost - 1] + 1;
+    for (uint64_t k = first_torn; k <= image.commit_frames[n - lost]; ++k) {
+      std::string torn = image.wal;
+      // The frame's second half never reached the disk (its old bytes: zeros).
+      const uint64_t offset = h.frame_offset(k) + h.frame_bytes() / 2;
+      std::fill(torn.begin() + offset, torn.begin() + h.frame_offset(k) + h.frame_bytes(), '\0');
+      auto last = OpenImage(image, torn);
+      ASSERT_TRUE(last.ok()) << "frame " << k << ": " << last.status();
+      EXPECT_EQ(*last, (kBatches - lost) * kEntriesPerBatch) << "frame " << k;
+    }
   }
+  const uint64_t first_of_last = image.commit_frames[n - 2] + 1;
   // Cut off in the middle instead: the same.
   auto last = OpenImage(image, image.wal.substr(0, h.frame_offset(first_of_last) + 100));
   ASSERT_TRUE(last.ok()) << last.status();

@@ -121,7 +121,8 @@ uint64_t CommitsAfter(const Header& h, const FrameCheck& check, uint64_t bad, ui
 bool IsDamaged(const Header& h, const FrameCheck& check, uint64_t bad, uint64_t file_bytes,
                const ReadFn& read) {
   const uint64_t after = CommitsAfter(h, check, bad, file_bytes, read);
-  return after >= 2 || (after >= 1 && check.salts_match && check.commit);
+  return after > kMaxUnsyncedCommits ||
+         (after == kMaxUnsyncedCommits && check.salts_match && check.commit);
 }
 
 }  // namespace rb::storage::wal

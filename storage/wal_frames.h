@@ -8,14 +8,15 @@
 // by a power loss (unsynced, never acknowledged) from a frame damaged later (synced,
 // acknowledged, now silently dropped with everything after it).
 //
-// IsDamaged tells the two apart where it can. With synchronous=FULL every commit is synced
-// before the next transaction writes a byte, so the only frames a power loss can leave
-// invalid belong to the last transaction, which has one commit frame. So the failing frame
-// was synced, and is damaged, if the chain resumes right after it and runs through two or
-// more commit frames, or through one when the failing frame is itself a commit frame of
-// this WAL (its salts match). The chain may resume from the checksum stored in the failing
-// frame's header or from one recomputed over its content, so that damage to either is
-// seen. Damage inside the last transaction stays indistinguishable from a torn write.
+// IsDamaged tells the two apart where it can. The store lets at most kMaxUnsyncedCommits
+// commits go without an fsync of their own (storage/store.h): the only frames a power loss
+// can leave invalid belong to the last kMaxUnsyncedCommits transactions, each with one
+// commit frame. So the failing frame was synced, and is damaged, if the chain resumes right
+// after it and runs through more than kMaxUnsyncedCommits commit frames, or through
+// kMaxUnsyncedCommits when the failing frame is itself a commit frame of this WAL (its salts
+// match). The chain may resume from the checksum stored in the failing frame's header or
+// from one recomputed over its content, so that damage to either is seen. Damage inside the
+// last kMaxUnsyncedCommits transactions stays indistinguishable from a torn write.
 #ifndef RAFTBADGER_STORAGE_WAL_FRAMES_H_
 #define RAFTBADGER_STORAGE_WAL_FRAMES_H_
 
@@ -28,6 +29,12 @@ namespace rb::storage::wal {
 
 inline constexpr uint64_t kHeaderBytes = 32;
 inline constexpr uint64_t kFrameHeaderBytes = 24;
+
+// How many commits at the WAL's end may lack an fsync at any moment, the one being written
+// included. Two: a commit whose fsync was skipped (an apply that the log can rebuild), then
+// a synced one whose fsync covers both. Each more widens, by one transaction, the end of the
+// WAL where damage reads as a tear.
+inline constexpr uint64_t kMaxUnsyncedCommits = 2;
 
 struct Checksum {
   uint32_t s0 = 0;

@@ -94,29 +94,34 @@ TEST(WalFramesTest, FramesOfAnotherGenerationEndTheChain) {
   EXPECT_FALSE(Check(wal, h, 2).valid);
 }
 
-TEST(WalFramesTest, DamageFollowedByTwoCommitsIsToldFromATornTail) {
+// The last kMaxUnsyncedCommits (two) transactions may lack an fsync; damage before them is
+// told from a tear, inside them it cannot be.
+TEST(WalFramesTest, DamageBeforeTheLastTwoTransactionsIsToldFromATornTail) {
+  static_assert(kMaxUnsyncedCommits == 2, "the layouts below assume two");
   const std::string pristine = MakeWal(kFourTransactions);
   Header h;
   ASSERT_TRUE(ParseHeader(pristine.data(), &h));
-  // Every bit of frame 2 (header and page), each flipped alone: two commits follow.
+  // Every bit of frame 2 (header and page), each flipped alone: three commits follow.
   for (uint64_t byte = 0; byte < h.frame_bytes(); ++byte) {
     std::string wal = pristine;
     wal[h.frame_offset(2) + byte] ^= 0x04;
     const FrameCheck check = Check(wal, h, 2);
     ASSERT_FALSE(check.valid) << byte;
-    EXPECT_GE(CommitsAfter(h, check, 2, wal.size(), MemoryReader(wal)), 2u) << "byte " << byte;
+    EXPECT_GE(CommitsAfter(h, check, 2, wal.size(), MemoryReader(wal)), 3u) << "byte " << byte;
+    EXPECT_TRUE(IsDamaged(h, check, 2, wal.size(), MemoryReader(wal))) << "byte " << byte;
   }
-  // The commit frame of the transaction before the last (frame 4): one commit follows, but
-  // the frame is a commit frame of this WAL, so the transaction after it began later.
+  // The commit frame of the transaction before the last two (frame 3): two commits follow,
+  // and the frame is a commit frame of this WAL, so the two after it began later.
   for (uint64_t byte = wal::kFrameHeaderBytes; byte < h.frame_bytes(); byte += 37) {
     std::string wal = pristine;
-    wal[h.frame_offset(4) + byte] ^= 0x40;
-    const FrameCheck check = Check(wal, h, 4);
+    wal[h.frame_offset(3) + byte] ^= 0x40;
+    const FrameCheck check = Check(wal, h, 3);
     ASSERT_FALSE(check.valid) << byte;
-    EXPECT_TRUE(IsDamaged(h, check, 4, wal.size(), MemoryReader(wal))) << "byte " << byte;
+    EXPECT_TRUE(IsDamaged(h, check, 3, wal.size(), MemoryReader(wal))) << "byte " << byte;
   }
-  // The last transaction torn, in either of its frames: a tear, not damage.
-  for (uint64_t k : {5, 6}) {
+  // Either of the last two transactions torn, in any of its frames: a tear, not damage
+  // (the one before the last skipped its fsync, the last one's covers both).
+  for (uint64_t k : {4, 5, 6}) {
     std::string torn = pristine;
     for (uint64_t i = h.frame_offset(k) + 100; i < h.frame_offset(k + 1); ++i) torn[i] = '\0';
     const FrameCheck check = Check(torn, h, k);
