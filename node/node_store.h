@@ -89,9 +89,9 @@ class NodeStore {
   // A Ready with no entries, no snapshot, and no change of term or vote (one that only
   // advances the commit index and applies) need not be durable when done runs (etcd's
   // MustSync): it holds nothing the log does not, and a power loss that loses it only
-  // makes the node apply those entries again. The store must still make it durable before
-  // anything else reads or writes it, so that no read shows what a power loss could undo
-  // and nothing is built on it.
+  // makes the node apply those entries again. The store makes it durable before a read
+  // (Get) shows it, so that no read shows what a power loss could undo, and no later than
+  // its next write that must be durable.
   //
   // done gets ResourceExhausted only when the disk had no room and none of the write took
   // effect: the node may then hand the same Ready (and apply) to Persist again.

@@ -3,19 +3,23 @@
 //
 // Persist() is one write transaction per Ready (group commit): the log, the hard state and,
 // through its apply function, the state machine's changes with the applied index, under
-// one fsync. A Ready that only commits and applies (NodeStore::Persist) is completed as
-// soon as it is committed, and synced right after, still holding the store: a lone
-// client's write waits for one fsync on the leader, not two, and no read or write sees it
-// before it is durable. A snapshot in a Ready must already be complete in the snapshot directory
-// (the transport receives it with storage::SnapshotReceiver before handing MsgSnap to the node).
+// one fsync. A Ready that only commits and applies (NodeStore::Persist) commits without an
+// fsync of its own: the next synced commit's fsync covers it, so a lone client's write
+// costs the leader one fsync, not two. A client read (Get, Scan) syncs it first, if it
+// comes before that commit: no power loss may undo what a client saw. At most one commit
+// is left so, since the WAL's checks read more unsynced commits at its end as damage
+// (storage/wal_frames.h): a second such Ready in a row is synced. A snapshot in a Ready must
+// already be complete in the snapshot directory (the transport receives it with
+// storage::SnapshotReceiver before handing MsgSnap to the node).
 //
 // THREADS. The node's thread calls everything here. With a Writer, the write transaction
 // (fsync included) runs on the writer's thread instead, beside the node's (etcd's leader
-// writes its WAL while it keeps stepping messages): the core reads its log from a LogCache
-// kept in memory, which learns of each write only when its completion runs on the node's
-// thread. Everything else that reads the database (older log entries, snapshots, client
-// reads through Get and Scan, from any thread) shares one connection under a mutex, and so
-// may wait for a write in flight.
+// writes its WAL while it keeps stepping messages). Only a small Ready that only applies
+// and skips its fsync is written on the node's thread, which saves it two hand-offs. The
+// core reads its log from a LogCache kept in memory, which learns of each write only when
+// its completion runs on the node's thread. Everything else that reads the database (older log
+// entries, snapshots, client reads through Get and Scan, from any thread) shares one connection
+// under a mutex, and so may wait for a write in flight.
 #ifndef RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
 #define RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
 
@@ -70,7 +74,8 @@ class SqliteNodeStore : public NodeStore {
   // What reads of the database see (a write in flight may already have moved it, before
   // its completion runs). Thread-safe.
   uint64_t applied_index() const override { return applied_index_.load(std::memory_order_acquire); }
-  // Thread-safe.
+  // Reads the state as it is, synced or not: the simulator's checks call it, and must not
+  // change what a power loss keeps. Thread-safe.
   absl::StatusOr<StateDigest> Digest() const override;
   // REQUIRES: no persist in flight.
   absl::Status SnapshotAndCompact(uint64_t keep_entries) override;
@@ -101,11 +106,17 @@ class SqliteNodeStore : public NodeStore {
   class LockedLog;
 
   SqliteNodeStore(std::unique_ptr<storage::Store> store, Scheduler scheduler, Writer writer);
-  // The write transaction of one Ready. Runs on the writer's thread, if there is one. A
-  // Ready that needs no fsync before completion (see the top) calls early(status) once it
-  // is committed, then syncs; early is null, or completes the persist without blocking.
-  absl::Status WriteReady(const raft::Ready& rd, const ApplyFn& apply,
-                          const std::function<void(absl::Status)>& early);
+  // Syncs an apply left unsynced (see the top) before a client read shows it.
+  absl::Status SyncBeforeRead() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether rd may commit without an fsync of its own (see the top).
+  bool MaySkipFsync(const raft::Ready& rd, bool applies) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The write transaction of one Ready. Runs on the writer's thread, if there is one.
+  absl::Status WriteReady(const raft::Ready& rd, const ApplyFn& apply, bool sync)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes and completes a small Ready that may skip its fsync on the calling thread; false
+  // (doing nothing) for any other Ready.
+  bool PersistInline(const raft::Ready& rd, const ApplyFn& apply,
+                     const std::function<void(absl::Status)>& done);
   // Discards the log before index - keep_entries, if that is past its start.
   absl::Status CompactLocked(uint64_t index, uint64_t keep_entries)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -95,16 +95,28 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
   EXPECT_EQ(**store->Get("k3"), "v");
 }
 
+// A store over a fresh directory whose writer thread and scheduler are queues that the
+// test runs by hand.
+struct HandDrivenStore {
+  HandDrivenStore() {
+    storage::StoreOptions options;
+    options.dir = storage::MakeTempDir();
+    store = *SqliteNodeStore::Open(
+        options, Solo(), [this](std::function<void()> c) { completed.push_back(std::move(c)); },
+        [this](std::function<void()> job) { jobs.push_back(std::move(job)); });
+  }
+  std::deque<std::function<void()>> jobs;       // the writer's queue
+  std::deque<std::function<void()>> completed;  // the scheduler's
+  std::unique_ptr<SqliteNodeStore> store;
+};
+
 // With a writer thread, a Ready that writes nothing (a ReadIndex round's heartbeats and
 // read states) completes at once, never handed to the writer; one that writes is.
 TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
-  storage::StoreOptions options;
-  options.dir = storage::MakeTempDir();
-  std::deque<std::function<void()>> jobs;       // the writer's queue, run by hand
-  std::deque<std::function<void()>> completed;  // the scheduler's, likewise
-  auto store = *SqliteNodeStore::Open(
-      options, Solo(), [&](std::function<void()> c) { completed.push_back(std::move(c)); },
-      [&](std::function<void()> job) { jobs.push_back(std::move(job)); });
+  HandDrivenStore hand;
+  auto& jobs = hand.jobs;
+  auto& completed = hand.completed;
+  auto& store = hand.store;
 
   raft::Ready empty;
   empty.messages.emplace_back();
@@ -130,6 +142,75 @@ TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
   ASSERT_EQ(completed.size(), 1u);
   completed.front()();
   EXPECT_EQ(done, 2);
+}
+
+// With a writer thread, a small Ready that only applies commits without an fsync on the
+// node's thread and completes at once: a lone write saves the hand-offs to the writer and
+// back. A second in a row (it must sync) and a large one go to the writer.
+TEST(SqliteNodeStoreTest, ASmallApplyOnlyReadyIsWrittenOnTheNodesThread) {
+  HandDrivenStore hand;
+  auto& jobs = hand.jobs;
+  auto& completed = hand.completed;
+  auto& store = hand.store;
+  auto run_writer = [&] {
+    ASSERT_EQ(jobs.size(), 1u) << "the Ready did not go to the writer";
+    jobs.front()();
+    jobs.pop_front();
+    ASSERT_EQ(completed.size(), 1u);
+    completed.front()();
+    completed.pop_front();
+  };
+  int done = 0;
+  auto count = [&done](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    ++done;
+  };
+  std::deque<raft::Ready> readies;  // each untouched until its persist is done
+  auto apply_only = [&](uint64_t index, size_t value_bytes) {
+    raft::Ready& rd = readies.emplace_back();
+    rd.hard_state = raft::HardState{1, 1, index};
+    rd.committed_entries = {
+        raft::Entry{1, index, raft::EntryType::kNormal, std::string(value_bytes, 'v')}};
+    store->Persist(
+        rd,
+        [index, value_bytes](KvTxn* t) -> absl::Status {
+          RETURN_IF_ERROR(t->Put(absl::StrCat("k", index), std::string(value_bytes, 'v'), index));
+          return t->SetApplied(index, Solo());
+        },
+        count);
+  };
+  auto append = [&](uint64_t index) {
+    raft::Ready& rd = readies.emplace_back();
+    rd.entries = {raft::Entry{1, index, raft::EntryType::kNormal, std::string(70 << 10, 'v')}};
+    rd.hard_state = raft::HardState{1, 1, index - 1};
+    rd.must_sync = true;
+    store->Persist(rd, nullptr, count);
+    run_writer();
+  };
+
+  append(1);
+  apply_only(1, 100);
+  EXPECT_EQ(done, 2) << "a small apply waited for the writer";
+  EXPECT_TRUE(jobs.empty());
+  EXPECT_EQ(store->store().unsynced_commits(), 1u);
+
+  // A second in a row must sync: the writer's job.
+  apply_only(1, 100);
+  EXPECT_EQ(done, 2);
+  run_writer();
+  EXPECT_EQ(done, 3);
+  EXPECT_EQ(store->store().unsynced_commits(), 0u);
+
+  // More than the inline limit (64 KiB): the writer's, still without an fsync.
+  append(2);
+  apply_only(2, 70 << 10);
+  EXPECT_EQ(done, 4);
+  run_writer();
+  EXPECT_EQ(done, 5);
+  EXPECT_EQ(store->store().unsynced_commits(), 1u);
+  // A read syncs it before showing it.
+  EXPECT_EQ(**store->Get("k2"), std::string(70 << 10, 'v'));
+  EXPECT_EQ(store->store().unsynced_commits(), 0u);
 }
 
 // The state machine is durable in the database: compacting the log takes no snapshot (a

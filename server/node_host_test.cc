@@ -54,16 +54,16 @@ class Answers {
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
 };
 
-kvpb::Command Put(uint64_t seq, std::string key) {
+kvpb::Command Put(uint64_t seq, std::string key, std::string value = "v") {
   kvpb::Command c;
   c.set_seq(seq);  // no session: at most once for one attempt
   c.mutable_put()->set_key(std::move(key));
-  c.mutable_put()->set_value("v");
+  c.mutable_put()->set_value(std::move(value));
   return c;
 }
 
-// Holds the first write that `which` picks inside its transaction (on the writer thread,
-// holding the store) until released; later writes pass.
+// Holds the first write that `which` picks inside its transaction (on the writer thread, or
+// the loop's for a small apply; holding the store) until released; later writes pass.
 class WriteHold {
  public:
   explicit WriteHold(std::function<bool(const raft::Ready&)> which) : which_(std::move(which)) {}
@@ -132,12 +132,14 @@ class NodeHostTest : public testing::Test {
 
   // Holds the write that `which` picks (see WriteHold; released at the end of the test,
   // even a failed one), and proposes a put of "a" for it to carry.
-  WriteHold* PutAndHold(std::function<bool(const raft::Ready&)> which, Answers* answers) {
+  WriteHold* PutAndHold(std::function<bool(const raft::Ready&)> which, Answers* answers,
+                        std::string value = "v") {
     hold_ = std::make_unique<WriteHold>(std::move(which));
     WriteHold* hold = hold_.get();
     store_->SetWriteHookForTesting([hold](const raft::Ready& rd) { hold->OnWrite(rd); });
-    EXPECT_TRUE(
-        host_->Post([answers](node::Node& n) { n.Write(Put(1, "a"), answers->Callback()); }));
+    EXPECT_TRUE(host_->Post([answers, value = std::move(value)](node::Node& n) {
+      n.Write(Put(1, "a", value), answers->Callback());
+    }));
     return hold;
   }
   void TearDown() override {
@@ -203,7 +205,9 @@ TEST_F(NodeHostTest, StopWaitsForTheWriteInFlightAndAnswersIt) {
 
 TEST_F(NodeHostTest, TimedSnapshotWaitsForTheWriteInFlight) {
   Answers answers;
-  WriteHold* hold = PutAndHold(AppliesCommand, &answers);
+  // A small apply is written on the loop itself (node/sqlite_node_store.h); one over 64 KiB
+  // goes to the writer, as an append always does.
+  WriteHold* hold = PutAndHold(AppliesCommand, &answers, std::string(100 << 10, 'v'));
   ASSERT_TRUE(hold->AwaitHeld());
   // The Put is being applied. The timer's snapshot arrives mid-write: it must wait for the write,
   // not read the store under it (the store would refuse: a snapshot during a persist).

@@ -229,12 +229,14 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
         if (check.commit) commits.push_back(k);
         latest[storage::wal::PageNumber(frame)] = k;
       });
-  // Only frames before the last transaction: damage to it looks like a torn write, which
-  // the store cannot tell apart (storage/wal_frames.h). Nor can it when the commit frame
-  // just before it loses its commit mark or salts: that frame is damaged in its page only.
-  if (commits.size() < 2) return "";
-  const uint64_t frames = commits[commits.size() - 2] + 1;
-  const uint64_t page_only = commits[commits.size() - 2];
+  // Only frames before the last kMaxUnsyncedCommits transactions: damage to them looks like
+  // a torn write, which the store cannot tell apart (storage/wal_frames.h). Nor can it when
+  // the commit frame just before them loses its commit mark or salts: that frame is
+  // damaged in its page only.
+  constexpr uint64_t kTail = storage::wal::kMaxUnsyncedCommits;
+  if (commits.size() < kTail + 1) return "";
+  const uint64_t page_only = commits[commits.size() - kTail - 1];
+  const uint64_t frames = page_only + 1;
   // A running node reads a page from the newest frame that holds it, and checks that
   // frame's page against the header it wrote: damage it can meet is in such a page.
   std::vector<uint64_t> candidates;
@@ -253,7 +255,8 @@ std::string Simulation::DamageWal(SimNode* n, raft::Rng* rng, bool running) {
   n->disk->FlipBit(path, offset, bit);
   ++result_.damaged_wal_frames;
   return absl::StrCat(path, " frame ", frame, " byte ", offset, " bit ", bit, " (",
-                      candidates.size(), " candidate frames before the last transaction)");
+                      candidates.size(), " candidate frames before the last ", kTail,
+                      " transactions)");
 }
 
 std::string Simulation::DamageDatabase(SimNode* n, raft::Rng* rng) {
