@@ -611,6 +611,7 @@ absl::Status Store::Write(const std::function<absl::Status(WriteTxn*)>& fn, bool
   } else if (wrote) {
     // The commit's fsync covered the WAL, commits made without one included. A commit that
     // wrote nothing synced nothing: what an earlier one left unsynced stays so.
+    if (options_.sync) ++wal_syncs_;
     MarkSynced();
   }
   return absl::OkStatus();
@@ -631,6 +632,7 @@ absl::Status Store::SyncWalFile() {
       failed_ = std::string(s.message());
       return s;
     }
+    ++wal_syncs_;
   }
   MarkSynced();
   return absl::OkStatus();

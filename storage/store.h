@@ -173,6 +173,9 @@ class Store : public raft::Storage {
   absl::Status SyncWal();
   // Commits since the last fsync (each skipped its own).
   uint64_t unsynced_commits() const { return unsynced_commits_; }
+  // The WAL's fsyncs since Open (a synced commit that wrote, or a SyncWal that had work):
+  // what the benchmarks count writes per fsync by.
+  uint64_t wal_syncs() const { return wal_syncs_; }
 
   // State machine reads (committed state). Refused, like writes, after an I/O failure.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
@@ -270,6 +273,7 @@ class Store : public raft::Storage {
   raft::HardState durable_hard_state_;
   uint64_t durable_applied_index_ = 0;
   uint64_t unsynced_commits_ = 0;  // commits since the last fsync, each skipping its own
+  uint64_t wal_syncs_ = 0;
 };
 
 }  // namespace rb::storage

@@ -139,21 +139,28 @@ TEST(StoreTest, AtMostOneCommitSkipsItsFsyncBeforeTheNextSync) {
   auto put = [&](uint64_t index, bool sync) {
     return s->Write([index](WriteTxn* t) { return t->Put("k", absl::StrCat(index), index); }, sync);
   };
+  const uint64_t syncs = s->wal_syncs();
   ASSERT_TRUE(put(1, /*sync=*/false).ok());
   EXPECT_EQ(s->unsynced_commits(), 1u);
+  EXPECT_EQ(s->wal_syncs(), syncs);
   EXPECT_EQ(**s->Get("k"), "1");
   EXPECT_DEATH(put(2, /*sync=*/false).IgnoreError(), "unsynced");
   ASSERT_TRUE(put(2, /*sync=*/true).ok());
   EXPECT_EQ(s->unsynced_commits(), 0u);
+  EXPECT_EQ(s->wal_syncs(), syncs + 1);
   ASSERT_TRUE(put(3, /*sync=*/false).ok());
   ASSERT_TRUE(s->SyncWal().ok());
   EXPECT_EQ(s->unsynced_commits(), 0u);
+  EXPECT_EQ(s->wal_syncs(), syncs + 2);
+  ASSERT_TRUE(s->SyncWal().ok());  // nothing to sync
+  EXPECT_EQ(s->wal_syncs(), syncs + 2);
   ASSERT_TRUE(put(4, /*sync=*/false).ok());
   EXPECT_EQ(s->unsynced_commits(), 1u);
   // A synced commit that writes nothing syncs nothing (SQLite skips its fsync): the one
   // before stays unsynced. The simulator found a store that took it for durable.
   ASSERT_TRUE(s->Write([](WriteTxn*) { return absl::OkStatus(); }).ok());
   EXPECT_EQ(s->unsynced_commits(), 1u);
+  EXPECT_EQ(s->wal_syncs(), syncs + 2);
 }
 
 TEST(StoreTest, KeyValueOperations) {
