@@ -17,9 +17,9 @@
 // writes its WAL while it keeps stepping messages). Only a small Ready that only applies
 // and skips its fsync is written on the node's thread, which saves it two hand-offs. The
 // core reads its log from a LogCache kept in memory, which learns of each write only when
-// its completion runs on the node's thread. Everything else that reads the database (older log
-// entries, snapshots, client reads through Get and Scan, from any thread) shares one connection
-// under a mutex, and so may wait for a write in flight.
+// its completion runs on the node's thread. Everything else that reads the database
+// (older log entries, snapshots, client reads through Get and Scan, from any thread)
+// shares one connection under a mutex, and so may wait for a write in flight.
 #ifndef RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
 #define RAFTBADGER_NODE_SQLITE_NODE_STORE_H_
 
