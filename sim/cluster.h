@@ -338,6 +338,9 @@ class Simulation {
   bool TransferSnapshot(const raft::Message& m);
   // kill -9; with power_loss, the disk also loses, keeps or tears each unsynced write.
   void Crash(SimNode* n, bool power_loss = false);
+  // Adds what the result sums over every incarnation of every node (at a crash and at the
+  // end of the run).
+  void AddNodeCounters(const node::Node& node);
   // Flips a bit of a page of the node's database file that no WAL frame supersedes (a
   // superseded page is never read, so damaging it proves nothing). Returns what it did, or
   // "" if there was no such page. REQUIRES: the node is down.

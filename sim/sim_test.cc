@@ -84,6 +84,14 @@ std::pair<SimResult, SimResult> OffThenAlways(SimOptions o, SimOptions::Draw Sim
   return {std::move(off), RunSimulation(o)};
 }
 
+// Both runs of OffThenAlways passed, and only the second one's scenario names the setting.
+void ExpectBothPassAndOnlyOnNames(const SimResult& off, const SimResult& on, const char* name) {
+  ASSERT_TRUE(off.ok) << off.failure;
+  ASSERT_TRUE(on.ok) << on.failure;
+  EXPECT_EQ(off.scenario.find(name), std::string::npos);
+  EXPECT_NE(on.scenario.find(name), std::string::npos);
+}
+
 class SimTest : public ::testing::Test {
  protected:
   void SetUp() override { SetMinLogSeverity(LogSeverity::kError); }
@@ -153,10 +161,8 @@ TEST_F(SimTest, BatchedClientWritesAreProposedTogether) {
   SimOptions o = FaultFreeRun();
   o.clients = 8;
   const auto [alone, batched] = OffThenAlways(o, &SimOptions::batch_client_writes);
-  ASSERT_TRUE(alone.ok) << alone.failure;
-  ASSERT_TRUE(batched.ok) << batched.failure;
-  EXPECT_EQ(alone.scenario.find("client_batch="), std::string::npos);
-  EXPECT_NE(batched.scenario.find("client_batch="), std::string::npos);
+  ExpectBothPassAndOnlyOnNames(alone, batched, "client_batch=");
+  if (HasFatalFailure()) return;
   EXPECT_GT(batched.ops_completed, 100u);
   EXPECT_EQ(alone.writes_proposed_together, 0u);
   EXPECT_GT(batched.writes_proposed_together, 0u) << batched.scenario;
@@ -338,10 +344,8 @@ TEST_F(SimTest, FreshSeeds) {
 // says so in its scenario.
 TEST_F(SimTest, SkippingTheCommitBroadcastSendsFewerMessages) {
   const auto [with, without] = OffThenAlways(FaultFreeRun(), &SimOptions::skip_broadcast_commit);
-  ASSERT_TRUE(with.ok) << with.failure;
-  ASSERT_TRUE(without.ok) << without.failure;
-  EXPECT_EQ(with.scenario.find("skip_broadcast_commit"), std::string::npos);
-  EXPECT_NE(without.scenario.find("skip_broadcast_commit"), std::string::npos);
+  ExpectBothPassAndOnlyOnNames(with, without, "skip_broadcast_commit");
+  if (HasFatalFailure()) return;
   EXPECT_GT(with.ops_completed, 100u);
   EXPECT_GT(without.ops_completed, 100u);
   // Per completed operation, to be independent of how many the clients made.

@@ -225,7 +225,6 @@ void Simulation::StartNode(SimNode* n) {
     return;
   }
   n->node = *std::move(created);
-  n->client_batch_open = false;
   n->started_us = now_;
   // A node that restarts keeps away votes for an election timeout (it may have just
   // acknowledged a leader); a new one does not.
@@ -238,10 +237,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
     return absl::StrCat("node ", n->id, power_loss ? " loses power" : " crashes (kill -9)",
                         n->crash_armed ? " inside its I/O" : "");
   });
-  if (n->node != nullptr) {
-    result_.disk_full_stalls += n->node->counters().disk_full_stalls;
-    result_.writes_proposed_together += n->node->counters().writes_proposed_together;
-  }
+  if (n->node != nullptr) AddNodeCounters(*n->node);
   n->node.reset();  // volatile state gone; pending client callbacks are never called
   n->client_batch_open = false;
   n->conf_split_index = 0;
@@ -283,6 +279,11 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
       Trace(20, n->id, 0, 0, [&] { return absl::StrCat("node ", n->id, " disk damaged: ", what); });
     }
   }
+}
+
+void Simulation::AddNodeCounters(const node::Node& node) {
+  result_.disk_full_stalls += node.counters().disk_full_stalls;
+  result_.writes_proposed_together += node.counters().writes_proposed_together;
 }
 
 void Simulation::ChargeReadLatency() {
@@ -981,9 +982,7 @@ SimResult Simulation::Run() {
   result_.virtual_us = now_;
   result_.fault_replay_mismatches = faults_.mismatches();
   for (auto& [id, n] : nodes_) {
-    if (n.node == nullptr) continue;
-    result_.disk_full_stalls += n.node->counters().disk_full_stalls;
-    result_.writes_proposed_together += n.node->counters().writes_proposed_together;
+    if (n.node != nullptr) AddNodeCounters(*n.node);
   }
   result_.stale_reads_unchecked += stale_reads_.size();
   if (!failed_) {
