@@ -120,6 +120,7 @@ MemoryNodeStore::MemoryNodeStore(const raft::ConfState& initial, Scheduler sched
 }
 
 void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
+                              std::function<void()> on_durable,
                               std::function<void(absl::Status)> done) {
   // Copy what must become durable now: the caller may reuse the Ready.
   struct Write {
@@ -129,7 +130,8 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
   };
   auto write = std::make_shared<Write>(Write{rd.hard_state, rd.entries, rd.snapshot});
   const uint64_t incarnation = incarnation_;
-  auto complete = [this, write, incarnation, apply = std::move(apply), done = std::move(done)]() {
+  auto complete = [this, write, incarnation, apply = std::move(apply),
+                   on_durable = std::move(on_durable), done = std::move(done)]() {
     if (incarnation != incarnation_) return;  // the process crashed meanwhile: lost
     if (disk_full_) {
       done(absl::ResourceExhaustedError("simulated disk is full"));
@@ -155,6 +157,7 @@ void MemoryNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
     if (s.ok()) s = log_.Append(write->entries);
     if (s.ok() && write->hard_state) log_.SetHardState(*write->hard_state);
     if (s.ok() && apply) s = RunTxn(apply);
+    if (s.ok() && on_durable) on_durable();
     done(s);
   };
   if (scheduler_) {

@@ -24,7 +24,7 @@ class MemoryNodeStore : public NodeStore {
   explicit MemoryNodeStore(const raft::ConfState& initial, Scheduler scheduler = nullptr);
 
   const raft::Storage& raft_storage() const override { return view_; }
-  void Persist(const raft::Ready& rd, ApplyFn apply,
+  void Persist(const raft::Ready& rd, ApplyFn apply, std::function<void()> on_durable,
                std::function<void(absl::Status)> done) override;
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;

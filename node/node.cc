@@ -496,8 +496,33 @@ void Node::StartPersist() {
   if (!ready_.committed_entries.empty()) {
     apply = [this](KvTxn* txn) { return ApplyCommittedIn(txn); };
   }
-  store_->Persist(ready_, std::move(apply),
+  std::function<void()> on_durable;
+  if (MaySendWhenDurable()) on_durable = [this] { SendWhenDurable(); };
+  store_->Persist(ready_, std::move(apply), std::move(on_durable),
                   [this](absl::Status s) { HandlePersisted(std::move(s)); });
+}
+
+bool Node::MaySendWhenDurable() const {
+  // Only messages whose sending changes nothing in the node: a snapshot's report and a
+  // transfer's hold on the lease belong to the node's thread. All or none, so that the
+  // messages keep their order.
+  if (ready_.messages.empty()) return false;
+  for (const raft::Message& m : ready_.messages) {
+    if (m.type == raft::MessageType::kSnap || m.type == raft::MessageType::kTimeoutNow) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Node::SendWhenDurable() {
+  // Perhaps on the store's writer thread: it touches only the transport and ready_'s
+  // messages, which the node's thread leaves alone until the persist completes.
+  for (raft::Message& m : ready_.messages) {
+    if (hooks_.on_send) hooks_.on_send(m);
+    transport_->Send(std::move(m));
+  }
+  ready_.messages.clear();
 }
 
 void Node::HandlePersisted(absl::Status status) {

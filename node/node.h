@@ -40,7 +40,10 @@ namespace rb::node {
 class Transport {
  public:
   virtual ~Transport() = default;
-  // Sends to m.to. Best effort: the network may lose it; Raft retries.
+  // Sends to m.to. Best effort: the network may lose it; Raft retries. Called from the
+  // node's thread, and from the store's writer thread if it has one (a Ready's answers
+  // leave the moment its write is durable: NodeStore::Persist's on_durable), never from
+  // two at once.
   virtual void Send(raft::Message m) = 0;
   // True if the transport reports each MsgSnap's fate through Node::ReportSnapshot once the
   // receiver has (or failed to get) the whole snapshot. False: the node assumes success at
@@ -102,7 +105,8 @@ using ReadCallback = std::function<void(absl::StatusOr<std::optional<std::string
 
 // Observation points for the simulator's checkers.
 struct NodeHooks {
-  // Every message as it leaves the node.
+  // Every message as it leaves the node (on the store's writer thread, if it has one, for
+  // what the node sends once a write is durable).
   std::function<void(const raft::Message&)> on_send;
   // Every committed entry as it is applied.
   std::function<void(const raft::Entry&)> on_apply;
@@ -237,6 +241,11 @@ class Node {
   bool FromRemovedMember(const raft::Message& m);
   // Hands ready_ to the store (again, after a full disk).
   void StartPersist();
+  // Whether ready_'s held messages may go out from the store the moment its write is
+  // durable (NodeStore::Persist's on_durable), rather than from HandlePersisted.
+  bool MaySendWhenDurable() const;
+  // Sends ready_'s held messages. Runs where the store's on_durable does.
+  void SendWhenDurable();
   // Why this node cannot propose a write now (failed, not a member, not the leader, disk
   // full or low), or OK.
   absl::Status WriteRefusal() const;

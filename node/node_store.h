@@ -95,7 +95,14 @@ class NodeStore {
   //
   // done gets ResourceExhausted only when the disk had no room and none of the write took
   // effect: the node may then hand the same Ready (and apply) to Persist again.
-  virtual void Persist(const raft::Ready& rd, ApplyFn apply,
+  //
+  // If on_durable is set, it runs once the write has succeeded, as durable as done would
+  // find it, and before done: on the writer's thread, if the store has one, the moment its
+  // transaction ends. What waited for the write (a follower's answer to an append) can then
+  // leave without first waiting for the node's thread to wake. It runs at most once per
+  // persist, never for a write that failed, and must touch nothing the node's thread does
+  // meanwhile.
+  virtual void Persist(const raft::Ready& rd, ApplyFn apply, std::function<void()> on_durable,
                        std::function<void(absl::Status)> done) = 0;
   // Runs fn in one atomic transaction over the state machine, outside any Ready.
   virtual absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) = 0;

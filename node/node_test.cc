@@ -138,6 +138,38 @@ TEST(NodeTest, MessagesLeaveOnlyAfterThePersistCompletes) {
   EXPECT_EQ(net.store(1).durable_hard_state().vote, 1u);
 }
 
+// The in-memory model's side of NodeStore::Persist's on_durable: when the write takes
+// effect, just before done; never for a write that did not (a full disk).
+TEST(NodeTest, TheMemoryStoreRunsOnDurableJustBeforeDoneAndOnlyForAWriteThatTookEffect) {
+  std::deque<std::function<void()>> disk;
+  raft::ConfState solo;
+  solo.voters = {1};
+  MemoryNodeStore store(solo, [&](std::function<void()> w) { disk.push_back(std::move(w)); });
+  std::vector<std::string> events;
+  raft::Ready rd;
+  rd.hard_state = raft::HardState{1, 1, 0};
+  rd.must_sync = true;
+  auto persist = [&] {
+    store.Persist(
+        rd, nullptr,
+        [&] { events.push_back(absl::StrCat("durable, term ", store.durable_hard_state().term)); },
+        [&](absl::Status s) {
+          events.push_back(absl::StrCat("done ", absl::StatusCodeToString(s.code())));
+        });
+    EXPECT_TRUE(events.empty()) << "before the disk ran the write";
+    ASSERT_EQ(disk.size(), 1u);
+    disk.front()();
+    disk.pop_front();
+  };
+  store.set_disk_full(true);
+  persist();
+  EXPECT_EQ(events, std::vector<std::string>{"done RESOURCE_EXHAUSTED"});
+  events.clear();
+  store.set_disk_full(false);
+  persist();
+  EXPECT_EQ(events, (std::vector<std::string>{"durable, term 1", "done OK"}));
+}
+
 TEST(NodeTest, LeaderAppendsLeaveWhileItsOwnWriteIsInFlight) {
   Network net(3, /*async_disk=*/true);
   ASSERT_EQ(net.ElectLeader(1), 1u);
@@ -160,11 +192,11 @@ TEST(NodeTest, LeaderAppendsLeaveWhileItsOwnWriteIsInFlight) {
 class CountingStore : public MemoryNodeStore {
  public:
   using MemoryNodeStore::MemoryNodeStore;
-  void Persist(const raft::Ready& rd, ApplyFn apply,
+  void Persist(const raft::Ready& rd, ApplyFn apply, std::function<void()> on_durable,
                std::function<void(absl::Status)> done) override {
     ++persists;
     applies_inside += apply != nullptr;
-    MemoryNodeStore::Persist(rd, std::move(apply), std::move(done));
+    MemoryNodeStore::Persist(rd, std::move(apply), std::move(on_durable), std::move(done));
   }
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override {
     ++separate_applies;

@@ -172,6 +172,7 @@ absl::Status SqliteNodeStore::WriteReady(const raft::Ready& rd, const ApplyFn& a
 }
 
 bool SqliteNodeStore::PersistInline(const raft::Ready& rd, const ApplyFn& apply,
+                                    const std::function<void()>& on_durable,
                                     const std::function<void(absl::Status)>& done) {
   if (!rd.entries.empty() || rd.snapshot != nullptr) return false;
   uint64_t apply_bytes = 0;
@@ -184,11 +185,13 @@ bool SqliteNodeStore::PersistInline(const raft::Ready& rd, const ApplyFn& apply,
     status = WriteReady(rd, apply, /*sync=*/false);
   }
   // No entries and no snapshot: nothing for the cache.
+  if (status.ok() && on_durable) on_durable();
   done(status);
   return true;
 }
 
 void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
+                              std::function<void()> on_durable,
                               std::function<void(absl::Status)> done) {
   RB_CHECK(!persist_in_flight_, "a second persist while one is in flight");
   // A Ready that writes nothing (only messages and read states, as every ReadIndex round
@@ -198,22 +201,32 @@ void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
   // simulator's runs (which have none) are unchanged.
   if (writer_ && rd.snapshot == nullptr && rd.entries.empty() && !rd.hard_state && !apply &&
       !write_hook_) {
+    if (on_durable) on_durable();
     done(absl::OkStatus());
     return;
   }
   // A small Ready that only applies commits without an fsync in tens of microseconds: on
   // the node's thread, it saves a lone write two hand-offs (to the writer and back).
-  if (writer_ && PersistInline(rd, apply, done)) return;
+  if (writer_ && PersistInline(rd, apply, on_durable, done)) return;
   persist_in_flight_ = true;
   // rd stays untouched until done has run (the node's contract with its store).
-  auto job = [this, &rd, apply = std::move(apply), done = std::move(done)]() mutable {
+  auto job = [this, &rd, apply = std::move(apply), on_durable = std::move(on_durable),
+              done = std::move(done)]() mutable {
     absl::Status status;
     {
       absl::MutexLock lock(&mu_);
       status = WriteReady(rd, apply, /*sync=*/!MaySkipFsync(rd, apply != nullptr));
     }
+    // On the writer's thread, the write ends here: what waited for it goes now, a hand-off
+    // sooner than the completion. Without a writer it waits for the completion, which the
+    // simulator's scheduler delays by the disk's latency.
+    if (writer_ && status.ok() && on_durable) {
+      on_durable();
+      on_durable = nullptr;
+    }
     // Completes the persist, on the node's thread (through the scheduler).
-    auto complete = [this, &rd, status, done = std::move(done)]() {
+    auto complete = [this, &rd, status, on_durable = std::move(on_durable),
+                     done = std::move(done)]() {
       persist_in_flight_ = false;
       if (status.ok()) {
         // Durable now: the core may forget these entries, so the cache must have them.
@@ -221,6 +234,7 @@ void SqliteNodeStore::Persist(const raft::Ready& rd, ApplyFn apply,
           cache_->ApplySnapshot(rd.snapshot->metadata.index, rd.snapshot->metadata.term);
         }
         cache_->Append(rd.entries);
+        if (on_durable) on_durable();
       }
       done(status);
     };

@@ -58,7 +58,7 @@ class SqliteNodeStore : public NodeStore {
   void SetThreads(Scheduler scheduler, Writer writer);
 
   const raft::Storage& raft_storage() const override { return *cache_; }
-  void Persist(const raft::Ready& rd, ApplyFn apply,
+  void Persist(const raft::Ready& rd, ApplyFn apply, std::function<void()> on_durable,
                std::function<void(absl::Status)> done) override;
   absl::Status Apply(const std::function<absl::Status(KvTxn*)>& fn) override;
   // Thread-safe.
@@ -116,6 +116,7 @@ class SqliteNodeStore : public NodeStore {
   // Writes and completes a small Ready that may skip its fsync on the calling thread; false
   // (doing nothing) for any other Ready.
   bool PersistInline(const raft::Ready& rd, const ApplyFn& apply,
+                     const std::function<void()>& on_durable,
                      const std::function<void(absl::Status)>& done);
   // Discards the log before index - keep_entries, if that is past its start.
   absl::Status CompactLocked(uint64_t index, uint64_t keep_entries)

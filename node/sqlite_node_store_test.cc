@@ -98,11 +98,11 @@ TEST(SqliteNodeStoreTest, SingleNodeWritesReadsAndRestarts) {
 // A store over a fresh directory whose writer thread and scheduler are queues that the
 // test runs by hand.
 struct HandDrivenStore {
-  HandDrivenStore() {
+  explicit HandDrivenStore(const raft::ConfState& bootstrap = Solo()) {
     storage::StoreOptions options;
     options.dir = storage::MakeTempDir();
     store = *SqliteNodeStore::Open(
-        options, Solo(), [this](std::function<void()> c) { completed.push_back(std::move(c)); },
+        options, bootstrap, [this](std::function<void()> c) { completed.push_back(std::move(c)); },
         [this](std::function<void()> job) { jobs.push_back(std::move(job)); });
   }
   std::deque<std::function<void()>> jobs;       // the writer's queue
@@ -122,7 +122,7 @@ TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
   empty.messages.emplace_back();
   empty.read_states.push_back(raft::ReadState{3, "ctx"});
   int done = 0;
-  store->Persist(empty, nullptr, [&](absl::Status s) {
+  store->Persist(empty, nullptr, nullptr, [&](absl::Status s) {
     EXPECT_TRUE(s.ok()) << s;
     ++done;
   });
@@ -132,7 +132,7 @@ TEST(SqliteNodeStoreTest, AReadyThatWritesNothingIsNotHandedToTheWriter) {
   raft::Ready vote;
   vote.hard_state = raft::HardState{1, 1, 0};
   vote.must_sync = true;
-  store->Persist(vote, nullptr, [&](absl::Status s) {
+  store->Persist(vote, nullptr, nullptr, [&](absl::Status s) {
     EXPECT_TRUE(s.ok()) << s;
     ++done;
   });
@@ -177,14 +177,14 @@ TEST(SqliteNodeStoreTest, ASmallApplyOnlyReadyIsWrittenOnTheNodesThread) {
           RETURN_IF_ERROR(t->Put(absl::StrCat("k", index), std::string(value_bytes, 'v'), index));
           return t->SetApplied(index, Solo());
         },
-        count);
+        nullptr, count);
   };
   auto append = [&](uint64_t index) {
     raft::Ready& rd = readies.emplace_back();
     rd.entries = {raft::Entry{1, index, raft::EntryType::kNormal, std::string(70 << 10, 'v')}};
     rd.hard_state = raft::HardState{1, 1, index - 1};
     rd.must_sync = true;
-    store->Persist(rd, nullptr, count);
+    store->Persist(rd, nullptr, nullptr, count);
     run_writer();
   };
 
@@ -211,6 +211,132 @@ TEST(SqliteNodeStoreTest, ASmallApplyOnlyReadyIsWrittenOnTheNodesThread) {
   // A read syncs it before showing it.
   EXPECT_EQ(**store->Get("k2"), std::string(70 << 10, 'v'));
   EXPECT_EQ(store->store().unsynced_commits(), 0u);
+}
+
+// With a writer thread, on_durable runs on it the moment the write is durable, before the
+// completion is handed to the node's thread; never for a write that failed. Without one
+// (or with no write to wait for), just before done.
+TEST(SqliteNodeStoreTest, OnDurableRunsOnTheWriterOnceTheWriteIsDurable) {
+  HandDrivenStore hand;
+  std::vector<std::string> events;
+  const uint64_t syncs_before = hand.store->store().wal_syncs();
+  auto durable = [&] {
+    const storage::Store& db = hand.store->store();
+    events.push_back(absl::StrCat("durable after ", db.wal_syncs() - syncs_before, " fsync(s), ",
+                                  db.unsynced_commits(), " unsynced"));
+  };
+  auto done = [&](absl::Status s) { events.push_back(absl::StrCat("done ", s.ToString())); };
+
+  raft::Ready append;
+  append.entries = {raft::Entry{1, 1, raft::EntryType::kNormal, "put"}};
+  append.hard_state = raft::HardState{1, 1, 0};
+  append.must_sync = true;
+  hand.store->Persist(append, nullptr, durable, done);
+  EXPECT_TRUE(events.empty()) << "on_durable ran before the write";
+  ASSERT_EQ(hand.jobs.size(), 1u);
+  hand.jobs.front()();
+  hand.jobs.pop_front();
+  EXPECT_EQ(events, std::vector<std::string>{"durable after 1 fsync(s), 0 unsynced"});
+  ASSERT_EQ(hand.completed.size(), 1u);
+  hand.completed.front()();
+  hand.completed.pop_front();
+  EXPECT_EQ(events, (std::vector<std::string>{"durable after 1 fsync(s), 0 unsynced", "done OK"}));
+
+  // A small Ready that only applies is written on the node's thread and left unsynced (it
+  // need not be durable: NodeStore::Persist): on_durable, then done, at once.
+  events.clear();
+  raft::Ready apply_only;
+  apply_only.hard_state = raft::HardState{1, 1, 1};
+  apply_only.committed_entries = append.entries;
+  hand.store->Persist(
+      apply_only,
+      [](KvTxn* t) -> absl::Status {
+        RETURN_IF_ERROR(t->Put("k", "v", 1));
+        return t->SetApplied(1, Solo());
+      },
+      durable, done);
+  EXPECT_TRUE(hand.jobs.empty());
+  EXPECT_EQ(events, (std::vector<std::string>{"durable after 1 fsync(s), 1 unsynced", "done OK"}));
+
+  // A write that fails: done hears it, on_durable never runs.
+  events.clear();
+  raft::Ready fails;
+  fails.hard_state = raft::HardState{1, 1, 2};
+  fails.entries = {raft::Entry{1, 2, raft::EntryType::kNormal, "put"}};
+  fails.committed_entries = fails.entries;
+  fails.must_sync = true;
+  hand.store->Persist(
+      fails, [](KvTxn*) { return absl::InternalError("apply failed"); }, durable, done);
+  ASSERT_EQ(hand.jobs.size(), 1u);
+  hand.jobs.front()();
+  ASSERT_EQ(hand.completed.size(), 1u);
+  hand.completed.front()();
+  EXPECT_EQ(events, std::vector<std::string>{"done INTERNAL: apply failed"});
+
+  // A Ready that writes nothing completes at once: on_durable first.
+  events.clear();
+  hand.jobs.clear();
+  hand.completed.clear();
+  raft::Ready nothing;
+  nothing.messages.emplace_back();
+  hand.store->Persist(nothing, nullptr, durable, done);
+  EXPECT_EQ(events, (std::vector<std::string>{"durable after 1 fsync(s), 1 unsynced", "done OK"}));
+
+  // Without a writer, when the completion runs (the simulator's disk latency is in it).
+  events.clear();
+  std::deque<std::function<void()>> completions;
+  storage::StoreOptions options;
+  options.dir = storage::MakeTempDir();
+  auto unthreaded = *SqliteNodeStore::Open(
+      options, Solo(), [&](std::function<void()> c) { completions.push_back(std::move(c)); });
+  auto durable_unthreaded = [&] { events.push_back("durable"); };
+  unthreaded->Persist(append, nullptr, durable_unthreaded, done);
+  EXPECT_TRUE(events.empty()) << "on_durable ran before the completion";
+  ASSERT_EQ(completions.size(), 1u);
+  completions.front()();
+  EXPECT_EQ(events, (std::vector<std::string>{"durable", "done OK"}));
+}
+
+// Records what a node sends.
+class Recorder : public Transport {
+ public:
+  void Send(raft::Message m) override { sent.push_back(std::move(m)); }
+  std::vector<raft::Message> sent;
+};
+
+// A follower's answer to an append leaves from the writer's thread as soon as the entries
+// are durable, without waiting for the node's thread to run the completion; and only once.
+TEST(SqliteNodeStoreTest, AFollowersAnswerLeavesWhenItsWriteIsDurable) {
+  raft::ConfState three;
+  three.voters = {1, 2, 3};
+  HandDrivenStore hand(three);
+  Recorder transport;
+  NodeOptions options;
+  options.raft.id = 2;
+  auto node = *Node::Create(options, hand.store.get(), &transport);
+
+  raft::Message app;
+  app.type = raft::MessageType::kApp;
+  app.from = 1;
+  app.to = 2;
+  app.term = 1;
+  app.entries.push_back(raft::Entry{1, 1, raft::EntryType::kNormal, "put"});
+  node->Receive(app);
+  ASSERT_EQ(hand.jobs.size(), 1u) << "the entries did not go to the writer";
+  EXPECT_TRUE(transport.sent.empty()) << "answered before the entries were written";
+  hand.jobs.front()();
+  hand.jobs.pop_front();
+  ASSERT_EQ(transport.sent.size(), 1u) << "the answer waited for the node's thread";
+  EXPECT_EQ(transport.sent[0].type, raft::MessageType::kAppResp);
+  EXPECT_EQ(transport.sent[0].to, 1u);
+  EXPECT_EQ(transport.sent[0].index, 1u);
+  EXPECT_FALSE(transport.sent[0].reject);
+  EXPECT_EQ(hand.store->store().unsynced_commits(), 0u);
+  ASSERT_EQ(hand.completed.size(), 1u);
+  hand.completed.front()();
+  hand.completed.pop_front();
+  EXPECT_EQ(transport.sent.size(), 1u) << "the answer went twice";
+  EXPECT_EQ(*hand.store->raft_storage().LastIndex(), 1u);
 }
 
 // The state machine is durable in the database: compacting the log takes no snapshot (a

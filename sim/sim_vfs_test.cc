@@ -219,7 +219,7 @@ TEST(SimVfsTest, AReadyThatOnlyAppliesSkipsItsFsync) {
     rd.hard_state = raft::HardState{1, 1, index - 1};
     rd.must_sync = true;
     const uint64_t before = vfs.syncs();
-    store.Persist(rd, nullptr, count);
+    store.Persist(rd, nullptr, nullptr, count);
     EXPECT_GT(syncs_at_completion, before) << "entries completed before their fsync";
     run_completions();
   };
@@ -233,7 +233,7 @@ TEST(SimVfsTest, AReadyThatOnlyAppliesSkipsItsFsync) {
           RETURN_IF_ERROR(t->Put("k", value, index));
           return t->SetApplied(index, conf);
         },
-        count);
+        nullptr, count);
     run_completions();
   };
   const uint64_t first = *store.raft_storage().LastIndex() + 1;
@@ -270,7 +270,7 @@ TEST(SimVfsTest, AReadyThatOnlyAppliesSkipsItsFsync) {
   raft::Ready commit_only;
   commit_only.hard_state = raft::HardState{2, 1, first + 2};
   before = vfs.syncs();
-  store.Persist(commit_only, nullptr, count);
+  store.Persist(commit_only, nullptr, nullptr, count);
   EXPECT_GT(syncs_at_completion, before) << "a second unsynced commit in a row";
   run_completions();
   EXPECT_EQ(store.store().unsynced_commits(), 0u);
@@ -282,7 +282,7 @@ TEST(SimVfsTest, AReadyThatOnlyAppliesSkipsItsFsync) {
   raft::Ready nothing;
   nothing.read_states.push_back(raft::ReadState{first, "ctx"});
   before = vfs.syncs();
-  store.Persist(nothing, nullptr, count);
+  store.Persist(nothing, nullptr, nullptr, count);
   EXPECT_EQ(vfs.syncs(), before) << "an empty Ready was synced";
   run_completions();
   EXPECT_EQ(done, 8);
