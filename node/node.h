@@ -9,7 +9,9 @@
 //      (one fsync), which may finish later (the simulator models disk latency; a crash
 //      before it finishes loses it); per-client sessions suppress duplicates;
 //   3. only then send the rest (a vote or an append acknowledgment promises that something
-//      is on disk), and answer the clients whose writes were applied;
+//      is on disk): from the store's writer thread the moment the write is durable, if it
+//      has one (NodeStore::Persist's on_durable), a thread hand-off sooner than the
+//      completion; and answer the clients whose writes were applied;
 //   4. serve linearizable reads whose read index has been applied.
 //
 // The node reads no clock and starts no thread: the driver calls Tick() at its tick
