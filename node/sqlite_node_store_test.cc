@@ -214,8 +214,8 @@ TEST(SqliteNodeStoreTest, ASmallApplyOnlyReadyIsWrittenOnTheNodesThread) {
 }
 
 // With a writer thread, on_durable runs on it the moment the write is durable, before the
-// completion is handed to the node's thread; never for a write that failed. Without one
-// (or with no write to wait for), just before done.
+// completion is handed to the node's thread; never for a write that failed. With no write
+// to wait for (nothing to write, or a small apply on the node's thread), just before done.
 TEST(SqliteNodeStoreTest, OnDurableRunsOnTheWriterOnceTheWriteIsDurable) {
   HandDrivenStore hand;
   std::vector<std::string> events;
@@ -281,16 +281,24 @@ TEST(SqliteNodeStoreTest, OnDurableRunsOnTheWriterOnceTheWriteIsDurable) {
   nothing.messages.emplace_back();
   hand.store->Persist(nothing, nullptr, durable, done);
   EXPECT_EQ(events, (std::vector<std::string>{"durable after 1 fsync(s), 1 unsynced", "done OK"}));
+}
 
-  // Without a writer, when the completion runs (the simulator's disk latency is in it).
-  events.clear();
+// Without a writer, on_durable waits for the completion (the simulator's scheduler delays
+// it by the disk's latency), and runs just before done.
+TEST(SqliteNodeStoreTest, WithoutAWriterOnDurableRunsWithTheCompletion) {
+  std::vector<std::string> events;
   std::deque<std::function<void()>> completions;
   storage::StoreOptions options;
   options.dir = storage::MakeTempDir();
-  auto unthreaded = *SqliteNodeStore::Open(
+  auto store = *SqliteNodeStore::Open(
       options, Solo(), [&](std::function<void()> c) { completions.push_back(std::move(c)); });
-  auto durable_unthreaded = [&] { events.push_back("durable"); };
-  unthreaded->Persist(append, nullptr, durable_unthreaded, done);
+  raft::Ready append;
+  append.entries = {raft::Entry{1, 1, raft::EntryType::kNormal, "put"}};
+  append.hard_state = raft::HardState{1, 1, 0};
+  append.must_sync = true;
+  store->Persist(
+      append, nullptr, [&] { events.push_back("durable"); },
+      [&](absl::Status s) { events.push_back(absl::StrCat("done ", s.ToString())); });
   EXPECT_TRUE(events.empty()) << "on_durable ran before the completion";
   ASSERT_EQ(completions.size(), 1u);
   completions.front()();
