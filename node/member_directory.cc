@@ -46,9 +46,15 @@ absl::Status RecordMemberChange(KvTxn* txn, const raft::ConfChange& cc, uint64_t
   return txn->Put(MemberRowKey(described.node_id), cc.context, index);
 }
 
-absl::StatusOr<bool> WasRemoved(const NodeStore& store, uint64_t id) {
+absl::StatusOr<uint64_t> RemovedAt(const NodeStore& store, uint64_t id) {
   ASSIGN_OR_RETURN(std::optional<std::string> row, store.Get(RemovedRowKey(id)));
-  return row.has_value();
+  if (!row.has_value()) return 0;
+  uint64_t index = 0;
+  if (!absl::SimpleAtoi(*row, &index) || index == 0) {
+    return absl::DataLossError(
+        absl::StrCat("the tombstone of node ", id, " holds no log index: \"", *row, "\""));
+  }
+  return index;
 }
 
 }  // namespace rb::node

@@ -36,9 +36,10 @@ std::string RemovedRowKey(uint64_t id);
 // row, if it is added. A change without context leaves member rows as they are.
 absl::Status RecordMemberChange(KvTxn* txn, const raft::ConfChange& cc, uint64_t index);
 
-// Whether the state machine holds a tombstone for `id`: it was removed, and not added
-// again as of the applied index.
-absl::StatusOr<bool> WasRemoved(const NodeStore& store, uint64_t id);
+// The log index of `id`'s removal, if the state machine holds its tombstone (it was
+// removed, and not added again as of the applied index); 0 if it holds none. DataLoss for
+// a tombstone that does not hold an index (only RecordMemberChange writes them).
+absl::StatusOr<uint64_t> RemovedAt(const NodeStore& store, uint64_t id);
 
 }  // namespace rb::node
 

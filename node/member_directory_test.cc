@@ -42,14 +42,14 @@ TEST_F(MemberDirectoryTest, AddRecordsTheContextAndRemoveDeletesIt) {
 
 TEST_F(MemberDirectoryTest, ARemovalLeavesATombstoneUntilTheNodeIsAddedAgain) {
   Record(Change(raft::ConfChangeType::kAddNode, 7, "replica4 localhost:1234"), 5);
-  EXPECT_FALSE(*WasRemoved(store_, 7));
+  EXPECT_EQ(*RemovedAt(store_, 7), 0u);
   Record(Change(raft::ConfChangeType::kRemoveNode, 7, ""), 9);
-  EXPECT_TRUE(*WasRemoved(store_, 7));
-  EXPECT_FALSE(*WasRemoved(store_, 8));
+  EXPECT_EQ(*RemovedAt(store_, 7), 9u);
+  EXPECT_EQ(*RemovedAt(store_, 8), 0u);
   EXPECT_FALSE(ValidateKey(RemovedRowKey(7)).ok()) << "clients must not write tombstones";
   // Wiped and joining again under the same name (the same id).
   Record(Change(raft::ConfChangeType::kAddLearnerNode, 7, "replica4 localhost:1234"), 12);
-  EXPECT_FALSE(*WasRemoved(store_, 7));
+  EXPECT_EQ(*RemovedAt(store_, 7), 0u);
   EXPECT_EQ(Row(7), "replica4 localhost:1234");
 }
 

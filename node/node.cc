@@ -17,6 +17,10 @@ namespace rb::node {
 
 namespace kvpb = raftbadger::kvpb;
 
+// How much of its unconfirmed log tail a node reads to judge a peer's word that it was
+// removed (Node::MissedItsRemovalAt).
+constexpr uint64_t kMaxRemovalScanBytes = 8 << 20;
+
 Node::Node(const NodeOptions& options, NodeStore* store, Transport* transport, NodeHooks hooks)
     : id_(options.raft.id),
       options_(options),
@@ -93,29 +97,35 @@ bool Node::FromRemovedMember(const raft::Message& m) {
     return false;
   }
   if (raw_->raft().tracker().progress.count(m.from) > 0) return false;
-  // A campaign whose log holds all of ours passes too: it knows every change we know,
-  // perhaps also the id's addition again, which this node has yet to apply. Refusing it
-  // could leave the cluster without a leader for good, if that candidate needs our vote
-  // (found by the simulator: seed 9200020896 --voters=2, a joint configuration whose
-  // other side only the re-added node could lead). A removed node's own log stops
-  // growing at its removal, so its campaigns soon fail this test.
-  if ((m.type == raft::MessageType::kVote || m.type == raft::MessageType::kPreVote) &&
-      raw_->raft().log().IsUpToDate(m.index, m.log_term)) {
-    return false;
-  }
   // Asked of the state machine once per id and applied index: a removed node that keeps
   // sending costs no read per message.
   const uint64_t applied = store_->applied_index();
   auto cached = removed_cache_.find(m.from);
   if (cached == removed_cache_.end() || cached->second.first != applied) {
-    const absl::StatusOr<bool> removed = WasRemoved(*store_, m.from);
-    if (!removed.ok()) return false;                          // unknown: the core decides as ever
+    const absl::StatusOr<uint64_t> removed_at = RemovedAt(*store_, m.from);
+    if (!removed_at.ok()) return false;                       // unknown: the core decides as ever
     if (removed_cache_.size() >= 64) removed_cache_.clear();  // bounded: a few ids at most
-    cached = removed_cache_.insert_or_assign(m.from, std::make_pair(applied, *removed)).first;
+    cached = removed_cache_.insert_or_assign(m.from, std::make_pair(applied, *removed_at)).first;
   }
-  if (!cached->second.second) return false;
-  // A node that missed its own removal times out and campaigns again and again; its
-  // campaigns (with ever higher terms) and its answers are what could disturb the members.
+  const uint64_t removed_at = cached->second.second;
+  if (removed_at == 0) return false;
+  // A node that missed its own removal may never learn of it otherwise: the leader stopped
+  // replicating to it once the removal was applied, perhaps before it had the entry (a
+  // node that lagged) or knew it committed. Told either way; it judges what the word is
+  // worth (Node::MissedItsRemovalAt).
+  transport_->TellRemoved(m.from, removed_at);
+  // A campaign whose log holds all of ours passes: it knows every change we know, perhaps
+  // also the id's addition again, which this node has yet to apply. Refusing it could
+  // leave the cluster without a leader for good, if that candidate needs our vote (found
+  // by the simulator: seed 9200020896 --voters=2, a joint configuration whose other side
+  // only the re-added node could lead). A removed node's own log stops growing at its
+  // removal, so its campaigns soon fail this test.
+  if ((m.type == raft::MessageType::kVote || m.type == raft::MessageType::kPreVote) &&
+      raw_->raft().log().IsUpToDate(m.index, m.log_term)) {
+    return false;
+  }
+  // Its campaigns (with ever higher terms) and its answers are what could disturb the
+  // members.
   ++counters_.removed_member_messages;
   // Bounded: a few ids are ever removed; past the bound they are only counted.
   if (removed_senders_logged_.size() < 64 && removed_senders_logged_.insert(m.from).second) {
@@ -123,6 +133,37 @@ bool Node::FromRemovedMember(const raft::Message& m) {
                     << ", which was removed from the cluster (logged once)";
   }
   return true;
+}
+
+bool Node::MissedItsRemovalAt(uint64_t removed_at_index) const {
+  if (!failure_.ok() || !is_member()) return false;
+  const raft::RaftLog& log = raw_->raft().log();
+  // A committed entry there it has applied: it stopped, or a later entry added it again.
+  if (removed_at_index <= log.committed()) return false;
+  if (log.LastIndex() < removed_at_index) return true;
+  // It holds entries from there on, but never learned they were committed (the leader
+  // stopped replicating to it first): believed if its own entry there removes it too and
+  // none after adds it again. Bounded: a tail too long to read is not believed.
+  std::vector<raft::Entry> tail;
+  if (!log.EntriesFrom(removed_at_index, kMaxRemovalScanBytes, &tail).ok() || tail.empty() ||
+      tail.back().index != log.LastIndex()) {
+    return false;
+  }
+  bool removed = false;
+  for (const raft::Entry& e : tail) {
+    if (e.type != raft::EntryType::kConfChange) continue;
+    const absl::StatusOr<raft::ConfChange> cc = raft::DecodeConfChange(e.data);
+    if (!cc.ok()) return false;
+    for (const raft::ConfChangeSingle& c : cc->changes) {
+      if (c.node_id != id_) continue;
+      if (e.index == removed_at_index && c.type == raft::ConfChangeType::kRemoveNode) {
+        removed = true;
+      } else if (c.type != raft::ConfChangeType::kRemoveNode) {
+        return false;  // added again after
+      }
+    }
+  }
+  return removed;
 }
 
 void Node::Write(kvpb::Command cmd, WriteCallback answer) {

@@ -51,6 +51,11 @@ class Transport {
   // receiver has (or failed to get) the whole snapshot. False: the node assumes success at
   // once, and a lost snapshot shows up as a rejected probe.
   virtual bool ReportsSnapshotStatus() const { return false; }
+  // Tells node `to`, whose message this node dropped, that the state machine holds its
+  // removal at that log index (etcd's peers answer a removed member with 410 Gone). Best
+  // effort; by default nothing. The told node decides what it is worth
+  // (Node::MissedItsRemovalAt).
+  virtual void TellRemoved(uint64_t /*to*/, uint64_t /*removed_at_index*/) {}
 };
 
 enum class ReadConsistency {
@@ -200,6 +205,15 @@ class Node {
   // Whether this node is in its own configuration (voter or learner). A node outside it was
   // removed, or has not yet been added: nothing is replicated to it that it could serve.
   bool is_member() const { return raw_->raft().tracker().progress.count(id_) > 0; }
+  // Whether a peer's word that this node was removed at removed_at_index (Transport::
+  // TellRemoved) tells it something it cannot learn by itself: it is a member in its own
+  // configuration, and either its log ends before that index, or the entries it holds
+  // from there on are not known committed, the first removes this node too and none after
+  // adds it again. A node that learned the entry was
+  // committed applied its own removal, or holds the later entry that added it again (a
+  // removed node that joins anew keeps its id, and a peer that lags behind that still
+  // holds the old removal). Stopping is always safe; this only says when it is due.
+  bool MissedItsRemovalAt(uint64_t removed_at_index) const;
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
   const raft::RawNode& raw() const { return *raw_; }
   const NodeCounters& counters() const { return counters_; }
@@ -352,8 +366,8 @@ class Node {
   NodeCounters counters_;
 
   std::set<uint64_t> removed_senders_logged_;
-  // id -> (applied index when asked, whether it was removed): see FromRemovedMember.
-  std::map<uint64_t, std::pair<uint64_t, bool>> removed_cache_;
+  // id -> (applied index when asked, the index of its removal or 0): see FromRemovedMember.
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> removed_cache_;
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
   // Writes of the open batch, not yet proposed (their callbacks are in pending_writes_
   // already): (client_id, seq) and the encoded command. Bounded by max_pending_requests.

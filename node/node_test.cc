@@ -8,8 +8,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "node/member_directory.h"
 #include "node/memory_node_store.h"
 #include "node/null_transport.h"
+#include "raft/codec.h"
 
 namespace rb::node {
 namespace {
@@ -22,6 +24,7 @@ class Link : public Transport {
  public:
   Link(Network* net, uint64_t from) : net_(net), from_(from) {}
   void Send(raft::Message m) override;
+  void TellRemoved(uint64_t to, uint64_t removed_at_index) override;
 
  private:
   Network* net_;
@@ -77,6 +80,8 @@ class Network {
   }
   // Messages for which this returns true are lost in delivery.
   std::function<bool(const raft::Message&)> drop;
+  // Every Transport::TellRemoved call, as "from -> to: index".
+  std::vector<std::string> tells;
 
   // A new process over the same store (its run counted by incarnation).
   void Restart(uint64_t id, uint64_t incarnation) {
@@ -107,6 +112,9 @@ class Network {
 };
 
 void Link::Send(raft::Message m) { net_->Queue(std::move(m)); }
+void Link::TellRemoved(uint64_t to, uint64_t removed_at_index) {
+  net_->tells.push_back(absl::StrCat(from_, " -> ", to, ": ", removed_at_index));
+}
 
 kvpb::Command Put(uint64_t client, uint64_t seq, std::string k, std::string v) {
   kvpb::Command c;
@@ -622,6 +630,114 @@ TEST(NodeTest, CampaignsOfARemovedNodeAreIgnoredUntilItIsAddedAgain) {
   ASSERT_TRUE(net.node(2).raw().raft().tracker().progress.count(3));
   campaign(3);
   EXPECT_EQ(net.node(2).counters().removed_member_messages, 2u);
+}
+
+// A node cut off while it was removed never gets the entry that removes it: the leader
+// stops replicating to it once the removal is applied. When it campaigns, the members that
+// drop its messages tell it the index of its removal, and it can see that its log never
+// reached that index (a node that holds the index has applied its removal, or the later
+// entry that added it again).
+TEST(NodeTest, ANodeThatMissedItsRemovalIsToldOfIt) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.drop = [](const raft::Message& m) { return m.to == 3 || m.from == 3; };
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kRemoveNode, 3});
+  ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
+  net.Settle();
+  ASSERT_FALSE(net.node(2).raw().raft().tracker().progress.count(3));
+  const uint64_t removed_at = *RemovedAt(net.store(2), 3);
+  ASSERT_GT(removed_at, 0u);
+  const uint64_t last = net.node(3).raw().raft().log().LastIndex();
+  ASSERT_LT(last, removed_at);
+  EXPECT_TRUE(net.tells.empty());
+
+  // It campaigns; the members hear it now, and it hears nothing back.
+  net.drop = [](const raft::Message& m) { return m.to == 3; };
+  net.node(3).Campaign();
+  net.Settle();
+  const std::string told = absl::StrCat(" -> 3: ", removed_at);
+  EXPECT_EQ(net.tells, (std::vector<std::string>{"1" + told, "2" + told}));
+  EXPECT_TRUE(net.node(3).MissedItsRemovalAt(removed_at));
+  EXPECT_FALSE(net.node(3).MissedItsRemovalAt(last)) << "its log has that index";
+  EXPECT_FALSE(net.node(2).MissedItsRemovalAt(removed_at)) << "a member that has the entry";
+}
+
+// A node that got the entry removing it, but never heard it was committed (the leader
+// applied the removal and stopped replicating to it first), believes the tell as well:
+// its own entry at that index removes it too. An uncommitted entry that does not, it
+// does not.
+TEST(NodeTest, ANodeThatHoldsItsRemovalUncommittedBelievesTheTell) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  const uint64_t removal = net.node(1).raw().raft().log().LastIndex() + 1;
+  // Node 3 gets the removal's append (the commit index it carries is older), and nothing
+  // after it; the leader never hears from it.
+  net.drop = [removal](const raft::Message& m) {
+    return m.from == 3 || (m.to == 3 && m.commit >= removal);
+  };
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kRemoveNode, 3});
+  ASSERT_TRUE(net.node(1).ProposeConfChange(cc).ok());
+  net.Settle();
+  ASSERT_EQ(*RemovedAt(net.store(2), 3), removal);
+  const raft::RaftLog& log = net.node(3).raw().raft().log();
+  ASSERT_GE(log.LastIndex(), removal);
+  ASSERT_LT(log.committed(), removal);
+  EXPECT_TRUE(net.node(3).MissedItsRemovalAt(removal));
+  EXPECT_FALSE(net.node(3).MissedItsRemovalAt(removal - 1)) << "an entry it applied";
+
+  // An uncommitted entry of its own that is not its removal: the tell is not believed.
+  Network other(3);
+  ASSERT_EQ(other.ElectLeader(1), 1u);
+  const uint64_t put = other.node(1).raw().raft().log().LastIndex() + 1;
+  other.drop = [put](const raft::Message& m) {
+    return m.from == 3 || (m.to == 3 && m.commit >= put);
+  };
+  other.node(1).Write(Put(0, 0, "k", "v"), [](auto) {});
+  other.Settle();
+  ASSERT_GE(other.node(3).raw().raft().log().LastIndex(), put);
+  ASSERT_LT(other.node(3).raw().raft().log().committed(), put);
+  EXPECT_FALSE(other.node(3).MissedItsRemovalAt(put));
+}
+
+// What a node's own log says against a tell of its removal, over a log set up by hand:
+// entries it holds but never heard were committed.
+TEST(NodeTest, ATellOfRemovalIsBelievedOnlyWhereTheLogCannotSayOtherwise) {
+  raft::ConfState three;
+  three.voters = {1, 2, 3};
+  NullTransport nowhere;
+  auto conf = [](raft::ConfChangeType type, uint64_t index) {
+    raft::ConfChange cc;
+    cc.changes.push_back({type, 3});
+    return raft::Entry{1, index, raft::EntryType::kConfChange, raft::EncodeConfChange(cc)};
+  };
+  auto node3_over = [&](MemoryNodeStore* store, std::vector<raft::Entry> entries) {
+    raft::Ready rd;
+    rd.entries = std::move(entries);
+    rd.hard_state = raft::HardState{1, 0, 1};  // only entry 1 known committed
+    bool persisted = false;
+    store->Persist(rd, nullptr, nullptr, [&](absl::Status s) { persisted = s.ok(); });
+    EXPECT_TRUE(persisted);
+    NodeOptions options;
+    options.raft.id = 3;
+    return *Node::Create(options, store, &nowhere);
+  };
+  const raft::Entry first{1, 1, raft::EntryType::kNormal, ""};
+  const raft::Entry other{1, 3, raft::EntryType::kNormal, ""};
+
+  MemoryNodeStore removed_only(three);
+  auto node = node3_over(&removed_only, {first, conf(raft::ConfChangeType::kRemoveNode, 2), other});
+  EXPECT_FALSE(node->MissedItsRemovalAt(1)) << "known committed: it would have applied it";
+  EXPECT_TRUE(node->MissedItsRemovalAt(2)) << "its own entry there removes it";
+  EXPECT_FALSE(node->MissedItsRemovalAt(3)) << "its own entry there is something else";
+  EXPECT_TRUE(node->MissedItsRemovalAt(4)) << "beyond its log";
+
+  MemoryNodeStore readded(three);
+  node = node3_over(&readded, {first, conf(raft::ConfChangeType::kRemoveNode, 2), other,
+                               conf(raft::ConfChangeType::kAddLearnerNode, 4)});
+  EXPECT_FALSE(node->MissedItsRemovalAt(2)) << "an entry after adds it again";
+  EXPECT_TRUE(node->MissedItsRemovalAt(5));
 }
 
 // A caller that gives up frees what its request held on the node.
