@@ -431,7 +431,20 @@ int Run(int argc, char** argv) {
   ClusterServiceImpl cluster(&core);
   AdminServiceImpl admin(&core, host_ptr, &book, &cluster_id, config.promote_lag_entries,
                          absl::StrCat(config.data_dir, "/", storage::kSnapshotDirName));
-  PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster);
+  // A peer says this node was removed at an index its log never reached: it lagged behind
+  // its own removal, and the leader stopped replicating to it, so it would campaign in vain
+  // for ever. Checked on the loop (node::Node::MissedItsRemovalAt).
+  auto told_removed = [&, host = host_ptr](uint64_t from, uint64_t index) {
+    host->Post([&, from, index](node::Node& n) {
+      if (removed_at.load() != 0 || !n.MissedItsRemovalAt(index)) return;
+      RB_LOG(WARNING) << "peer " << book.NameOf(from)
+                      << " says this node was removed from the cluster at log index " << index
+                      << ", which this node never received (its log ends at "
+                      << n.raw().raft().log().LastIndex() << ")";
+      record_removal(index);
+    });
+  };
+  PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster, told_removed);
 
   RegisterNodeMetrics(&metrics, NodeMetricsSources{host_ptr, &counters, config.data_dir});
   grpc::EnableDefaultHealthCheckService(true);

@@ -113,6 +113,11 @@ void CollectPeers(MetricsRegistry* r, const PeerCounters& p) {
       .Mirror(p.snapshots_sent.load());
   r->GetCounter("rb_snapshots_received_total", "Snapshots received from the leader in full.")
       .Mirror(p.snapshots_received.load());
+  r->GetCounter("rb_removals_told_total",
+                "Batches telling a peer that still sends after its removal that it was removed.")
+      .Mirror(p.removals_told.load());
+  r->GetCounter("rb_removals_heard_total", "Batches from peers saying this node was removed.")
+      .Mirror(p.removals_heard.load());
 }
 
 }  // namespace

@@ -81,19 +81,28 @@ class PeerTransport::Link {
     ++t_->counters_->queued;
   }
 
+  // The next batch tells the peer it was removed at that index (one tell pending at most:
+  // the newest wins).
+  void TellRemoved(uint64_t removed_at_index) {
+    absl::MutexLock lock(&mu_);
+    tell_removed_at_ = removed_at_index;
+  }
+
  private:
   void Run() {
     SetThreadName(absl::StrCat("rb-link-", to_));
     absl::Duration backoff = kMinBackoff;
     std::vector<raft::Message> batch;
+    uint64_t tell_removed_at = 0;
     for (;;) {
       {
         absl::MutexLock lock(&mu_);
         auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !queue_.empty() || stopping_;
+          return !queue_.empty() || tell_removed_at_ != 0 || stopping_;
         };
         mu_.Await(absl::Condition(&ready));
         if (stopping_) break;
+        tell_removed_at = std::exchange(tell_removed_at_, 0);
         // Bounded in count and bytes: a batch larger than the receiver's message limit
         // would break the stream every time (found with 64 KiB values).
         size_t bytes = 0;
@@ -106,7 +115,7 @@ class PeerTransport::Link {
           --t_->counters_->queued;
         }
       }
-      if (SendBatch(&batch)) {
+      if (SendBatch(&batch, std::exchange(tell_removed_at, 0))) {
         backoff = kMinBackoff;
         continue;
       }
@@ -121,9 +130,11 @@ class PeerTransport::Link {
     CloseStream();
   }
 
-  // Sends the batch (snapshots on their own streams). False if the peer is unreachable.
-  bool SendBatch(std::vector<raft::Message>* batch) {
+  // Sends the batch (snapshots on their own streams), and tells the peer it was removed if
+  // removed_at_index is set. False if the peer is unreachable.
+  bool SendBatch(std::vector<raft::Message>* batch, uint64_t removed_at_index) {
     v1::PeerBatch out;
+    out.set_removed_at_index(removed_at_index);
     std::vector<raft::Message> snapshots;
     std::array<uint32_t, PeerCounters::kMessageTypes> by_type{};
     for (raft::Message& m : *batch) {
@@ -136,9 +147,10 @@ class PeerTransport::Link {
     }
     batch->clear();
     bool ok = true;
-    if (out.messages_size() > 0) {
+    if (out.messages_size() > 0 || removed_at_index != 0) {
       const int n = out.messages_size();
       ok = WriteBatch(&out);
+      if (ok && removed_at_index != 0) ++t_->counters_->removals_told;
       if (ok) {
         t_->counters_->sent += n;
         for (size_t t = 0; t < by_type.size(); ++t) t_->counters_->sent_by_type[t] += by_type[t];
@@ -272,6 +284,7 @@ class PeerTransport::Link {
   const uint64_t to_;
   absl::Mutex mu_;
   std::deque<raft::Message> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t tell_removed_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: nothing to tell
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
   // The stream, used only by the link's thread.
@@ -320,15 +333,23 @@ void PeerTransport::Send(raft::Message m) {
   if (link != nullptr) link->Enqueue(std::move(m));
 }
 
+void PeerTransport::TellRemoved(uint64_t to, uint64_t removed_at_index) {
+  if (to == self_->id || removed_at_index == 0) return;
+  Link* link = LinkFor(to);
+  if (link != nullptr) link->TellRemoved(removed_at_index);
+}
+
 PeerService::PeerService(const SelfInfo* self, AddressBook* book, const storage::Store* store,
                          NodeHost* host, PeerCounters* counters,
-                         std::function<void(uint64_t)> on_cluster_id)
+                         std::function<void(uint64_t)> on_cluster_id,
+                         std::function<void(uint64_t, uint64_t)> on_told_removed)
     : self_(self),
       book_(book),
       store_(store),
       host_(host),
       counters_(counters),
-      on_cluster_id_(std::move(on_cluster_id)) {}
+      on_cluster_id_(std::move(on_cluster_id)),
+      on_told_removed_(std::move(on_told_removed)) {}
 
 grpc::Status PeerService::CheckCertificate(const grpc::ServerContext& ctx,
                                            const v1::PeerHello& hello) {
@@ -404,6 +425,10 @@ grpc::Status PeerService::Send(grpc::ServerContext* context,
       certified_name = batch.hello().name();
     }
     if (grpc::Status admitted = Admit(batch.hello()); !admitted.ok()) return admitted;
+    if (batch.removed_at_index() != 0) {
+      ++counters_->removals_heard;
+      if (on_told_removed_) on_told_removed_(batch.hello().from(), batch.removed_at_index());
+    }
     for (const std::string& bytes : batch.messages()) {
       auto m = raft::DecodeMessage(bytes);
       if (!m.ok() || m->from != batch.hello().from()) {

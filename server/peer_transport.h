@@ -56,6 +56,8 @@ struct PeerCounters {
   std::atomic<uint64_t> dropped_unauthenticated{0};  // streams refused: certificate
   std::atomic<uint64_t> snapshots_sent{0};
   std::atomic<uint64_t> snapshots_received{0};
+  std::atomic<uint64_t> removals_told{0};   // batches telling a peer it was removed
+  std::atomic<uint64_t> removals_heard{0};  // batches saying this node was removed
 };
 
 // A batch of peer messages holds at most this many bytes of entries, or one message if
@@ -69,8 +71,11 @@ class PeerTransport : public node::Transport {
                 NodeHost** host, PeerCounters* counters, size_t max_queued_messages = 4096);
   ~PeerTransport() override;
 
-  void Send(raft::Message m) override;  // the node's loop: never blocks
+  void Send(raft::Message m) override;  // any thread: never blocks
   bool ReportsSnapshotStatus() const override { return true; }
+  // Carried in the next batch to that peer, or in one of its own (PeerBatch's
+  // removed_at_index). Any thread: never blocks.
+  void TellRemoved(uint64_t to, uint64_t removed_at_index) override;
   // Stops every link (queued messages are dropped).
   void Stop();
 
@@ -93,8 +98,11 @@ class PeerTransport : public node::Transport {
 class PeerService final : public raftbadger::v1::RaftPeer::Service {
  public:
   // on_cluster_id is called (from a gRPC thread) when a node that had none learns one.
+  // on_told_removed (from, removed_at_index) is called (from a gRPC thread) when a peer
+  // says this node was removed (node::Transport::TellRemoved); unset: ignored.
   PeerService(const SelfInfo* self, AddressBook* book, const storage::Store* store, NodeHost* host,
-              PeerCounters* counters, std::function<void(uint64_t)> on_cluster_id);
+              PeerCounters* counters, std::function<void(uint64_t)> on_cluster_id,
+              std::function<void(uint64_t, uint64_t)> on_told_removed = nullptr);
 
   grpc::Status Send(grpc::ServerContext* context,
                     grpc::ServerReader<raftbadger::v1::PeerBatch>* reader,
@@ -125,6 +133,7 @@ class PeerService final : public raftbadger::v1::RaftPeer::Service {
   NodeHost* host_;
   PeerCounters* counters_;
   std::function<void(uint64_t)> on_cluster_id_;
+  std::function<void(uint64_t, uint64_t)> on_told_removed_;
   // Snapshot files being received. A leader may send one snapshot twice (a retry, a
   // second probe); two receivers of one file, or a receiver recreating a file the node is
   // installing from, would each damage what the other reads.

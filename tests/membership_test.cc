@@ -1,6 +1,7 @@
 // Changing the membership of a running cluster of real processes: a node joins with JOIN
-// and the leader is removed under a steady write load; the CLI's member, transfer-leader
-// and snapshot commands; a joining node killed at each step and started again.
+// and the leader is removed under a steady write load; a node down while it was removed
+// stops once it is back; the CLI's member, transfer-leader and snapshot commands; a joining
+// node killed at each step and started again.
 #include <signal.h>
 
 #include <atomic>
@@ -159,6 +160,43 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
   EXPECT_NE(c.Log(*leader).find("deleting its old data"), std::string::npos);
   auto last = admin.Get(absl::StrCat("k", writer.acked() - 1), v1::STALE, c.endpoint(*leader));
   ASSERT_TRUE(last.ok()) << last.status();
+}
+
+// A node down while it was removed lags behind its own removal: the leader stopped
+// replicating to it once the removal was applied, so it never gets that entry. Started
+// again, it campaigns; the members tell it the index of its removal, and it stops by
+// itself and records the removal, as if it had applied it (found by the fault test: a
+// node killed, restarted and removed while it was still catching up ran on for good).
+TEST(MembershipTest, ANodeDownWhileItWasRemovedStopsOnceItIsBack) {
+  LocalCluster c(3);
+  c.StartAll();
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok()) << c.Logs();
+  // A node that joined: not one of RAFT_PEERS, which the leader would add back.
+  const int target = c.AddSpare();
+  const std::map<std::string, std::string> join = {{"JOIN", c.endpoint(1)}};
+  ASSERT_TRUE(c.Start(target, join).ok());
+  ASSERT_TRUE(c.AwaitAgreement({1, 2, 3, target}, 4, kFormTimeout).ok()) << c.Logs();
+  std::vector<std::string> others;
+  for (int i = 1; i <= 3; ++i) others.push_back(c.endpoint(i));
+  c.Signal(target, SIGKILL);
+  ASSERT_TRUE(c.WaitExit(target, absl::Seconds(10)).has_value());
+  client::Client admin(client::ClientOptions{others});
+  auto removed = admin.MemberRemove(c.name(target));
+  ASSERT_TRUE(removed.ok()) << removed.status() << c.Logs();
+  // Later writes move the members' logs past the removal, as under any load.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(admin.Put(absl::StrCat("after", i), "v").ok());
+
+  ASSERT_TRUE(c.Start(target, join).ok());
+  EXPECT_EQ(c.WaitExit(target, absl::Seconds(30)), 0) << c.Log(target);
+  const std::string log = c.Log(target);
+  EXPECT_NE(log.find(absl::StrCat("says this node was removed from the cluster at log index ",
+                                  removed->index())),
+            std::string::npos)
+      << log;
+  // Recorded: it will not start over that data again.
+  RunResult again = RunToCompletion(ServerBinary(), {}, c.Env(target), c.root(), absl::Seconds(10));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.output.find("was removed from cluster"), std::string::npos) << again.output;
 }
 
 TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
