@@ -54,7 +54,8 @@ class Transport {
   // Tells node `to`, whose message this node dropped, that the state machine holds its
   // removal at that log index (etcd's peers answer a removed member with 410 Gone). Best
   // effort; by default nothing. The told node decides what it is worth
-  // (Node::MissedItsRemovalAt).
+  // (Node::MissedItsRemovalAt). Called from the node's thread, perhaps while the writer
+  // thread calls Send.
   virtual void TellRemoved(uint64_t /*to*/, uint64_t /*removed_at_index*/) {}
 };
 
