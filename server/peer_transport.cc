@@ -93,7 +93,7 @@ class PeerTransport::Link {
     SetThreadName(absl::StrCat("rb-link-", to_));
     absl::Duration backoff = kMinBackoff;
     std::vector<raft::Message> batch;
-    uint64_t tell_removed_at = 0;
+    uint64_t tell_removed_at = 0;  // taken from tell_removed_at_ with each batch
     for (;;) {
       {
         absl::MutexLock lock(&mu_);
@@ -115,7 +115,7 @@ class PeerTransport::Link {
           --t_->counters_->queued;
         }
       }
-      if (SendBatch(&batch, std::exchange(tell_removed_at, 0))) {
+      if (SendBatch(&batch, tell_removed_at)) {
         backoff = kMinBackoff;
         continue;
       }
