@@ -56,175 +56,274 @@ std::shared_ptr<grpc::Channel> PeerChannel(const SelfInfo& self, const PeerInfo&
 
 }  // namespace
 
-// One peer: its queue, thread and stream.
+// One peer: its queue, its stream, and a thread that opens the stream and sends
+// snapshots. A batch is written by whichever thread sends (the node's loop, or its store's
+// writer for a follower's answer) when no write is in flight, else by gRPC's thread as the
+// write before it completes. So a message leaves without waking another thread first: on a
+// lone write's path that hand-off cost a wake-up on the leader and on each follower.
 class PeerTransport::Link {
  public:
   Link(PeerTransport* t, uint64_t to) : t_(t), to_(to), thread_([this] { Run(); }) {}
   ~Link() {
+    Stream* release = nullptr;
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
-      if (context_ != nullptr) context_->TryCancel();
+      if (snapshot_context_ != nullptr) snapshot_context_->TryCancel();
+      // A stream whose hold is gone may be deleted at any moment; it is ending anyway.
+      if (stream_ != nullptr && !hold_released_) {
+        stream_->context.TryCancel();
+        if (!writing_) release = ReleaseHoldLocked();
+      }
     }
+    if (release != nullptr) release->RemoveHold();
     thread_.join();
     absl::MutexLock lock(&mu_);
-    t_->counters_->queued -= static_cast<int64_t>(queue_.size());
+    // Bounded: the stream was cancelled, so gRPC ends it promptly.
+    auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stream_ == nullptr; };
+    mu_.Await(absl::Condition(&ended));
+    t_->counters_->queued -= static_cast<int64_t>(queue_.size() + snapshots_.size());
   }
 
+  // Any thread. Writes at once if the stream is up and idle.
   void Enqueue(raft::Message m) {
-    absl::MutexLock lock(&mu_);
-    if (queue_.size() >= t_->max_queued_) {
-      ++t_->counters_->dropped_queue_full;
-      return;
+    Stream* start = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      std::deque<raft::Message>& q = m.type == raft::MessageType::kSnap ? snapshots_ : queue_;
+      if (q.size() >= t_->max_queued_) {
+        ++t_->counters_->dropped_queue_full;
+        return;
+      }
+      q.push_back(std::move(m));
+      ++t_->counters_->queued;
+      start = MaybeStartWriteLocked();
     }
-    queue_.push_back(std::move(m));
-    ++t_->counters_->queued;
+    if (start != nullptr) start->StartWrite(&start->out);
   }
 
   // The next batch tells the peer it was removed at that index (one tell pending at most:
   // the newest wins).
   void TellRemoved(uint64_t removed_at_index) {
-    absl::MutexLock lock(&mu_);
-    tell_removed_at_ = removed_at_index;
+    Stream* start = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      tell_removed_at_ = removed_at_index;
+      start = MaybeStartWriteLocked();
+    }
+    if (start != nullptr) start->StartWrite(&start->out);
   }
 
  private:
+  // One Send call. It holds a hold from its start (writes begin outside its reactions) until
+  // the link lets it end; then gRPC calls OnDone, which deletes it.
+  class Stream final : public grpc::ClientWriteReactor<v1::PeerBatch> {
+   public:
+    explicit Stream(Link* link) : link_(link) {}
+    void OnWriteDone(bool ok) override { link_->WriteDone(ok); }
+    // Deletes the stream before the link hears of it: the link (and its channel) then
+    // outlive it. The last channel to go takes gRPC's callback threads with it, which
+    // must not happen on one of them (found by peer_transport_test).
+    void OnDone(const grpc::Status& status) override {
+      Link* const link = link_;
+      const grpc::Status copy = status;
+      delete this;
+      link->StreamDone(copy);
+    }
+
+    grpc::ClientContext context;
+    v1::PeerAck ack;
+    // The batch being written, and what it counts for once written.
+    v1::PeerBatch out;
+    int out_messages = 0;
+    std::array<uint32_t, PeerCounters::kMessageTypes> out_by_type{};
+
+   private:
+    Link* const link_;
+  };
+
+  bool HasBatchLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || tell_removed_at_ != 0;
+  }
+
+  // The stream to call StartWrite on (outside the lock), its `out` filled with the next
+  // batch; null if there is no usable idle stream or nothing to send.
+  Stream* MaybeStartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (stream_ == nullptr || !usable_ || writing_ || stopping_ || !HasBatchLocked()) {
+      return nullptr;
+    }
+    Stream* s = stream_;
+    s->out.Clear();
+    s->out_by_type.fill(0);
+    s->out.set_removed_at_index(std::exchange(tell_removed_at_, 0));
+    // Bounded in count and bytes: a batch larger than the receiver's message limit would
+    // break the stream every time (found with 64 KiB values).
+    size_t bytes = 0;
+    while (!queue_.empty() && s->out.messages_size() < static_cast<int>(kMaxBatchMessages)) {
+      const size_t size = ApproxBytes(queue_.front());
+      if (s->out.messages_size() > 0 && bytes + size > kMaxPeerBatchBytes) break;
+      bytes += size;
+      ++s->out_by_type[static_cast<size_t>(queue_.front().type) % s->out_by_type.size()];
+      s->out.add_messages(raft::EncodeMessage(queue_.front()));
+      queue_.pop_front();
+      --t_->counters_->queued;
+    }
+    s->out_messages = s->out.messages_size();
+    FillHello(*t_->self_, to_, s->out.mutable_hello());
+    writing_ = true;
+    return s;
+  }
+
+  // The stream whose hold the caller must remove (outside the lock), once per stream; it
+  // takes no more writes.
+  Stream* ReleaseHoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    usable_ = false;
+    if (stream_ == nullptr || hold_released_) return nullptr;
+    hold_released_ = true;
+    return stream_;
+  }
+
+  // gRPC's thread: the write of stream_->out ended.
+  void WriteDone(bool ok) {
+    Stream* start = nullptr;
+    Stream* release = nullptr;
+    bool logged_reach = false;
+    {
+      absl::MutexLock lock(&mu_);
+      RB_CHECK(writing_ && stream_ != nullptr, "a peer stream's write ended that never began");
+      writing_ = false;
+      Stream* s = stream_;
+      if (ok) {
+        t_->counters_->sent += s->out_messages;
+        for (size_t i = 0; i < s->out_by_type.size(); ++i) {
+          t_->counters_->sent_by_type[i] += s->out_by_type[i];
+        }
+        if (s->out.removed_at_index() != 0) ++t_->counters_->removals_told;
+        wrote_ = true;
+        logged_reach = reachable_ != true;
+        reachable_ = true;
+        start = MaybeStartWriteLocked();
+      } else {
+        // What was in hand is lost (Raft retries); the stream ends and the link's thread
+        // opens another after a backoff.
+        t_->counters_->dropped_unreachable += s->out_messages;
+      }
+      if (!ok || stopping_) release = ReleaseHoldLocked();
+    }
+    if (logged_reach) RB_LOG(INFO) << "reached peer " << t_->book_->NameOf(to_);
+    if (start != nullptr) start->StartWrite(&start->out);
+    if (release != nullptr) release->RemoveHold();
+  }
+
+  // gRPC's thread: the stream ended (its last reaction) and is deleted.
+  void StreamDone(const grpc::Status& status) {
+    bool log_lost = false;
+    bool was_reached = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stream_ = nullptr;
+      usable_ = false;
+      if (wrote_) backoff_ = kMinBackoff;
+      retry_at_ = absl::Now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      if (!stopping_ && reachable_ != false) {
+        log_lost = true;
+        was_reached = reachable_.has_value();
+        reachable_ = false;
+      }
+    }
+    if (log_lost) LogUnreachable(was_reached, status);
+  }
+
+  // Logs when the peer is lost, and why the first attempt failed (a wrong certificate,
+  // say); not every failed retry.
+  void LogUnreachable(bool was_reached, const grpc::Status& why) {
+    RB_LOG(WARNING) << (was_reached ? "lost contact with peer " : "cannot reach peer ")
+                    << t_->book_->NameOf(to_)
+                    << (why.ok() ? std::string() : absl::StrCat(" (", why.error_message(), ")"))
+                    << "; retrying with backoff";
+  }
+
+  // The link's thread: opens the stream when there is something to send and none is open
+  // (after a backoff if the last one failed), and sends snapshots, each on its own stream.
   void Run() {
     SetThreadName(absl::StrCat("rb-link-", to_));
-    absl::Duration backoff = kMinBackoff;
-    std::vector<raft::Message> batch;
-    uint64_t tell_removed_at = 0;  // taken from tell_removed_at_ with each batch
     for (;;) {
+      std::optional<raft::Message> snapshot;
       {
         absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !queue_.empty() || tell_removed_at_ != 0 || stopping_;
+        auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !snapshots_.empty() || (stream_ == nullptr && HasBatchLocked());
         };
-        mu_.Await(absl::Condition(&ready));
+        mu_.Await(absl::Condition(&work));
         if (stopping_) break;
-        tell_removed_at = std::exchange(tell_removed_at_, 0);
-        // Bounded in count and bytes: a batch larger than the receiver's message limit
-        // would break the stream every time (found with 64 KiB values).
-        size_t bytes = 0;
-        while (!queue_.empty() && batch.size() < kMaxBatchMessages) {
-          const size_t size = ApproxBytes(queue_.front());
-          if (!batch.empty() && bytes + size > kMaxPeerBatchBytes) break;
-          bytes += size;
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        if (!snapshots_.empty()) {
+          snapshot = std::move(snapshots_.front());
+          snapshots_.pop_front();
           --t_->counters_->queued;
+        } else if (const absl::Time now = absl::Now(); now < retry_at_) {
+          // Backing off: wake early only to stop or to send a snapshot.
+          auto other = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return stopping_ || !snapshots_.empty();
+          };
+          mu_.AwaitWithTimeout(absl::Condition(&other), retry_at_ - now);
+          continue;
         }
       }
-      if (SendBatch(&batch, tell_removed_at)) {
-        backoff = kMinBackoff;
+      if (snapshot.has_value()) {
+        const bool sent = SendSnapshot(*snapshot);
+        NodeHost* host = *t_->host_;
+        const uint64_t to = to_;
+        if (host != nullptr) {
+          host->Post([to, sent](node::Node& n) { n.ReportSnapshot(to, /*failed=*/!sent); });
+        }
         continue;
       }
-      // Unreachable: what was in hand is lost (Raft retries); wait before trying again,
-      // waking early only to stop.
-      absl::MutexLock lock(&mu_);
-      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stop), backoff);
-      if (stopping_) break;
-      backoff = std::min(backoff * 2, kMaxBackoff);
+      OpenStream();
     }
-    CloseStream();
   }
 
-  // Sends the batch (snapshots on their own streams), and tells the peer it was removed if
-  // removed_at_index is set. False if the peer is unreachable.
-  bool SendBatch(std::vector<raft::Message>* batch, uint64_t removed_at_index) {
-    v1::PeerBatch out;
-    out.set_removed_at_index(removed_at_index);
-    std::vector<raft::Message> snapshots;
-    std::array<uint32_t, PeerCounters::kMessageTypes> by_type{};
-    for (raft::Message& m : *batch) {
-      if (m.type == raft::MessageType::kSnap) {
-        snapshots.push_back(std::move(m));
-      } else {
-        ++by_type[static_cast<size_t>(m.type) % by_type.size()];
-        out.add_messages(raft::EncodeMessage(m));
-      }
-    }
-    batch->clear();
-    bool ok = true;
-    if (out.messages_size() > 0 || removed_at_index != 0) {
-      const int n = out.messages_size();
-      ok = WriteBatch(&out);
-      if (ok && removed_at_index != 0) ++t_->counters_->removals_told;
-      if (ok) {
-        t_->counters_->sent += n;
-        for (size_t t = 0; t < by_type.size(); ++t) t_->counters_->sent_by_type[t] += by_type[t];
-      } else {
-        t_->counters_->dropped_unreachable += n;
-      }
-    }
-    for (raft::Message& m : snapshots) {
-      const bool sent = SendSnapshot(m);
-      ok = ok && sent;
-      NodeHost* host = *t_->host_;
-      const uint64_t to = to_;
-      if (host != nullptr) {
-        host->Post([to, sent](node::Node& n) { n.ReportSnapshot(to, /*failed=*/!sent); });
-      }
-    }
-    return ok;
-  }
-
-  bool WriteBatch(v1::PeerBatch* out) {
-    if (writer_ == nullptr && !OpenStream()) return Reachable(false);
-    FillHello(*t_->self_, to_, out->mutable_hello());
-    if (writer_->Write(*out)) return Reachable(true);
-    return Reachable(false, CloseStream());
-  }
-
-  // Logs when the peer is lost or found again, and why the first attempt failed (a wrong
-  // certificate, say); not every failed retry.
-  bool Reachable(bool now, const grpc::Status& why = grpc::Status::OK) {
-    if (reachable_.has_value() && now == *reachable_) return now;
-    const std::string name = t_->book_->NameOf(to_);
-    if (now) {
-      RB_LOG(INFO) << "reached peer " << name;
-    } else {
-      RB_LOG(WARNING) << (reachable_.has_value() ? "lost contact with peer " : "cannot reach peer ")
-                      << name
-                      << (why.ok() ? std::string() : absl::StrCat(" (", why.error_message(), ")"))
-                      << "; retrying with backoff";
-    }
-    reachable_ = now;
-    return now;
-  }
-
-  bool OpenStream() {
+  // The link's thread. Opens a stream and starts its first write; if the peer's address
+  // is unknown, drops what is queued (Raft retries) and backs off.
+  void OpenStream() {
     auto peer = t_->book_->Find(to_);
-    if (!peer) return false;  // an address arrives with the membership change or a greeting
+    if (!peer) {
+      // An address arrives with the membership change or a greeting.
+      absl::MutexLock lock(&mu_);
+      t_->counters_->dropped_unreachable += queue_.size();
+      t_->counters_->queued -= static_cast<int64_t>(queue_.size());
+      queue_.clear();
+      tell_removed_at_ = 0;
+      retry_at_ = absl::Now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      return;
+    }
     if (channel_ == nullptr || peer->address != channel_address_) {
       channel_ = PeerChannel(*t_->self_, *peer);
       channel_address_ = peer->address;
       stub_ = v1::RaftPeer::NewStub(channel_);
     }
-    auto context = std::make_unique<grpc::ClientContext>();
+    auto* s = new Stream(this);
+    stub_->async()->Send(&s->context, &s->ack, s);
+    s->AddHold();
+    s->StartCall();
+    Stream* start = nullptr;
+    Stream* release = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return false;
-      context_ = context.get();
+      stream_ = s;
+      usable_ = true;
+      hold_released_ = false;
+      wrote_ = false;
+      if (stopping_) {
+        s->context.TryCancel();
+        release = ReleaseHoldLocked();
+      } else {
+        start = MaybeStartWriteLocked();
+      }
     }
-    writer_ = stub_->Send(context.get(), &ack_);
-    stream_context_ = std::move(context);
-    return writer_ != nullptr;
-  }
-
-  // Returns how the stream ended.
-  grpc::Status CloseStream() {
-    grpc::Status status;
-    if (writer_ != nullptr) {
-      writer_->WritesDone();
-      status = writer_->Finish();
-      writer_.reset();
-    }
-    absl::MutexLock lock(&mu_);
-    context_ = nullptr;
-    stream_context_.reset();
-    return status;
+    if (start != nullptr) start->StartWrite(&start->out);
+    if (release != nullptr) release->RemoveHold();
   }
 
   bool SendSnapshot(const raft::Message& m) {
@@ -237,13 +336,13 @@ class PeerTransport::Link {
       // Stopping the link cancels the transfer rather than waiting for its deadline.
       absl::MutexLock lock(&mu_);
       if (stopping_) return false;
-      context_ = &context;
+      snapshot_context_ = &context;
     }
     struct Unregister {
       Link* link;
       ~Unregister() {
         absl::MutexLock lock(&link->mu_);
-        link->context_ = nullptr;
+        link->snapshot_context_ = nullptr;
       }
     } unregister{this};
     v1::SnapshotAck ack;
@@ -283,19 +382,25 @@ class PeerTransport::Link {
   PeerTransport* const t_;
   const uint64_t to_;
   absl::Mutex mu_;
-  std::deque<raft::Message> queue_ ABSL_GUARDED_BY(mu_);
-  uint64_t tell_removed_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: nothing to tell
+  std::deque<raft::Message> queue_ ABSL_GUARDED_BY(mu_);      // all but snapshots
+  std::deque<raft::Message> snapshots_ ABSL_GUARDED_BY(mu_);  // MsgSnap, for the thread
+  uint64_t tell_removed_at_ ABSL_GUARDED_BY(mu_) = 0;         // 0: nothing to tell
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  // The stream, used only by the link's thread.
+  grpc::ClientContext* snapshot_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The stream: set by the link's thread, cleared by its OnDone.
+  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool usable_ ABSL_GUARDED_BY(mu_) = false;         // takes writes
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;        // stream_->out is in flight
+  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;  // stream_ may end
+  bool wrote_ ABSL_GUARDED_BY(mu_) = false;          // a write on stream_ succeeded
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = kMinBackoff;
+  absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::optional<bool> reachable_ ABSL_GUARDED_BY(mu_);  // as last logged
+  // Used only by the link's thread.
   std::shared_ptr<grpc::Channel> channel_;
   std::string channel_address_;
   std::unique_ptr<v1::RaftPeer::Stub> stub_;
-  std::unique_ptr<grpc::ClientContext> stream_context_;
-  std::unique_ptr<grpc::ClientWriter<v1::PeerBatch>> writer_;
-  v1::PeerAck ack_;
-  std::optional<bool> reachable_;  // as last logged; the link's thread only
-  std::thread thread_;             // last: starts once everything above exists
+  std::thread thread_;  // last: starts once everything above exists
 };
 
 PeerTransport::PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,

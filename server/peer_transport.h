@@ -1,11 +1,15 @@
 // Raft traffic over gRPC (raftbadger.v1.RaftPeer), on the same port as the client API.
 //
-// Outgoing: one Link per peer, each with its own thread, a bounded queue and one
-// long-lived client stream (Send) that carries batches of encoded messages. A full queue
-// drops the newest message and counts it (Raft retries); a broken stream is reopened with
-// exponential backoff, so a peer that is down costs the others nothing. A MsgSnap travels
-// on its own SendSnapshot stream: the message first, then the snapshot file in bounded
-// chunks; the node hears it succeeded only when the receiver has stored all of it.
+// Outgoing: one Link per peer, with a bounded queue and one long-lived client stream (Send)
+// that carries batches of encoded messages through gRPC's callback API. The thread that
+// sends (the node's loop, or its store's writer) writes the batch itself when no write is
+// in flight; otherwise what it queued leaves in one batch when the write before ends, from
+// gRPC's thread. A full queue drops the newest message and counts it (Raft retries). Each
+// link also has a thread that opens the stream, again with exponential backoff after one
+// broke, so a peer that is down costs the others nothing, and that sends snapshots: a
+// MsgSnap travels on its own SendSnapshot stream, the message first, then the snapshot
+// file in bounded chunks; the node hears it succeeded only when the receiver has stored
+// all of it.
 //
 // Incoming (PeerService): every batch names its sender (PeerHello), so a node learns how
 // to answer peers it was never told about. Malformed messages are dropped and counted;
@@ -66,12 +70,13 @@ inline constexpr size_t kMaxPeerBatchBytes = 4 << 20;
 
 class PeerTransport : public node::Transport {
  public:
-  // `store` is read (snapshot files only) from the link threads.
+  // `store` is read (snapshot files only) from the links' threads.
   PeerTransport(const SelfInfo* self, AddressBook* book, const storage::Store* store,
                 NodeHost** host, PeerCounters* counters, size_t max_queued_messages = 4096);
   ~PeerTransport() override;
 
-  void Send(raft::Message m) override;  // any thread: never blocks
+  // Any thread; never waits for the peer (the socket write, if one starts, does not block).
+  void Send(raft::Message m) override;
   bool ReportsSnapshotStatus() const override { return true; }
   // Carried in the next batch to that peer, or in one of its own (PeerBatch's
   // removed_at_index). Any thread: never blocks.
