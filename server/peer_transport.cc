@@ -76,7 +76,7 @@ class PeerTransport::Link {
         if (!writing_) release = ReleaseHoldLocked();
       }
     }
-    if (release != nullptr) release->RemoveHold();
+    Resume(nullptr, release);
     thread_.join();
     absl::MutexLock lock(&mu_);
     // Bounded: the stream was cancelled, so gRPC ends it promptly.
@@ -99,7 +99,7 @@ class PeerTransport::Link {
       ++t_->counters_->queued;
       start = MaybeStartWriteLocked();
     }
-    if (start != nullptr) start->StartWrite(&start->out);
+    Resume(start, nullptr);
   }
 
   // The next batch tells the peer it was removed at that index (one tell pending at most:
@@ -111,7 +111,7 @@ class PeerTransport::Link {
       tell_removed_at_ = removed_at_index;
       start = MaybeStartWriteLocked();
     }
-    if (start != nullptr) start->StartWrite(&start->out);
+    Resume(start, nullptr);
   }
 
  private:
@@ -135,7 +135,6 @@ class PeerTransport::Link {
     v1::PeerAck ack;
     // The batch being written, and what it counts for once written.
     v1::PeerBatch out;
-    int out_messages = 0;
     std::array<uint32_t, PeerCounters::kMessageTypes> out_by_type{};
 
    private:
@@ -149,7 +148,7 @@ class PeerTransport::Link {
   // The stream to call StartWrite on (outside the lock), its `out` filled with the next
   // batch; null if there is no usable idle stream or nothing to send.
   Stream* MaybeStartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (stream_ == nullptr || !usable_ || writing_ || stopping_ || !HasBatchLocked()) {
+    if (stream_ == nullptr || hold_released_ || writing_ || stopping_ || !HasBatchLocked()) {
       return nullptr;
     }
     Stream* s = stream_;
@@ -168,16 +167,27 @@ class PeerTransport::Link {
       queue_.pop_front();
       --t_->counters_->queued;
     }
-    s->out_messages = s->out.messages_size();
     FillHello(*t_->self_, to_, s->out.mutable_hello());
     writing_ = true;
     return s;
   }
 
+  // The next stream opens after the current backoff, which doubles (up to kMaxBackoff).
+  void BackOffLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    retry_at_ = absl::Now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  }
+
+  // Outside the lock: starts the write MaybeStartWriteLocked filled in, and lets the
+  // stream ReleaseHoldLocked returned end (either may be null).
+  static void Resume(Stream* start, Stream* release) {
+    if (start != nullptr) start->StartWrite(&start->out);
+    if (release != nullptr) release->RemoveHold();
+  }
+
   // The stream whose hold the caller must remove (outside the lock), once per stream; it
   // takes no more writes.
   Stream* ReleaseHoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    usable_ = false;
     if (stream_ == nullptr || hold_released_) return nullptr;
     hold_released_ = true;
     return stream_;
@@ -194,7 +204,7 @@ class PeerTransport::Link {
       writing_ = false;
       Stream* s = stream_;
       if (ok) {
-        t_->counters_->sent += s->out_messages;
+        t_->counters_->sent += s->out.messages_size();
         for (size_t i = 0; i < s->out_by_type.size(); ++i) {
           t_->counters_->sent_by_type[i] += s->out_by_type[i];
         }
@@ -206,13 +216,12 @@ class PeerTransport::Link {
       } else {
         // What was in hand is lost (Raft retries); the stream ends and the link's thread
         // opens another after a backoff.
-        t_->counters_->dropped_unreachable += s->out_messages;
+        t_->counters_->dropped_unreachable += s->out.messages_size();
       }
       if (!ok || stopping_) release = ReleaseHoldLocked();
     }
     if (logged_reach) RB_LOG(INFO) << "reached peer " << t_->book_->NameOf(to_);
-    if (start != nullptr) start->StartWrite(&start->out);
-    if (release != nullptr) release->RemoveHold();
+    Resume(start, release);
   }
 
   // gRPC's thread: the stream ended (its last reaction) and is deleted.
@@ -222,10 +231,8 @@ class PeerTransport::Link {
     {
       absl::MutexLock lock(&mu_);
       stream_ = nullptr;
-      usable_ = false;
       if (wrote_) backoff_ = kMinBackoff;
-      retry_at_ = absl::Now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      BackOffLocked();
       if (!stopping_ && reachable_ != false) {
         log_lost = true;
         was_reached = reachable_.has_value();
@@ -294,8 +301,7 @@ class PeerTransport::Link {
       t_->counters_->queued -= static_cast<int64_t>(queue_.size());
       queue_.clear();
       tell_removed_at_ = 0;
-      retry_at_ = absl::Now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      BackOffLocked();
       return;
     }
     if (channel_ == nullptr || peer->address != channel_address_) {
@@ -312,7 +318,6 @@ class PeerTransport::Link {
     {
       absl::MutexLock lock(&mu_);
       stream_ = s;
-      usable_ = true;
       hold_released_ = false;
       wrote_ = false;
       if (stopping_) {
@@ -322,8 +327,7 @@ class PeerTransport::Link {
         start = MaybeStartWriteLocked();
       }
     }
-    if (start != nullptr) start->StartWrite(&start->out);
-    if (release != nullptr) release->RemoveHold();
+    Resume(start, release);
   }
 
   bool SendSnapshot(const raft::Message& m) {
@@ -389,9 +393,8 @@ class PeerTransport::Link {
   grpc::ClientContext* snapshot_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   // The stream: set by the link's thread, cleared by its OnDone.
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
-  bool usable_ ABSL_GUARDED_BY(mu_) = false;         // takes writes
   bool writing_ ABSL_GUARDED_BY(mu_) = false;        // stream_->out is in flight
-  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;  // stream_ may end
+  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;  // stream_ takes no writes, may end
   bool wrote_ ABSL_GUARDED_BY(mu_) = false;          // a write on stream_ succeeded
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = kMinBackoff;
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
