@@ -102,6 +102,20 @@ bool MembershipKeeper::AddSeedPeer(node::Node& n) {
       all_voters = all_voters && !it->second.is_learner;
       continue;
     }
+    // Someone removed it while the others were being added (say, a machine that never
+    // came): adding it back would undo that, and leave seeding waiting for it for good.
+    const absl::StatusOr<uint64_t> removed =
+        options_.removed_at ? options_.removed_at(id) : absl::StatusOr<uint64_t>(0);
+    if (!removed.ok()) {
+      RB_LOG(WARNING) << "reading whether " << peer.name << " was removed: " << removed.status();
+      return true;  // neither added nor settled: asked again next period
+    }
+    if (*removed > 0) {
+      if (!removed_logged_.insert(id).second) continue;
+      RB_LOG(INFO) << "not adding " << peer.name << " from RAFT_PEERS: it was removed from the "
+                   << "cluster at log index " << *removed;
+      continue;
+    }
     raft::ConfChange cc;
     cc.context = MemberContext(peer.name, peer.address);
     cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, id});

@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/config.h"
 #include "server/node_host.h"
@@ -44,12 +46,16 @@ struct MembershipKeeperOptions {
   std::function<std::optional<std::string>(uint64_t id)> read_member_row;
   // A member's name, for the log.
   std::function<std::string(uint64_t id)> name_of = [](uint64_t id) { return std::to_string(id); };
+  // The log index at which `id` was removed from the cluster, as of the applied index (its
+  // tombstone, node/member_directory.h); 0 if it was not, or was added again since. A seed
+  // peer removed before every seed peer was a voter is not added again. Unset: none was.
+  std::function<absl::StatusOr<uint64_t>(uint64_t id)> removed_at;
 };
 
 // Runs on every node; acts only while its node leads, one membership change at a time:
 // promotes each caught-up learner (added by RAFT_PEERS or `member add`), then adds the
-// seed peers not yet in the configuration. An absent peer stays a learner, so it never
-// counts towards (or blocks) the cluster's quorum.
+// seed peers not yet in the configuration and never removed from it. An absent peer stays
+// a learner, so it never counts towards (or blocks) the cluster's quorum.
 class MembershipKeeper {
  public:
   MembershipKeeper(NodeHost* host, MembershipKeeperOptions options);
@@ -61,13 +67,15 @@ class MembershipKeeper {
   void Step(node::Node& n);
   // Proposes recording this node's own member row if it is missing; true if it did.
   bool RecordOwnRow(node::Node& n);
-  // Proposes the next seed peer's addition; false when every seed peer is a voter.
+  // Proposes the next seed peer's addition; false when every seed peer is a voter or was
+  // removed from the cluster.
   bool AddSeedPeer(node::Node& n);
 
   NodeHost* host_;
   const MembershipKeeperOptions options_;
   std::atomic<bool> seeded_;
-  bool own_row_checked_ = false;  // on the loop only
+  bool own_row_checked_ = false;       // on the loop only
+  std::set<uint64_t> removed_logged_;  // seed peers found removed, told once; loop only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -551,6 +551,9 @@ int Run(int argc, char** argv) {
   };
   if (config.bootstrap && !identity.peers_added) {
     keeper_options.seed_peers = config.peers;
+    keeper_options.removed_at = [store = &(*host)->store()](uint64_t id) {
+      return node::RemovedAt(*store, id);
+    };
     keeper_options.on_seeded = [&] {
       absl::MutexLock lock(&identity_mu);
       identity.peers_added = true;

@@ -1,7 +1,8 @@
 // Changing the membership of a running cluster of real processes: a node joins with JOIN
 // and the leader is removed under a steady write load; a node down while it was removed
-// stops once it is back; the CLI's member, transfer-leader and snapshot commands; a joining
-// node killed at each step and started again.
+// stops once it is back; a RAFT_PEERS peer removed before it came is not added back; the
+// CLI's member, transfer-leader and snapshot commands; a joining node killed at each step
+// and started again.
 #include <signal.h>
 
 #include <atomic>
@@ -197,6 +198,42 @@ TEST(MembershipTest, ANodeDownWhileItWasRemovedStopsOnceItIsBack) {
   RunResult again = RunToCompletion(ServerBinary(), {}, c.Env(target), c.root(), absl::Seconds(10));
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.output.find("was removed from cluster"), std::string::npos) << again.output;
+}
+
+// A machine named in RAFT_PEERS never comes, and the operator removes it while the
+// bootstrap node is still adding the seed peers. The bootstrap node must not add it back:
+// seeding then ends with the peers that came, and the cluster runs without the removed one.
+TEST(MembershipTest, ASeedPeerRemovedBeforeSeedingEndsIsNotAddedAgain) {
+  LocalCluster c(3);
+  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_TRUE(c.Start(2).ok());  // node 3 never starts
+  ASSERT_TRUE(c.AwaitAgreement({1, 2}, 2, kFormTimeout).ok()) << c.Logs();
+  client::Client admin(client::ClientOptions{{c.endpoint(1), c.endpoint(2)}});
+  // The bootstrap node adds node 3 as a learner once node 2 is a voter.
+  const absl::Time deadline = absl::Now() + kFormTimeout;
+  bool learner = false;
+  while (!learner && absl::Now() < deadline) {
+    auto list = admin.MemberList();
+    if (list.ok()) {
+      for (const v1::Member& m : list->members()) learner |= m.name() == c.name(3) && !m.voter();
+    }
+    if (!learner) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(learner) << c.Logs();
+  auto removed = admin.MemberRemove(c.name(3));
+  ASSERT_TRUE(removed.ok()) << removed.status() << c.Logs();
+
+  // Seeding ends: every seed peer left is a voter (node 3 added again would keep it open).
+  ASSERT_TRUE(c.AwaitLog(1, "every peer in RAFT_PEERS is a voter", kFormTimeout)) << c.Logs();
+  const std::string told = absl::StrCat("not adding ", c.name(3), " from RAFT_PEERS: it was ",
+                                        "removed from the cluster at log index ", removed->index());
+  EXPECT_NE(c.Log(1).find(told), std::string::npos) << c.Log(1);
+  ASSERT_TRUE(c.AwaitAgreement({1, 2}, 2, kFormTimeout).ok()) << c.Logs();
+  auto list = admin.MemberList();
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(CountMembersNamed(*list, c.name(3)), 0);
+  EXPECT_EQ(list->members_size(), 2);
+  ASSERT_TRUE(admin.Put("after", "v").ok());
 }
 
 TEST(MembershipTest, CliAddsPromotesTransfersAndSnapshots) {
