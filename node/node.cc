@@ -298,161 +298,6 @@ void Node::ProposeHeldWrites() {
   }
 }
 
-void Node::Read(std::string key, ReadConsistency consistency, ReadCallback done) {
-  absl::Status valid = ValidateKey(key);
-  if (!valid.ok()) {
-    done(valid);
-    return;
-  }
-  ReadBarrier(consistency, [this, key = std::move(key), done = std::move(done)](absl::Status s) {
-    if (!s.ok()) {
-      done(s);
-      return;
-    }
-    done(GetFromStore(key));
-  });
-}
-
-uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl::Status)> ready) {
-  if (!failure_.ok()) {
-    ready(absl::UnavailableError(absl::StrCat("node ", id_, " has failed")));
-    return 0;
-  }
-  if (consistency == ReadConsistency::kLocal) {
-    ready(absl::OkStatus());
-    return 0;
-  }
-  if (!disk_full_.ok()) {
-    // Nothing leaves this node until its write goes through, so no read index can come.
-    ready(absl::UnavailableError(absl::StrCat("node ", id_,
-                                              " cannot confirm reads while its disk is full; "
-                                              "retry elsewhere or read stale")));
-    return 0;
-  }
-  if (pending_requests() >= options_.max_pending_requests) {
-    ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
-    return 0;
-  }
-  if (consistency == ReadConsistency::kLease && HasLease()) {
-    ++counters_.lease_reads;
-    RenewLeaseSoon();
-    // No other leader can exist, so nothing newer than our commit index is committed.
-    const uint64_t index = raw_->raft().log().committed();
-    if (store_->applied_index() >= index) {
-      ready(absl::OkStatus());
-      return 0;
-    }
-    const uint64_t token = ++next_read_id_;
-    reads_by_index_.emplace(index, PendingRead{std::move(ready), token});
-    return token;
-  }
-  if (!is_member()) {
-    // Nothing is replicated to a non-member any more (or yet): a read index it got from
-    // the leader would never be applied here.
-    ready(NotAMemberError());
-    return 0;
-  }
-  if (leader() == raft::kNone) {
-    // The core would drop the read: say so now rather than leave the caller to time out.
-    ready(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
-    return 0;
-  }
-  const uint64_t token = ++next_read_id_;
-  std::string ctx = ReadContext(token);
-  PendingRead read{std::move(ready), token};
-  if (options_.clock_us) read.issued_us = options_.clock_us();
-  read.term = raw_->raft().term();
-  read.leader = is_leader();
-  reads_by_ctx_.emplace(ctx, std::move(read));
-  if (hooks_.on_read_index) hooks_.on_read_index(ctx);
-  raw_->ReadIndex(std::move(ctx));
-  Pump();
-  return token;
-}
-
-uint64_t Node::lease_us() const {
-  const raft::Config& rc = options_.raft;
-  if (!options_.clock_us || options_.tick_us == 0 || !rc.check_quorum ||
-      rc.read_only_option != raft::ReadOnlyOption::kSafe || rc.election_tick < 3) {
-    return 0;
-  }
-  // Followers hold off rivals for at least (election_tick - 1) of their ticks after they
-  // heard the heartbeat (the first tick may come at once); one more tick of margin for
-  // this node's own tick phase. Their clocks may run fast by the drift bound, and ours slow.
-  const uint64_t drift = options_.max_clock_drift_permille;
-  RB_CHECK(drift < 1000, "max_clock_drift_permille must be below 1000");
-  return static_cast<uint64_t>(rc.election_tick - 2) * options_.tick_us * (1000 - drift) /
-         (1000 + drift);
-}
-
-bool Node::HasLease() const {
-  if (lease_until_us_ == 0 || !is_leader() || !is_member()) return false;
-  const raft::Raft& r = raw_->raft();
-  if (r.term() != lease_term_ || r.term() == lease_void_term_) return false;
-  if ((!RB_MUTANT(kLeaseDuringTransfer) && r.lead_transferee() != raft::kNone) ||
-      !r.CommittedEntryInCurrentTerm()) {
-    return false;
-  }
-  return options_.clock_us() < lease_until_us_;
-}
-
-void Node::RenewLease(const PendingRead& read) {
-  const uint64_t length = lease_us();
-  if (length == 0 || !read.leader || !is_leader()) return;
-  const raft::Raft& r = raw_->raft();
-  // The quorum acknowledged heartbeats sent after the request was made, in its term.
-  if (r.term() != read.term || r.term() == lease_void_term_) return;
-  if (lease_term_ != r.term()) lease_until_us_ = 0;
-  lease_term_ = r.term();
-  const uint64_t start_us = RB_MUTANT(kLeaseFromAck) ? options_.clock_us() : read.issued_us;
-  if (start_us + length > lease_until_us_) {
-    lease_until_us_ = start_us + length;
-    ++counters_.lease_renewals;
-  }
-}
-
-void Node::RenewLeaseSoon() {
-  // Renew once half the lease is gone, so that a steady stream of lease reads never waits.
-  if (lease_renewal_in_flight_ || options_.clock_us() + lease_us() / 2 < lease_until_us_) return;
-  if (pending_requests() >= options_.max_pending_requests) return;
-  lease_renewal_in_flight_ = true;
-  const uint64_t token = ++next_read_id_;
-  std::string ctx = ReadContext(token);
-  PendingRead read{[this](absl::Status) { lease_renewal_in_flight_ = false; }, token,
-                   options_.clock_us(), raw_->raft().term(), true};
-  reads_by_ctx_.emplace(ctx, std::move(read));
-  if (hooks_.on_read_index) hooks_.on_read_index(ctx);
-  raw_->ReadIndex(std::move(ctx));
-  Pump();
-}
-
-std::string Node::ReadContext(uint64_t token) const {
-  // Unique across restarts: a counter alone starts again at 1, and a late answer to the
-  // earlier run's read "3/1" completed the new run's "3/1" at an old read index (a stale
-  // read; simulator seed 61000001002 --voters=1).
-  return absl::StrCat(id_, "/", options_.incarnation, "/", token);
-}
-
-void Node::CancelRead(uint64_t token) {
-  if (token == 0) return;
-  const absl::Status gave_up = absl::DeadlineExceededError("the caller's deadline passed");
-  auto by_ctx = reads_by_ctx_.find(ReadContext(token));
-  if (by_ctx != reads_by_ctx_.end()) {
-    PendingRead read = std::move(by_ctx->second);
-    reads_by_ctx_.erase(by_ctx);
-    read.ready(gave_up);
-    return;
-  }
-  // Bounded by max_pending_requests.
-  for (auto it = reads_by_index_.begin(); it != reads_by_index_.end(); ++it) {
-    if (it->second.token != token) continue;
-    PendingRead read = std::move(it->second);
-    reads_by_index_.erase(it);
-    read.ready(gave_up);
-    return;
-  }
-}
-
 void Node::CancelWrite(uint64_t client_id, uint64_t seq) {
   auto it = pending_writes_.find({client_id, seq});
   if (it == pending_writes_.end()) return;
@@ -807,25 +652,6 @@ void Node::FinishApply() {
   }
 }
 
-void Node::HandleReadStates() {
-  for (raft::ReadState& rs : ready_.read_states) {
-    auto it = reads_by_ctx_.find(rs.request_ctx);
-    if (it == reads_by_ctx_.end()) continue;
-    RenewLease(it->second);
-    reads_by_index_.emplace(rs.index, std::move(it->second));
-    reads_by_ctx_.erase(it);
-  }
-}
-
-void Node::ServeReads() {
-  const uint64_t applied = store_->applied_index();
-  while (!reads_by_index_.empty() && reads_by_index_.begin()->first <= applied) {
-    PendingRead read = std::move(reads_by_index_.begin()->second);
-    reads_by_index_.erase(reads_by_index_.begin());
-    read.ready(absl::OkStatus());
-  }
-}
-
 void Node::CountRoleChange(raft::StateType state) {
   using raft::StateType;
   if (state == last_state_) return;
@@ -859,14 +685,6 @@ void Node::OnLeadershipChange() {
     for (auto& [key, done] : pending_writes_) done(changed);
     pending_writes_.clear();
   }
-}
-
-absl::StatusOr<std::optional<std::string>> Node::GetFromStore(absl::string_view key) {
-  auto value = store_->Get(key);
-  // A damaged disk: the caller gets the error, never other data, and the node stops, as it
-  // does when the core meets the damage.
-  if (!value.ok() && value.status().code() == absl::StatusCode::kDataLoss) Fail(value.status());
-  return value;
 }
 
 void Node::Fail(absl::Status status) {
