@@ -2,7 +2,8 @@
 // simulated nodes and clients, and the Simulation that runs them. Not a public interface:
 // use simulation.h.
 //
-//   simulation.cc  the event loop, nodes, network and disk, the checks, the run
+//   simulation.cc  the event loop, nodes, network and disk, the run
+//   checks.cc      the checks made while it runs, and the hooks that feed them
 //   nemesis.cc     faults: crashes, partitions, clogs, pauses, membership changes, healing
 //   workload.cc    the clients and their operations
 //   scenario.cc    what a seed draws
