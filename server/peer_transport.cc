@@ -133,8 +133,11 @@ class PeerTransport::Link {
 
     grpc::ClientContext context;
     v1::PeerAck ack;
-    // The batch being written, and what it counts for once written.
+    // The batch being written, and what it counts for once written. Its messages are
+    // taken under the link's lock and encoded outside it (Resume): a batch of up to
+    // kMaxPeerBatchBytes must not hold up the loop's next Send.
     v1::PeerBatch out;
+    std::vector<raft::Message> taken;
     std::array<uint32_t, PeerCounters::kMessageTypes> out_by_type{};
 
    private:
@@ -145,25 +148,26 @@ class PeerTransport::Link {
     return !queue_.empty() || tell_removed_at_ != 0;
   }
 
-  // The stream to call StartWrite on (outside the lock), its `out` filled with the next
-  // batch; null if there is no usable idle stream or nothing to send.
+  // The stream to call Resume with (outside the lock), the next batch taken into it; null
+  // if there is no usable idle stream or nothing to send.
   Stream* MaybeStartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (stream_ == nullptr || hold_released_ || writing_ || stopping_ || !HasBatchLocked()) {
       return nullptr;
     }
     Stream* s = stream_;
     s->out.Clear();
+    s->taken.clear();
     s->out_by_type.fill(0);
     s->out.set_removed_at_index(std::exchange(tell_removed_at_, 0));
     // Bounded in count and bytes: a batch larger than the receiver's message limit would
     // break the stream every time (found with 64 KiB values).
     size_t bytes = 0;
-    while (!queue_.empty() && s->out.messages_size() < static_cast<int>(kMaxBatchMessages)) {
+    while (!queue_.empty() && s->taken.size() < kMaxBatchMessages) {
       const size_t size = ApproxBytes(queue_.front());
-      if (s->out.messages_size() > 0 && bytes + size > kMaxPeerBatchBytes) break;
+      if (!s->taken.empty() && bytes + size > kMaxPeerBatchBytes) break;
       bytes += size;
       ++s->out_by_type[static_cast<size_t>(queue_.front().type) % s->out_by_type.size()];
-      s->out.add_messages(raft::EncodeMessage(queue_.front()));
+      s->taken.push_back(std::move(queue_.front()));
       queue_.pop_front();
       --t_->counters_->queued;
     }
@@ -178,10 +182,15 @@ class PeerTransport::Link {
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
   }
 
-  // Outside the lock: starts the write MaybeStartWriteLocked filled in, and lets the
-  // stream ReleaseHoldLocked returned end (either may be null).
+  // Outside the lock: encodes and starts the write MaybeStartWriteLocked took, and lets
+  // the stream ReleaseHoldLocked returned end (either may be null). While writing_ is set,
+  // only this caller touches start's batch.
   static void Resume(Stream* start, Stream* release) {
-    if (start != nullptr) start->StartWrite(&start->out);
+    if (start != nullptr) {
+      for (const raft::Message& m : start->taken) start->out.add_messages(raft::EncodeMessage(m));
+      start->taken.clear();
+      start->StartWrite(&start->out);
+    }
     if (release != nullptr) release->RemoveHold();
   }
 
