@@ -199,10 +199,12 @@ absl::StatusOr<Response> Client::AdminChange(
 }
 
 absl::StatusOr<v1::MemberChangeResponse> Client::MemberAdd(const std::string& name,
-                                                           const std::string& address) {
+                                                           const std::string& address,
+                                                           bool unless_removed) {
   v1::MemberAddRequest req;
   req.set_name(name);
   req.set_address(address);
+  req.set_unless_removed(unless_removed);
   return AdminChange(req, &v1::Admin::Stub::MemberAdd);
 }
 

@@ -75,8 +75,11 @@ class Client {
   // leader a member names and retrying while the answer is UNAVAILABLE or ABORTED (another
   // change pending) until the total timeout. A retried change is harmless: adding a member
   // or promoting a voter again changes nothing.
+  // unless_removed: add it only if it was never removed from the cluster (or was added
+  // again since); otherwise nothing changes and the answer's removed_at_index says when.
   absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberAdd(const std::string& name,
-                                                                 const std::string& address);
+                                                                 const std::string& address,
+                                                                 bool unless_removed = false);
   absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberPromote(const std::string& name);
   absl::StatusOr<raftbadger::v1::MemberChangeResponse> MemberRemove(const std::string& name);
   // The membership as the leader sees it (with each member's progress).

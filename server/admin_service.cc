@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
+#include "node/member_directory.h"
 #include "server/bootstrap.h"
 #include "server/config.h"
 #include "server/identity.h"
@@ -91,7 +92,7 @@ grpc::Status AdminServiceImpl::Propose(grpc::ServerContext* ctx, const Planner& 
       call->Finish(ToGrpc(cc.status()));
       return;
     }
-    if (decided->already || decided->handed_to != 0) {
+    if (decided->already || decided->handed_to != 0 || decided->removed_at != 0) {
       call->Finish(grpc::Status::OK);
       return;
     }
@@ -137,7 +138,7 @@ grpc::Status AdminServiceImpl::Change(grpc::ServerContext* ctx, const Planner& p
                                            book_->NameOf(leader), ": retry the removal there"),
                               leader, ctx);
   }
-  if (!p.already) {
+  if (!p.already && p.removed_at == 0) {
     const uint64_t self = host_->view().id;
     const bool done = host_->AwaitView(
         [&](const NodeView& w) { return shows(w.conf) || w.leader != self || w.failed; }, deadline,
@@ -159,6 +160,7 @@ grpc::Status AdminServiceImpl::Change(grpc::ServerContext* ctx, const Planner& p
   FillMembers(v, *book_, resp->mutable_members());
   resp->set_index(p.index);
   resp->set_already_member(p.already);
+  resp->set_removed_at_index(p.removed_at);
   resp->set_cluster_id(cluster_id_->load());
   return grpc::Status::OK;
 }
@@ -173,8 +175,8 @@ grpc::Status AdminServiceImpl::MemberAdd(grpc::ServerContext* ctx, const v1::Mem
   }
   const std::string name = req->name();
   const std::string address = req->address();
-  Planner plan = [this, id = *id, name, address](node::Node& n,
-                                                 Proposal* p) -> absl::StatusOr<raft::ConfChange> {
+  Planner plan = [this, id = *id, name, address, unless_removed = req->unless_removed()](
+                     node::Node& n, Proposal* p) -> absl::StatusOr<raft::ConfChange> {
     if (n.raw().raft().tracker().progress.count(id) > 0) {
       auto known = book_->Find(id);
       if (known && known->address != address) {
@@ -184,6 +186,16 @@ grpc::Status AdminServiceImpl::MemberAdd(grpc::ServerContext* ctx, const v1::Mem
       }
       p->already = true;
       return raft::ConfChange{};
+    }
+    if (unless_removed) {
+      // Read as of the applied index, which holds every membership change: Propose plans
+      // only once none is pending.
+      absl::StatusOr<uint64_t> removed = node::RemovedAt(host_->store(), id);
+      if (!removed.ok()) return removed.status();
+      if (*removed > 0) {
+        p->removed_at = *removed;
+        return raft::ConfChange{};
+      }
     }
     // Known before the entry is applied, so that the leader reaches the learner at once.
     if (absl::Status s = book_->Learn(id, name, address); !s.ok()) return s;

@@ -51,10 +51,11 @@ class AdminServiceImpl final : public raftbadger::v1::Admin::Service {
  private:
   // What a change request decided on the loop.
   struct Proposal {
-    uint64_t index = 0;      // of the proposed entry; 0: nothing proposed
-    bool already = false;    // nothing to change (MemberAdd of a member)
-    uint64_t redirect = 0;   // not the leader: this one is
-    uint64_t handed_to = 0;  // MemberRemove of the leader: leadership goes to this one
+    uint64_t index = 0;       // of the proposed entry; 0: nothing proposed
+    bool already = false;     // nothing to change (MemberAdd of a member)
+    uint64_t redirect = 0;    // not the leader: this one is
+    uint64_t handed_to = 0;   // MemberRemove of the leader: leadership goes to this one
+    uint64_t removed_at = 0;  // MemberAdd unless_removed: it was removed at this index
   };
   // Decides on the loop, for a node that leads with no change pending, the change to make
   // (or an error); Propose then proposes it.

@@ -44,18 +44,43 @@ MembershipKeeper::~MembershipKeeper() {
 void MembershipKeeper::Run() {
   SetThreadName("rb-membership");
   for (;;) {
-    absl::MutexLock lock(&mu_);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    if (mu_.AwaitWithTimeout(absl::Condition(&stop), options_.period)) return;
+    std::optional<PeerSpec> ask;
+    {
+      absl::MutexLock lock(&mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop), options_.period)) return;
+      ask = std::exchange(to_ask_, std::nullopt);
+    }
+    // Here, not on the loop: asking blocks until the leader answers.
+    if (ask) AskLeaderToAdd(*ask);
     host_->Post([this](node::Node& n) { Step(n); });
   }
 }
 
 void MembershipKeeper::Step(node::Node& n) {
-  if (!n.is_leader()) return;
+  if (n.is_leader()) {
+    const raft::Raft& r = n.raw().raft();
+    if (r.pending_conf_index() > r.log().applied()) return;  // one change at a time
+    if (RecordOwnRow(n) || PromoteCaughtUpLearner(n)) return;
+  } else if (n.leader() == raft::kNone || !options_.ask_leader_to_add) {
+    return;  // seeding goes on only through a leader
+  }
+  if (seeded_.load()) return;
+  const PeerSpec* next = nullptr;
+  switch (NextSeedPeer(n, &next)) {
+    case Seeding::kDone:
+      MarkSeeded();
+      return;
+    case Seeding::kWaiting:
+      return;
+    case Seeding::kAdd:
+      AddSeedPeer(n, *next);
+      return;
+  }
+}
+
+bool MembershipKeeper::PromoteCaughtUpLearner(node::Node& n) {
   const raft::Raft& r = n.raw().raft();
-  if (r.pending_conf_index() > r.log().applied()) return;  // one change at a time
-  if (RecordOwnRow(n)) return;
   for (const auto& [id, pr] : r.tracker().progress) {
     if (!pr.is_learner || !CaughtUp(pr, r.log().committed(), options_.promote_lag_entries)) {
       continue;
@@ -66,13 +91,15 @@ void MembershipKeeper::Step(node::Node& n) {
                  << pr.match << ", the commit index is " << r.log().committed() << ")";
     absl::Status s = n.ProposeConfChange(cc);
     if (!s.ok()) RB_LOG(WARNING) << "promoting learner " << options_.name_of(id) << ": " << s;
-    return;
+    return true;
   }
-  if (!seeded_.load() && !AddSeedPeer(n)) {
-    RB_LOG(INFO) << "every peer in RAFT_PEERS is a voter";
-    seeded_.store(true);
-    if (options_.on_seeded) options_.on_seeded();
-  }
+  return false;
+}
+
+void MembershipKeeper::MarkSeeded() {
+  RB_LOG(INFO) << "every peer in RAFT_PEERS is a voter";
+  seeded_.store(true);
+  if (options_.on_seeded) options_.on_seeded();
 }
 
 bool MembershipKeeper::RecordOwnRow(node::Node& n) {
@@ -92,7 +119,7 @@ bool MembershipKeeper::RecordOwnRow(node::Node& n) {
   return true;
 }
 
-bool MembershipKeeper::AddSeedPeer(node::Node& n) {
+MembershipKeeper::Seeding MembershipKeeper::NextSeedPeer(node::Node& n, const PeerSpec** next) {
   const raft::ProgressTracker& tracker = n.raw().raft().tracker();
   bool all_voters = true;
   for (const PeerSpec& peer : options_.seed_peers) {
@@ -108,7 +135,7 @@ bool MembershipKeeper::AddSeedPeer(node::Node& n) {
         options_.removed_at ? options_.removed_at(id) : absl::StatusOr<uint64_t>(0);
     if (!removed.ok()) {
       RB_LOG(WARNING) << "reading whether " << peer.name << " was removed: " << removed.status();
-      return true;  // neither added nor settled: asked again next period
+      return Seeding::kWaiting;  // neither added nor settled: asked again next period
     }
     if (*removed > 0) {
       if (!removed_logged_.insert(id).second) continue;
@@ -116,15 +143,39 @@ bool MembershipKeeper::AddSeedPeer(node::Node& n) {
                    << "cluster at log index " << *removed;
       continue;
     }
-    raft::ConfChange cc;
-    cc.context = MemberContext(peer.name, peer.address);
-    cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, id});
-    RB_LOG(INFO) << "adding " << peer.name << " (" << peer.address << ") as a learner";
-    absl::Status s = n.ProposeConfChange(cc);
-    if (!s.ok()) RB_LOG(WARNING) << "membership change for " << peer.name << ": " << s;
-    return true;
+    *next = &peer;
+    return Seeding::kAdd;
   }
-  return !all_voters;
+  return all_voters ? Seeding::kDone : Seeding::kWaiting;
+}
+
+void MembershipKeeper::AddSeedPeer(node::Node& n, const PeerSpec& next) {
+  if (!n.is_leader()) {
+    absl::MutexLock lock(&mu_);
+    to_ask_ = next;
+    return;
+  }
+  raft::ConfChange cc;
+  cc.context = MemberContext(next.name, next.address);
+  cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, RaftIdForName(next.name)});
+  RB_LOG(INFO) << "adding " << next.name << " (" << next.address << ") as a learner";
+  absl::Status s = n.ProposeConfChange(cc);
+  if (!s.ok()) RB_LOG(WARNING) << "membership change for " << next.name << ": " << s;
+}
+
+void MembershipKeeper::AskLeaderToAdd(const PeerSpec& peer) {
+  RB_LOG(INFO) << "asking the leader to add " << peer.name << " (" << peer.address
+               << ") from RAFT_PEERS as a learner: this node does not lead";
+  const absl::StatusOr<uint64_t> removed = options_.ask_leader_to_add(peer);
+  if (!removed.ok()) {
+    RB_LOG(WARNING) << "asking the leader to add " << peer.name << ": " << removed.status()
+                    << "; asking again later";
+  } else if (*removed > 0) {
+    RB_LOG(INFO) << "the leader did not add " << peer.name << ": it was removed from the "
+                 << "cluster at log index " << *removed;
+  } else {
+    RB_LOG(INFO) << "the leader added " << peer.name << " (or it was a member already)";
+  }
 }
 
 }  // namespace rb::server

@@ -31,10 +31,16 @@ absl::Status BootstrapNewCluster(storage::Store* store, uint64_t id, const std::
                                  const std::string& address);
 
 struct MembershipKeeperOptions {
-  // RAFT_PEERS to add as learners while this node leads (the bootstrap node's, until every
-  // one of them was a voter once; then on_seeded runs, and they are not added again).
+  // RAFT_PEERS to add as learners (the bootstrap node's, until every one of them is a voter
+  // or was removed; then on_seeded runs, and they are not added again). While this node
+  // leads it adds them itself; while another leads it asks that one (ask_leader_to_add).
   std::vector<PeerSpec> seed_peers;
   std::function<void()> on_seeded;
+  // Asks the cluster's leader to add `peer` as a learner unless it was removed from the
+  // cluster (MemberAddRequest.unless_removed). Returns the index of its removal, or 0 if
+  // it is now a member. Called on the keeper's own thread, never the loop; it may block
+  // (bounded by its own deadline). Unset: seed peers are added only while this node leads.
+  std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> ask_leader_to_add;
   // A learner that answered the leader recently and is within this many entries of the
   // commit index is promoted to voter.
   uint64_t promote_lag_entries = 100;
@@ -52,10 +58,12 @@ struct MembershipKeeperOptions {
   std::function<absl::StatusOr<uint64_t>(uint64_t id)> removed_at;
 };
 
-// Runs on every node; acts only while its node leads, one membership change at a time:
-// promotes each caught-up learner (added by RAFT_PEERS or `member add`), then adds the
-// seed peers not yet in the configuration and never removed from it. An absent peer stays
-// a learner, so it never counts towards (or blocks) the cluster's quorum.
+// Runs on every node. While its node leads, one membership change at a time: promotes each
+// caught-up learner (added by RAFT_PEERS or `member add`), then adds the seed peers not yet
+// in the configuration and never removed from it. An absent peer stays a learner, so it
+// never counts towards (or blocks) the cluster's quorum. While another node leads, a node
+// with seed peers left to add asks the leader to add them, one per period: leadership can
+// move away from the bootstrap node before it added them all.
 class MembershipKeeper {
  public:
   MembershipKeeper(NodeHost* host, MembershipKeeperOptions options);
@@ -67,9 +75,20 @@ class MembershipKeeper {
   void Step(node::Node& n);
   // Proposes recording this node's own member row if it is missing; true if it did.
   bool RecordOwnRow(node::Node& n);
-  // Proposes the next seed peer's addition; false when every seed peer is a voter or was
-  // removed from the cluster.
-  bool AddSeedPeer(node::Node& n);
+  // Proposes promoting a learner that has caught up; true if it did.
+  bool PromoteCaughtUpLearner(node::Node& n);
+  // Where seeding stands in this node's configuration (as of its applied index).
+  enum class Seeding {
+    kDone,     // every seed peer is a voter or was removed from the cluster
+    kWaiting,  // each one is in the configuration, some still learners
+    kAdd,      // *next is neither in the configuration nor removed
+  };
+  Seeding NextSeedPeer(node::Node& n, const PeerSpec** next);
+  // Proposes adding *next (leader), or hands it to the keeper's thread to ask the leader.
+  void AddSeedPeer(node::Node& n, const PeerSpec& next);
+  void MarkSeeded();
+  // On the keeper's thread: asks the leader to add peer.
+  void AskLeaderToAdd(const PeerSpec& peer);
 
   NodeHost* host_;
   const MembershipKeeperOptions options_;
@@ -78,6 +97,8 @@ class MembershipKeeper {
   std::set<uint64_t> removed_logged_;  // seed peers found removed, told once; loop only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // A seed peer to ask the leader for, left by the loop for the keeper's thread.
+  std::optional<PeerSpec> to_ask_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

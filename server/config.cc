@@ -79,6 +79,9 @@ const std::vector<SettingSpec>& Settings() {
        "join again"},
       {"promote_lag_entries", "PROMOTE_LAG_ENTRIES", "PromoteLagEntries", "100",
        "a learner this close to the leader's commit index is promoted to voter"},
+      {"membership_check_ms", "MEMBERSHIP_CHECK_MS", "MembershipCheckMs", "300",
+       "how often a node checks the membership: promotes caught-up learners while it leads, "
+       "adds RAFT_PEERS (one change per check)"},
       {"port", "PORT", "Port", "50051",
        "gRPC port for clients and peers (BadgerService, KV, Cluster, RaftPeer, health)"},
       {"listen_host", "LISTEN_HOST", "ListenHost", "0.0.0.0", "address the port is bound on"},
@@ -367,6 +370,8 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ConfigSources& sources) {
       {"max_connection_idle_ms", 100, uint64_t{24} * 3600 * 1000,
        [&](uint64_t v) { c.max_connection_idle_ms = static_cast<int64_t>(v); }},
       {"promote_lag_entries", 0, uint64_t{1} << 40, [&](uint64_t v) { c.promote_lag_entries = v; }},
+      {"membership_check_ms", 10, 3600000,
+       [&](uint64_t v) { c.membership_check_ms = static_cast<int>(v); }},
       {"min_free_bytes", 0, uint64_t{1} << 50, [&](uint64_t v) { c.min_free_bytes = v; }},
   };
   for (const UintSetting& u : uints) {

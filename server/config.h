@@ -38,6 +38,7 @@ struct ServerConfig {
   bool bootstrap = false;
   std::vector<std::string> join;  // members to ask for this node's addition (host:port)
   uint64_t promote_lag_entries = 100;
+  int membership_check_ms = 300;  // MembershipKeeperOptions::period
   bool force_new_cluster = false;
   bool wipe_removed_data = false;
   int port = 50051;

@@ -42,6 +42,7 @@ TEST(ConfigTest, DefaultsFollowTheOldService) {
   EXPECT_EQ(c->data_dir, "/work/./data");
   EXPECT_FALSE(c->bootstrap);
   EXPECT_TRUE(c->peers.empty());
+  EXPECT_EQ(c->membership_check_ms, 300);
 }
 
 TEST(ConfigTest, PrecedenceIsFlagEnvironmentDotEnvFileDefault) {
@@ -87,6 +88,7 @@ TEST(ConfigTest, BadConfigurationNamesTheSettingAndItsSource) {
            {"READ_CONSISTENCY", "eventual", "READ_CONSISTENCY"},
            {"NODE_ID", "", "NODE_ID is required"},
            {"NODE_ID", "has space", "NODE_ID (environment)"},
+           {"MEMBERSHIP_CHECK_MS", "5", "MEMBERSHIP_CHECK_MS (environment)"},
        }) {
     ConfigSources s = Minimal();
     s.env[k.env] = k.value;

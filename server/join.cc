@@ -1,5 +1,6 @@
 #include "server/join.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +63,23 @@ void Joiner::Run() {
     if (mu_.AwaitWithTimeout(absl::Condition(&stop), pause)) return;
     pause = std::min(pause * 2, absl::Seconds(5));
   }
+}
+
+std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> SeedPeerAsker(
+    std::vector<std::string> endpoints, const NodeSecurity* security) {
+  client::ClientOptions options;
+  options.endpoints = std::move(endpoints);
+  // Short: the keeper asks again next period, and stopping the node waits for a call.
+  options.call_timeout = absl::Seconds(2);
+  options.total_timeout = absl::Seconds(4);
+  options.credentials = security->ChannelCredentials();
+  options.token = security->token();
+  auto client = std::make_shared<client::Client>(std::move(options));
+  return [client](const PeerSpec& peer) -> absl::StatusOr<uint64_t> {
+    auto added = client->MemberAdd(peer.name, peer.address, /*unless_removed=*/true);
+    if (!added.ok()) return added.status();
+    return added->removed_at_index();
+  };
 }
 
 }  // namespace rb::server

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/config.h"
 #include "server/security.h"
 
 namespace rb::server {
@@ -45,6 +46,14 @@ class Joiner {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// What a bootstrap node that no longer leads uses to have the RAFT_PEERS it has not added
+// yet added by the leader (MembershipKeeperOptions::ask_leader_to_add): asks the members at
+// `endpoints` (the leader, through the client library) to add a peer unless it was removed
+// from the cluster. Returns the index of its removal, or 0 once it is a member. Each call
+// blocks for at most a few seconds. `security` must outlive the function.
+std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> SeedPeerAsker(
+    std::vector<std::string> endpoints, const NodeSecurity* security);
 
 }  // namespace rb::server
 

@@ -543,6 +543,7 @@ int Run(int argc, char** argv) {
   }
   MembershipKeeperOptions keeper_options;
   keeper_options.promote_lag_entries = config.promote_lag_entries;
+  keeper_options.period = absl::Milliseconds(config.membership_check_ms);
   keeper_options.name_of = [&book](uint64_t id) { return book.NameOf(id); };
   keeper_options.self_context = MemberContext(config.node_id, config.raft_address);
   keeper_options.read_member_row = [store = &(*host)->store()](uint64_t id) {
@@ -554,6 +555,9 @@ int Run(int argc, char** argv) {
     keeper_options.removed_at = [store = &(*host)->store()](uint64_t id) {
       return node::RemovedAt(*store, id);
     };
+    std::vector<std::string> members;
+    for (const PeerSpec& peer : config.peers) members.push_back(peer.address);
+    keeper_options.ask_leader_to_add = SeedPeerAsker(std::move(members), &security);
     keeper_options.on_seeded = [&] {
       absl::MutexLock lock(&identity_mu);
       identity.peers_added = true;

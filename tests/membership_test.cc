@@ -1,8 +1,9 @@
 // Changing the membership of a running cluster of real processes: a node joins with JOIN
 // and the leader is removed under a steady write load; a node down while it was removed
-// stops once it is back; a RAFT_PEERS peer removed before it came is not added back; the
-// CLI's member, transfer-leader and snapshot commands; a joining node killed at each step
-// and started again.
+// stops once it is back; a RAFT_PEERS peer removed before it came is not added back; seed
+// peers left when leadership moves are added through the new leader; the CLI's member,
+// transfer-leader and snapshot commands; a joining node killed at each step and started
+// again.
 #include <signal.h>
 
 #include <atomic>
@@ -233,6 +234,55 @@ TEST(MembershipTest, ASeedPeerRemovedBeforeSeedingEndsIsNotAddedAgain) {
   ASSERT_TRUE(list.ok()) << list.status();
   EXPECT_EQ(CountMembersNamed(*list, c.name(3)), 0);
   EXPECT_EQ(list->members_size(), 2);
+  ASSERT_TRUE(admin.Put("after", "v").ok());
+
+  // What a bootstrap node that no longer leads asks for: an addition that a removal vetoes.
+  auto seed = admin.MemberAdd(c.name(3), c.endpoint(3), /*unless_removed=*/true);
+  ASSERT_TRUE(seed.ok()) << seed.status();
+  EXPECT_EQ(seed->removed_at_index(), removed->index());
+  EXPECT_EQ(seed->index(), 0u);
+  EXPECT_EQ(seed->members_size(), 2);
+}
+
+// Leadership moves away from the bootstrap node after it promoted one RAFT_PEERS peer and
+// before it added the next (by hand here; a restart or a stalled disk could do it). Only the
+// bootstrap node knows RAFT_PEERS: it asks the new leader to add the rest, and seeding ends.
+TEST(MembershipTest, SeedPeersLeftWhenLeadershipMovesAreAddedByTheNewLeader) {
+  LocalCluster c(3);
+  // The bootstrap node checks the membership every 3 s, not 300 ms: the test moves
+  // leadership in the window between two of its changes.
+  ASSERT_TRUE(c.Start(1, {{"MEMBERSHIP_CHECK_MS", "3000"}}).ok());
+  ASSERT_TRUE(c.Start(2).ok());
+  ASSERT_TRUE(c.Start(3).ok());
+  // Asked directly (the others know no leader until they are added): node 1's own view.
+  const absl::Time deadline = absl::Now() + kFormTimeout;
+  bool voter = false;
+  while (!voter && absl::Now() < deadline) {
+    auto status = c.Status(1);
+    if (status.ok()) {
+      for (const v1::Member& m : status->members()) voter |= m.name() == c.name(2) && m.voter();
+    }
+    if (!voter) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(voter) << c.Logs();
+  client::Client admin(client::ClientOptions{{c.endpoint(1), c.endpoint(2)}});
+  auto moved = admin.TransferLeader(c.name(2));
+  ASSERT_TRUE(moved.ok()) << moved.status() << c.Logs();
+  auto status = c.Status(1);
+  ASSERT_TRUE(status.ok()) << status.status();
+  // Otherwise the window was missed and this test would prove nothing.
+  for (const v1::Member& m : status->members()) ASSERT_NE(m.name(), c.name(3)) << c.Logs();
+
+  auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
+  ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
+  EXPECT_EQ(*leader, 2);
+  const std::string asked = absl::StrCat("asking the leader to add ", c.name(3));
+  EXPECT_NE(c.Log(1).find(asked), std::string::npos) << c.Log(1);
+  // Not by the bootstrap node itself: it no longer led.
+  const std::string by_itself = absl::StrCat("adding ", c.name(3), " (");
+  EXPECT_EQ(c.Log(1).find(by_itself), std::string::npos) << c.Log(1);
+  // Seeding ends on the bootstrap node, although it follows.
+  EXPECT_TRUE(c.AwaitLog(1, "every peer in RAFT_PEERS is a voter", kFormTimeout)) << c.Log(1);
   ASSERT_TRUE(admin.Put("after", "v").ok());
 }
 
