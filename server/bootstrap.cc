@@ -44,7 +44,7 @@ MembershipKeeper::~MembershipKeeper() {
 void MembershipKeeper::Run() {
   SetThreadName("rb-membership");
   for (;;) {
-    std::optional<PeerSpec> ask;
+    std::optional<Ask> ask;
     {
       absl::MutexLock lock(&mu_);
       auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
@@ -152,7 +152,7 @@ MembershipKeeper::Seeding MembershipKeeper::NextSeedPeer(node::Node& n, const Pe
 void MembershipKeeper::AddSeedPeer(node::Node& n, const PeerSpec& next) {
   if (!n.is_leader()) {
     absl::MutexLock lock(&mu_);
-    to_ask_ = next;
+    to_ask_ = Ask{next, n.leader()};
     return;
   }
   raft::ConfChange cc;
@@ -163,18 +163,19 @@ void MembershipKeeper::AddSeedPeer(node::Node& n, const PeerSpec& next) {
   if (!s.ok()) RB_LOG(WARNING) << "membership change for " << next.name << ": " << s;
 }
 
-void MembershipKeeper::AskLeaderToAdd(const PeerSpec& peer) {
-  RB_LOG(INFO) << "asking the leader to add " << peer.name << " (" << peer.address
-               << ") from RAFT_PEERS as a learner: this node does not lead";
-  const absl::StatusOr<uint64_t> removed = options_.ask_leader_to_add(peer);
+void MembershipKeeper::AskLeaderToAdd(const Ask& ask) {
+  const std::string leader = options_.name_of(ask.leader);
+  RB_LOG(INFO) << "asking the leader, " << leader << ", to add " << ask.peer.name << " ("
+               << ask.peer.address << ") from RAFT_PEERS as a learner: this node does not lead";
+  const absl::StatusOr<uint64_t> removed = options_.ask_leader_to_add(ask.peer, ask.leader);
   if (!removed.ok()) {
-    RB_LOG(WARNING) << "asking the leader to add " << peer.name << ": " << removed.status()
-                    << "; asking again later";
+    RB_LOG(WARNING) << "asking " << leader << " to add " << ask.peer.name << ": "
+                    << removed.status() << "; asking again later";
   } else if (*removed > 0) {
-    RB_LOG(INFO) << "the leader did not add " << peer.name << ": it was removed from the "
+    RB_LOG(INFO) << leader << " did not add " << ask.peer.name << ": it was removed from the "
                  << "cluster at log index " << *removed;
   } else {
-    RB_LOG(INFO) << "the leader added " << peer.name << " (or it was a member already)";
+    RB_LOG(INFO) << leader << " added " << ask.peer.name << " (or it was a member already)";
   }
 }
 

@@ -36,11 +36,11 @@ struct MembershipKeeperOptions {
   // leads it adds them itself; while another leads it asks that one (ask_leader_to_add).
   std::vector<PeerSpec> seed_peers;
   std::function<void()> on_seeded;
-  // Asks the cluster's leader to add `peer` as a learner unless it was removed from the
+  // Asks `leader` (a Raft id) to add `peer` as a learner unless it was removed from the
   // cluster (MemberAddRequest.unless_removed). Returns the index of its removal, or 0 if
   // it is now a member. Called on the keeper's own thread, never the loop; it may block
   // (bounded by its own deadline). Unset: seed peers are added only while this node leads.
-  std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> ask_leader_to_add;
+  std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer, uint64_t leader)> ask_leader_to_add;
   // A learner that answered the leader recently and is within this many entries of the
   // commit index is promoted to voter.
   uint64_t promote_lag_entries = 100;
@@ -87,8 +87,13 @@ class MembershipKeeper {
   // Proposes adding *next (leader), or hands it to the keeper's thread to ask the leader.
   void AddSeedPeer(node::Node& n, const PeerSpec& next);
   void MarkSeeded();
-  // On the keeper's thread: asks the leader to add peer.
-  void AskLeaderToAdd(const PeerSpec& peer);
+  // A seed peer to ask a leader for, left by the loop for the keeper's thread.
+  struct Ask {
+    PeerSpec peer;
+    uint64_t leader = 0;
+  };
+  // On the keeper's thread.
+  void AskLeaderToAdd(const Ask& ask);
 
   NodeHost* host_;
   const MembershipKeeperOptions options_;
@@ -97,8 +102,7 @@ class MembershipKeeper {
   std::set<uint64_t> removed_logged_;  // seed peers found removed, told once; loop only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // A seed peer to ask the leader for, left by the loop for the keeper's thread.
-  std::optional<PeerSpec> to_ask_ ABSL_GUARDED_BY(mu_);
+  std::optional<Ask> to_ask_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

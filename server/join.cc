@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "client/client.h"
@@ -65,20 +66,34 @@ void Joiner::Run() {
   }
 }
 
-std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> SeedPeerAsker(
-    std::vector<std::string> endpoints, const NodeSecurity* security) {
-  client::ClientOptions options;
-  options.endpoints = std::move(endpoints);
-  // Short: the keeper asks again next period, and stopping the node waits for a call.
-  options.call_timeout = absl::Seconds(2);
-  options.total_timeout = absl::Seconds(4);
-  options.credentials = security->ChannelCredentials();
-  options.token = security->token();
-  auto client = std::make_shared<client::Client>(std::move(options));
-  return [client](const PeerSpec& peer) -> absl::StatusOr<uint64_t> {
-    auto added = client->MemberAdd(peer.name, peer.address, /*unless_removed=*/true);
-    if (!added.ok()) return added.status();
-    return added->removed_at_index();
+std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer, uint64_t leader)> SeedPeerAsker(
+    const AddressBook* book, const NodeSecurity* security) {
+  // The channel to the last leader asked, kept while it leads.
+  struct Link {
+    std::string address;
+    std::unique_ptr<raftbadger::v1::Admin::Stub> stub;
+  };
+  auto link = std::make_shared<Link>();
+  return [book, security, link](const PeerSpec& peer, uint64_t leader) -> absl::StatusOr<uint64_t> {
+    const std::optional<PeerInfo> where = book->Find(leader);
+    if (!where) return absl::UnavailableError("the leader's address is not known yet");
+    if (link->stub == nullptr || link->address != where->address) {
+      link->address = where->address;
+      link->stub = raftbadger::v1::Admin::NewStub(
+          grpc::CreateChannel(where->address, security->ChannelCredentials()));
+    }
+    raftbadger::v1::MemberAddRequest req;
+    req.set_name(peer.name);
+    req.set_address(peer.address);
+    req.set_unless_removed(true);
+    raftbadger::v1::MemberChangeResponse resp;
+    grpc::ClientContext ctx;
+    // Short: the keeper asks again next period, and stopping the node waits for the call.
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    security->AttachToken(&ctx);
+    const grpc::Status s = link->stub->MemberAdd(&ctx, req, &resp);
+    if (!s.ok()) return client::FromGrpc(s);
+    return resp.removed_at_index();
   };
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/address_book.h"
 #include "server/config.h"
 #include "server/security.h"
 
@@ -48,12 +49,12 @@ class Joiner {
 };
 
 // What a bootstrap node that no longer leads uses to have the RAFT_PEERS it has not added
-// yet added by the leader (MembershipKeeperOptions::ask_leader_to_add): asks the members at
-// `endpoints` (the leader, through the client library) to add a peer unless it was removed
-// from the cluster. Returns the index of its removal, or 0 once it is a member. Each call
-// blocks for at most a few seconds. `security` must outlive the function.
-std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer)> SeedPeerAsker(
-    std::vector<std::string> endpoints, const NodeSecurity* security);
+// yet added by the leader (MembershipKeeperOptions::ask_leader_to_add): one MemberAdd call
+// with unless_removed to the leader's address in `book`, with a 2 s deadline. Returns the
+// index of the peer's removal, or 0 once it is a member. `book` and `security` must
+// outlive the function; it is called from one thread at a time.
+std::function<absl::StatusOr<uint64_t>(const PeerSpec& peer, uint64_t leader)> SeedPeerAsker(
+    const AddressBook* book, const NodeSecurity* security);
 
 }  // namespace rb::server
 

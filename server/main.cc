@@ -555,9 +555,7 @@ int Run(int argc, char** argv) {
     keeper_options.removed_at = [store = &(*host)->store()](uint64_t id) {
       return node::RemovedAt(*store, id);
     };
-    std::vector<std::string> members;
-    for (const PeerSpec& peer : config.peers) members.push_back(peer.address);
-    keeper_options.ask_leader_to_add = SeedPeerAsker(std::move(members), &security);
+    keeper_options.ask_leader_to_add = SeedPeerAsker(&book, &security);
     keeper_options.on_seeded = [&] {
       absl::MutexLock lock(&identity_mu);
       identity.peers_added = true;

@@ -276,7 +276,8 @@ TEST(MembershipTest, SeedPeersLeftWhenLeadershipMovesAreAddedByTheNewLeader) {
   auto leader = c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout);
   ASSERT_TRUE(leader.ok()) << leader.status() << c.Logs();
   EXPECT_EQ(*leader, 2);
-  const std::string asked = absl::StrCat("asking the leader to add ", c.name(3));
+  const std::string asked =
+      absl::StrCat("asking the leader, ", c.name(2), ", to add ", c.name(3), " (");
   EXPECT_NE(c.Log(1).find(asked), std::string::npos) << c.Log(1);
   // Not by the bootstrap node itself: it no longer led.
   const std::string by_itself = absl::StrCat("adding ", c.name(3), " (");
