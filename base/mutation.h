@@ -82,6 +82,9 @@ namespace rb::mutation {
     "core: a leader accepts a configuration change while an earlier one is unapplied")        \
   X(kCampaignWithUnappliedConf, "campaign_with_unapplied_conf", "membership",                 \
     "core: a node campaigns while a committed configuration change is still unapplied")       \
+  X(kTombstoneAfterRemoval, "tombstone_after_removal", "membership",                          \
+    "member directory: a removal's tombstone holds the index after the removal's entry "      \
+    "(where the node is first out), so a node told of its removal looks for it there")        \
   /* Snapshots. */                                                                            \
   X(kInstallStaleSnapshot, "install_stale_snapshot", "snapshots",                             \
     "core: a follower installs a snapshot older than its commit index")                       \

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "base/mutation.h"
 #include "base/status_macros.h"
 #include "node/state_machine.h"
 
@@ -35,7 +36,8 @@ absl::Status RecordMemberChange(KvTxn* txn, const raft::ConfChange& cc, uint64_t
   for (const raft::ConfChangeSingle& c : cc.changes) {
     if (c.type == raft::ConfChangeType::kRemoveNode) {
       RETURN_IF_ERROR(txn->Delete(MemberRowKey(c.node_id)).status());
-      RETURN_IF_ERROR(txn->Put(RemovedRowKey(c.node_id), absl::StrCat(index), index));
+      const uint64_t removed_at = RB_MUTANT(kTombstoneAfterRemoval) ? index + 1 : index;
+      RETURN_IF_ERROR(txn->Put(RemovedRowKey(c.node_id), absl::StrCat(removed_at), index));
     } else {
       RETURN_IF_ERROR(txn->Delete(RemovedRowKey(c.node_id)).status());
     }

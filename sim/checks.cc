@@ -53,10 +53,38 @@ void Simulation::FeedModel(const raft::Entry& e) {
     for (const raft::Entry& g : gap) {
       RB_CHECK(model_.Apply(g.index, g.type == raft::EntryType::kNormal, g.data.view()),
                "model rejected entry ", g.index);
+      RB_CHECK(membership_.Apply(g), "membership model rejected entry ", g.index);
     }
   }
   RB_CHECK(model_.Apply(e.index, e.type == raft::EntryType::kNormal, e.data.view()),
            "model rejected entry ", e.index);
+  RB_CHECK(membership_.Apply(e), "membership model rejected entry ", e.index);
+}
+
+void Simulation::OnTellRemoved(uint64_t from, uint64_t to, uint64_t removed_at) {
+  ++result_.removals_told;
+  // Without a trace line, and reading nothing from a disk: the run is the same as it was
+  // before this check existed.
+  const uint64_t applied = NodeById(from).store()->applied_index();
+  if (!model_lost_ && applied <= membership_.applied_index()) {
+    ++result_.removals_told_checked;
+    const uint64_t expected = membership_.RemovedAt(to, applied);
+    if (expected != removed_at) {
+      Fail(
+          "membership",
+          absl::StrCat("node ", from, " told node ", to, " it was removed at log index ",
+                       removed_at, ", but as of its applied index ", applied, " the committed log ",
+                       expected == 0 ? "has not removed it (or added it again)"
+                                     : absl::StrCat("removed it at ", expected)));
+      return;
+    }
+  }
+  // How often the told node would act on it (node::Node::MissedItsRemovalAt); a store on
+  // a simulated disk is not read here, since its reads are timed and may fail.
+  SimNode& told = NodeById(to);
+  if (told.node != nullptr && told.memory != nullptr && told.node->MissedItsRemovalAt(removed_at)) {
+    ++result_.removals_believed;
+  }
 }
 
 void Simulation::CheckStaleReads() {

@@ -28,6 +28,7 @@
 #include "raft/invariants.h"
 #include "raft/rng.h"
 #include "sim/fault_recorder.h"
+#include "sim/membership_model.h"
 #include "sim/reference_model.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_vfs.h"
@@ -172,6 +173,8 @@ class SimTransport : public node::Transport {
  public:
   SimTransport(Simulation* sim, uint64_t id) : sim_(sim), id_(id) {}
   void Send(raft::Message m) override;
+  // Checked (Simulation::OnTellRemoved), not delivered: the simulated nodes do not stop.
+  void TellRemoved(uint64_t to, uint64_t removed_at_index) override;
 
  private:
   Simulation* sim_;
@@ -267,6 +270,10 @@ class Simulation {
   SimResult Run();
 
   void SendMessage(uint64_t from, raft::Message m);
+  // A node tells node `to` it was removed at removed_at (node::Transport::TellRemoved): the
+  // tombstone the teller read (node/member_directory) must say what the committed log
+  // says (MembershipModel), as of the teller's applied index.
+  void OnTellRemoved(uint64_t from, uint64_t to, uint64_t removed_at);
 
  private:
   // Creates the nodes, clients and first events the seed calls for.
@@ -526,6 +533,8 @@ class Simulation {
   };
   std::multimap<uint64_t, StaleRead> stale_reads_;
   bool model_lost_ = false;  // entries it missed were compacted on every node
+  // The same log replayed into an independent model of the member directory's tombstones.
+  MembershipModel membership_;
   void FeedModel(const raft::Entry& e);
   void CheckStaleReads();
   node::SessionPolicy SessionPolicy() const {

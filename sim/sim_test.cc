@@ -241,6 +241,24 @@ TEST_F(SimTest, FullDisksStallNodesAndTheyRecover) {
   }
 }
 
+// Pinned seeds in which removed nodes that missed their removal keep sending, and members
+// tell them where they were removed (node::Transport::TellRemoved): each tell is compared
+// with the committed log (Simulation::OnTellRemoved, fed by sim/membership_model), and on
+// the memory back end the told node would believe most of them.
+TEST_F(SimTest, RemovalsToldAreComparedWithTheCommittedLog) {
+  SimOptions o;
+  o.seed = 12;
+  SimResult r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.removals_told_checked, 0u);
+  EXPECT_GT(r.removals_believed, 0u);
+  o.storage = SimOptions::Storage::kSqlite;
+  o.seed = 14;
+  r = RunSimulation(o);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_GT(r.removals_told_checked, 0u);
+}
+
 // Read-only spells (Scenario::read_spell_interval_us): every operation a client starts
 // inside one is a read. (Writes started before it may still be retried in it.)
 TEST_F(SimTest, ClientsOnlyReadDuringReadOnlySpells) {

@@ -286,6 +286,12 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.disk_full_episodes),
       static_cast<unsigned long long>(r.disk_full_stalls),
       static_cast<unsigned long long>(r.writes_proposed_together));
+  if (r.removals_told > 0) {
+    std::printf("  removals told=%llu checked=%llu believed=%llu\n",
+                static_cast<unsigned long long>(r.removals_told),
+                static_cast<unsigned long long>(r.removals_told_checked),
+                static_cast<unsigned long long>(r.removals_believed));
+  }
   if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
     const std::string disk = absl::StrCat(
         "  power_losses=", r.power_losses, " torn_writes=", r.torn_writes,

@@ -23,6 +23,10 @@ void SimTransport::Send(raft::Message m) {
   sim_->SendMessage(id_, *std::move(decoded));
 }
 
+void SimTransport::TellRemoved(uint64_t to, uint64_t removed_at_index) {
+  sim_->OnTellRemoved(id_, to, removed_at_index);
+}
+
 // One multiply-rotate round per value: cheap, and any change in any value changes the
 // running hash (it only has to tell runs apart, not resist adversaries).
 uint64_t Mix(uint64_t h, uint64_t v) {
@@ -592,6 +596,7 @@ void Simulation::SetUp() {
   raft::ConfState cs;
   for (int i = 1; i <= scenario_.voters; ++i) cs.voters.push_back(i);
   initial_conf_ = cs;
+  membership_ = MembershipModel(cs);
   if (options_.storage == SimOptions::Storage::kSqlite) {
     vfs_ = std::make_unique<SimVfs>(rng_.Next());
   }

@@ -172,6 +172,12 @@ struct SimResult {
   uint64_t sessions_expired = 0;        // operations abandoned because their session expired
   uint64_t forwarded_writes = 0;        // client writes a follower forwarded to its leader
   uint64_t state_digests_compared = 0;  // state machines compared at equal applied indexes
+  // Nodes told they were removed (node::Transport::TellRemoved; checked, not delivered),
+  // those compared with the committed log (Simulation::OnTellRemoved), and those the told
+  // node would believe (memory back end only).
+  uint64_t removals_told = 0;
+  uint64_t removals_told_checked = 0;
+  uint64_t removals_believed = 0;
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;
