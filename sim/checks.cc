@@ -79,6 +79,10 @@ void Simulation::OnTellRemoved(uint64_t from, uint64_t to, uint64_t removed_at) 
       return;
     }
   }
+  if (scenario_.deliver_removals) {
+    DeliverRemovalLater(from, to, removed_at);
+    return;
+  }
   // How often the told node would act on it (node::Node::MissedItsRemovalAt); a store on
   // a simulated disk is not read here, since its reads are timed and may fail.
   SimNode& told = NodeById(to);

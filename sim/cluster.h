@@ -130,6 +130,9 @@ struct Scenario {
   // this long after, as the server's loop round does: the writes of that window are
   // proposed together, and the node's Ready waits for the batch's end. 0: none.
   uint64_t client_batch_us = 0;
+  // Tells of removal (node::Transport::TellRemoved) are delivered, and a node that
+  // believes one stops for good (SimNode::stopped_removed). Otherwise only checked.
+  bool deliver_removals = false;
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -152,7 +155,8 @@ struct Scenario {
         "/1000 conf_split=", conf_split_per_mille, "/1000 max_apply_batch=", max_apply_batch_bytes,
         " vote_stragglers=", vote_straggler_per_mille, "/1000",
         skip_broadcast_commit ? " skip_broadcast_commit" : "",
-        client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "");
+        client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "",
+        deliver_removals ? " deliver_removals" : "");
   }
 };
 
@@ -195,10 +199,13 @@ struct SimNode {
   bool crash_armed = false;             // a power loss waits for the node's next I/O
   bool disk_corrupted = false;          // the simulator damaged its database
   bool refused_start = false;           // and it refused to start over it: down for good
-  uint64_t incarnation = 0;             // bumped by each crash: older completions are dropped
-  std::unique_ptr<node::Node> node;     // null while crashed
-  uint64_t started_us = 0;              // when this incarnation started
-  uint64_t ticks_since_leader = 0;      // its ticks since a leader's message (DeliverVote)
+  // It believed a member's word that it was removed (Scenario::deliver_removals) and
+  // stopped, as the server's node does (it records the removal and refuses to start).
+  bool stopped_removed = false;
+  uint64_t incarnation = 0;          // bumped by each crash: older completions are dropped
+  std::unique_ptr<node::Node> node;  // null while crashed
+  uint64_t started_us = 0;           // when this incarnation started
+  uint64_t ticks_since_leader = 0;   // its ticks since a leader's message (DeliverVote)
   std::unique_ptr<SimTransport> transport;
   uint64_t durable_term = 0;  // highest durable term seen (monotonic across restarts)
   uint64_t durable_commit = 0;
@@ -223,6 +230,8 @@ struct SimNode {
   bool disk_full = false;          // its disk has no room (Simulation::DiskFullFault)
   bool client_batch_open = false;  // see Scenario::client_batch_us
   bool paused(uint64_t now) const { return paused_until > now; }
+  // Neither restarted nor added again: only an operator, who replaces it, brings it back.
+  bool down_for_good() const { return refused_start || stopped_removed; }
   node::NodeStore* store() {
     return memory != nullptr ? static_cast<node::NodeStore*>(memory.get()) : sqlite.get();
   }
@@ -276,6 +285,15 @@ class Simulation {
   void OnTellRemoved(uint64_t from, uint64_t to, uint64_t removed_at);
 
  private:
+  // Scenario::deliver_removals: the word crosses the network like a message (it rides on
+  // the server's next batch to that node), and the told node judges it on arrival: one
+  // that believes it stops for good (StopRemoved), as the server's node does.
+  void DeliverRemovalLater(uint64_t from, uint64_t to, uint64_t removed_at);
+  void DeliverRemoval(uint64_t from, uint64_t to, uint64_t removed_at);
+  void StopRemoved(SimNode* n, uint64_t from, uint64_t removed_at);
+  // After healing: a running node outside the leader's configuration that still campaigns
+  // for its old one, having missed its removal, must have been told and stopped.
+  void CheckRemovedNodesStopped(const SimNode& leader);
   // Creates the nodes, clients and first events the seed calls for.
   void SetUp();
 

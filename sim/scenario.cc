@@ -48,7 +48,8 @@ namespace rb::sim::internal {
   X(max_apply_batch_bytes) \
   X(vote_straggler_per_mille) \
   X(skip_broadcast_commit) \
-  X(client_batch_us)
+  X(client_batch_us) \
+  X(deliver_removals)
 // clang-format on
 
 std::string ScenarioText(const Scenario& s) {
@@ -213,6 +214,12 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
         (o.batch_client_writes == SimOptions::Draw::kDrawn && drawn)) {
       s.client_batch_us = window_us;
     }
+  }
+  {
+    raft::Rng own(o.seed ^ 0x72656d6f76656473ULL);  // "removeds"
+    const bool drawn = own.Chance(1, 2);
+    s.deliver_removals = o.deliver_removals == SimOptions::Draw::kAlways ||
+                         (o.deliver_removals == SimOptions::Draw::kDrawn && drawn);
   }
   return s;
 }

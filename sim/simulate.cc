@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, skip_broadcast_commit, "drawn",
 ABSL_FLAG(std::string, batch_client_writes, "off",
           "client writes reaching a node within a drawn window (up to 2 ms) are one batch "
           "there, as in the server's loop: off, drawn (about half the seeds) or always");
+ABSL_FLAG(std::string, deliver_removals, "off",
+          "a member's word that a node was removed reaches it, and a node that believes it "
+          "stops for good, as the server's does: off (only checked), drawn or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -122,6 +125,9 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_batch_client_writes) != "off") {
     absl::StrAppend(&cmd, " --batch_client_writes=", absl::GetFlag(FLAGS_batch_client_writes));
   }
+  if (absl::GetFlag(FLAGS_deliver_removals) != "off") {
+    absl::StrAppend(&cmd, " --deliver_removals=", absl::GetFlag(FLAGS_deliver_removals));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -164,7 +170,8 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   for (const auto& [flag, field] :
        {std::pair{&FLAGS_leader_faults, &o->leader_faults},
         std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
-        std::pair{&FLAGS_batch_client_writes, &o->batch_client_writes}}) {
+        std::pair{&FLAGS_batch_client_writes, &o->batch_client_writes},
+        std::pair{&FLAGS_deliver_removals, &o->deliver_removals}}) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
             rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);
@@ -287,10 +294,13 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.disk_full_stalls),
       static_cast<unsigned long long>(r.writes_proposed_together));
   if (r.removals_told > 0) {
-    std::printf("  removals told=%llu checked=%llu believed=%llu\n",
-                static_cast<unsigned long long>(r.removals_told),
-                static_cast<unsigned long long>(r.removals_told_checked),
-                static_cast<unsigned long long>(r.removals_believed));
+    std::printf(
+        "  removals told=%llu checked=%llu believed=%llu stopped=%llu members_stopped=%llu\n",
+        static_cast<unsigned long long>(r.removals_told),
+        static_cast<unsigned long long>(r.removals_told_checked),
+        static_cast<unsigned long long>(r.removals_believed),
+        static_cast<unsigned long long>(r.removed_nodes_stopped),
+        static_cast<unsigned long long>(r.members_stopped_removed));
   }
   if (o.storage == rb::sim::SimOptions::Storage::kSqlite) {
     const std::string disk = absl::StrCat(

@@ -96,7 +96,9 @@ void Simulation::Fail(absl::string_view checker, const std::string& what) {
   for (auto& [id, n] : nodes_) {
     absl::StrAppend(&result_.failure, "\n  node ", id, ": ");
     if (n.node == nullptr) {
-      absl::StrAppend(&result_.failure, n.refused_start ? "refused to start" : "down");
+      absl::StrAppend(&result_.failure, n.refused_start     ? "refused to start"
+                                        : n.stopped_removed ? "stopped: told it was removed"
+                                                            : "down");
       continue;
     }
     const raft::Raft& r = n.node->raw().raft();

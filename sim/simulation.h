@@ -57,6 +57,10 @@ struct SimOptions {
   // the server's loop (Scenario::client_batch_us). Off by default: drawing it would move
   // every seed's events, and the seeds and budgets tests pin with them.
   Draw batch_client_writes = Draw::kOff;
+  // A member that tells a removed node it was removed (node::Transport::TellRemoved) is
+  // heard across the network, and a node that believes it stops for good, as the server's
+  // does (Scenario::deliver_removals). Off by default, for the same reason.
+  Draw deliver_removals = Draw::kOff;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
   uint64_t quiet_phase_us = 9'000'000;
@@ -178,6 +182,10 @@ struct SimResult {
   uint64_t removals_told = 0;
   uint64_t removals_told_checked = 0;
   uint64_t removals_believed = 0;
+  // With deliver_removals: nodes that stopped on being told, and of those, members added
+  // again meanwhile (the operator then replaces them).
+  uint64_t removed_nodes_stopped = 0;
+  uint64_t members_stopped_removed = 0;
   bool linearizability_inconclusive = false;
   std::vector<uint64_t> event_hashes;  // if record_event_hashes
   std::vector<Operation> history;
