@@ -60,7 +60,22 @@ void Node::Tick() {
     StartPersist();
   }
   if (snapshot_retry_in_ticks_ > 0) --snapshot_retry_in_ticks_;
+  if (removal_heard_at_ != 0 && --removal_wait_ticks_ <= 0) {
+    if (MissedItsRemovalAt(removal_heard_at_)) {
+      removal_believed_at_ = removal_heard_at_;
+      RB_LOG(WARNING) << "node " << id_ << ": still missing its removal at log index "
+                      << removal_believed_at_ << " an election timeout after being told of it";
+    }
+    removal_heard_at_ = 0;
+  }
   Pump();
+}
+
+void Node::HearRemoval(uint64_t removed_at_index) {
+  if (removal_believed_at_ != 0 || removal_heard_at_ != 0) return;
+  if (!MissedItsRemovalAt(removed_at_index)) return;
+  removal_heard_at_ = removed_at_index;
+  removal_wait_ticks_ = std::max(options_.raft.election_tick, 1);
 }
 
 void Node::SetLowDiskSpace(absl::Status why) {
@@ -84,6 +99,14 @@ void Node::Receive(raft::Message m) {
     return;
   }
   if (FromRemovedMember(m)) return;
+  if (removal_heard_at_ != 0 && m.term >= raw_->raft().term() &&
+      (m.type == raft::MessageType::kApp || m.type == raft::MessageType::kHeartbeat ||
+       m.type == raft::MessageType::kSnap)) {
+    // A leader of its term replicates to it: it is a member of that leader's configuration
+    // (added again, perhaps, by a change it has yet to receive). If it was removed after
+    // all, it campaigns again once that leader is gone, and is told again.
+    removal_heard_at_ = 0;
+  }
   if (!raw_->Step(std::move(m)).ok()) ++counters_.dropped_peer_messages;
   Pump();
 }

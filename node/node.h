@@ -215,6 +215,16 @@ class Node {
   // removed node that joins anew keeps its id, and a peer that lags behind that still
   // holds the old removal). Stopping is always safe; this only says when it is due.
   bool MissedItsRemovalAt(uint64_t removed_at_index) const;
+  // A peer's word that this node was removed at removed_at_index, received. Weighed for an
+  // election timeout of this node's ticks, and believed only if MissedItsRemovalAt holds
+  // both now and then, and no leader of its term sent it an append, heartbeat or snapshot
+  // meanwhile. A node added again since hears from its leader within that time: the word,
+  // from a member that lagged behind the change that added it, is dropped. Once believed,
+  // removal_believed_at() says where it was removed, and the host stops the node for good.
+  // One word is weighed at a time.
+  void HearRemoval(uint64_t removed_at_index);
+  // 0 until a word of removal was believed (HearRemoval).
+  uint64_t removal_believed_at() const { return removal_believed_at_; }
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }
   const raft::RawNode& raw() const { return *raw_; }
   const NodeCounters& counters() const { return counters_; }
@@ -367,6 +377,9 @@ class Node {
   NodeCounters counters_;
 
   std::set<uint64_t> removed_senders_logged_;
+  uint64_t removal_heard_at_ = 0;  // a word of removal being weighed (HearRemoval); 0: none
+  int removal_wait_ticks_ = 0;     // ticks left before it is weighed again
+  uint64_t removal_believed_at_ = 0;
   // id -> (applied index when asked, the index of its removal or 0): see FromRemovedMember.
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> removed_cache_;
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;

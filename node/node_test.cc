@@ -663,6 +663,71 @@ TEST(NodeTest, ANodeThatMissedItsRemovalIsToldOfIt) {
   EXPECT_FALSE(net.node(2).MissedItsRemovalAt(removed_at)) << "a member that has the entry";
 }
 
+// A word of removal is weighed for an election timeout of the node's own ticks before it
+// is believed (Node::HearRemoval). Removed for good, the node still misses its removal then;
+// added again meanwhile, it hears from its leader in that time (and receives the change
+// that added it), so the word, from a member that lagged behind that change, is dropped.
+TEST(NodeTest, AWordOfRemovalIsBelievedOnlyIfItStillHoldsAnElectionTimeoutLater) {
+  const int election_ticks = NodeOptions{}.raft.election_tick;
+  auto remove_node3_cut_off = [](Network* net) {
+    EXPECT_EQ(net->ElectLeader(1), 1u);
+    net->drop = [](const raft::Message& m) { return m.to == 3 || m.from == 3; };
+    raft::ConfChange cc;
+    cc.changes.push_back({raft::ConfChangeType::kRemoveNode, 3});
+    EXPECT_TRUE(net->node(1).ProposeConfChange(cc).ok());
+    net->Settle();
+    return *RemovedAt(net->store(2), 3);
+  };
+
+  Network removed(3);
+  const uint64_t removed_at = remove_node3_cut_off(&removed);
+  ASSERT_GT(removed_at, 0u);
+  removed.node(3).HearRemoval(removed_at);
+  for (int i = 1; i < election_ticks; ++i) removed.node(3).Tick();
+  EXPECT_EQ(removed.node(3).removal_believed_at(), 0u) << "still weighing it";
+  removed.node(3).Tick();
+  EXPECT_EQ(removed.node(3).removal_believed_at(), removed_at);
+  removed.node(3).HearRemoval(removed_at + 1);
+  EXPECT_EQ(removed.node(3).removal_believed_at(), removed_at) << "believed once, for good";
+
+  Network readded(3);
+  ASSERT_EQ(remove_node3_cut_off(&readded), removed_at);
+  raft::ConfChange cc;
+  cc.changes.push_back({raft::ConfChangeType::kAddLearnerNode, 3});
+  ASSERT_TRUE(readded.node(1).ProposeConfChange(cc).ok());
+  readded.Settle();
+  ASSERT_TRUE(readded.node(2).raw().raft().tracker().progress.count(3));
+  readded.node(3).HearRemoval(removed_at);  // from a member yet to apply the re-addition
+  ASSERT_TRUE(readded.node(3).MissedItsRemovalAt(removed_at)) << "it cannot tell yet";
+  readded.drop = nullptr;
+  for (int i = 0; i < election_ticks; ++i) {
+    readded.node(1).Tick();
+    readded.node(3).Tick();
+    readded.Settle();
+  }
+  EXPECT_EQ(readded.node(3).removal_believed_at(), 0u);
+  EXPECT_TRUE(readded.node(3).is_member());
+  EXPECT_FALSE(readded.node(3).MissedItsRemovalAt(removed_at));
+
+  // Added again, and its leader's heartbeats reach it while the appends that would carry
+  // the change do not (yet): hearing from a leader of its term is enough to drop the word.
+  Network slow(3);
+  ASSERT_EQ(remove_node3_cut_off(&slow), removed_at);
+  ASSERT_TRUE(slow.node(1).ProposeConfChange(cc).ok());
+  slow.Settle();
+  slow.node(3).HearRemoval(removed_at);
+  slow.drop = [](const raft::Message& m) {
+    return (m.to == 3 && m.type != raft::MessageType::kHeartbeat) || m.from == 3;
+  };
+  for (int i = 0; i < election_ticks; ++i) {
+    slow.node(1).Tick();
+    slow.node(3).Tick();
+    slow.Settle();
+  }
+  EXPECT_TRUE(slow.node(3).MissedItsRemovalAt(removed_at)) << "the change has not reached it";
+  EXPECT_EQ(slow.node(3).removal_believed_at(), 0u);
+}
+
 // A node that got the entry removing it, but never heard it was committed (the leader
 // applied the removal and stopped replicating to it first), believes the tell as well:
 // its own entry at that index removes it too. An uncommitted entry that does not, it

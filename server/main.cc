@@ -433,15 +433,19 @@ int Run(int argc, char** argv) {
                          absl::StrCat(config.data_dir, "/", storage::kSnapshotDirName));
   // A peer says this node was removed at an index its log never reached: it lagged behind
   // its own removal, and the leader stopped replicating to it, so it would campaign in vain
-  // for ever. Checked on the loop (node::Node::MissedItsRemovalAt).
+  // for ever. Weighed on the loop for an election timeout (node::Node::HearRemoval); once
+  // believed, the view says so and the node stops (below).
   auto told_removed = [&, host = host_ptr](uint64_t from, uint64_t index) {
     host->Post([&, from, index](node::Node& n) {
-      if (removed_at.load() != 0 || !n.MissedItsRemovalAt(index)) return;
+      if (removed_at.load() != 0 || n.removal_believed_at() != 0 || !n.MissedItsRemovalAt(index)) {
+        return;
+      }
       RB_LOG(WARNING) << "peer " << book.NameOf(from)
                       << " says this node was removed from the cluster at log index " << index
                       << ", which this node never received (its log ends at "
-                      << n.raw().raft().log().LastIndex() << ")";
-      record_removal(index);
+                      << n.raw().raft().log().LastIndex()
+                      << "); stopping unless that still holds an election timeout from now";
+      n.HearRemoval(index);
     });
   };
   PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster, told_removed);
@@ -501,6 +505,7 @@ int Run(int argc, char** argv) {
     if (was_member && v.role == "non-member" && v.applied >= v.commit && removed_at.load() == 0) {
       record_removal(removal_applied_at != 0 ? removal_applied_at : v.applied);
     }
+    if (v.removal_believed_at != 0 && removed_at.load() == 0) record_removal(v.removal_believed_at);
     // The health service notifies its watchers on every call: only on a change.
     if (v.serving != logged_serving) health->SetServingStatus(v.serving);
     logged_serving = v.serving;

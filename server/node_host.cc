@@ -218,6 +218,7 @@ void NodeHost::RefreshView() {
     v.pending_writes = node_->pending_writes();
     v.pending_requests = node_->pending_requests();
     v.snapshot_index = node_->last_snapshot_index();
+    v.removal_believed_at = node_->removal_believed_at();
   } else {
     absl::MutexLock lock(&mu_);
     v = view_;
@@ -230,6 +231,7 @@ void NodeHost::RefreshView() {
     absl::MutexLock lock(&mu_);
     if (v.role != view_.role || v.term != view_.term || v.leader != view_.leader ||
         v.serving != view_.serving || v.failed != view_.failed || !(v.conf == view_.conf) ||
+        v.removal_believed_at != view_.removal_believed_at ||
         v.disk_full.empty() != view_.disk_full.empty() ||
         (v.applied >= v.commit) != (view_.applied >= view_.commit)) {
       changed = v;

@@ -73,6 +73,9 @@ struct NodeView {
   uint64_t free_bytes = 0;  // at the last check (0 before the first, or without one)
   // Knows a leader and has applied what it learned was committed (health: SERVING).
   bool serving = false;
+  // Where a peer's word says this node was removed, once the node believed it
+  // (node::Node::HearRemoval); 0 until then.
+  uint64_t removal_believed_at = 0;
 };
 
 class NodeHost {

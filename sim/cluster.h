@@ -286,11 +286,12 @@ class Simulation {
 
  private:
   // Scenario::deliver_removals: the word crosses the network like a message (it rides on
-  // the server's next batch to that node), and the told node judges it on arrival: one
-  // that believes it stops for good (StopRemoved), as the server's node does.
+  // the server's next batch to that node), and the told node weighs it
+  // (node::Node::HearRemoval): one that believes it stops for good (StopRemoved), as the
+  // server's node does.
   void DeliverRemovalLater(uint64_t from, uint64_t to, uint64_t removed_at);
   void DeliverRemoval(uint64_t from, uint64_t to, uint64_t removed_at);
-  void StopRemoved(SimNode* n, uint64_t from, uint64_t removed_at);
+  void StopRemoved(SimNode* n, uint64_t removed_at);
   // After healing: a running node outside the leader's configuration that still campaigns
   // for its old one, having missed its removal, must have been told and stopped.
   void CheckRemovedNodesStopped(const SimNode& leader);

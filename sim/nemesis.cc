@@ -450,26 +450,26 @@ void Simulation::DeliverRemoval(uint64_t from, uint64_t to, uint64_t removed_at)
              [this, from, to, removed_at] { DeliverRemoval(from, to, removed_at); });
     return;
   }
-  if (!n.node->MissedItsRemovalAt(removed_at)) {
-    Trace(35, to, from, removed_at, [&] {
-      return absl::StrCat("node ", to, " does not believe node ", from, " that it was removed at ",
-                          removed_at);
-    });
-    return;
-  }
-  StopRemoved(&n, from, removed_at);
+  const bool missed = n.node->MissedItsRemovalAt(removed_at);
+  Trace(35, to, from, removed_at * 2 + missed, [&] {
+    return absl::StrCat("node ", to, missed ? " weighs" : " does not believe", " node ", from,
+                        "'s word that it was removed at ", removed_at);
+  });
+  // Believed, or not, an election timeout of its ticks later (TickNode, StopRemoved).
+  n.node->HearRemoval(removed_at);
 }
 
-void Simulation::StopRemoved(SimNode* n, uint64_t from, uint64_t removed_at) {
+void Simulation::StopRemoved(SimNode* n, uint64_t removed_at) {
   ++result_.removed_nodes_stopped;
   // Added again since (by a change it has not received): the case the design accepts,
   // since stopping is always safe. A member is then down for good, as one whose disk was
   // damaged is, and the operator replaces it the same way.
   const bool member =
       !model_lost_ && membership_.RemovedAt(n->id, membership_.applied_index()) == 0;
-  Trace(36, n->id, from, removed_at, [&] {
-    return absl::StrCat("node ", n->id, " stops: node ", from, " says it was removed at ",
-                        removed_at, member ? " (it has been added again since)" : "");
+  Trace(36, n->id, removed_at, member, [&] {
+    return absl::StrCat("node ", n->id, " stops: an election timeout after it was told, it still ",
+                        "misses its removal at ", removed_at,
+                        member ? " (it has been added again since)" : "");
   });
   Crash(n, /*power_loss=*/false);
   n->stopped_removed = true;

@@ -467,12 +467,18 @@ void Simulation::TickNode(uint64_t id) {
   if (n.node != nullptr && !n.paused(now_)) {
     const uint64_t readies = n.node->counters().readies;
     n.node->Tick();
-    if (n.node != nullptr) {
-      // As the core counts it (raft::Raft::TickElection): a leader is in touch with itself.
-      n.ticks_since_leader = n.node->is_leader() ? 0 : n.ticks_since_leader + 1;
+    // A word of removal it weighed is believed on a tick (Scenario::deliver_removals).
+    if (n.node != nullptr && n.node->removal_believed_at() != 0) {
+      StopRemoved(&n, n.node->removal_believed_at());
+      unchanged_ = false;
+    } else {
+      if (n.node != nullptr) {
+        // As the core counts it (raft::Raft::TickElection): a leader is in touch with itself.
+        n.ticks_since_leader = n.node->is_leader() ? 0 : n.ticks_since_leader + 1;
+      }
+      // A tick that produced no Ready only advanced the core's timers: nothing to check.
+      unchanged_ = n.node != nullptr && n.node->counters().readies == readies;
     }
-    // A tick that produced no Ready only advanced the core's timers: nothing to check.
-    unchanged_ = n.node != nullptr && n.node->counters().readies == readies;
   } else {
     unchanged_ = true;
   }

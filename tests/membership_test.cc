@@ -166,8 +166,9 @@ TEST(MembershipTest, NodeJoinsAndLeaderIsRemovedUnderLoadWithoutFailedWrites) {
 
 // A node down while it was removed lags behind its own removal: the leader stopped
 // replicating to it once the removal was applied, so it never gets that entry. Started
-// again, it campaigns; the members tell it the index of its removal, and it stops by
-// itself and records the removal, as if it had applied it (found by the fault test: a
+// again, it campaigns; the members tell it the index of its removal, and an election
+// timeout later, still without it, it stops by itself and records the removal, as if it
+// had applied it (found by the fault test: a
 // node killed, restarted and removed while it was still catching up ran on for good).
 TEST(MembershipTest, ANodeDownWhileItWasRemovedStopsOnceItIsBack) {
   LocalCluster c(3);
@@ -193,6 +194,11 @@ TEST(MembershipTest, ANodeDownWhileItWasRemovedStopsOnceItIsBack) {
   const std::string log = c.Log(target);
   EXPECT_NE(log.find(absl::StrCat("says this node was removed from the cluster at log index ",
                                   removed->index())),
+            std::string::npos)
+      << log;
+  // Believed only once it still held an election timeout later (node::Node::HearRemoval).
+  EXPECT_NE(log.find(absl::StrCat("still missing its removal at log index ", removed->index(),
+                                  " an election timeout after being told of it")),
             std::string::npos)
       << log;
   // Recorded: it will not start over that data again.
