@@ -71,11 +71,12 @@ void Node::Tick() {
   Pump();
 }
 
-void Node::HearRemoval(uint64_t removed_at_index) {
-  if (removal_believed_at_ != 0 || removal_heard_at_ != 0) return;
-  if (!MissedItsRemovalAt(removed_at_index)) return;
+bool Node::HearRemoval(uint64_t removed_at_index) {
+  if (removal_believed_at_ != 0 || removal_heard_at_ != 0) return false;
+  if (!MissedItsRemovalAt(removed_at_index)) return false;
   removal_heard_at_ = removed_at_index;
   removal_wait_ticks_ = std::max(options_.raft.election_tick, 1);
+  return true;
 }
 
 void Node::SetLowDiskSpace(absl::Status why) {

@@ -221,8 +221,8 @@ class Node {
   // meanwhile. A node added again since hears from its leader within that time: the word,
   // from a member that lagged behind the change that added it, is dropped. Once believed,
   // removal_believed_at() says where it was removed, and the host stops the node for good.
-  // One word is weighed at a time.
-  void HearRemoval(uint64_t removed_at_index);
+  // One word is weighed at a time: returns whether this one is now being weighed.
+  bool HearRemoval(uint64_t removed_at_index);
   // 0 until a word of removal was believed (HearRemoval).
   uint64_t removal_believed_at() const { return removal_believed_at_; }
   bool is_leader() const { return raw_->raft().state() == raft::StateType::kLeader; }

@@ -169,8 +169,14 @@ void MembershipKeeper::AskLeaderToAdd(const Ask& ask) {
                << ask.peer.address << ") from RAFT_PEERS as a learner: this node does not lead";
   const absl::StatusOr<uint64_t> removed = options_.ask_leader_to_add(ask.peer, ask.leader);
   if (!removed.ok()) {
-    RB_LOG(WARNING) << "asking " << leader << " to add " << ask.peer.name << ": "
-                    << removed.status() << "; asking again later";
+    const std::string what = absl::StrCat("asking ", leader, " to add ", ask.peer.name, ": ",
+                                          removed.status().ToString(), "; asking again later");
+    // Another change pending, or leadership moving: expected now and then.
+    if (absl::IsAborted(removed.status()) || absl::IsUnavailable(removed.status())) {
+      RB_LOG(INFO) << what;
+    } else {
+      RB_LOG(WARNING) << what;
+    }
   } else if (*removed > 0) {
     RB_LOG(INFO) << leader << " did not add " << ask.peer.name << ": it was removed from the "
                  << "cluster at log index " << *removed;

@@ -80,11 +80,11 @@ class MembershipKeeper {
   // Where seeding stands in this node's configuration (as of its applied index).
   enum class Seeding {
     kDone,     // every seed peer is a voter or was removed from the cluster
-    kWaiting,  // each one is in the configuration, some still learners
+    kWaiting,  // nothing to add now: some are still learners (or a tombstone was unreadable)
     kAdd,      // *next is neither in the configuration nor removed
   };
   Seeding NextSeedPeer(node::Node& n, const PeerSpec** next);
-  // Proposes adding *next (leader), or hands it to the keeper's thread to ask the leader.
+  // Proposes adding `next` (leader), or hands it to the keeper's thread to ask the leader.
   void AddSeedPeer(node::Node& n, const PeerSpec& next);
   void MarkSeeded();
   // A seed peer to ask a leader for, left by the loop for the keeper's thread.

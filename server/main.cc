@@ -437,15 +437,12 @@ int Run(int argc, char** argv) {
   // believed, the view says so and the node stops (below).
   auto told_removed = [&, host = host_ptr](uint64_t from, uint64_t index) {
     host->Post([&, from, index](node::Node& n) {
-      if (removed_at.load() != 0 || n.removal_believed_at() != 0 || !n.MissedItsRemovalAt(index)) {
-        return;
-      }
+      if (removed_at.load() != 0 || !n.HearRemoval(index)) return;  // logged once per word
       RB_LOG(WARNING) << "peer " << book.NameOf(from)
                       << " says this node was removed from the cluster at log index " << index
                       << ", which this node never received (its log ends at "
                       << n.raw().raft().log().LastIndex()
                       << "); stopping unless that still holds an election timeout from now";
-      n.HearRemoval(index);
     });
   };
   PeerService peer(&self, &book, &raw_store, host_ptr, &counters, adopt_cluster, told_removed);
