@@ -250,9 +250,10 @@ TEST(MembershipTest, ASeedPeerRemovedBeforeSeedingEndsIsNotAddedAgain) {
   EXPECT_EQ(seed->members_size(), 2);
 }
 
-// Leadership moves away from the bootstrap node after it promoted one RAFT_PEERS peer and
-// before it added the next (by hand here; a restart or a stalled disk could do it). Only the
-// bootstrap node knows RAFT_PEERS: it asks the new leader to add the rest, and seeding ends.
+// Leadership moves away from the bootstrap node after one RAFT_PEERS peer became a voter
+// and before the next was added (by hand here; a restart or a stalled disk could do it).
+// Only the bootstrap node knows RAFT_PEERS: it asks the new leader to add the rest, and
+// seeding ends.
 TEST(MembershipTest, SeedPeersLeftWhenLeadershipMovesAreAddedByTheNewLeader) {
   LocalCluster c(3);
   // The bootstrap node checks the membership every 4 s, not 300 ms: the test moves
