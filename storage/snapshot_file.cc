@@ -170,11 +170,8 @@ absl::StatusOr<spb::SnapshotDescriptor> ReadSnapshotDescriptor(const std::string
 absl::Status VerifySnapshotCopy(const std::string& path,
                                 const spb::SnapshotDescriptor& descriptor) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenCompleteSnapshot("", path, descriptor));
-  ASSIGN_OR_RETURN(Statement * check, db->Prepare("PRAGMA integrity_check"));
-  check->Reset();
-  ASSIGN_OR_RETURN(bool row, check->Step());
-  const std::string verdict = row ? std::string(check->ColumnBlob(0)) : "no answer";
-  check->Reset();
+  ASSIGN_OR_RETURN(std::optional<std::string> check, db->QueryText("PRAGMA integrity_check"));
+  const std::string verdict = check.value_or("no answer");
   if (verdict != "ok") {
     return absl::DataLossError(absl::StrCat(path, ": SQLite integrity check: ", verdict));
   }

@@ -179,4 +179,14 @@ absl::StatusOr<int64_t> SqliteDb::QueryInt64(const std::string& sql) {
   return value;
 }
 
+absl::StatusOr<std::optional<std::string>> SqliteDb::QueryText(absl::string_view sql) {
+  ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+  stmt->Reset();
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  std::optional<std::string> value;
+  if (row) value = std::string(stmt->ColumnBlob(0));
+  stmt->Reset();
+  return value;
+}
+
 }  // namespace rb::storage

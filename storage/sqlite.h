@@ -82,6 +82,9 @@ class SqliteDb {
   absl::StatusOr<Statement*> Prepare(absl::string_view sql);
   // Runs `sql` and returns the first column of the first row as an integer.
   absl::StatusOr<int64_t> QueryInt64(const std::string& sql);
+  // Runs `sql` and returns the first column of the first row as text (a PRAGMA's verdict,
+  // say); nullopt if it returned no row.
+  absl::StatusOr<std::optional<std::string>> QueryText(absl::string_view sql);
 
   // Syncs the main database file through its VFS (so the simulator's disk sees it), for a
   // connection that writes with synchronous=OFF and makes its file durable once at the end.

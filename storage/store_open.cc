@@ -163,11 +163,8 @@ absl::Status Store::Initialize(bool fresh_allowed) {
   RETURN_IF_ERROR(fresh ? ReservePageChecksumBytes() : CheckPageChecksumBytes());
 
   // WAL + synchronous=FULL: a commit is durable once COMMIT returns (header contract).
-  ASSIGN_OR_RETURN(Statement * mode, db_->Prepare("PRAGMA journal_mode=WAL"));
-  mode->Reset();
-  ASSIGN_OR_RETURN(bool row, mode->Step());
-  const std::string journal_mode = row ? std::string(mode->ColumnBlob(0)) : "";
-  mode->Reset();
+  ASSIGN_OR_RETURN(std::optional<std::string> mode, db_->QueryText("PRAGMA journal_mode=WAL"));
+  const std::string journal_mode = mode.value_or("");
   if (journal_mode != "wal") {
     return absl::FailedPreconditionError(
         absl::StrCat(db_path_, ": cannot enable WAL mode (got \"", journal_mode, "\")"));
@@ -278,11 +275,8 @@ absl::Status Store::CheckSchema() const {
 }
 
 absl::Status Store::VerifyStructure() const {
-  ASSIGN_OR_RETURN(Statement * check, db_->Prepare("PRAGMA quick_check"));
-  check->Reset();
-  ASSIGN_OR_RETURN(bool has_row, check->Step());
-  const std::string result = has_row ? std::string(check->ColumnBlob(0)) : "no result";
-  check->Reset();
+  ASSIGN_OR_RETURN(std::optional<std::string> check, db_->QueryText("PRAGMA quick_check"));
+  const std::string result = check.value_or("no result");
   if (result != "ok") {
     return absl::DataLossError(absl::StrCat(db_path_, " is corrupted (quick_check: ", result, ")"));
   }
