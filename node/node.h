@@ -140,8 +140,12 @@ struct NodeCounters {
   uint64_t dropped_peer_messages = 0;
   uint64_t duplicates_suppressed = 0;
   uint64_t malformed_entries = 0;
-  uint64_t lease_reads = 0;          // kLease reads served under the lease
-  uint64_t lease_renewals = 0;       // quorum confirmations that extended the lease
+  uint64_t lease_reads = 0;     // kLease reads served under the lease
+  uint64_t lease_renewals = 0;  // quorum confirmations that extended the lease
+  // ReadIndex rounds handed to the core, and the linearizable reads that joined a round
+  // another read of the same batch had started (see BeginBatch).
+  uint64_t read_rounds = 0;
+  uint64_t reads_joined = 0;
   uint64_t disk_full_stalls = 0;     // writes of a Ready that found the disk full
   uint64_t disk_full_retries = 0;    // tries again of such a write
   uint64_t writes_refused_disk = 0;  // writes refused for want of disk space
@@ -160,8 +164,9 @@ class Node {
   // handled once, at EndBatch: proposals that arrive together share one Ready, one write
   // and one fsync (group commit). Writes are held until EndBatch and proposed together as
   // one proposal, so each follower gets them in one append and answers once (one message
-  // each way per batch, not per write). The server brackets each round of its loop's work
-  // so. Nestable.
+  // each way per batch, not per write). The batch's linearizable reads share one ReadIndex
+  // round, started by the first of them: one heartbeat to each follower per batch, not
+  // per read. The server brackets each round of its loop's work so. Nestable.
   void BeginBatch() { ++batch_depth_; }
   void EndBatch();
 
@@ -330,6 +335,8 @@ class Node {
   void RenewLease(const PendingRead& read);
   // Issues a ReadIndex round whose only purpose is to extend the lease before it ends.
   void RenewLeaseSoon();
+  // Hands the core a ReadIndex round for the reads filed under ctx in reads_by_ctx_.
+  void StartReadRound(std::string ctx);
 
   const uint64_t id_;
   NodeOptions options_;
@@ -387,7 +394,14 @@ class Node {
   // already): (client_id, seq) and the encoded command. Bounded by max_pending_requests.
   std::vector<std::pair<std::pair<uint64_t, uint64_t>, raft::Payload>> held_writes_;
   uint64_t next_read_id_ = 0;
-  std::map<std::string, PendingRead> reads_by_ctx_;      // waiting for a read index
+  // Waiting for a read index, by the context of their round: a round's first read names
+  // it, and the reads of the same batch join it (see BeginBatch).
+  std::multimap<std::string, PendingRead> reads_by_ctx_;
+  // The round this batch's linearizable reads join, and the term and role it began in;
+  // empty outside a batch or before its first such read.
+  std::string batch_read_ctx_;
+  uint64_t batch_read_term_ = 0;
+  bool batch_read_leader_ = false;
   std::multimap<uint64_t, PendingRead> reads_by_index_;  // waiting to be applied
 };
 

@@ -70,16 +70,36 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     return 0;
   }
   const uint64_t token = ++next_read_id_;
-  std::string ctx = ReadContext(token);
   PendingRead read{std::move(ready), token};
   if (options_.clock_us) read.issued_us = options_.clock_us();
   read.term = raw_->raft().term();
   read.leader = is_leader();
+  if (batch_depth_ > 0 && !batch_read_ctx_.empty() && batch_read_term_ == read.term &&
+      batch_read_leader_ == read.leader) {
+    // Linearizable still: the round's heartbeats (or, on a follower, its request to the
+    // leader) leave only when the batch ends, after this read arrived; and what the round's
+    // index may miss was committed in this batch and not yet answered, so it is no write
+    // this read must see.
+    ++counters_.reads_joined;
+    reads_by_ctx_.emplace(batch_read_ctx_, std::move(read));
+    return token;
+  }
+  std::string ctx = ReadContext(token);
+  if (batch_depth_ > 0) {
+    batch_read_ctx_ = ctx;
+    batch_read_term_ = read.term;
+    batch_read_leader_ = read.leader;
+  }
   reads_by_ctx_.emplace(ctx, std::move(read));
+  StartReadRound(std::move(ctx));
+  return token;
+}
+
+void Node::StartReadRound(std::string ctx) {
+  ++counters_.read_rounds;
   if (hooks_.on_read_index) hooks_.on_read_index(ctx);
   raw_->ReadIndex(std::move(ctx));
   Pump();
-  return token;
 }
 
 uint64_t Node::lease_us() const {
@@ -133,9 +153,7 @@ void Node::RenewLeaseSoon() {
   PendingRead read{[this](absl::Status) { lease_renewal_in_flight_ = false; }, token,
                    options_.clock_us(), raw_->raft().term(), true};
   reads_by_ctx_.emplace(ctx, std::move(read));
-  if (hooks_.on_read_index) hooks_.on_read_index(ctx);
-  raw_->ReadIndex(std::move(ctx));
-  Pump();
+  StartReadRound(std::move(ctx));
 }
 
 std::string Node::ReadContext(uint64_t token) const {
@@ -148,14 +166,15 @@ std::string Node::ReadContext(uint64_t token) const {
 void Node::CancelRead(uint64_t token) {
   if (token == 0) return;
   const absl::Status gave_up = absl::DeadlineExceededError("the caller's deadline passed");
-  auto by_ctx = reads_by_ctx_.find(ReadContext(token));
-  if (by_ctx != reads_by_ctx_.end()) {
-    PendingRead read = std::move(by_ctx->second);
-    reads_by_ctx_.erase(by_ctx);
+  // Both bounded by max_pending_requests. (A read that joined a round is filed under the
+  // context of the read that started it, so it is found by token, not by context.)
+  for (auto it = reads_by_ctx_.begin(); it != reads_by_ctx_.end(); ++it) {
+    if (it->second.token != token) continue;
+    PendingRead read = std::move(it->second);
+    reads_by_ctx_.erase(it);
     read.ready(gave_up);
     return;
   }
-  // Bounded by max_pending_requests.
   for (auto it = reads_by_index_.begin(); it != reads_by_index_.end(); ++it) {
     if (it->second.token != token) continue;
     PendingRead read = std::move(it->second);
@@ -167,11 +186,12 @@ void Node::CancelRead(uint64_t token) {
 
 void Node::HandleReadStates() {
   for (raft::ReadState& rs : ready_.read_states) {
-    auto it = reads_by_ctx_.find(rs.request_ctx);
-    if (it == reads_by_ctx_.end()) continue;
-    RenewLease(it->second);
-    reads_by_index_.emplace(rs.index, std::move(it->second));
-    reads_by_ctx_.erase(it);
+    auto [first, last] = reads_by_ctx_.equal_range(rs.request_ctx);
+    for (auto it = first; it != last; ++it) {
+      RenewLease(it->second);
+      reads_by_index_.emplace(rs.index, std::move(it->second));
+    }
+    reads_by_ctx_.erase(first, last);
   }
 }
 

@@ -375,6 +375,72 @@ TEST(NodeTest, WritesInOneBatchReachEachFollowerInOneAppend) {
   EXPECT_EQ(net.node(1).counters().writes_proposed_together, 10u);
 }
 
+int CountOf(const std::deque<raft::Message>& queue, raft::MessageType type, uint64_t to) {
+  int n = 0;
+  for (const raft::Message& m : queue) n += m.type == type && m.to == to;
+  return n;
+}
+
+TEST(NodeTest, LinearizableReadsInOneBatchShareOneReadIndexRound) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool written = false;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { written = r.ok(); });
+  net.Settle();
+  ASSERT_TRUE(written);
+  std::vector<std::string> values;
+  auto read = [&](uint64_t id) {
+    net.node(id).Read("k", ReadConsistency::kLinearizable, [&](auto r) {
+      values.push_back(r.ok() && r->has_value() ? **r : r.status().ToString());
+    });
+  };
+  // Alone, each read is a round of its own: a heartbeat to each follower.
+  for (int i = 0; i < 3; ++i) read(1);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 3);
+  net.Settle();
+  EXPECT_EQ(net.node(1).counters().read_rounds, 3u);
+  // In one batch, the first read starts the round and the others join it.
+  net.node(1).BeginBatch();
+  for (int i = 0; i < 5; ++i) read(1);
+  net.node(1).EndBatch();
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 1);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 3), 1);
+  EXPECT_EQ(net.node(1).counters().read_rounds, 4u);
+  EXPECT_EQ(net.node(1).counters().reads_joined, 4u);
+  net.Settle();
+  // On a follower, one request to the leader for the batch.
+  net.node(3).BeginBatch();
+  for (int i = 0; i < 4; ++i) read(3);
+  net.node(3).EndBatch();
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kReadIndex, 1), 1);
+  net.Settle();
+  EXPECT_EQ(net.node(3).counters().reads_joined, 3u);
+  EXPECT_EQ(values, std::vector<std::string>(12, "v"));
+  EXPECT_EQ(net.node(1).pending_requests() + net.node(3).pending_requests(), 0u);
+}
+
+TEST(NodeTest, AReadThatJoinedARoundIsCancelledAloneAndTheRoundServesTheRest) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  std::vector<absl::Status> answers(3, absl::UnknownError("not answered"));
+  std::vector<uint64_t> tokens;
+  net.node(1).BeginBatch();
+  for (size_t i = 0; i < answers.size(); ++i) {
+    tokens.push_back(net.node(1).ReadBarrier(ReadConsistency::kLinearizable,
+                                             [&answers, i](absl::Status s) { answers[i] = s; }));
+  }
+  net.node(1).EndBatch();
+  ASSERT_EQ(net.node(1).counters().reads_joined, 2u);
+  net.node(1).CancelRead(tokens[1]);  // joined the round
+  net.node(1).CancelRead(tokens[0]);  // started it
+  EXPECT_EQ(answers[0].code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(answers[1].code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(answers[2].code(), absl::StatusCode::kUnknown);
+  net.Settle();
+  EXPECT_TRUE(answers[2].ok()) << answers[2];
+  EXPECT_EQ(net.node(1).pending_requests(), 0u);
+}
+
 TEST(NodeTest, AWriteHeldInABatchIsRefusedIfTheLeaderIsDeposedBeforeItEnds) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);

@@ -43,6 +43,14 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
           "Client writes proposed together with others of the same loop round (one append "
           "per follower for all of them).",
           c.writes_proposed_together);
+  counter("rb_read_rounds_total",
+          "ReadIndex rounds this node started (each confirms the leader with one heartbeat "
+          "per follower) for linearizable reads and lease renewals.",
+          c.read_rounds);
+  counter("rb_reads_joined_total",
+          "Linearizable reads that joined a round another read of the same loop round "
+          "started, instead of starting their own.",
+          c.reads_joined);
   counter("rb_entries_applied_total", "Committed log entries applied to the state machine.",
           c.entries_applied);
   counter("rb_elections_started_total", "Campaigns this node started.", c.elections_started);

@@ -126,9 +126,10 @@ struct Scenario {
   // Leaders let a new commit index wait for the next append or heartbeat
   // (raft::Config::skip_broadcast_commit): followers apply later.
   bool skip_broadcast_commit = false;
-  // A client write reaching a node opens a batch there (node::Node::BeginBatch) that closes
-  // this long after, as the server's loop round does: the writes of that window are
-  // proposed together, and the node's Ready waits for the batch's end. 0: none.
+  // A client write or read reaching a node opens a batch there (node::Node::BeginBatch) that
+  // closes this long after, as the server's loop round does: the writes of that window are
+  // proposed together, its linearizable reads share one ReadIndex round, and the node's
+  // Ready waits for the batch's end. 0: none.
   uint64_t client_batch_us = 0;
   // Tells of removal (node::Transport::TellRemoved) are delivered, and a node that
   // believes one stops for good (SimNode::stopped_removed). Otherwise only checked.
@@ -494,7 +495,7 @@ class Simulation {
   // Reads a successful call's response into the operation's outputs.
   static absl::Status DecodeResponse(const Operation& op, const std::string& bytes,
                                      std::optional<std::string>* read, bool* flag);
-  // Opens a batch of client writes on n (Scenario::client_batch_us) unless one is open, and
+  // Opens a batch of client requests on n (Scenario::client_batch_us) unless one is open, and
   // schedules its end.
   void OpenClientBatch(SimNode& n);
   void CloseClientBatch(uint64_t id, uint64_t incarnation);

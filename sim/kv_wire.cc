@@ -93,6 +93,7 @@ void Simulation::ServeKv(uint64_t id, KvMethod method, std::string request, bool
       return;
     }
     const uint64_t lease_reads = n.node->counters().lease_reads;
+    OpenClientBatch(n);
     n.node->Read(req.key(), node::ConsistencyOf(req.consistency()),
                  [this, id, reply](absl::StatusOr<std::optional<std::string>> r) {
                    KvReply out;

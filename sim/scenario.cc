@@ -210,8 +210,8 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     raft::Rng own(o.seed ^ 0x636c6e7462617463ULL);  // "clntbatc"
     const bool drawn = own.Chance(1, 2);
     const uint64_t window_us = own.Range(1, 2000);
-    if (o.batch_client_writes == SimOptions::Draw::kAlways ||
-        (o.batch_client_writes == SimOptions::Draw::kDrawn && drawn)) {
+    if (o.batch_client_requests == SimOptions::Draw::kAlways ||
+        (o.batch_client_requests == SimOptions::Draw::kDrawn && drawn)) {
       s.client_batch_us = window_us;
     }
   }

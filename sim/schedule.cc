@@ -78,8 +78,9 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     RETURN_IF_ERROR(ParseDraw(name, value, &o->leader_faults));
   } else if (name == "skip_broadcast_commit") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->skip_broadcast_commit));
-  } else if (name == "batch_client_writes") {
-    RETURN_IF_ERROR(ParseDraw(name, value, &o->batch_client_writes));
+  } else if (name == "batch_client_requests" || name == "batch_client_writes") {
+    // (batch_client_writes: its name until reads joined the batch, in older schedules)
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->batch_client_requests));
   } else if (name == "deliver_removals") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->deliver_removals));
   } else if (name == "mutant") {
@@ -155,7 +156,7 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       "\noption.storage=", o.storage == SimOptions::Storage::kSqlite ? "sqlite" : "memory",
       "\noption.leader_faults=", DrawName(o.leader_faults),
       "\noption.skip_broadcast_commit=", DrawName(o.skip_broadcast_commit),
-      "\noption.batch_client_writes=", DrawName(o.batch_client_writes),
+      "\noption.batch_client_requests=", DrawName(o.batch_client_requests),
       "\noption.deliver_removals=", DrawName(o.deliver_removals), "\n");
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");

@@ -35,14 +35,14 @@ int EnvInt(const char* name, int fallback) {
 void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::Storage::kMemory,
                       int voters = 0,
                       SimOptions::Draw skip_broadcast_commit = SimOptions::Draw::kDrawn,
-                      SimOptions::Draw batch_client_writes = SimOptions::Draw::kOff,
+                      SimOptions::Draw batch_client_requests = SimOptions::Draw::kOff,
                       SimOptions::Draw deliver_removals = SimOptions::Draw::kOff) {
   SimOptions o;
   o.seed = seed;
   o.storage = storage;
   o.voters = voters;
   o.skip_broadcast_commit = skip_broadcast_commit;
-  o.batch_client_writes = batch_client_writes;
+  o.batch_client_requests = batch_client_requests;
   o.deliver_removals = deliver_removals;
   const SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok)
@@ -52,7 +52,8 @@ void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::S
       << (voters != 0 ? absl::StrCat(" --voters=", voters) : "")
       << (skip_broadcast_commit == SimOptions::Draw::kAlways ? " --skip_broadcast_commit=always"
                                                              : "")
-      << (batch_client_writes == SimOptions::Draw::kAlways ? " --batch_client_writes=always" : "")
+      << (batch_client_requests == SimOptions::Draw::kAlways ? " --batch_client_requests=always"
+                                                             : "")
       << (deliver_removals == SimOptions::Draw::kAlways ? " --deliver_removals=always" : "");
 }
 
@@ -143,20 +144,22 @@ TEST_P(SkipBroadcastCommitTest, AllSeedsPass) {
 INSTANTIATE_TEST_SUITE_P(Seeds, SkipBroadcastCommitTest,
                          ::testing::Range<uint64_t>(0, kSkipChunks));
 
-// The server's loop round: client writes that reach a node within a drawn window are one
-// batch there, proposed together (node::Node::BeginBatch). Not in the default draw (it
+// The server's loop round: client writes and reads that reach a node within a drawn window
+// are one batch there, the writes proposed together and the linearizable reads on one
+// ReadIndex round (node::Node::BeginBatch). Not in the default draw (it
 // would move every seed's events), so seeds 1 to 600 run it here.
 constexpr uint64_t kBatchChunks = 12;
 constexpr uint64_t kBatchSeedsPerChunk = 50;  // 600 seeds
 
-class BatchClientWritesTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
+class BatchClientRequestsTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
 
-TEST_P(BatchClientWritesTest, AllSeedsPass) {
+TEST_P(BatchClientRequestsTest, AllSeedsPass) {
   ExpectChunkPasses(GetParam(), kBatchSeedsPerChunk, SimOptions::Storage::kMemory, 0,
                     SimOptions::Draw::kDrawn, SimOptions::Draw::kAlways);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, BatchClientWritesTest, ::testing::Range<uint64_t>(0, kBatchChunks));
+INSTANTIATE_TEST_SUITE_P(Seeds, BatchClientRequestsTest,
+                         ::testing::Range<uint64_t>(0, kBatchChunks));
 
 // A member's word that a node was removed reaches that node, and one that believes it
 // stops for good, as the server's does (Scenario::deliver_removals): removed nodes that
@@ -174,17 +177,20 @@ TEST_P(DeliverRemovalsTest, AllSeedsPass) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, DeliverRemovalsTest, ::testing::Range<uint64_t>(0, kRemovalChunks));
 
-// The setting reaches the nodes: with it, clients' writes are proposed together; without,
-// none is (no partition strands writes in this run), and the scenario says which.
-TEST_F(SimTest, BatchedClientWritesAreProposedTogether) {
+// The setting reaches the nodes: with it, clients' writes are proposed together and their
+// linearizable reads share rounds; without, none does (no partition strands writes in this
+// run), and the scenario says which.
+TEST_F(SimTest, BatchedClientRequestsAreProposedAndConfirmedTogether) {
   SimOptions o = FaultFreeRun();
   o.clients = 8;
-  const auto [alone, batched] = OffThenAlways(o, &SimOptions::batch_client_writes);
+  const auto [alone, batched] = OffThenAlways(o, &SimOptions::batch_client_requests);
   ExpectBothPassAndOnlyOnNames(alone, batched, "client_batch=");
   if (HasFatalFailure()) return;
   EXPECT_GT(batched.ops_completed, 100u);
   EXPECT_EQ(alone.writes_proposed_together, 0u);
   EXPECT_GT(batched.writes_proposed_together, 0u) << batched.scenario;
+  EXPECT_EQ(alone.reads_joined, 0u);
+  EXPECT_GT(batched.reads_joined, 0u) << batched.scenario;
 }
 
 // The same faults with the real SQLite store (node/SqliteNodeStore over storage::Store) in

@@ -39,9 +39,9 @@ ABSL_FLAG(std::string, leader_faults, "drawn",
 ABSL_FLAG(std::string, skip_broadcast_commit, "drawn",
           "leaders let a new commit index wait for the next append or heartbeat, as the "
           "server does: off, drawn (about half the seeds) or always");
-ABSL_FLAG(std::string, batch_client_writes, "off",
-          "client writes reaching a node within a drawn window (up to 2 ms) are one batch "
-          "there, as in the server's loop: off, drawn (about half the seeds) or always");
+ABSL_FLAG(std::string, batch_client_requests, "off",
+          "client writes and reads reaching a node within a drawn window (up to 2 ms) are one "
+          "batch there, as in the server's loop: off, drawn (about half the seeds) or always");
 ABSL_FLAG(std::string, deliver_removals, "off",
           "a member's word that a node was removed reaches it, and a node that believes it "
           "stops for good, as the server's does: off (only checked), drawn or always");
@@ -122,8 +122,8 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_skip_broadcast_commit) != "drawn") {
     absl::StrAppend(&cmd, " --skip_broadcast_commit=", absl::GetFlag(FLAGS_skip_broadcast_commit));
   }
-  if (absl::GetFlag(FLAGS_batch_client_writes) != "off") {
-    absl::StrAppend(&cmd, " --batch_client_writes=", absl::GetFlag(FLAGS_batch_client_writes));
+  if (absl::GetFlag(FLAGS_batch_client_requests) != "off") {
+    absl::StrAppend(&cmd, " --batch_client_requests=", absl::GetFlag(FLAGS_batch_client_requests));
   }
   if (absl::GetFlag(FLAGS_deliver_removals) != "off") {
     absl::StrAppend(&cmd, " --deliver_removals=", absl::GetFlag(FLAGS_deliver_removals));
@@ -170,7 +170,7 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
   for (const auto& [flag, field] :
        {std::pair{&FLAGS_leader_faults, &o->leader_faults},
         std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
-        std::pair{&FLAGS_batch_client_writes, &o->batch_client_writes},
+        std::pair{&FLAGS_batch_client_requests, &o->batch_client_requests},
         std::pair{&FLAGS_deliver_removals, &o->deliver_removals}}) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
@@ -283,7 +283,7 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   std::printf(
       "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
       "registered=%llu expired=%llu state_digests_compared=%llu disk_full_episodes=%llu "
-      "disk_full_stalls=%llu writes_proposed_together=%llu\n",
+      "disk_full_stalls=%llu writes_proposed_together=%llu reads_joined=%llu\n",
       static_cast<unsigned long long>(r.lease_reads),
       static_cast<unsigned long long>(r.stale_reads_checked),
       static_cast<unsigned long long>(r.stale_reads_unchecked),
@@ -292,7 +292,8 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.state_digests_compared),
       static_cast<unsigned long long>(r.disk_full_episodes),
       static_cast<unsigned long long>(r.disk_full_stalls),
-      static_cast<unsigned long long>(r.writes_proposed_together));
+      static_cast<unsigned long long>(r.writes_proposed_together),
+      static_cast<unsigned long long>(r.reads_joined));
   if (r.removals_told > 0) {
     std::printf(
         "  removals told=%llu checked=%llu believed=%llu stopped=%llu members_stopped=%llu\n",

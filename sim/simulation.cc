@@ -289,6 +289,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
 void Simulation::AddNodeCounters(const node::Node& node) {
   result_.disk_full_stalls += node.counters().disk_full_stalls;
   result_.writes_proposed_together += node.counters().writes_proposed_together;
+  result_.reads_joined += node.counters().reads_joined;
 }
 
 void Simulation::ChargeReadLatency() {

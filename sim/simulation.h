@@ -53,10 +53,11 @@ struct SimOptions {
   // Leaders let a new commit index wait for the next append or heartbeat instead of
   // broadcasting it (raft::Config::skip_broadcast_commit, as the server runs).
   Draw skip_broadcast_commit = Draw::kDrawn;
-  // Client writes reaching a node within a window (up to 2 ms) are one batch there, as in
+  // Client writes and reads reaching a node within a window (up to 2 ms) are one batch
+  // there: the writes proposed together, the linearizable reads on one ReadIndex round, as in
   // the server's loop (Scenario::client_batch_us). Off by default: drawing it would move
   // every seed's events, and the seeds and budgets tests pin with them.
-  Draw batch_client_writes = Draw::kOff;
+  Draw batch_client_requests = Draw::kOff;
   // A member that tells a removed node it was removed (node::Transport::TellRemoved) is
   // heard across the network, and a node that believes it stops for good, as the server's
   // does (Scenario::deliver_removals). Off by default, for the same reason.
@@ -168,6 +169,9 @@ struct SimResult {
   // Client writes proposed together with others of a batch (all nodes; see
   // Scenario::client_batch_us and StrandWrites).
   uint64_t writes_proposed_together = 0;
+  // Linearizable gets that joined a ReadIndex round another get of the same batch started
+  // (all nodes; see Scenario::client_batch_us).
+  uint64_t reads_joined = 0;
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
