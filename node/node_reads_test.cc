@@ -1,0 +1,187 @@
+// Node's read path (node_reads.cc) over the test network: ReadIndex rounds, rounds shared
+// by a batch's reads, leases, and read contexts across restarts.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "node/test_network.h"
+
+namespace rb::node {
+namespace {
+
+namespace kvpb = raftbadger::kvpb;
+
+TEST(NodeTest, LeaseReadsNeedNoRoundTripUntilTheLeaseEnds) {
+  uint64_t now_us = 1'000'000;
+  Network net(3, /*async_disk=*/false, &now_us);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  Node& leader = net.node(1);
+  // 10 ticks of 100 ms, less 2 ticks, less the drift margins: about 0.65 s.
+  EXPECT_GT(leader.lease_us(), 600'000u);
+  EXPECT_LT(leader.lease_us(), 800'000u);
+  // No lease yet: the first lease read is a ReadIndex round, which takes one.
+  bool done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(leader.HasLease());
+  // Cut off from everyone: lease reads are still answered at once, linearizable ones wait.
+  net.drop = [](const raft::Message&) { return true; };
+  now_us += leader.lease_us() / 3;
+  done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  EXPECT_TRUE(done);
+  EXPECT_EQ(leader.counters().lease_reads, 1u);
+  bool linearizable = false;
+  leader.ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status) { linearizable = true; });
+  net.Settle();
+  EXPECT_FALSE(linearizable);
+  // Past the lease (measured from when its confirming round began): no more.
+  now_us += leader.lease_us();
+  EXPECT_FALSE(leader.HasLease());
+  done = false;
+  leader.ReadBarrier(ReadConsistency::kLease, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  EXPECT_FALSE(done);
+}
+
+TEST(NodeTest, ALeaderThatHandsOverTrustsNoLeaseForTheRestOfItsTerm) {
+  uint64_t now_us = 1'000'000;
+  Network net(3, /*async_disk=*/false, &now_us);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool done = false;
+  net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  ASSERT_TRUE(net.node(1).HasLease());
+  // The TimeoutNow is lost: node 1 stays leader, but the message could still arrive later,
+  // and its target would campaign ignoring every follower's lease.
+  net.drop = [](const raft::Message& m) { return m.type == raft::MessageType::kTimeoutNow; };
+  net.node(1).TransferLeader(2);
+  net.Settle();
+  EXPECT_FALSE(net.node(1).HasLease());
+  net.drop = nullptr;
+  for (int i = 0; i < 30; ++i) {  // the transfer times out; heartbeats keep the quorum
+    net.node(1).Tick();
+    net.Settle();
+  }
+  ASSERT_TRUE(net.node(1).is_leader());
+  done = false;
+  net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });
+  net.Settle();
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(net.node(1).HasLease());
+}
+
+int CountOf(const std::deque<raft::Message>& queue, raft::MessageType type, uint64_t to) {
+  int n = 0;
+  for (const raft::Message& m : queue) n += m.type == type && m.to == to;
+  return n;
+}
+
+TEST(NodeTest, LinearizableReadsInOneBatchShareOneReadIndexRound) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool written = false;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { written = r.ok(); });
+  net.Settle();
+  ASSERT_TRUE(written);
+  std::vector<std::string> values;
+  auto read = [&](uint64_t id) {
+    net.node(id).Read("k", ReadConsistency::kLinearizable, [&](auto r) {
+      values.push_back(r.ok() && r->has_value() ? **r : r.status().ToString());
+    });
+  };
+  // Alone, each read is a round of its own: a heartbeat to each follower.
+  for (int i = 0; i < 3; ++i) read(1);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 3);
+  net.Settle();
+  EXPECT_EQ(net.node(1).counters().read_rounds, 3u);
+  // In one batch, the first read starts the round and the others join it.
+  net.node(1).BeginBatch();
+  for (int i = 0; i < 5; ++i) read(1);
+  net.node(1).EndBatch();
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 1);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 3), 1);
+  EXPECT_EQ(net.node(1).counters().read_rounds, 4u);
+  EXPECT_EQ(net.node(1).counters().reads_joined, 4u);
+  net.Settle();
+  // On a follower, one request to the leader for the batch.
+  net.node(3).BeginBatch();
+  for (int i = 0; i < 4; ++i) read(3);
+  net.node(3).EndBatch();
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kReadIndex, 1), 1);
+  net.Settle();
+  EXPECT_EQ(net.node(3).counters().reads_joined, 3u);
+  EXPECT_EQ(values, std::vector<std::string>(12, "v"));
+  EXPECT_EQ(net.node(1).pending_requests() + net.node(3).pending_requests(), 0u);
+}
+
+TEST(NodeTest, AReadThatJoinedARoundIsCancelledAloneAndTheRoundServesTheRest) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  std::vector<absl::Status> answers(3, absl::UnknownError("not answered"));
+  std::vector<uint64_t> tokens;
+  net.node(1).BeginBatch();
+  for (size_t i = 0; i < answers.size(); ++i) {
+    tokens.push_back(net.node(1).ReadBarrier(ReadConsistency::kLinearizable,
+                                             [&answers, i](absl::Status s) { answers[i] = s; }));
+  }
+  net.node(1).EndBatch();
+  ASSERT_EQ(net.node(1).counters().reads_joined, 2u);
+  net.node(1).CancelRead(tokens[1]);  // joined the round
+  net.node(1).CancelRead(tokens[0]);  // started it
+  EXPECT_EQ(answers[0].code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(answers[1].code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(answers[2].code(), absl::StatusCode::kUnknown);
+  net.Settle();
+  EXPECT_TRUE(answers[2].ok()) << answers[2];
+  EXPECT_EQ(net.node(1).pending_requests(), 0u);
+}
+
+TEST(NodeTest, LinearizableReadSeesPrecedingWrite) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.node(1).Write(Put(0, 1, "k", "v"), [](auto) {});
+  net.Settle();
+  std::optional<std::string> seen;
+  net.node(3).Read("k", ReadConsistency::kLinearizable, [&](auto r) {
+    ASSERT_TRUE(r.ok());
+    seen = *r;
+  });
+  net.Settle();
+  EXPECT_EQ(seen, "v");
+}
+
+// Found by the simulator (seed 61000001002 --voters=1): read contexts were "<id>/<counter>"
+// and the counter starts again after a restart, so a late answer to a read of the earlier
+// run completed a new read at an old read index: a stale read.
+TEST(NodeTest, AnAnswerToAnEarlierRunsReadDoesNotCompleteANewOne) {
+  Network net(3);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  auto take_read_index = [&]() {
+    for (auto it = net.queue().begin(); it != net.queue().end(); ++it) {
+      if (it->type == raft::MessageType::kReadIndex) {
+        raft::Message m = std::move(*it);
+        net.queue().erase(it);
+        return m;
+      }
+    }
+    ADD_FAILURE() << "no MsgReadIndex queued";
+    return raft::Message();
+  };
+  net.node(2).ReadBarrier(ReadConsistency::kLinearizable, [](absl::Status) {});
+  raft::Message old_request = take_read_index();  // delayed in the network
+  net.Restart(2, /*incarnation=*/1);
+  net.node(1).Tick();  // a heartbeat: node 2 learns its leader again
+  net.Settle();
+  bool answered = false;
+  net.node(2).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status) { answered = true; });
+  take_read_index();                  // the new request is lost
+  net.Queue(std::move(old_request));  // the old one arrives at last, and is answered
+  net.Settle();
+  EXPECT_FALSE(answered) << "a read of the earlier run completed this run's read";
+  EXPECT_EQ(net.node(2).pending_requests(), 1u);
+}
+
+}  // namespace
+}  // namespace rb::node
