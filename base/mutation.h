@@ -77,6 +77,9 @@ namespace rb::mutation {
   X(kLeaseDuringTransfer, "lease_during_transfer", "reads",                                   \
     "node: a leader keeps serving lease reads while it hands leadership over, and after "     \
     "(the transferee's campaign overrides the lease)")                                        \
+  X(kReadJoinsSentRound, "read_joins_sent_round", "reads",                                    \
+    "node: a linearizable read joins the ReadIndex round of an earlier batch while it is "    \
+    "pending, though that round's heartbeats left before the read arrived")                   \
   /* Membership. */                                                                           \
   X(kConfChangeWhilePending, "conf_change_while_pending", "membership",                       \
     "core: a leader accepts a configuration change while an earlier one is unapplied")        \

@@ -361,7 +361,7 @@ void Node::EndBatch() {
   RB_CHECK(batch_depth_ > 0, "EndBatch without BeginBatch");
   if (--batch_depth_ > 0) return;
   ProposeHeldWrites();
-  batch_read_ctx_.clear();
+  if (!RB_MUTANT(kReadJoinsSentRound)) batch_read_ctx_.clear();
   Pump();
 }
 

@@ -75,7 +75,8 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
   read.term = raw_->raft().term();
   read.leader = is_leader();
   if (batch_depth_ > 0 && !batch_read_ctx_.empty() && batch_read_term_ == read.term &&
-      batch_read_leader_ == read.leader) {
+      batch_read_leader_ == read.leader &&
+      (!RB_MUTANT(kReadJoinsSentRound) || reads_by_ctx_.count(batch_read_ctx_) > 0)) {
     // Linearizable still: the round's heartbeats (or, on a follower, its request to the
     // leader) leave only when the batch ends, after this read arrived; and what the round's
     // index may miss was committed in this batch and not yet answered, so it is no write

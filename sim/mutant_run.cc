@@ -39,8 +39,20 @@ std::string CrashMessage(int fd) {
 
 }  // namespace
 
-SeedVerdict RunSeedWithMutant(const SimOptions& base, mutation::Mutant mutant, uint64_t seed) {
+SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant) {
   SimOptions o = base;
+  if (mutant == mutation::Mutant::kReadJoinsSentRound) {
+    o.batch_client_requests = SimOptions::Draw::kAlways;
+  }
+  return o;
+}
+
+std::string FlagsForMutant(mutation::Mutant mutant) {
+  return mutant == mutation::Mutant::kReadJoinsSentRound ? " --batch_client_requests=always" : "";
+}
+
+SeedVerdict RunSeedWithMutant(const SimOptions& base, mutation::Mutant mutant, uint64_t seed) {
+  SimOptions o = OptionsForMutant(base, mutant);
   o.seed = seed;
   o.mutant = mutant;
   // The child's stderr goes to an anonymous file, to find the failed check's message.

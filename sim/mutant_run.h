@@ -24,7 +24,16 @@ struct SeedVerdict {
   std::string failure;  // its first line
 };
 
-// Runs one seed of `base` with `mutant` in a child process; a crash is a verdict too.
+// The options a mutant runs with: `base`, with the path the mutant lives on turned on
+// where the default draw leaves it off (read_joins_sent_round lives in the batches of
+// --batch_client_requests). RunSeedWithMutant applies it; a run of the same seed without
+// the mutant, to compare, should start from it too.
+SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant);
+// The simulate flags that OptionsForMutant adds, for a replay line: "" or " --flag=value".
+std::string FlagsForMutant(mutation::Mutant mutant);
+
+// Runs one seed of OptionsForMutant(base, mutant) with `mutant` in a child process; a crash
+// is a verdict too.
 SeedVerdict RunSeedWithMutant(const SimOptions& base, mutation::Mutant mutant, uint64_t seed);
 
 struct MutantSummary {

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       first_failures.push_back(absl::StrCat(
           m.name, ", seed ", s.first_failing_seed, " (", s.first.checker, "): ", s.first.failure,
           "\n    replay: bazel run -c opt //sim:simulate_mutants -- --seed=", s.first_failing_seed,
-          baseline ? "" : absl::StrCat(" --mutant=", m.name)));
+          baseline ? "" : absl::StrCat(" --mutant=", m.name, rb::sim::FlagsForMutant(m.id))));
     }
   }
   const double wall_s =
