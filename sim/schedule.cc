@@ -79,7 +79,8 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
   } else if (name == "skip_broadcast_commit") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->skip_broadcast_commit));
   } else if (name == "batch_client_requests" || name == "batch_client_writes") {
-    // (batch_client_writes: its name until reads joined the batch, in older schedules)
+    // batch_client_writes: its name in older schedules, until reads joined the batch (so
+    // one that had it on replays differently now).
     RETURN_IF_ERROR(ParseDraw(name, value, &o->batch_client_requests));
   } else if (name == "deliver_removals") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->deliver_removals));

@@ -127,6 +127,22 @@ TEST(ScheduleTest, AFieldAnOlderScheduleLacksIsOff) {
   EXPECT_NE(RunSimulation(*read).scenario.find(" stragglers=0/1000"), std::string::npos);
 }
 
+// batch_client_requests was batch_client_writes until reads joined the batch: a schedule
+// saved under the old name still loads, with the same setting.
+TEST(ScheduleTest, AnOptionsOldNameStillLoads) {
+  SimOptions o;
+  o.seed = 13;
+  o.batch_client_requests = SimOptions::Draw::kAlways;
+  const std::string text = WriteSchedule(o, RunSimulation(o));
+  ASSERT_EQ(Line(text, "option.batch_client_requests"), "always");
+  const std::string older = absl::StrReplaceAll(
+      text, {{"\noption.batch_client_requests=", "\noption.batch_client_writes="}});
+  ASSERT_EQ(Line(older, "option.batch_client_writes"), "always");
+  absl::StatusOr<SimOptions> read = ReadSchedule(older);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->batch_client_requests, SimOptions::Draw::kAlways);
+}
+
 TEST(ScheduleTest, BadSchedulesAreRefusedNamingTheLine) {
   SimOptions o;
   o.seed = 14;
