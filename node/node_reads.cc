@@ -167,22 +167,19 @@ std::string Node::ReadContext(uint64_t token) const {
 void Node::CancelRead(uint64_t token) {
   if (token == 0) return;
   const absl::Status gave_up = absl::DeadlineExceededError("the caller's deadline passed");
-  // Both bounded by max_pending_requests. (A read that joined a round is filed under the
-  // context of the read that started it, so it is found by token, not by context.)
-  for (auto it = reads_by_ctx_.begin(); it != reads_by_ctx_.end(); ++it) {
-    if (it->second.token != token) continue;
-    PendingRead read = std::move(it->second);
-    reads_by_ctx_.erase(it);
-    read.ready(gave_up);
-    return;
-  }
-  for (auto it = reads_by_index_.begin(); it != reads_by_index_.end(); ++it) {
-    if (it->second.token != token) continue;
-    PendingRead read = std::move(it->second);
-    reads_by_index_.erase(it);
-    read.ready(gave_up);
-    return;
-  }
+  // Found by token in either map, both bounded by max_pending_requests. (A read that joined
+  // a round is filed under the context of the read that started it, not its own.)
+  auto cancel_in = [&](auto& reads) {
+    for (auto it = reads.begin(); it != reads.end(); ++it) {
+      if (it->second.token != token) continue;
+      PendingRead read = std::move(it->second);
+      reads.erase(it);
+      read.ready(gave_up);
+      return true;
+    }
+    return false;
+  };
+  if (!cancel_in(reads_by_ctx_)) cancel_in(reads_by_index_);
 }
 
 void Node::HandleReadStates() {
