@@ -80,6 +80,9 @@ namespace rb::mutation {
   X(kReadJoinsSentRound, "read_joins_sent_round", "reads",                                    \
     "node: a linearizable read joins the ReadIndex round of an earlier batch while it is "    \
     "pending, though that round's heartbeats left before the read arrived")                   \
+  X(kReadJoinsRoundInFlight, "read_joins_round_in_flight", "reads",                           \
+    "node: a linearizable read that arrives while a ReadIndex round is out joins that round " \
+    "instead of waiting for the next")                                                        \
   /* Membership. */                                                                           \
   X(kConfChangeWhilePending, "conf_change_while_pending", "membership",                       \
     "core: a leader accepts a configuration change while an earlier one is unapplied")        \

@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(const NodeOptions& options, N
 }
 
 size_t Node::pending_requests() const {
-  return pending_writes_.size() + reads_by_ctx_.size() + reads_by_index_.size();
+  return pending_writes_.size() + reads_by_ctx_.size() + reads_by_index_.size() +
+         next_read_round_.size();
 }
 
 void Node::Tick() {
@@ -60,6 +61,8 @@ void Node::Tick() {
     StartPersist();
   }
   if (snapshot_retry_in_ticks_ > 0) --snapshot_retry_in_ticks_;
+  if (round_in_flight_.patience_ticks > 0) --round_in_flight_.patience_ticks;
+  StartNextReadRound();
   if (removal_heard_at_ != 0 && --removal_wait_ticks_ <= 0) {
     if (MissedItsRemovalAt(removal_heard_at_)) {
       removal_believed_at_ = removal_heard_at_;
@@ -481,6 +484,7 @@ void Node::HandlePersistedBody(absl::Status status) {
   if (ready_.soft_state) OnLeadershipChange();
   raw_->Advance();
   ServeReads();
+  StartNextReadRound();
   MaintainLog();
 }
 
@@ -706,6 +710,8 @@ void Node::OnLeadershipChange() {
       absl::StrCat("leadership changed on node ", id_, "; outcome unknown, retry"));
   for (auto& [ctx, read] : reads_by_ctx_) read.ready(changed);
   reads_by_ctx_.clear();
+  // Its reads are answered; the reads waiting for the next round go to the new leader.
+  round_in_flight_ = ReadRound{};
   if (was_leader) {
     for (auto& [key, done] : pending_writes_) done(changed);
     pending_writes_.clear();
@@ -725,6 +731,9 @@ void Node::FailPending(const absl::Status& status) {
   reads_by_ctx_.clear();
   for (auto& [index, read] : reads_by_index_) read.ready(status);
   reads_by_index_.clear();
+  std::vector<PendingRead> waiting = std::move(next_read_round_);
+  next_read_round_.clear();
+  for (PendingRead& read : waiting) read.ready(status);
 }
 
 }  // namespace rb::node

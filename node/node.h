@@ -106,6 +106,13 @@ struct NodeOptions {
   // none of it) is tried again every this many ticks; meanwhile the node acknowledges
   // nothing and refuses new writes (see Node::disk_full()).
   uint32_t disk_full_retry_ticks = 10;
+
+  // Linearizable reads that arrive while this node's last ReadIndex round for reads is
+  // unanswered wait, and go together in the next round, started when that one's answer
+  // comes back (as etcd's server does): fewer rounds under load, for at most one round's
+  // wait. A round unanswered after read_round_patience_ticks() (lost with a message, or
+  // with a leader) no longer holds the next one back.
+  bool one_read_round_in_flight = false;
 };
 
 using WriteCallback = std::function<void(absl::StatusOr<raftbadger::kvpb::CommandResult>)>;
@@ -146,6 +153,10 @@ struct NodeCounters {
   // another read of the same batch had started (see BeginBatch).
   uint64_t read_rounds = 0;
   uint64_t reads_joined = 0;
+  // Linearizable reads that waited for the round in flight to end and went in the next
+  // (NodeOptions::one_read_round_in_flight), and rounds given up on as lost.
+  uint64_t reads_queued = 0;
+  uint64_t read_rounds_overdue = 0;
   uint64_t disk_full_stalls = 0;     // writes of a Ready that found the disk full
   uint64_t disk_full_retries = 0;    // tries again of such a write
   uint64_t writes_refused_disk = 0;  // writes refused for want of disk space
@@ -337,6 +348,14 @@ class Node {
   void RenewLeaseSoon();
   // Hands the core a ReadIndex round for the reads filed under ctx in reads_by_ctx_.
   void StartReadRound(std::string ctx);
+  // Why no ReadIndex round can be answered now (a full disk, not a member, no leader).
+  absl::Status ReadRoundRefusal() const;
+  // Whether the round in flight (NodeOptions::one_read_round_in_flight) still holds the
+  // next one back: unanswered, in the term and role it started in, and not overdue.
+  bool ReadRoundOutstanding();
+  // Starts the round the reads in next_read_round_ wait for, once none is outstanding.
+  void StartNextReadRound();
+  int read_round_patience_ticks() const;
 
   const uint64_t id_;
   NodeOptions options_;
@@ -403,6 +422,17 @@ class Node {
   uint64_t batch_read_term_ = 0;
   bool batch_read_leader_ = false;
   std::multimap<uint64_t, PendingRead> reads_by_index_;  // waiting to be applied
+  // NodeOptions::one_read_round_in_flight: the last round started for client reads while
+  // unanswered (ctx empty: none), and the reads waiting to go in the next one. Those are
+  // bounded by max_pending_requests.
+  struct ReadRound {
+    std::string ctx;
+    uint64_t term = 0;
+    bool leader = false;
+    int patience_ticks = 0;  // ticks left before it no longer holds the next one back
+  };
+  ReadRound round_in_flight_;
+  std::vector<PendingRead> next_read_round_;
 };
 
 }  // namespace rb::node

@@ -1,7 +1,9 @@
 // Node's read path: the barrier a read waits behind (a ReadIndex round, a lease, or
 // nothing for a stale read), the read states the core hands back, and serving the reads
 // whose index the state machine has reached. The rest of Node is in node.cc.
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/logging.h"
@@ -35,10 +37,7 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     return 0;
   }
   if (!disk_full_.ok()) {
-    // Nothing leaves this node until its write goes through, so no read index can come.
-    ready(absl::UnavailableError(absl::StrCat("node ", id_,
-                                              " cannot confirm reads while its disk is full; "
-                                              "retry elsewhere or read stale")));
+    ready(ReadRoundRefusal());
     return 0;
   }
   if (pending_requests() >= options_.max_pending_requests) {
@@ -58,15 +57,8 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     reads_by_index_.emplace(index, PendingRead{std::move(ready), token});
     return token;
   }
-  if (!is_member()) {
-    // Nothing is replicated to a non-member any more (or yet): a read index it got from
-    // the leader would never be applied here.
-    ready(NotAMemberError());
-    return 0;
-  }
-  if (leader() == raft::kNone) {
-    // The core would drop the read: say so now rather than leave the caller to time out.
-    ready(absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere")));
+  if (absl::Status refused = ReadRoundRefusal(); !refused.ok()) {
+    ready(std::move(refused));
     return 0;
   }
   const uint64_t token = ++next_read_id_;
@@ -85,15 +77,95 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     reads_by_ctx_.emplace(batch_read_ctx_, std::move(read));
     return token;
   }
+  if (options_.one_read_round_in_flight && ReadRoundOutstanding()) {
+    ++counters_.reads_queued;
+    if (RB_MUTANT(kReadJoinsRoundInFlight)) {
+      reads_by_ctx_.emplace(round_in_flight_.ctx, std::move(read));
+      return token;
+    }
+    // The round out now started before this read arrived: the next one starts after.
+    next_read_round_.push_back(std::move(read));
+    return token;
+  }
   std::string ctx = ReadContext(token);
   if (batch_depth_ > 0) {
     batch_read_ctx_ = ctx;
     batch_read_term_ = read.term;
     batch_read_leader_ = read.leader;
   }
+  if (options_.one_read_round_in_flight) {
+    round_in_flight_ = ReadRound{ctx, read.term, read.leader, read_round_patience_ticks()};
+  }
   reads_by_ctx_.emplace(ctx, std::move(read));
   StartReadRound(std::move(ctx));
   return token;
+}
+
+absl::Status Node::ReadRoundRefusal() const {
+  if (!disk_full_.ok()) {
+    // Nothing leaves this node until its write goes through, so no read index can come.
+    return absl::UnavailableError(absl::StrCat("node ", id_,
+                                               " cannot confirm reads while its disk is full; "
+                                               "retry elsewhere or read stale"));
+  }
+  if (!is_member()) {
+    // Nothing is replicated to a non-member any more (or yet): a read index it got from
+    // the leader would never be applied here.
+    return NotAMemberError();
+  }
+  if (leader() == raft::kNone) {
+    // The core would drop the read: say so now rather than leave the caller to time out.
+    return absl::UnavailableError(absl::StrCat("node ", id_, " knows no leader; retry elsewhere"));
+  }
+  return absl::OkStatus();
+}
+
+int Node::read_round_patience_ticks() const {
+  // A round needs a heartbeat's round trip (two messages more on a follower) and perhaps
+  // a write on the leader: far less than two heartbeat intervals unless it was lost.
+  return std::max(2, 2 * options_.raft.heartbeat_tick);
+}
+
+bool Node::ReadRoundOutstanding() {
+  if (round_in_flight_.ctx.empty()) return false;
+  if (round_in_flight_.term != raw_->raft().term() || round_in_flight_.leader != is_leader()) {
+    round_in_flight_ = ReadRound{};
+    return false;
+  }
+  if (round_in_flight_.patience_ticks == 0) {
+    ++counters_.read_rounds_overdue;
+    round_in_flight_ = ReadRound{};
+    return false;
+  }
+  return true;
+}
+
+void Node::StartNextReadRound() {
+  if (next_read_round_.empty() || !failure_.ok() || ReadRoundOutstanding()) return;
+  std::vector<PendingRead> reads = std::move(next_read_round_);
+  next_read_round_.clear();
+  if (absl::Status refused = ReadRoundRefusal(); !refused.ok()) {
+    for (PendingRead& read : reads) read.ready(refused);
+    return;
+  }
+  // Sent from now, in this term and role: what a lease it confirms is counted from.
+  const uint64_t now_us = options_.clock_us ? options_.clock_us() : 0;
+  const uint64_t term = raw_->raft().term();
+  std::string ctx = ReadContext(reads.front().token);
+  round_in_flight_ = ReadRound{ctx, term, is_leader(), read_round_patience_ticks()};
+  if (batch_depth_ > 0) {
+    // Later reads of this batch join it: its messages leave when the batch ends.
+    batch_read_ctx_ = ctx;
+    batch_read_term_ = term;
+    batch_read_leader_ = is_leader();
+  }
+  for (PendingRead& read : reads) {
+    read.issued_us = now_us;
+    read.term = term;
+    read.leader = is_leader();
+    reads_by_ctx_.emplace(ctx, std::move(read));
+  }
+  StartReadRound(std::move(ctx));
 }
 
 void Node::StartReadRound(std::string ctx) {
@@ -179,11 +251,19 @@ void Node::CancelRead(uint64_t token) {
     }
     return false;
   };
-  if (!cancel_in(reads_by_ctx_)) cancel_in(reads_by_index_);
+  if (cancel_in(reads_by_ctx_) || cancel_in(reads_by_index_)) return;
+  for (auto it = next_read_round_.begin(); it != next_read_round_.end(); ++it) {
+    if (it->token != token) continue;
+    PendingRead read = std::move(*it);
+    next_read_round_.erase(it);
+    read.ready(gave_up);
+    return;
+  }
 }
 
 void Node::HandleReadStates() {
   for (raft::ReadState& rs : ready_.read_states) {
+    if (rs.request_ctx == round_in_flight_.ctx) round_in_flight_ = ReadRound{};
     auto [first, last] = reads_by_ctx_.equal_range(rs.request_ctx);
     for (auto it = first; it != last; ++it) {
       RenewLease(it->second);

@@ -138,6 +138,124 @@ TEST(NodeTest, AReadThatJoinedARoundIsCancelledAloneAndTheRoundServesTheRest) {
   EXPECT_EQ(net.node(1).pending_requests(), 0u);
 }
 
+void OneRoundInFlight(NodeOptions* o) { o->one_read_round_in_flight = true; }
+
+// Takes the queued messages of this type to this node out of the network.
+std::vector<raft::Message> TakeAll(Network& net, raft::MessageType type, uint64_t to) {
+  std::vector<raft::Message> taken;
+  for (auto it = net.queue().begin(); it != net.queue().end();) {
+    if (it->type == type && it->to == to) {
+      taken.push_back(std::move(*it));
+      it = net.queue().erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return taken;
+}
+
+TEST(NodeTest, ReadsArrivingWhileARoundIsOutGoTogetherInTheNext) {
+  Network net(3, /*async_disk=*/false, /*clock_us=*/nullptr, OneRoundInFlight);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  bool written = false;
+  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { written = r.ok(); });
+  net.Settle();
+  ASSERT_TRUE(written);
+  std::vector<std::string> values;
+  auto read = [&](uint64_t id) {
+    return net.node(id).ReadBarrier(ReadConsistency::kLinearizable, [&values](absl::Status s) {
+      values.push_back(s.ok() ? "ok" : s.ToString());
+    });
+  };
+  read(1);
+  ASSERT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 1);
+  // Outside any batch, yet they start no round of their own while the first is out.
+  read(1);
+  const uint64_t cancelled = read(1);
+  read(1);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kHeartbeat, 2), 1);
+  EXPECT_EQ(net.node(1).counters().reads_queued, 3u);
+  EXPECT_EQ(net.node(1).pending_requests(), 4u);
+  net.node(1).CancelRead(cancelled);  // a waiting read is cancelled alone
+  EXPECT_EQ(values, std::vector<std::string>{"DEADLINE_EXCEEDED: the caller's deadline passed"});
+  values.clear();
+  net.Settle();
+  EXPECT_EQ(values, std::vector<std::string>(3, "ok"));
+  EXPECT_EQ(net.node(1).counters().read_rounds, 2u);
+  // On a follower: one request to the leader while one is out.
+  values.clear();
+  for (int i = 0; i < 4; ++i) read(3);
+  EXPECT_EQ(CountOf(net.queue(), raft::MessageType::kReadIndex, 1), 1);
+  net.Settle();
+  EXPECT_EQ(values, std::vector<std::string>(4, "ok"));
+  EXPECT_EQ(net.node(3).counters().read_rounds, 2u);
+  EXPECT_EQ(net.node(3).counters().reads_queued, 3u);
+  EXPECT_EQ(net.node(1).pending_requests() + net.node(3).pending_requests(), 0u);
+}
+
+// A read that arrives while a round is out must not be answered by that round: its index
+// was fixed before the read arrived, and may miss a write acknowledged in between.
+TEST(NodeTest, AReadWaitingBehindARoundSeesAWriteAcknowledgedBeforeItArrived) {
+  Network net(3, /*async_disk=*/false, /*clock_us=*/nullptr, OneRoundInFlight);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  net.node(1).Write(Put(0, 1, "k", "v1"), [](auto) {});
+  net.Settle();
+  std::vector<std::string> seen;
+  auto read = [&] {
+    net.node(3).Read("k", ReadConsistency::kLinearizable, [&seen](auto r) {
+      seen.push_back(r.ok() && r->has_value() ? **r : r.status().ToString());
+    });
+  };
+  // Node 3's round reaches the leader, which fixes its index; its heartbeats wait.
+  read();
+  std::vector<raft::Message> request = TakeAll(net, raft::MessageType::kReadIndex, 1);
+  ASSERT_EQ(request.size(), 1u);
+  net.node(1).Receive(std::move(request[0]));
+  std::vector<raft::Message> heartbeats = TakeAll(net, raft::MessageType::kHeartbeat, 2);
+  for (raft::Message& m : TakeAll(net, raft::MessageType::kHeartbeat, 3)) {
+    heartbeats.push_back(std::move(m));
+  }
+  ASSERT_EQ(heartbeats.size(), 2u);
+  // A write commits with node 2 and is acknowledged; node 3 gets none of it.
+  net.drop = [](const raft::Message& m) { return m.to == 3 && m.type == raft::MessageType::kApp; };
+  bool written = false;
+  net.node(1).Write(Put(0, 2, "k", "v2"), [&](auto r) { written = r.ok(); });
+  net.Settle();
+  ASSERT_TRUE(written);
+  read();  // after the write's acknowledgement, while the round is still out
+  for (raft::Message& m : heartbeats) net.Queue(std::move(m));
+  net.Settle();
+  EXPECT_EQ(seen, std::vector<std::string>{"v1"}) << "the second read answered by the first round";
+  net.drop = nullptr;
+  net.node(1).Tick();  // a heartbeat: node 3's answer shows it behind, and it is caught up
+  net.Settle();
+  EXPECT_EQ(seen, (std::vector<std::string>{"v1", "v2"}));
+}
+
+TEST(NodeTest, ARoundLostWithItsMessageHoldsTheNextOnlyForAFewTicks) {
+  Network net(3, /*async_disk=*/false, /*clock_us=*/nullptr, OneRoundInFlight);
+  ASSERT_EQ(net.ElectLeader(1), 1u);
+  int first = 0;
+  int second = 0;
+  net.node(3).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status) { ++first; });
+  ASSERT_EQ(TakeAll(net, raft::MessageType::kReadIndex, 1).size(), 1u);  // lost
+  net.node(3).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    ++second;
+  });
+  net.Settle();
+  EXPECT_EQ(second, 0);
+  net.node(3).Tick();
+  net.Settle();
+  EXPECT_EQ(second, 0) << "one tick is not enough to give a round up";
+  net.node(3).Tick();
+  net.Settle();
+  EXPECT_EQ(second, 1);
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(net.node(3).counters().read_rounds_overdue, 1u);
+  EXPECT_EQ(net.node(3).counters().read_rounds, 2u);
+}
+
 TEST(NodeTest, LinearizableReadSeesPrecedingWrite) {
   Network net(3);
   ASSERT_EQ(net.ElectLeader(1), 1u);

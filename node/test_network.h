@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/memory_node_store.h"
@@ -33,8 +34,11 @@ class Link : public Transport {
 // Three nodes; persists complete when the test says so (Sync), messages when Deliver runs.
 class Network {
  public:
-  // clock_us, if given, is every node's clock (lease reads; CheckQuorum on).
-  explicit Network(int n, bool async_disk = false, const uint64_t* clock_us = nullptr) {
+  // clock_us, if given, is every node's clock (lease reads; CheckQuorum on). configure, if
+  // given, changes each node's options last, also on Restart.
+  explicit Network(int n, bool async_disk = false, const uint64_t* clock_us = nullptr,
+                   std::function<void(NodeOptions*)> configure = nullptr)
+      : configure_(std::move(configure)) {
     raft::ConfState cs;
     for (int i = 1; i <= n; ++i) cs.voters.push_back(i);
     for (int i = 1; i <= n; ++i) {
@@ -53,6 +57,7 @@ class Network {
         options.tick_us = 100'000;
         options.clock_us = [clock_us] { return *clock_us; };
       }
+      if (configure_) configure_(&options);
       slot.node = *Node::Create(options, slot.store.get(), slot.link.get());
     }
   }
@@ -90,6 +95,7 @@ class Network {
     options.raft.id = id;
     options.raft.seed = 7;
     options.incarnation = incarnation;
+    if (configure_) configure_(&options);
     slot.node = *Node::Create(options, slot.store.get(), slot.link.get());
   }
 
@@ -105,6 +111,7 @@ class Network {
     std::unique_ptr<Link> link;
     std::unique_ptr<Node> node;
   };
+  std::function<void(NodeOptions*)> configure_;
   std::map<uint64_t, Slot> nodes_;
   std::deque<raft::Message> queue_;
   std::deque<std::function<void()>> disk_queue_;
