@@ -134,6 +134,8 @@ struct Scenario {
   // Tells of removal (node::Transport::TellRemoved) are delivered, and a node that
   // believes one stops for good (SimNode::stopped_removed). Otherwise only checked.
   bool deliver_removals = false;
+  // Reads wait for the round in flight (node::NodeOptions::one_read_round_in_flight).
+  bool one_read_round_in_flight = false;
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -157,7 +159,8 @@ struct Scenario {
         " vote_stragglers=", vote_straggler_per_mille, "/1000",
         skip_broadcast_commit ? " skip_broadcast_commit" : "",
         client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "",
-        deliver_removals ? " deliver_removals" : "");
+        deliver_removals ? " deliver_removals" : "",
+        one_read_round_in_flight ? " one_read_round_in_flight" : "");
   }
 };
 

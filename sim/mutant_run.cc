@@ -44,11 +44,24 @@ SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant) {
   if (mutant == mutation::Mutant::kReadJoinsSentRound) {
     o.batch_client_requests = SimOptions::Draw::kAlways;
   }
+  if (mutant == mutation::Mutant::kReadJoinsRoundInFlight) {
+    // With 3 clients, reads seldom wait behind a round: caught in 3 of seeds 1 to 1,000;
+    // with 8, in 19 of the first 300.
+    o.one_read_round_in_flight = SimOptions::Draw::kAlways;
+    o.clients = 8;
+  }
   return o;
 }
 
 std::string FlagsForMutant(mutation::Mutant mutant) {
-  return mutant == mutation::Mutant::kReadJoinsSentRound ? " --batch_client_requests=always" : "";
+  switch (mutant) {
+    case mutation::Mutant::kReadJoinsSentRound:
+      return " --batch_client_requests=always";
+    case mutation::Mutant::kReadJoinsRoundInFlight:
+      return " --one_read_round_in_flight=always --clients=8";
+    default:
+      return "";
+  }
 }
 
 SeedVerdict RunSeedWithMutant(const SimOptions& base, mutation::Mutant mutant, uint64_t seed) {

@@ -26,8 +26,10 @@ struct SeedVerdict {
 
 // The options a mutant runs with: `base`, with the path the mutant lives on turned on
 // where the default draw leaves it off (read_joins_sent_round lives in the batches of
-// --batch_client_requests). RunSeedWithMutant applies it; a run of the same seed without
-// the mutant, to compare, should start from it too.
+// --batch_client_requests, read_joins_round_in_flight behind --one_read_round_in_flight
+// with 8 clients).
+// RunSeedWithMutant applies it; a run of the same seed without the mutant, to compare,
+// should start from it too.
 SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant);
 // The simulate flags that OptionsForMutant adds, for a replay line: "" or " --flag=value".
 std::string FlagsForMutant(mutation::Mutant mutant);

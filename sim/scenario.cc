@@ -49,7 +49,8 @@ namespace rb::sim::internal {
   X(vote_straggler_per_mille) \
   X(skip_broadcast_commit) \
   X(client_batch_us) \
-  X(deliver_removals)
+  X(deliver_removals) \
+  X(one_read_round_in_flight)
 // clang-format on
 
 std::string ScenarioText(const Scenario& s) {
@@ -220,6 +221,12 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     const bool drawn = own.Chance(1, 2);
     s.deliver_removals = o.deliver_removals == SimOptions::Draw::kAlways ||
                          (o.deliver_removals == SimOptions::Draw::kDrawn && drawn);
+  }
+  {
+    raft::Rng own(o.seed ^ 0x6f6e65726f756e64ULL);  // "oneround"
+    const bool drawn = own.Chance(1, 2);
+    s.one_read_round_in_flight = o.one_read_round_in_flight == SimOptions::Draw::kAlways ||
+                                 (o.one_read_round_in_flight == SimOptions::Draw::kDrawn && drawn);
   }
   return s;
 }

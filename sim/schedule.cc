@@ -84,6 +84,8 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     RETURN_IF_ERROR(ParseDraw(name, value, &o->batch_client_requests));
   } else if (name == "deliver_removals") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->deliver_removals));
+  } else if (name == "one_read_round_in_flight") {
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->one_read_round_in_flight));
   } else if (name == "mutant") {
     if (value.empty()) return absl::OkStatus();
 #ifdef RB_MUTANTS
@@ -158,7 +160,8 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       "\noption.leader_faults=", DrawName(o.leader_faults),
       "\noption.skip_broadcast_commit=", DrawName(o.skip_broadcast_commit),
       "\noption.batch_client_requests=", DrawName(o.batch_client_requests),
-      "\noption.deliver_removals=", DrawName(o.deliver_removals), "\n");
+      "\noption.deliver_removals=", DrawName(o.deliver_removals),
+      "\noption.one_read_round_in_flight=", DrawName(o.one_read_round_in_flight), "\n");
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");
   }

@@ -30,17 +30,22 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   o.seed = 11;
   o.clients = 4;
   o.pauses = false;
+  o.one_read_round_in_flight = SimOptions::Draw::kAlways;
   const SimResult original = RunSimulation(o);
   const std::string text = WriteSchedule(o, original);
   EXPECT_EQ(Line(text, "option.seed"), "11");
   EXPECT_EQ(Line(text, "option.clients"), "4");
   EXPECT_EQ(Line(text, "option.pauses"), "0");
+  EXPECT_EQ(Line(text, "option.one_read_round_in_flight"), "always");
+  EXPECT_EQ(Line(text, "scenario.one_read_round_in_flight"), "1");
   absl::StatusOr<SimOptions> read = ReadSchedule(text);
   ASSERT_TRUE(read.ok()) << read.status();
   const SimResult replay = RunSimulation(*read);
   EXPECT_EQ(replay.trace_hash, original.trace_hash);
   EXPECT_EQ(replay.scenario, original.scenario);
   EXPECT_EQ(replay.ok, original.ok);
+  EXPECT_GT(replay.reads_queued, 0u);
+  EXPECT_EQ(replay.reads_queued, original.reads_queued);
 }
 
 // Replaying a run's recorded fault steps runs the same events, on both back ends and

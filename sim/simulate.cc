@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, batch_client_requests, "off",
 ABSL_FLAG(std::string, deliver_removals, "off",
           "a member's word that a node was removed reaches it, and a node that believes it "
           "stops for good, as the server's does: off (only checked), drawn or always");
+ABSL_FLAG(std::string, one_read_round_in_flight, "off",
+          "linearizable reads reaching a node while its last round for reads is out wait for "
+          "the next, as the server's do: off, drawn (about half the seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -128,6 +131,10 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_deliver_removals) != "off") {
     absl::StrAppend(&cmd, " --deliver_removals=", absl::GetFlag(FLAGS_deliver_removals));
   }
+  if (absl::GetFlag(FLAGS_one_read_round_in_flight) != "off") {
+    absl::StrAppend(&cmd,
+                    " --one_read_round_in_flight=", absl::GetFlag(FLAGS_one_read_round_in_flight));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -171,7 +178,8 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
        {std::pair{&FLAGS_leader_faults, &o->leader_faults},
         std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
         std::pair{&FLAGS_batch_client_requests, &o->batch_client_requests},
-        std::pair{&FLAGS_deliver_removals, &o->deliver_removals}}) {
+        std::pair{&FLAGS_deliver_removals, &o->deliver_removals},
+        std::pair{&FLAGS_one_read_round_in_flight, &o->one_read_round_in_flight}}) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
             rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);
@@ -283,7 +291,8 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   std::printf(
       "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
       "registered=%llu expired=%llu state_digests_compared=%llu disk_full_episodes=%llu "
-      "disk_full_stalls=%llu writes_proposed_together=%llu reads_joined=%llu\n",
+      "disk_full_stalls=%llu writes_proposed_together=%llu reads_joined=%llu "
+      "reads_queued=%llu read_rounds_overdue=%llu\n",
       static_cast<unsigned long long>(r.lease_reads),
       static_cast<unsigned long long>(r.stale_reads_checked),
       static_cast<unsigned long long>(r.stale_reads_unchecked),
@@ -293,7 +302,9 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.disk_full_episodes),
       static_cast<unsigned long long>(r.disk_full_stalls),
       static_cast<unsigned long long>(r.writes_proposed_together),
-      static_cast<unsigned long long>(r.reads_joined));
+      static_cast<unsigned long long>(r.reads_joined),
+      static_cast<unsigned long long>(r.reads_queued),
+      static_cast<unsigned long long>(r.read_rounds_overdue));
   if (r.removals_told > 0) {
     std::printf(
         "  removals told=%llu checked=%llu believed=%llu stopped=%llu members_stopped=%llu\n",

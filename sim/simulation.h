@@ -62,6 +62,10 @@ struct SimOptions {
   // heard across the network, and a node that believes it stops for good, as the server's
   // does (Scenario::deliver_removals). Off by default, for the same reason.
   Draw deliver_removals = Draw::kOff;
+  // Linearizable reads that reach a node while its last round for reads is out wait for
+  // the next (node::NodeOptions::one_read_round_in_flight, as the server runs). Off by
+  // default, for the same reason.
+  Draw one_read_round_in_flight = Draw::kOff;
   // Faults happen during the first phase; then everything is healed for the second.
   uint64_t fault_phase_us = 8'000'000;
   uint64_t quiet_phase_us = 9'000'000;
@@ -172,6 +176,10 @@ struct SimResult {
   // Linearizable gets that joined a ReadIndex round another get of the same batch started
   // (all nodes; see Scenario::client_batch_us).
   uint64_t reads_joined = 0;
+  // Linearizable gets that waited for the round in flight to end, and rounds given up on
+  // as lost (all nodes; see Scenario::one_read_round_in_flight).
+  uint64_t reads_queued = 0;
+  uint64_t read_rounds_overdue = 0;
   uint64_t read_faults_repaired = 0;   // page reads that read correctly again
   uint64_t lease_reads = 0;            // gets served under a leader's lease (no round trip)
   uint64_t stale_reads_checked = 0;    // stale gets compared with the reference model
