@@ -349,6 +349,9 @@ int Run(int argc, char** argv) {
       std::min<uint64_t>(config.snapshot_threshold_entries, 1000);
   host_options.node.max_pending_requests = config.max_pending_requests;
   host_options.node.incarnation = NewClusterId();  // any value new to this start
+  // As etcd's server: reads that arrive while a ReadIndex round is out go together in the
+  // next, so a busy node runs about one round per round trip, not one per loop round.
+  host_options.node.one_read_round_in_flight = true;
   // Lease reads need a clock that keeps running while the process is stopped (SIGSTOP) and
   // while the machine is suspended: CLOCK_BOOTTIME (CLOCK_MONOTONIC stops in a suspend).
   host_options.node.clock_us = [] {

@@ -51,6 +51,14 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
           "Linearizable reads that joined a round another read of the same loop round "
           "started, instead of starting their own.",
           c.reads_joined);
+  counter("rb_reads_queued_total",
+          "Linearizable reads that arrived while this node's last round was out and went "
+          "together in the next one.",
+          c.reads_queued);
+  counter("rb_read_rounds_overdue_total",
+          "Read rounds unanswered after two heartbeat intervals (lost with a message or a "
+          "leader), after which the reads waiting behind them started their own.",
+          c.read_rounds_overdue);
   counter("rb_entries_applied_total", "Committed log entries applied to the state machine.",
           c.entries_applied);
   counter("rb_elections_started_total", "Campaigns this node started.", c.elections_started);
