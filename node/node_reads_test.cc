@@ -78,13 +78,19 @@ int CountOf(const std::deque<raft::Message>& queue, raft::MessageType type, uint
   return n;
 }
 
-TEST(NodeTest, LinearizableReadsInOneBatchShareOneReadIndexRound) {
-  Network net(3);
+// Node 1 leads, and "k" holds "v" on every node.
+void ElectAndWriteK(Network& net) {
   ASSERT_EQ(net.ElectLeader(1), 1u);
   bool written = false;
   net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { written = r.ok(); });
   net.Settle();
   ASSERT_TRUE(written);
+}
+
+TEST(NodeTest, LinearizableReadsInOneBatchShareOneReadIndexRound) {
+  Network net(3);
+  ElectAndWriteK(net);
+  if (HasFatalFailure()) return;
   std::vector<std::string> values;
   auto read = [&](uint64_t id) {
     net.node(id).Read("k", ReadConsistency::kLinearizable, [&](auto r) {
@@ -156,11 +162,8 @@ std::vector<raft::Message> TakeAll(Network& net, raft::MessageType type, uint64_
 
 TEST(NodeTest, ReadsArrivingWhileARoundIsOutGoTogetherInTheNext) {
   Network net(3, /*async_disk=*/false, /*clock_us=*/nullptr, OneRoundInFlight);
-  ASSERT_EQ(net.ElectLeader(1), 1u);
-  bool written = false;
-  net.node(1).Write(Put(0, 1, "k", "v"), [&](auto r) { written = r.ok(); });
-  net.Settle();
-  ASSERT_TRUE(written);
+  ElectAndWriteK(net);
+  if (HasFatalFailure()) return;
   std::vector<std::string> values;
   auto read = [&](uint64_t id) {
     return net.node(id).ReadBarrier(ReadConsistency::kLinearizable, [&values](absl::Status s) {
