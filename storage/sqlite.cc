@@ -138,6 +138,11 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
   return SqliteStatus(rc, message);
 }
 
+absl::Status SqliteDb::Run(absl::string_view sql) {
+  ASSIGN_OR_RETURN(Statement * st, Prepare(sql));
+  return st->Reset().Run();
+}
+
 absl::StatusOr<Statement*> SqliteDb::Prepare(absl::string_view sql) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) return it->second.get();

@@ -75,8 +75,12 @@ class SqliteDb {
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
-  // Runs one or more statements without results.
+  // Runs one or more statements without results, parsing them each time.
   absl::Status Exec(const std::string& sql);
+  // Runs one statement without results, prepared once and cached (Prepare): for those run
+  // on every write, which Exec would parse again each time. Not for a PRAGMA that sets
+  // something: SQLite applies those when it prepares them, so a cached one does nothing.
+  absl::Status Run(absl::string_view sql);
   // A statement prepared once and cached by its text for the connection's lifetime. The
   // lookup hashes the text without copying it (this is on every read's path).
   absl::StatusOr<Statement*> Prepare(absl::string_view sql);
