@@ -346,6 +346,12 @@ class Node {
   void RenewLease(const PendingRead& read);
   // Issues a ReadIndex round whose only purpose is to extend the lease before it ends.
   void RenewLeaseSoon();
+  // Files a linearizable read: it joins the batch's round, waits for the next round, or
+  // starts one. Returns its token.
+  uint64_t FileRoundRead(std::function<void(absl::Status)> ready);
+  // Starts a round for client reads filed under ctx, begun in this term and role: the
+  // batch's reads join it, and it is the round in flight (one_read_round_in_flight).
+  void StartClientReadRound(std::string ctx, uint64_t term, bool leader);
   // Hands the core a ReadIndex round for the reads filed under ctx in reads_by_ctx_.
   void StartReadRound(std::string ctx);
   // Why no ReadIndex round can be answered now (a full disk, not a member, no leader).

@@ -61,6 +61,10 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     ready(std::move(refused));
     return 0;
   }
+  return FileRoundRead(std::move(ready));
+}
+
+uint64_t Node::FileRoundRead(std::function<void(absl::Status)> ready) {
   const uint64_t token = ++next_read_id_;
   PendingRead read{std::move(ready), token};
   if (options_.clock_us) read.issued_us = options_.clock_us();
@@ -88,17 +92,24 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     return token;
   }
   std::string ctx = ReadContext(token);
+  const uint64_t term = read.term;
+  const bool leader = read.leader;
+  reads_by_ctx_.emplace(ctx, std::move(read));
+  StartClientReadRound(std::move(ctx), term, leader);
+  return token;
+}
+
+void Node::StartClientReadRound(std::string ctx, uint64_t term, bool leader) {
   if (batch_depth_ > 0) {
+    // Later reads of this batch join it: its messages leave when the batch ends.
     batch_read_ctx_ = ctx;
-    batch_read_term_ = read.term;
-    batch_read_leader_ = read.leader;
+    batch_read_term_ = term;
+    batch_read_leader_ = leader;
   }
   if (options_.one_read_round_in_flight) {
-    round_in_flight_ = ReadRound{ctx, read.term, read.leader, read_round_patience_ticks()};
+    round_in_flight_ = ReadRound{ctx, term, leader, read_round_patience_ticks()};
   }
-  reads_by_ctx_.emplace(ctx, std::move(read));
   StartReadRound(std::move(ctx));
-  return token;
 }
 
 absl::Status Node::ReadRoundRefusal() const {
@@ -152,20 +163,13 @@ void Node::StartNextReadRound() {
   const uint64_t now_us = options_.clock_us ? options_.clock_us() : 0;
   const uint64_t term = raw_->raft().term();
   std::string ctx = ReadContext(reads.front().token);
-  round_in_flight_ = ReadRound{ctx, term, is_leader(), read_round_patience_ticks()};
-  if (batch_depth_ > 0) {
-    // Later reads of this batch join it: its messages leave when the batch ends.
-    batch_read_ctx_ = ctx;
-    batch_read_term_ = term;
-    batch_read_leader_ = is_leader();
-  }
   for (PendingRead& read : reads) {
     read.issued_us = now_us;
     read.term = term;
     read.leader = is_leader();
     reads_by_ctx_.emplace(ctx, std::move(read));
   }
-  StartReadRound(std::move(ctx));
+  StartClientReadRound(std::move(ctx), term, is_leader());
 }
 
 void Node::StartReadRound(std::string ctx) {
