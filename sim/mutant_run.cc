@@ -46,7 +46,7 @@ SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant) {
   }
   if (mutant == mutation::Mutant::kReadJoinsRoundInFlight) {
     // With 3 clients, reads seldom wait behind a round: caught in 3 of seeds 1 to 1,000;
-    // with 8, in 19 of the first 300.
+    // with 8, in 61 (docs/mutants.md).
     o.one_read_round_in_flight = SimOptions::Draw::kAlways;
     o.clients = 8;
   }
