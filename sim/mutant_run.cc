@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "base/logging.h"
 #include "sim/isolated_run.h"
+#include "sim/schedule.h"
 
 namespace rb::sim {
 namespace {
@@ -54,14 +55,19 @@ SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant) {
 }
 
 std::string FlagsForMutant(mutation::Mutant mutant) {
-  switch (mutant) {
-    case mutation::Mutant::kReadJoinsSentRound:
-      return " --batch_client_requests=always";
-    case mutation::Mutant::kReadJoinsRoundInFlight:
-      return " --one_read_round_in_flight=always --clients=8";
-    default:
-      return "";
+  // Read off OptionsForMutant, so that the replay line says what the run did. It changes
+  // only these settings.
+  const SimOptions plain;
+  const SimOptions o = OptionsForMutant(plain, mutant);
+  std::string flags;
+  if (o.batch_client_requests != plain.batch_client_requests) {
+    absl::StrAppend(&flags, " --batch_client_requests=", DrawName(o.batch_client_requests));
   }
+  if (o.one_read_round_in_flight != plain.one_read_round_in_flight) {
+    absl::StrAppend(&flags, " --one_read_round_in_flight=", DrawName(o.one_read_round_in_flight));
+  }
+  if (o.clients != plain.clients) absl::StrAppend(&flags, " --clients=", o.clients);
+  return flags;
 }
 
 SeedVerdict RunSeedWithMutant(const SimOptions& base, mutation::Mutant mutant, uint64_t seed) {

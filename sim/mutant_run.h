@@ -31,7 +31,9 @@ struct SeedVerdict {
 // RunSeedWithMutant applies it; a run of the same seed without the mutant, to compare,
 // should start from it too.
 SimOptions OptionsForMutant(const SimOptions& base, mutation::Mutant mutant);
-// The simulate flags that OptionsForMutant adds, for a replay line: "" or " --flag=value".
+// The simulate flags that OptionsForMutant adds, for a replay line: "" or " --flag=value"
+// (read off it; it may change only batch_client_requests, one_read_round_in_flight and
+// clients).
 std::string FlagsForMutant(mutation::Mutant mutant);
 
 // Runs one seed of OptionsForMutant(base, mutant) with `mutant` in a child process; a crash
