@@ -53,17 +53,17 @@ TEST(NodeTest, ALeaderThatHandsOverTrustsNoLeaseForTheRestOfItsTerm) {
   net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });
   net.Settle();
   ASSERT_TRUE(net.node(1).HasLease());
-  // The TimeoutNow is lost: node 1 stays leader, but the message could still arrive later,
-  // and its target would campaign ignoring every follower's lease.
+  // Every TimeoutNow (the leader repeats it) is lost: node 1 stays leader, but one could
+  // still arrive later, and its target would campaign ignoring every follower's lease.
   net.drop = [](const raft::Message& m) { return m.type == raft::MessageType::kTimeoutNow; };
   net.node(1).TransferLeader(2);
   net.Settle();
   EXPECT_FALSE(net.node(1).HasLease());
-  net.drop = nullptr;
   for (int i = 0; i < 30; ++i) {  // the transfer times out; heartbeats keep the quorum
     net.node(1).Tick();
     net.Settle();
   }
+  net.drop = nullptr;
   ASSERT_TRUE(net.node(1).is_leader());
   done = false;
   net.node(1).ReadBarrier(ReadConsistency::kLinearizable, [&](absl::Status s) { done = s.ok(); });

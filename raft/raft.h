@@ -163,6 +163,8 @@ class Raft {
   void BroadcastHeartbeat();
   void BroadcastHeartbeatWithContext(const std::string& ctx);
   void SendTimeoutNow(uint64_t to);
+  // Tells `from` to campaign now if it is the transferee and has the whole log.
+  void MaybeSendTimeoutNow(uint64_t from);
   bool MaybeCommit();
   bool AppendEntries(absl::Span<Entry> entries);
   bool IncreaseUncommittedSize(absl::Span<const Entry> entries);

@@ -350,6 +350,10 @@ void Raft::StepLeaderAppendResponse(const Message& m, Progress* pr) {
   const uint64_t from = m.from;
   for (int i = 0; i < tracker_.max_inflight_msgs() && MaybeSendAppend(from, false); ++i) {
   }
+  MaybeSendTimeoutNow(from);
+}
+
+void Raft::MaybeSendTimeoutNow(uint64_t from) {
   if (from == lead_transferee_ && tracker_.progress.count(from) > 0 &&
       tracker_.progress.at(from).match == log_.LastIndex()) {
     SendTimeoutNow(from);
@@ -362,6 +366,12 @@ void Raft::StepLeaderHeartbeatResponse(const Message& m, Progress* pr) {
     pr->msg_app_flow_paused = false;
     if (pr->match < log_.LastIndex() || pr->state == ProgressState::kProbe) SendAppend(m.from);
   }
+  // The transferee may have dropped the TimeoutNow: it arrived with the commit of the
+  // change that made it a voter, before that change was applied (or it was lost). Once
+  // caught up, appends stop coming, so heartbeat answers are where the leader repeats it
+  // until the transfer ends. A repeat that reaches the transferee after it campaigned is
+  // of an older term, and ignored.
+  MaybeSendTimeoutNow(m.from);
   if (read_only_.option() != ReadOnlyOption::kSafe || m.context.empty()) return;
   const auto* acks = read_only_.RecvAck(m.from, m.context);
   if (acks == nullptr || tracker_.config.voters.Vote(*acks) != VoteResult::kWon) return;

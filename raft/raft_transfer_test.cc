@@ -1,4 +1,6 @@
 // Leadership transfer (thesis 3.10).
+#include <algorithm>
+
 #include "gtest/gtest.h"
 #include "raft/test_cluster.h"
 
@@ -94,6 +96,47 @@ TEST(TransferTest, SecondTransferReplacesFirst) {
   c.Stabilize();
   c.node(1).TransferLeader(2);
   c.Stabilize();
+  EXPECT_EQ(c.Leader(), 2u);
+}
+
+// A learner promoted and at once handed leadership may get the TimeoutNow with the commit
+// of its promotion, before it applied it: not yet a voter, it cannot campaign and drops
+// the message. The leader repeats it on the next heartbeat answer (found by
+// tests/membership_test, where the transfer then timed out).
+TEST(TransferTest, TimeoutNowDroppedBeforeThePromotionAppliedIsRepeated) {
+  TestCluster c(1, 1);
+  c.Elect(1);
+  ConfChange promote;
+  promote.changes.push_back({ConfChangeType::kAddNode, 2});
+  bool hold_commit = true;
+  uint64_t promotion = 0;
+  c.set_filter([&](Message* m) {
+    if (hold_commit && m->to == 2) m->commit = std::min(m->commit, promotion - 1);
+    return true;
+  });
+  ASSERT_TRUE(c.ProposeConfChange(1, promote).ok());
+  promotion = c.raft(1).log().LastIndex();
+  c.Stabilize();
+  ASSERT_TRUE(c.raft(1).tracker().config.voters.Contains(2));
+  ASSERT_EQ(c.raft(2).log().LastIndex(), promotion);
+  ASSERT_FALSE(c.raft(2).Promotable());
+
+  int timeout_now_sent = 0;
+  c.set_filter([&](Message* m) {
+    if (m->type == MessageType::kTimeoutNow) ++timeout_now_sent;
+    if (hold_commit && m->to == 2) m->commit = std::min(m->commit, promotion - 1);
+    return true;
+  });
+  c.node(1).TransferLeader(2);
+  c.Stabilize();
+  ASSERT_EQ(timeout_now_sent, 1);
+  ASSERT_EQ(c.Leader(), 1u) << "the learner should have dropped the TimeoutNow";
+  ASSERT_EQ(c.raft(1).lead_transferee(), 2u);
+
+  hold_commit = false;
+  c.Tick(1);  // one heartbeat interval (1 tick here): the heartbeat carries the commit
+  c.Stabilize();
+  EXPECT_EQ(timeout_now_sent, 2);
   EXPECT_EQ(c.Leader(), 2u);
 }
 
