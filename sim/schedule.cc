@@ -184,6 +184,10 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
 
 absl::StatusOr<SimOptions> ReadSchedule(absl::string_view text) {
   SimOptions o;
+  // A schedule written before these options existed ran with them off (their default then).
+  o.batch_client_requests = SimOptions::Draw::kOff;
+  o.deliver_removals = SimOptions::Draw::kOff;
+  o.one_read_round_in_flight = SimOptions::Draw::kOff;
   std::string scenario;
   bool versioned = false;
   int line_number = 0;

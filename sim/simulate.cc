@@ -39,13 +39,14 @@ ABSL_FLAG(std::string, leader_faults, "drawn",
 ABSL_FLAG(std::string, skip_broadcast_commit, "drawn",
           "leaders let a new commit index wait for the next append or heartbeat, as the "
           "server does: off, drawn (about half the seeds) or always");
-ABSL_FLAG(std::string, batch_client_requests, "off",
+ABSL_FLAG(std::string, batch_client_requests, "drawn",
           "client writes and reads reaching a node within a drawn window (up to 2 ms) are one "
           "batch there, as in the server's loop: off, drawn (about half the seeds) or always");
-ABSL_FLAG(std::string, deliver_removals, "off",
+ABSL_FLAG(std::string, deliver_removals, "drawn",
           "a member's word that a node was removed reaches it, and a node that believes it "
-          "stops for good, as the server's does: off (only checked), drawn or always");
-ABSL_FLAG(std::string, one_read_round_in_flight, "off",
+          "stops for good, as the server's does: off (only checked), drawn (about half the "
+          "seeds) or always");
+ABSL_FLAG(std::string, one_read_round_in_flight, "drawn",
           "linearizable reads reaching a node while its last round for reads is out wait for "
           "the next, as the server's do: off, drawn (about half the seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
@@ -125,13 +126,13 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_skip_broadcast_commit) != "drawn") {
     absl::StrAppend(&cmd, " --skip_broadcast_commit=", absl::GetFlag(FLAGS_skip_broadcast_commit));
   }
-  if (absl::GetFlag(FLAGS_batch_client_requests) != "off") {
+  if (absl::GetFlag(FLAGS_batch_client_requests) != "drawn") {
     absl::StrAppend(&cmd, " --batch_client_requests=", absl::GetFlag(FLAGS_batch_client_requests));
   }
-  if (absl::GetFlag(FLAGS_deliver_removals) != "off") {
+  if (absl::GetFlag(FLAGS_deliver_removals) != "drawn") {
     absl::StrAppend(&cmd, " --deliver_removals=", absl::GetFlag(FLAGS_deliver_removals));
   }
-  if (absl::GetFlag(FLAGS_one_read_round_in_flight) != "off") {
+  if (absl::GetFlag(FLAGS_one_read_round_in_flight) != "drawn") {
     absl::StrAppend(&cmd,
                     " --one_read_round_in_flight=", absl::GetFlag(FLAGS_one_read_round_in_flight));
   }
