@@ -132,6 +132,32 @@ TEST(ScheduleTest, AFieldAnOlderScheduleLacksIsOff) {
   EXPECT_NE(RunSimulation(*read).scenario.find(" stragglers=0/1000"), std::string::npos);
 }
 
+// These options were off before they joined the default draw, and schedules written
+// before they existed have no line for them: such a schedule reads them as off, as it
+// ran; one that names them keeps what it names.
+TEST(ScheduleTest, AnOptionAnOlderScheduleLacksIsOff) {
+  SimOptions o;
+  o.seed = 13;
+  const std::string text = WriteSchedule(o, RunSimulation(o));
+  ASSERT_EQ(Line(text, "option.one_read_round_in_flight"), "drawn");
+  absl::StatusOr<SimOptions> current = ReadSchedule(text);
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->batch_client_requests, SimOptions::Draw::kDrawn);
+  EXPECT_EQ(current->deliver_removals, SimOptions::Draw::kDrawn);
+  EXPECT_EQ(current->one_read_round_in_flight, SimOptions::Draw::kDrawn);
+  std::string older = text;
+  for (const char* name :
+       {"batch_client_requests", "deliver_removals", "one_read_round_in_flight"}) {
+    older = absl::StrReplaceAll(older, {{absl::StrCat("\noption.", name, "=drawn"), ""}});
+  }
+  ASSERT_EQ(older.find("option.one_read_round_in_flight"), std::string::npos);
+  absl::StatusOr<SimOptions> read = ReadSchedule(older);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->batch_client_requests, SimOptions::Draw::kOff);
+  EXPECT_EQ(read->deliver_removals, SimOptions::Draw::kOff);
+  EXPECT_EQ(read->one_read_round_in_flight, SimOptions::Draw::kOff);
+}
+
 // batch_client_requests was batch_client_writes until reads joined the batch: a schedule
 // saved under the old name still loads, with the same setting.
 TEST(ScheduleTest, AnOptionsOldNameStillLoads) {
