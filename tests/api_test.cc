@@ -278,7 +278,7 @@ TEST_F(ApiTest, DeadlinePassesWhileTheLeaderCannotCommit) {
   for (int i = 1; i <= 3; ++i) {
     if (i != leader_) followers.push_back(i);
   }
-  for (int f : followers) cluster_->Signal(f, SIGSTOP);
+  for (int f : followers) ASSERT_TRUE(cluster_->Pause(f));
   grpc::ClientContext ctx;
   Deadline(&ctx, absl::Milliseconds(500));
   const grpc::Status s = Put(leader_, "stuck", "v", &ctx);
@@ -326,7 +326,7 @@ TEST(ApiDeadlineTest, TheServersDeadlineAnswersAWriteAndAReadThatCannotComplete)
   for (auto call : {std::function<grpc::Status()>([&] { return put("stuck"); }),
                     std::function<grpc::Status()>([&] { return get("before"); })}) {
     for (int i = 1; i <= 3; ++i) {
-      if (i != *leader) c.Signal(i, SIGSTOP);
+      if (i != *leader) ASSERT_TRUE(c.Pause(i));
     }
     const absl::Time start = absl::Now();
     const grpc::Status s = call();
@@ -553,7 +553,7 @@ TEST_F(ApiTest, AFollowerFarBehindCatchesUpOverThePeerStream) {
   // The server's receive limit follows the value limit (1,000 bytes here), but the leader
   // sends a lagging follower up to 1 MiB of entries per append, many appends per batch.
   // Batches are bounded in bytes and the limit admits one: the follower catches up.
-  cluster_->Signal(follower_, SIGSTOP);
+  ASSERT_TRUE(cluster_->Pause(follower_));
   const std::string value(kMaxValueBytes, 'v');
   // 2,000 entries of 1 KB (in parallel, so it is quick): far past one receive limit.
   std::vector<std::future<bool>> writers;

@@ -70,6 +70,8 @@ class LocalCluster {
                      uint64_t max_file_bytes = 0);
   void StartAll();
   void Signal(int i, int sig) { procs_[i - 1].Signal(sig); }
+  // SIGSTOP, returning once node i has stopped whole (Process::Stop), or false.
+  bool Pause(int i) { return procs_[i - 1].Stop(absl::Seconds(10)); }
   std::optional<int> WaitExit(int i, absl::Duration timeout) { return procs_[i - 1].Wait(timeout); }
   bool Running(int i) { return procs_[i - 1].Running(); }
   pid_t Pid(int i) const { return procs_[i - 1].pid(); }

@@ -106,6 +106,25 @@ std::optional<int> Process::Wait(absl::Duration timeout) {
   }
 }
 
+bool Process::Stop(absl::Duration timeout) {
+  if (pid_ <= 0 || exit_status_) return false;
+  Signal(SIGSTOP);
+  const absl::Time deadline = absl::Now() + timeout;
+  // The kernel reports the stop to the parent (WUNTRACED) once every thread has stopped.
+  // waitpid has no timeout: poll it, briefly, until the deadline.
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG | WUNTRACED);
+    if (r == pid_ && WIFSTOPPED(status)) return true;
+    if (r == pid_) {  // it exited instead
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    if (r < 0 || absl::Now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 bool Process::Running() { return pid_ > 0 && !Wait(absl::ZeroDuration()).has_value(); }
 
 namespace {

@@ -32,6 +32,11 @@ class Process {
 
   pid_t pid() const { return pid_; }
   void Signal(int sig) const;
+  // Sends SIGSTOP and waits up to timeout until the whole child has stopped. kill() returns
+  // once the signal is queued: until one of the child's threads takes it and stops the
+  // rest, they run on, and on a busy machine may still answer a peer (a follower acked an
+  // append after the test had "stopped" it). False if it did not stop in time or exited.
+  bool Stop(absl::Duration timeout);
   // Waits up to timeout for the child to exit; its exit code (or 128+signal), or nullopt.
   std::optional<int> Wait(absl::Duration timeout);
   bool Running();
