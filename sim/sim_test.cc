@@ -74,9 +74,9 @@ void ExpectChunkPasses(uint64_t chunk, uint64_t per_chunk, Args... args) {
   }
 }
 
-// Options as they were when the pinned seeds of the tests below were chosen: the server's
-// loop rounds, told removals and one read round in flight not yet drawn. Drawing them
-// moved every seed's events, and with them what a pinned seed happens to exercise.
+// Options as they were when the seeds pinned by the tests that use this were chosen: the
+// server's loop rounds, told removals and one read round in flight not yet drawn. Drawing
+// them moved every seed's events, and with them what a pinned seed happens to exercise.
 SimOptions AsWhenSeedsWereChosen() {
   SimOptions o;
   o.batch_client_requests = SimOptions::Draw::kOff;
