@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -89,40 +88,36 @@ void Process::Signal(int sig) const {
   if (pid_ > 0) kill(pid_, sig);
 }
 
-std::optional<int> Process::Wait(absl::Duration timeout) {
-  if (exit_status_) return exit_status_;
-  if (pid_ <= 0) return std::nullopt;
+std::optional<int> Process::PollWaitpid(int options, absl::Duration timeout, absl::Duration poll) {
   const absl::Time deadline = absl::Now() + timeout;
   // waitpid has no timeout: poll it, briefly, until the deadline.
   for (;;) {
     int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    const pid_t r = waitpid(pid_, &status, WNOHANG | options);
     if (r == pid_) {
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return exit_status_;
+      if (!WIFSTOPPED(status)) {
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      return status;
     }
     if (r < 0 || absl::Now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    absl::SleepFor(poll);
   }
+}
+
+std::optional<int> Process::Wait(absl::Duration timeout) {
+  if (exit_status_) return exit_status_;
+  if (pid_ <= 0) return std::nullopt;
+  PollWaitpid(0, timeout, absl::Milliseconds(10));
+  return exit_status_;
 }
 
 bool Process::Stop(absl::Duration timeout) {
   if (pid_ <= 0 || exit_status_) return false;
   Signal(SIGSTOP);
-  const absl::Time deadline = absl::Now() + timeout;
   // The kernel reports the stop to the parent (WUNTRACED) once every thread has stopped.
-  // waitpid has no timeout: poll it, briefly, until the deadline.
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG | WUNTRACED);
-    if (r == pid_ && WIFSTOPPED(status)) return true;
-    if (r == pid_) {  // it exited instead
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return false;
-    }
-    if (r < 0 || absl::Now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  const std::optional<int> status = PollWaitpid(WUNTRACED, timeout, absl::Milliseconds(1));
+  return status && WIFSTOPPED(*status);
 }
 
 bool Process::Running() { return pid_ > 0 && !Wait(absl::ZeroDuration()).has_value(); }

@@ -42,6 +42,10 @@ class Process {
   bool Running();
 
  private:
+  // Polls waitpid(options) until the child reports (its raw status; an exit is recorded
+  // in exit_status_) or the timeout passes (nullopt).
+  std::optional<int> PollWaitpid(int options, absl::Duration timeout, absl::Duration poll);
+
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };
