@@ -93,7 +93,9 @@ TEST(ClusterTest, KilledLeaderIsReplacedAndLosesNothingAcknowledged) {
   }
   const absl::Duration failover = absl::Now() - killed;
   ASSERT_NE(successor, 0) << c.Logs();
-  EXPECT_LT(failover, absl::Seconds(3)) << "new leader after " << failover;
+  // With its logs: a miss (3.1 s once, in CI) needs the campaigns to tell a split vote
+  // from a slow machine.
+  EXPECT_LT(failover, absl::Seconds(3)) << "new leader after " << failover << "\n" << c.Logs();
   for (int i = 0; i < 50; ++i) {
     auto got = client.Get(absl::StrCat("k", i));
     ASSERT_TRUE(got.ok()) << i << ": " << got.status();
