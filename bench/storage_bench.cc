@@ -194,6 +194,49 @@ void BM_StoreGet(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreGet)->Arg(10000)->Arg(100000);
 
+// The state machine's share of an apply: one Write of 16 puts to random keys among 1,000
+// that already hold values of the same size (as the comparison with etcd loads them), with
+// fsyncs off (StoreOptions::sync), so that what is measured is SQLite's and the store's CPU,
+// not the disk. Items are puts.
+void BM_StoreApplyPuts(benchmark::State& state) {
+  constexpr uint64_t kKeys = 1000;
+  constexpr int kPutsPerWrite = 16;
+  const std::string value(static_cast<size_t>(state.range(0)), 'v');
+  const std::string dir = BenchDir("apply");
+  StoreOptions options;
+  options.dir = dir;
+  options.sync = false;
+  auto opened = Store::Open(options);
+  if (!opened.ok()) return state.SkipWithError(std::string(opened.status().message()).c_str());
+  std::unique_ptr<Store> store = *std::move(opened);
+  std::vector<std::string> keys;
+  for (uint64_t i = 0; i < kKeys; ++i) keys.push_back(absl::StrCat("key", i));
+  uint64_t index = 0;
+  absl::Status filled = store->Write([&](WriteTxn* t) -> absl::Status {
+    for (const std::string& k : keys) {
+      absl::Status s = t->Put(k, value, ++index);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  if (!filled.ok()) return state.SkipWithError(std::string(filled.message()).c_str());
+  raft::Rng rng(1);
+  for (auto _ : state) {
+    absl::Status s = store->Write([&](WriteTxn* t) -> absl::Status {
+      for (int i = 0; i < kPutsPerWrite; ++i) {
+        absl::Status put = t->Put(keys[rng.Uniform(kKeys)], value, ++index);
+        if (!put.ok()) return put;
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return state.SkipWithError(std::string(s.message()).c_str());
+  }
+  store.reset();
+  RemoveTree(dir);
+  state.SetItemsProcessed(state.iterations() * kPutsPerWrite);
+}
+BENCHMARK(BM_StoreApplyPuts)->Arg(256)->Arg(4096)->Arg(65536);
+
 // Opening a store that holds `keys` keys of 100-byte values and 10,000 log entries, with
 // verification on open (quick_check, every row's checksum, every key looked up again) or
 // without: what a node pays at every start.
