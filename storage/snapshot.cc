@@ -8,6 +8,7 @@
 #include "proto/raft.pb.h"
 #include "raft/codec.h"
 #include "storage/checksum.h"
+#include "storage/kv_rows.h"
 #include "storage/page_checksum_vfs.h"
 #include "storage/snapshot_file.h"
 
@@ -171,6 +172,7 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(
   ASSIGN_OR_RETURN(
       r->db_, OpenCompleteSnapshot(store.options().vfs, store.snapshot_path(descriptor.file_name()),
                                    descriptor));
+  ASSIGN_OR_RETURN(r->form_, ReadKvForm(r->db_.get()));
   return r;
 }
 
@@ -181,10 +183,8 @@ absl::StatusOr<spb::SnapshotChunk> SnapshotReader::Next(size_t max_bytes) {
     return chunk;
   }
   ASSIGN_OR_RETURN(Statement * rows,
-                   db_->Prepare(started_ ? "SELECT key, value, mod_index, checksum FROM kv "
-                                           "WHERE key > ?1 ORDER BY key"
-                                         : "SELECT key, value, mod_index, checksum FROM kv "
-                                           "WHERE key >= ?1 ORDER BY key"));
+                   db_->Prepare(SelectKvRows(form_, started_ ? "WHERE key > ?1 ORDER BY key"
+                                                             : "WHERE key >= ?1 ORDER BY key")));
   rows->Reset().BindBlob(1, last_key_);
   size_t bytes = 0;
   absl::Status status;

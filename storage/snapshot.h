@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "proto/storage.pb.h"
 #include "raft/types.h"
+#include "storage/kv_rows.h"
 #include "storage/snapshot_file.h"
 #include "storage/sqlite.h"
 #include "storage/store.h"
@@ -61,6 +62,7 @@ class SnapshotReader {
  private:
   SnapshotReader() = default;
   std::unique_ptr<SqliteDb> db_;
+  KvForm form_ = KvForm::kSplit;  // a snapshot from before the split is inline-only
   std::string last_key_;
   bool started_ = false;
   bool done_ = false;

@@ -5,6 +5,7 @@
 #include "proto/raft.pb.h"
 #include "raft/codec.h"
 #include "storage/checksum.h"
+#include "storage/kv_rows.h"
 
 namespace rb::storage {
 
@@ -16,12 +17,18 @@ namespace {
 // PRAGMA application_id of snapshot databases: "RBsn".
 constexpr int kSnapshotApplicationId = 0x5242736e;
 
+// A snapshot built from the store is a copy of its database, which has the kv tables
+// already; a received one gets them here, in the same (split) form: kv_rows.h.
 constexpr char kSnapshotSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS kv (
   key BLOB PRIMARY KEY,
   value BLOB NOT NULL,
   mod_index INTEGER NOT NULL,
-  checksum INTEGER NOT NULL) WITHOUT ROWID;
+  checksum INTEGER NOT NULL,
+  large INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv_large (
+  key BLOB NOT NULL UNIQUE,
+  value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)
   WITHOUT ROWID;
 )sql";
@@ -65,8 +72,8 @@ absl::Status PrepareSnapshotSchema(SqliteDb* db) {
 }
 
 absl::Status SummarizeRows(SqliteDb* db, spb::SnapshotDescriptor* descriptor) {
-  ASSIGN_OR_RETURN(Statement * rows,
-                   db->Prepare("SELECT key, value, mod_index, checksum FROM kv ORDER BY key"));
+  ASSIGN_OR_RETURN(KvForm form, ReadKvForm(db));
+  ASSIGN_OR_RETURN(Statement * rows, db->Prepare(SelectKvRows(form, "ORDER BY key")));
   rows->Reset();
   uint64_t count = 0;
   uint64_t content = 0;
@@ -96,10 +103,8 @@ absl::Status SummarizeRows(SqliteDb* db, spb::SnapshotDescriptor* descriptor) {
 
 absl::Status InsertRow(SqliteDb* db, absl::string_view key, absl::string_view value,
                        uint64_t mod_index, uint64_t crc) {
-  ASSIGN_OR_RETURN(Statement * ins, db->Prepare("INSERT INTO kv(key, value, mod_index, checksum) "
-                                                "VALUES(?1,?2,?3,?4)"));
-  ins->Reset().BindBlob(1, key).BindBlob(2, value).BindInt64(3, mod_index).BindInt64(4, crc);
-  return ins->Run();
+  // Each key comes once into a new file: none is in kv_large before its own row.
+  return WriteKvRow(db, key, value, mod_index, crc, /*kv_large_may_hold_key=*/false);
 }
 
 absl::Status CompleteSnapshotDb(SqliteDb* db, const spb::SnapshotDescriptor& descriptor,

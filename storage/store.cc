@@ -13,6 +13,7 @@
 #include "proto/storage.pb.h"
 #include "raft/codec.h"
 #include "storage/checksum.h"
+#include "storage/kv_rows.h"
 #include "storage/snapshot_file.h"
 #include "storage/store_meta_rows.h"
 #include "storage/wal_frames.h"
@@ -238,17 +239,16 @@ void Store::MarkSynced() {
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetKv(absl::string_view key) const {
-  ASSIGN_OR_RETURN(Statement * st,
-                   db_->Prepare("SELECT value, mod_index, checksum FROM kv WHERE key = ?1"));
+  ASSIGN_OR_RETURN(Statement * st, db_->Prepare(SelectKvRows(KvForm::kSplit, "WHERE key = ?1")));
   st->Reset().BindBlob(1, key);
   ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) {
     st->Reset();
     return std::optional<std::string>();
   }
-  std::string value(st->ColumnBlob(0));
-  const uint64_t mod_index = static_cast<uint64_t>(st->ColumnInt64(1));
-  const uint64_t crc = static_cast<uint64_t>(st->ColumnInt64(2));
+  std::string value(st->ColumnBlob(1));
+  const uint64_t mod_index = static_cast<uint64_t>(st->ColumnInt64(2));
+  const uint64_t crc = static_cast<uint64_t>(st->ColumnInt64(3));
   st->Reset();
   if (crc != KvChecksum(key, value, mod_index)) {
     return absl::DataLossError(absl::StrCat(db_path_, ": checksum mismatch in a value"));
@@ -257,19 +257,18 @@ absl::StatusOr<std::optional<std::string>> Store::GetKv(absl::string_view key) c
 }
 
 absl::Status Store::PutKv(absl::string_view key, absl::string_view value, uint64_t index) {
-  ASSIGN_OR_RETURN(Statement * st, db_->Prepare("INSERT OR REPLACE INTO kv(key, value, "
-                                                "mod_index, checksum) VALUES(?1,?2,?3,?4)"));
-  st->Reset().BindBlob(1, key).BindBlob(2, value).BindInt64(3, index).BindInt64(
-      4, KvChecksum(key, value, index));
-  return st->Run();
+  return WriteKv(key, value, index, KvChecksum(key, value, index));
 }
 
-absl::StatusOr<bool> Store::DeleteKv(absl::string_view key) {
-  ASSIGN_OR_RETURN(Statement * st, db_->Prepare("DELETE FROM kv WHERE key = ?1"));
-  st->Reset().BindBlob(1, key);
-  RETURN_IF_ERROR(st->Run());
-  return sqlite3_changes(db_->handle()) > 0;
+absl::Status Store::WriteKv(absl::string_view key, absl::string_view value, uint64_t index,
+                            uint64_t crc) {
+  // Set before the write: a transaction rolled back leaves it set, which costs only the
+  // probes it saves.
+  if (value.size() > kMaxInlineValueBytes) kv_large_used_ = true;
+  return WriteKvRow(db_.get(), key, value, index, crc, kv_large_used_);
 }
+
+absl::StatusOr<bool> Store::DeleteKv(absl::string_view key) { return DeleteKvRow(db_.get(), key); }
 
 absl::Status Store::Poisoned(absl::string_view refusing) const {
   return absl::FailedPreconditionError(
@@ -292,11 +291,10 @@ absl::StatusOr<std::vector<KeyValue>> Store::Scan(absl::string_view prefix, size
                                                   absl::string_view start_after) const {
   RETURN_IF_ERROR(CheckReadable());
   const bool after = start_after >= prefix && !start_after.empty();
-  ASSIGN_OR_RETURN(Statement * st,
-                   db_->Prepare(after ? "SELECT key, value, mod_index, checksum FROM kv "
-                                        "WHERE key > ?1 ORDER BY key LIMIT ?2"
-                                      : "SELECT key, value, mod_index, checksum FROM kv "
-                                        "WHERE key >= ?1 ORDER BY key LIMIT ?2"));
+  ASSIGN_OR_RETURN(
+      Statement * st,
+      db_->Prepare(SelectKvRows(KvForm::kSplit, after ? "WHERE key > ?1 ORDER BY key LIMIT ?2"
+                                                      : "WHERE key >= ?1 ORDER BY key LIMIT ?2")));
   st->Reset().BindBlob(1, after ? start_after : prefix).BindInt64(2, static_cast<int64_t>(limit));
   std::vector<KeyValue> out;
   absl::Status status;
@@ -544,11 +542,9 @@ absl::Status Store::CopySnapshotInto(const raft::Snapshot& snapshot) {
   ASSIGN_OR_RETURN(
       std::unique_ptr<SqliteDb> snap,
       OpenCompleteSnapshot(options_.vfs, snapshot_path(descriptor.file_name()), descriptor));
-  RETURN_IF_ERROR(db_->Exec("DELETE FROM kv"));
-  ASSIGN_OR_RETURN(Statement * rows,
-                   snap->Prepare("SELECT key, value, mod_index, checksum FROM kv ORDER BY key"));
-  ASSIGN_OR_RETURN(Statement * ins, db_->Prepare("INSERT INTO kv(key, value, mod_index, checksum) "
-                                                 "VALUES(?1,?2,?3,?4)"));
+  RETURN_IF_ERROR(DeleteAllKvRows(db_.get()));
+  ASSIGN_OR_RETURN(KvForm form, ReadKvForm(snap.get()));
+  ASSIGN_OR_RETURN(Statement * rows, snap->Prepare(SelectKvRows(form, "ORDER BY key")));
   rows->Reset();
   uint64_t count = 0;
   uint64_t content_checksum = 0;
@@ -568,8 +564,7 @@ absl::Status Store::CopySnapshotInto(const raft::Snapshot& snapshot) {
       status = absl::DataLossError(absl::StrCat(snap->path(), ": checksum mismatch in a row"));
       break;
     }
-    ins->Reset().BindBlob(1, key).BindBlob(2, value).BindInt64(3, mod_index).BindInt64(4, crc);
-    status = ins->Run();
+    status = WriteKv(key, value, static_cast<uint64_t>(mod_index), crc);
     if (!status.ok()) break;
     content_checksum = ExtendContentChecksum(content_checksum, crc);
     ++count;

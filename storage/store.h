@@ -51,8 +51,10 @@
 
 namespace rb::storage {
 
-// Schema version written by this build. Opening a database with a higher one fails.
-inline constexpr int kSchemaVersion = 1;
+// Schema version written by this build. Opening a database with a higher one fails; one
+// with a lower one is upgraded in place. 2: large values in a table of their own
+// (storage/kv_rows.h).
+inline constexpr int kSchemaVersion = 2;
 // PRAGMA application_id of RaftBadger databases: "RBdr".
 inline constexpr int kApplicationId = 0x52426472;
 inline constexpr char kDatabaseFileName[] = "raftbadger.db";
@@ -227,8 +229,11 @@ class Store : public raft::Storage {
   absl::Status Initialize(bool fresh_allowed);
   absl::Status CheckIdentity(bool fresh);
   absl::Status LoadState();
-  // The tables are exactly the ones this schema version creates (always checked).
-  absl::Status CheckSchema() const;
+  // The tables are exactly the ones schema `version` creates (always checked).
+  absl::Status CheckSchema(int64_t version) const;
+  // Brings the schema from version `from` (0: a file without tables) to kSchemaVersion, in
+  // one transaction.
+  absl::Status UpgradeSchema(int64_t from);
   // A new file gets room for page checksums; an existing one must have it.
   absl::Status ReservePageChecksumBytes();
   absl::Status CheckPageChecksumBytes();
@@ -237,13 +242,17 @@ class Store : public raft::Storage {
   // Every log entry and state-machine row against its checksum (verify_on_open).
   absl::Status VerifyRows() const;
   // Checks each row of a WITHOUT ROWID table against its checksum and finds it again by key.
+  // scan_sql selects the key first and the checksum fourth.
   absl::Status VerifyKeyedTable(absl::string_view table, absl::string_view key_column,
-                                bool text_key, absl::string_view value_columns,
+                                bool text_key, absl::string_view scan_sql,
                                 const std::function<bool(Statement*)>& checksum_ok) const;
   absl::Status PutMeta(absl::string_view name, const std::string& value);
   absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view name) const;
   absl::StatusOr<std::optional<std::string>> GetKv(absl::string_view key) const;
   absl::Status PutKv(absl::string_view key, absl::string_view value, uint64_t index);
+  // PutKv with the row's checksum given.
+  absl::Status WriteKv(absl::string_view key, absl::string_view value, uint64_t index,
+                       uint64_t crc);
   absl::StatusOr<bool> DeleteKv(absl::string_view key);
   absl::Status CopySnapshotInto(const raft::Snapshot& snapshot);
   // fsyncs the WAL through the VFS and records the committed state as durable.
@@ -274,6 +283,9 @@ class Store : public raft::Storage {
   uint64_t durable_applied_index_ = 0;
   uint64_t unsynced_commits_ = 0;  // commits since the last fsync, each skipping its own
   uint64_t wal_syncs_ = 0;
+  // False only while kv_large is known to be empty (kv_rows.h): from an open that found it
+  // empty until a large value is first written.
+  bool kv_large_used_ = true;
 };
 
 }  // namespace rb::storage

@@ -7,14 +7,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "base/file_sync.h"
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "proto/raft.pb.h"
 #include "raft/codec.h"
 #include "storage/checksum.h"
+#include "storage/kv_rows.h"
 #include "storage/page_checksum_vfs.h"
 #include "storage/snapshot_file.h"
 #include "storage/store.h"
@@ -26,7 +26,11 @@ namespace {
 
 namespace pb = raftbadger::raftpb;
 
-constexpr char kSchema[] = R"sql(
+// Schema version 1's tables, as the first builds created them. Every file starts from
+// these, and the upgrades below bring it to kSchemaVersion: so a new file and an upgraded
+// one hold the very same CREATE statements (an ALTER TABLE rewrites its table's statement
+// in SQLite's own way), which CheckSchema compares.
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE raft_log (
   idx INTEGER PRIMARY KEY,
   term INTEGER NOT NULL,
@@ -43,6 +47,46 @@ CREATE TABLE kv (
   mod_index INTEGER NOT NULL,
   checksum INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
+
+// Version 1 to 2: values longer than kMaxInlineValueBytes in a table of their own
+// (kv_rows.h). Existing rows stay as they are (large = 0, value inline) until rewritten,
+// so the upgrade changes only the schema, whatever the data's size.
+constexpr char kUpgradeToV2[] = R"sql(
+ALTER TABLE kv ADD COLUMN large INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE kv_large (
+  key BLOB NOT NULL UNIQUE,
+  value BLOB NOT NULL);
+)sql";
+
+// The statements that take a file of schema version `from` (0: an empty file) to
+// kSchemaVersion.
+std::string SchemaStatementsFrom(int64_t from) {
+  std::string sql;
+  if (from < 1) sql += kSchemaV1;
+  if (from < 2) sql += kUpgradeToV2;
+  return sql;
+}
+
+// The CREATE statements of db's tables in sorted order, at most max_tables of them.
+absl::StatusOr<std::vector<std::string>> ReadTables(SqliteDb* db, size_t max_tables) {
+  ASSIGN_OR_RETURN(Statement * tables,
+                   db->Prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY sql"));
+  tables->Reset();
+  std::vector<std::string> found;
+  absl::Status status;
+  while (found.size() < max_tables) {
+    auto row = tables->Step();
+    if (!row.ok()) {
+      status = row.status();
+      break;
+    }
+    if (!*row) break;
+    found.emplace_back(tables->ColumnBlob(0));
+  }
+  tables->Reset();
+  RETURN_IF_ERROR(status);
+  return found;
+}
 
 absl::Status MakeDirs(const std::string& dir) {
   std::error_code created, checked;
@@ -189,23 +233,23 @@ absl::Status Store::Initialize(bool fresh_allowed) {
   // A negative cache_size is in KiB.
   RETURN_IF_ERROR(db_->Exec(absl::StrCat("PRAGMA cache_size=-", options_.page_cache_bytes / 1024)));
 
-  if (!fresh) RETURN_IF_ERROR(CheckSchema());
+  if (!fresh) RETURN_IF_ERROR(CheckSchema(version));
   if (fresh) {
-    RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-    absl::Status s = db_->Exec(absl::StrCat(kSchema, "PRAGMA application_id=", kApplicationId,
-                                            "; PRAGMA user_version=", kSchemaVersion, ";"));
-    if (s.ok()) s = db_->Exec("COMMIT");
-    if (!s.ok()) {
-      db_->Exec("ROLLBACK").IgnoreError();
-      return s;
-    }
+    RETURN_IF_ERROR(UpgradeSchema(/*from=*/0));
     // The new database's directory entry must be durable too: a store whose creation
     // might not survive a power loss must not be used (it would start empty).
     if (options_.vfs.empty()) RETURN_IF_ERROR(FsyncPath(options_.dir, /*directory=*/true));
-  } else if (options_.verify_on_open) {
-    RETURN_IF_ERROR(VerifyStructure());
+  } else {
+    if (options_.verify_on_open) RETURN_IF_ERROR(VerifyStructure());
+    if (version < kSchemaVersion) {
+      RETURN_IF_ERROR(UpgradeSchema(version));
+      RETURN_IF_ERROR(CheckSchema(kSchemaVersion));
+      RB_LOG(INFO) << db_path_ << ": upgraded from schema version " << version << " to "
+                   << kSchemaVersion;
+    }
   }
   RETURN_IF_ERROR(LoadState());
+  ASSIGN_OR_RETURN(kv_large_used_, KvLargeHoldsRows(db_.get()));
   if (!fresh && options_.verify_on_open) RETURN_IF_ERROR(VerifyRows());
   // Commits made without an fsync survive a kill -9 in the page cache; make them durable
   // before anything is built on them, so that what a restart sees stays (see Write).
@@ -240,36 +284,44 @@ absl::Status Store::CheckPageChecksumBytes() {
   return absl::OkStatus();
 }
 
-absl::Status Store::CheckSchema() const {
+absl::Status Store::UpgradeSchema(int64_t from) {
+  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  absl::Status s =
+      db_->Exec(absl::StrCat(SchemaStatementsFrom(from), "PRAGMA application_id=", kApplicationId,
+                             "; PRAGMA user_version=", kSchemaVersion, ";"));
+  if (s.ok()) s = db_->Exec("COMMIT");
+  if (!s.ok()) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The CREATE TABLE statements, sorted, that a file of schema `version` holds: those a
+// scratch in-memory database holds after the same statements.
+absl::StatusOr<std::vector<std::string>> ExpectedTables(int64_t version) {
+  SqliteOpenOptions options;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> scratch, SqliteDb::Open(":memory:", options));
+  RETURN_IF_ERROR(scratch->Exec(version == 1 ? std::string(kSchemaV1) : SchemaStatementsFrom(0)));
+  return ReadTables(scratch.get(), /*max_tables=*/64);
+}
+
+}  // namespace
+
+absl::Status Store::CheckSchema(int64_t version) const {
   // SQLite keeps each CREATE statement as written. A damaged byte in it can still parse,
   // into a table with a misspelt column, and every later query would fail with a "no such
   // column" logic error instead of saying what happened.
-  std::vector<std::string> expected;
-  for (absl::string_view statement : absl::StrSplit(kSchema, ';')) {
-    statement = absl::StripAsciiWhitespace(statement);
-    if (!statement.empty()) expected.emplace_back(statement);
-  }
-  std::sort(expected.begin(), expected.end());
-  ASSIGN_OR_RETURN(Statement * tables,
-                   db_->Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' ORDER BY sql"));
-  tables->Reset();
-  std::vector<std::string> found;
-  absl::Status status;
-  for (size_t i = 0; i <= expected.size(); ++i) {  // one more than expected: extra tables
-    auto row = tables->Step();
-    if (!row.ok()) {
-      status = row.status();
-      break;
-    }
-    if (!*row) break;
-    found.emplace_back(tables->ColumnBlob(0));
-  }
-  tables->Reset();
-  RETURN_IF_ERROR(status);
+  ASSIGN_OR_RETURN(std::vector<std::string> expected, ExpectedTables(version));
+  // One more than expected: extra tables.
+  ASSIGN_OR_RETURN(std::vector<std::string> found, ReadTables(db_.get(), expected.size() + 1));
   if (found != expected) {
-    return absl::DataLossError(
-        absl::StrCat(db_path_, " is corrupted: its schema is not the one schema version ",
-                     kSchemaVersion, " wrote; refusing to start over it"));
+    return absl::DataLossError(absl::StrCat(db_path_,
+                                            " is corrupted: its schema is not the one schema "
+                                            "version ",
+                                            version, " wrote; refusing to start over it"));
   }
   return absl::OkStatus();
 }
@@ -301,24 +353,34 @@ absl::Status Store::VerifyRows() const {
   // order-check: a damaged one sends point lookups to the wrong leaf, and a present key
   // reads as absent (a hard state as never written). So every key found by the scan must
   // also be found by a lookup.
-  RETURN_IF_ERROR(
-      VerifyKeyedTable("meta", "name", /*text_key=*/true, "value, 0", [](Statement* st) {
-        return static_cast<uint64_t>(st->ColumnInt64(3)) ==
-               MetaChecksum(st->ColumnBlob(0), st->ColumnBlob(1));
-      }));
-  return VerifyKeyedTable("kv", "key", /*text_key=*/false, "value, mod_index", [](Statement* st) {
-    return static_cast<uint64_t>(st->ColumnInt64(3)) ==
-           KvChecksum(st->ColumnBlob(0), st->ColumnBlob(1),
-                      static_cast<uint64_t>(st->ColumnInt64(2)));
-  });
+  RETURN_IF_ERROR(VerifyKeyedTable("meta", "name", /*text_key=*/true,
+                                   "SELECT name, value, 0, checksum FROM meta", [](Statement* st) {
+                                     return static_cast<uint64_t>(st->ColumnInt64(3)) ==
+                                            MetaChecksum(st->ColumnBlob(0), st->ColumnBlob(1));
+                                   }));
+  // A large value's row is checked whole, through kv_large's own index of keys: a value
+  // that index cannot find fails its checksum.
+  RETURN_IF_ERROR(VerifyKeyedTable("kv", "key", /*text_key=*/false,
+                                   SelectKvRows(KvForm::kSplit, ""), [](Statement* st) {
+                                     return static_cast<uint64_t>(st->ColumnInt64(3)) ==
+                                            KvChecksum(st->ColumnBlob(0), st->ColumnBlob(1),
+                                                       static_cast<uint64_t>(st->ColumnInt64(2)));
+                                   }));
+  // And no value is left in kv_large that no key points to (damage, or a bug).
+  ASSIGN_OR_RETURN(int64_t orphans, db_->QueryInt64("SELECT (SELECT count(*) FROM kv_large) - "
+                                                    "(SELECT count(*) FROM kv WHERE large)"));
+  if (orphans != 0) {
+    return absl::DataLossError(absl::StrCat(db_path_,
+                                            " is corrupted: kv_large holds a different number of "
+                                            "values than kv points to; refusing to start over it"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Store::VerifyKeyedTable(absl::string_view table, absl::string_view key_column,
-                                     bool text_key, absl::string_view value_columns,
+                                     bool text_key, absl::string_view scan_sql,
                                      const std::function<bool(Statement*)>& checksum_ok) const {
-  ASSIGN_OR_RETURN(Statement * scan,
-                   db_->Prepare(absl::StrCat("SELECT ", key_column, ", ", value_columns,
-                                             ", checksum FROM ", table)));
+  ASSIGN_OR_RETURN(Statement * scan, db_->Prepare(scan_sql));
   ASSIGN_OR_RETURN(Statement * lookup, db_->Prepare(absl::StrCat("SELECT 1 FROM ", table, " WHERE ",
                                                                  key_column, " = ?1")));
   absl::Status status;
