@@ -67,14 +67,15 @@ std::string SchemaStatementsFrom(int64_t from) {
   return sql;
 }
 
-// The CREATE statements of db's tables in sorted order, at most max_tables of them.
-absl::StatusOr<std::vector<std::string>> ReadTables(SqliteDb* db, size_t max_tables) {
+// The CREATE statements of db's schema (tables, and any index, trigger or view written
+// out) in sorted order, at most max_statements of them.
+absl::StatusOr<std::vector<std::string>> ReadSchemaStatements(SqliteDb* db, size_t max_statements) {
   ASSIGN_OR_RETURN(Statement * tables,
                    db->Prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY sql"));
   tables->Reset();
   std::vector<std::string> found;
   absl::Status status;
-  while (found.size() < max_tables) {
+  while (found.size() < max_statements) {
     auto row = tables->Step();
     if (!row.ok()) {
       status = row.status();
@@ -299,13 +300,13 @@ absl::Status Store::UpgradeSchema(int64_t from) {
 
 namespace {
 
-// The CREATE TABLE statements, sorted, that a file of schema `version` holds: those a
-// scratch in-memory database holds after the same statements.
-absl::StatusOr<std::vector<std::string>> ExpectedTables(int64_t version) {
+// The CREATE statements, sorted, that a file of schema `version` holds: those a scratch
+// in-memory database holds after the same statements.
+absl::StatusOr<std::vector<std::string>> ExpectedSchemaStatements(int64_t version) {
   SqliteOpenOptions options;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> scratch, SqliteDb::Open(":memory:", options));
   RETURN_IF_ERROR(scratch->Exec(version == 1 ? std::string(kSchemaV1) : SchemaStatementsFrom(0)));
-  return ReadTables(scratch.get(), /*max_tables=*/64);
+  return ReadSchemaStatements(scratch.get(), /*max_statements=*/64);
 }
 
 }  // namespace
@@ -314,9 +315,10 @@ absl::Status Store::CheckSchema(int64_t version) const {
   // SQLite keeps each CREATE statement as written. A damaged byte in it can still parse,
   // into a table with a misspelt column, and every later query would fail with a "no such
   // column" logic error instead of saying what happened.
-  ASSIGN_OR_RETURN(std::vector<std::string> expected, ExpectedTables(version));
-  // One more than expected: extra tables.
-  ASSIGN_OR_RETURN(std::vector<std::string> found, ReadTables(db_.get(), expected.size() + 1));
+  ASSIGN_OR_RETURN(std::vector<std::string> expected, ExpectedSchemaStatements(version));
+  // One more than expected: an extra table.
+  ASSIGN_OR_RETURN(std::vector<std::string> found,
+                   ReadSchemaStatements(db_.get(), expected.size() + 1));
   if (found != expected) {
     return absl::DataLossError(absl::StrCat(db_path_,
                                             " is corrupted: its schema is not the one schema "
