@@ -3,7 +3,8 @@
 // store and checks the durability contract:
 //   - every acknowledged entry is present and intact;
 //   - no partial batch is visible (the hard state's commit, the last entry and the
-//     state-machine marker written in the same transaction all agree);
+//     state-machine values written in the same transaction all agree, among them one
+//     that moves in and out of the large-value table, kv_rows.h);
 //   - the store reopens cleanly every time.
 #include <signal.h>
 #include <sys/wait.h>
@@ -27,6 +28,13 @@ std::string Payload(uint64_t index) {
   return absl::StrCat("entry-", index, "-", std::string(64 + index % 200, 'p'));
 }
 
+// The value of key "sized" after the batch ending at `last`: inline or large (over
+// kMaxInlineValueBytes, up to 64 KiB) by turns, so that batches move it between the tables.
+std::string SizedValue(uint64_t last) {
+  const size_t bytes = last % 3 == 0 ? last % 200 : 600 + (last * 7919) % (64 << 10);
+  return absl::StrCat(last, "-", std::string(bytes, 'v'));
+}
+
 // The child: appends batches forever, acknowledging each durable one on `ack_fd`.
 [[noreturn]] void Writer(const std::string& dir, uint64_t seed, int ack_fd) {
   StoreOptions options;
@@ -44,6 +52,7 @@ std::string Payload(uint64_t index) {
       }
       RETURN_IF_ERROR(t->AppendEntries(entries));
       RETURN_IF_ERROR(t->Put("last", absl::StrCat(first + n - 1), first + n - 1));
+      RETURN_IF_ERROR(t->Put("sized", SizedValue(first + n - 1), first + n - 1));
       return t->SetHardState(raft::HardState{1, 1, first + n - 1});
     });
     if (!s.ok()) _exit(3);
@@ -93,6 +102,7 @@ TEST(StoreCrashTest, AcknowledgedBatchesSurviveSigkill) {
     ASSERT_GE(last_index, acknowledged) << "lost acknowledged entries after kill " << kill;
     EXPECT_EQ((*store)->hard_state().commit, last_index) << "partial batch visible";
     EXPECT_EQ(**(*store)->Get("last"), absl::StrCat(last_index)) << "partial batch visible";
+    EXPECT_EQ(**(*store)->Get("sized"), SizedValue(last_index)) << "partial batch visible";
     std::vector<raft::Entry> all;
     ASSERT_TRUE((*store)->Entries(1, last_index + 1, raft::kNoLimit, &all).ok());
     ASSERT_EQ(all.size(), last_index);
