@@ -136,6 +136,8 @@ struct Scenario {
   bool deliver_removals = false;
   // Reads wait for the round in flight (node::NodeOptions::one_read_round_in_flight).
   bool one_read_round_in_flight = false;
+  // Every third value of each client is large (Simulation::ClientValue).
+  bool large_values = false;
   std::string Describe() const {
     return absl::StrCat(
         "voters=", voters, " prevote=", pre_vote, " checkquorum=", check_quorum,
@@ -160,7 +162,8 @@ struct Scenario {
         skip_broadcast_commit ? " skip_broadcast_commit" : "",
         client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "",
         deliver_removals ? " deliver_removals" : "",
-        one_read_round_in_flight ? " one_read_round_in_flight" : "");
+        one_read_round_in_flight ? " one_read_round_in_flight" : "",
+        large_values ? " large_values" : "");
   }
 };
 
@@ -484,6 +487,11 @@ class Simulation {
   void CheckReadFaultsCaught();
 
   void ClientNext(Client* c);
+  // The value client `id` writes with its seq-th operation: "c<id>-<seq>", and with
+  // Scenario::large_values every third one padded past the SQLite store's inline limit.
+  // A function of its arguments alone (no randomness), so that a compare-and-swap can
+  // name a value some client wrote.
+  std::string ClientValue(uint64_t id, uint64_t seq) const;
   void ClientAttempt(Client* c);
   void ClientDone(Client* c, uint64_t attempt, const absl::Status& status,
                   const std::function<void(Operation*)>& record);

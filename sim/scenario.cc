@@ -50,7 +50,8 @@ namespace rb::sim::internal {
   X(skip_broadcast_commit) \
   X(client_batch_us) \
   X(deliver_removals) \
-  X(one_read_round_in_flight)
+  X(one_read_round_in_flight) \
+  X(large_values)
 // clang-format on
 
 std::string ScenarioText(const Scenario& s) {
@@ -227,6 +228,12 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     const bool drawn = own.Chance(1, 2);
     s.one_read_round_in_flight = o.one_read_round_in_flight == SimOptions::Draw::kAlways ||
                                  (o.one_read_round_in_flight == SimOptions::Draw::kDrawn && drawn);
+  }
+  {
+    raft::Rng own(o.seed ^ 0x6c61726765766c73ULL);  // "largevls"
+    const bool drawn = own.Chance(1, 2);
+    s.large_values = o.large_values == SimOptions::Draw::kAlways ||
+                     (o.large_values == SimOptions::Draw::kDrawn && drawn);
   }
   return s;
 }

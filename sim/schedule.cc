@@ -86,6 +86,8 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     RETURN_IF_ERROR(ParseDraw(name, value, &o->deliver_removals));
   } else if (name == "one_read_round_in_flight") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->one_read_round_in_flight));
+  } else if (name == "large_values") {
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->large_values));
   } else if (name == "mutant") {
     if (value.empty()) return absl::OkStatus();
 #ifdef RB_MUTANTS
@@ -161,7 +163,8 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       "\noption.skip_broadcast_commit=", DrawName(o.skip_broadcast_commit),
       "\noption.batch_client_requests=", DrawName(o.batch_client_requests),
       "\noption.deliver_removals=", DrawName(o.deliver_removals),
-      "\noption.one_read_round_in_flight=", DrawName(o.one_read_round_in_flight), "\n");
+      "\noption.one_read_round_in_flight=", DrawName(o.one_read_round_in_flight),
+      "\noption.large_values=", DrawName(o.large_values), "\n");
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");
   }

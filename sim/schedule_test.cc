@@ -31,6 +31,7 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   o.clients = 4;
   o.pauses = false;
   o.one_read_round_in_flight = SimOptions::Draw::kAlways;
+  o.large_values = SimOptions::Draw::kAlways;
   const SimResult original = RunSimulation(o);
   const std::string text = WriteSchedule(o, original);
   EXPECT_EQ(Line(text, "option.seed"), "11");
@@ -38,6 +39,8 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   EXPECT_EQ(Line(text, "option.pauses"), "0");
   EXPECT_EQ(Line(text, "option.one_read_round_in_flight"), "always");
   EXPECT_EQ(Line(text, "scenario.one_read_round_in_flight"), "1");
+  EXPECT_EQ(Line(text, "option.large_values"), "always");
+  EXPECT_EQ(Line(text, "scenario.large_values"), "1");
   absl::StatusOr<SimOptions> read = ReadSchedule(text);
   ASSERT_TRUE(read.ok()) << read.status();
   const SimResult replay = RunSimulation(*read);

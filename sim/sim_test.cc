@@ -43,7 +43,8 @@ void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::S
                       SimOptions::Draw skip_broadcast_commit = SimOptions::Draw::kDrawn,
                       SimOptions::Draw batch_client_requests = SimOptions::Draw::kDrawn,
                       SimOptions::Draw deliver_removals = SimOptions::Draw::kDrawn,
-                      SimOptions::Draw one_read_round_in_flight = SimOptions::Draw::kDrawn) {
+                      SimOptions::Draw one_read_round_in_flight = SimOptions::Draw::kDrawn,
+                      SimOptions::Draw large_values = SimOptions::Draw::kOff) {
   SimOptions o;
   o.seed = seed;
   o.storage = storage;
@@ -52,6 +53,7 @@ void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::S
   o.batch_client_requests = batch_client_requests;
   o.deliver_removals = deliver_removals;
   o.one_read_round_in_flight = one_read_round_in_flight;
+  o.large_values = large_values;
   const SimResult r = RunSimulation(o);
   EXPECT_TRUE(r.ok) << "seed " << seed << " failed: " << r.failure << "\n  " << r.scenario
                     << "\n  replay: bazel run //sim:simulate -- --seed=" << seed
@@ -60,7 +62,10 @@ void ExpectSeedPasses(uint64_t seed, SimOptions::Storage storage = SimOptions::S
                     << DrawFlag("skip_broadcast_commit", skip_broadcast_commit)
                     << DrawFlag("batch_client_requests", batch_client_requests)
                     << DrawFlag("deliver_removals", deliver_removals)
-                    << DrawFlag("one_read_round_in_flight", one_read_round_in_flight);
+                    << DrawFlag("one_read_round_in_flight", one_read_round_in_flight)
+                    << (large_values != SimOptions::Draw::kOff
+                            ? absl::StrCat(" --large_values=", DrawName(large_values))
+                            : "");
 }
 
 // Runs chunk `chunk` of `per_chunk` seeds (from seed 1) with ExpectSeedPasses's settings
@@ -256,6 +261,23 @@ TEST_P(SqliteSeedChunkTest, AllSeedsPass) {
 
 INSTANTIATE_TEST_SUITE_P(SqliteSeeds, SqliteSeedChunkTest,
                          ::testing::Range<uint64_t>(0, kSqliteChunks));
+
+// The same with a third of the values large (SimOptions::large_values), so that the store's
+// table of large values (storage/kv_rows.h) lives through crashes, power losses, damaged
+// and full disks: values move in and out of it, and snapshots carry it.
+constexpr uint64_t kSqliteLargeChunks = 4;
+constexpr uint64_t kSqliteLargeSeedsPerChunk = 30;  // 120 seeds
+
+class SqliteLargeValuesTest : public SimTest, public ::testing::WithParamInterface<uint64_t> {};
+
+TEST_P(SqliteLargeValuesTest, AllSeedsPass) {
+  constexpr auto kDrawn = SimOptions::Draw::kDrawn;
+  ExpectChunkPasses(GetParam(), kSqliteLargeSeedsPerChunk, SimOptions::Storage::kSqlite,
+                    /*voters=*/0, kDrawn, kDrawn, kDrawn, kDrawn, SimOptions::Draw::kAlways);
+}
+
+INSTANTIATE_TEST_SUITE_P(SqliteLargeValues, SqliteLargeValuesTest,
+                         ::testing::Range<uint64_t>(0, kSqliteLargeChunks));
 
 // Pinned seeds known to draw each disk fault: if the fault injection stops working (or
 // stops being survivable), this fails. If scenario drawing changes, pick new ones with

@@ -49,6 +49,9 @@ ABSL_FLAG(std::string, deliver_removals, "drawn",
 ABSL_FLAG(std::string, one_read_round_in_flight, "drawn",
           "linearizable reads reaching a node while its last round for reads is out wait for "
           "the next, as the server's do: off, drawn (about half the seeds) or always");
+ABSL_FLAG(std::string, large_values, "off",
+          "a third of the clients' values are large (over the SQLite store's inline limit, up "
+          "to about 4 KiB): off, drawn (about half the seeds) or always");
 ABSL_FLAG(double, fault_seconds, 8, "virtual seconds of faults");
 ABSL_FLAG(double, quiet_seconds, 9, "virtual seconds after healing (liveness)");
 ABSL_FLAG(bool, network_faults, true, "delays, drops, duplicates, clogged links");
@@ -136,6 +139,9 @@ std::string ReplayCommand(uint64_t seed) {
     absl::StrAppend(&cmd,
                     " --one_read_round_in_flight=", absl::GetFlag(FLAGS_one_read_round_in_flight));
   }
+  if (absl::GetFlag(FLAGS_large_values) != "off") {
+    absl::StrAppend(&cmd, " --large_values=", absl::GetFlag(FLAGS_large_values));
+  }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
   }
@@ -180,7 +186,8 @@ bool OptionsFromFlags(rb::sim::SimOptions* o) {
         std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
         std::pair{&FLAGS_batch_client_requests, &o->batch_client_requests},
         std::pair{&FLAGS_deliver_removals, &o->deliver_removals},
-        std::pair{&FLAGS_one_read_round_in_flight, &o->one_read_round_in_flight}}) {
+        std::pair{&FLAGS_one_read_round_in_flight, &o->one_read_round_in_flight},
+        std::pair{&FLAGS_large_values, &o->large_values}}) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
             rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);

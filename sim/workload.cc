@@ -35,6 +35,16 @@ void Simulation::ReadSpell() {
            [this] { ReadSpell(); });
 }
 
+std::string Simulation::ClientValue(uint64_t id, uint64_t seq) const {
+  std::string value = absl::StrCat("c", id, "-", seq);
+  if (scenario_.large_values && seq % 3 == 0) {
+    // 600 to 4,199 bytes: past storage::kMaxInlineValueBytes (512), and sizes that differ,
+    // so that a key's value moves between the store's tables and changes size in them.
+    value.append(600 + (id * 7919 + seq * 131) % 3600, static_cast<char>('a' + seq % 26));
+  }
+  return value;
+}
+
 void Simulation::ClientNext(Client* c) {
   if (now_ + kOpTimeoutUs > end_us_) return;  // no new operations that cannot finish
   // Now and then a client goes away and a new one comes: its session is left to expire.
@@ -58,13 +68,13 @@ void Simulation::ClientNext(Client* c) {
   // (Its DeleteEntries says nothing of whether the key existed, which the history records.)
   op.old_api =
       (op.kind == OpKind::kPut || op.kind == OpKind::kUpdate) && read_mode_rng_.Chance(1, 4);
-  op.value = absl::StrCat("c", c->id, "-", ++c->seq);
+  op.value = ClientValue(c->id, ++c->seq);
   switch (op.kind) {
     case OpKind::kCas:
       // Expect a value some client may have written, or absence.
       if (!rng_.Chance(1, 4)) {
-        op.expected = absl::StrCat("c", 1000 + rng_.Uniform(clients_.size()), "-",
-                                   1 + rng_.Uniform(std::max<uint64_t>(c->seq, 1)));
+        const uint64_t id = 1000 + rng_.Uniform(clients_.size());
+        op.expected = ClientValue(id, 1 + rng_.Uniform(std::max<uint64_t>(c->seq, 1)));
       }
       break;
     case OpKind::kGet: {
