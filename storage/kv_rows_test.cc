@@ -139,30 +139,13 @@ TEST(KvRowsTest, LargeValuesTravelInSnapshots) {
     ASSERT_TRUE(
         Apply(leader.get(), i, absl::StrCat("k", i), Value('a' + i, i % 2 ? 100 : 5000 + i)).ok());
   }
-  auto builder = SnapshotBuilder::Start(leader.get());
-  ASSERT_TRUE(builder.ok()) << builder.status();
-  for (int i = 0; i < 1000; ++i) {
-    auto done = (*builder)->Step(16);
-    ASSERT_TRUE(done.ok()) << done.status();
-    if (*done) break;
-  }
-  auto snap = (*builder)->Finish();
-  ASSERT_TRUE(snap.ok()) << snap.status();
+  auto snap = TakeSnapshot(leader.get());
+  ASSERT_NE(snap, nullptr);
   const std::string follower_dir = MakeTempDir();
   auto follower = OpenStore(follower_dir);
   ASSERT_TRUE(Apply(follower.get(), 1, "k2", "stale").ok());
-  auto reader = SnapshotReader::Open(*leader, **snap);
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  auto receiver = SnapshotReceiver::Begin(*follower, **snap);
-  ASSERT_TRUE(receiver.ok()) << receiver.status();
-  for (int i = 0; i < 1000; ++i) {
-    auto chunk = (*reader)->Next(8192);
-    ASSERT_TRUE(chunk.ok()) << chunk.status();
-    ASSERT_TRUE((*receiver)->Add(*chunk).ok());
-    if (chunk->last()) break;
-  }
-  ASSERT_TRUE((*receiver)->Finish().ok());
-  ASSERT_TRUE(follower->Write([&](WriteTxn* t) { return t->InstallSnapshot(**snap); }).ok());
+  ASSERT_TRUE(TransferSnapshot(*leader, *follower, *snap, 8192).ok());
+  ASSERT_TRUE(follower->Write([&](WriteTxn* t) { return t->InstallSnapshot(*snap); }).ok());
   for (uint64_t i = 1; i <= 20; ++i) {
     EXPECT_EQ(**follower->Get(absl::StrCat("k", i)), Value('a' + i, i % 2 ? 100 : 5000 + i));
   }

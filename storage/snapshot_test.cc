@@ -27,33 +27,6 @@ void ApplyPuts(Store* s, uint64_t first, uint64_t n, const std::string& prefix =
                }).ok());
 }
 
-std::shared_ptr<const raft::Snapshot> TakeSnapshot(Store* s) {
-  auto b = SnapshotBuilder::Start(s);
-  EXPECT_TRUE(b.ok()) << b.status();
-  for (int i = 0; i < 100000; ++i) {
-    auto done = (*b)->Step(64);
-    EXPECT_TRUE(done.ok()) << done.status();
-    if (*done) break;
-  }
-  auto snap = (*b)->Finish();
-  EXPECT_TRUE(snap.ok()) << snap.status();
-  return *snap;
-}
-
-// Streams `snap` from `from` into `to`'s snapshot directory in chunks of max_bytes.
-absl::Status Transfer(const Store& from, const Store& to, const raft::Snapshot& snap,
-                      size_t max_bytes, int* chunks = nullptr) {
-  ASSIGN_OR_RETURN(auto reader, SnapshotReader::Open(from, snap));
-  ASSIGN_OR_RETURN(auto receiver, SnapshotReceiver::Begin(to, snap));
-  for (int i = 0; i < 100000; ++i) {
-    ASSIGN_OR_RETURN(auto chunk, reader->Next(max_bytes));
-    if (chunks != nullptr) ++*chunks;
-    RETURN_IF_ERROR(receiver->Add(chunk));
-    if (chunk.last()) break;
-  }
-  return receiver->Finish();
-}
-
 // The state ApplyPuts leaves after applying every index up to `index`.
 std::map<std::string, std::string> ExpectedState(uint64_t index) {
   std::map<std::string, std::string> state;
@@ -162,7 +135,7 @@ TEST(SnapshotTest, StreamAndInstallOnAnotherNode) {
   auto follower = OpenStore(follower_dir);
   ApplyPuts(follower.get(), 1, 5, "stale");  // older state to be replaced
   int chunks = 0;
-  ASSERT_TRUE(Transfer(*leader, *follower, *snap, 1024, &chunks).ok());
+  ASSERT_TRUE(TransferSnapshot(*leader, *follower, *snap, 1024, &chunks).ok());
   EXPECT_GT(chunks, 5);  // bounded chunks, not one blob
   ASSERT_TRUE(follower->Write([&](WriteTxn* t) { return t->InstallSnapshot(*snap); }).ok());
   EXPECT_EQ(**follower->Get("k299"), "v299");
@@ -214,7 +187,7 @@ TEST(SnapshotTest, InterruptedTransferLeavesOldStateUsable) {
   EXPECT_EQ(**follower->Get("k1"), "old1");
   EXPECT_EQ(follower->applied_index(), 3u);
   // A retried transfer succeeds over the leftover.
-  ASSERT_TRUE(Transfer(*leader, *follower, *snap, 512).ok());
+  ASSERT_TRUE(TransferSnapshot(*leader, *follower, *snap, 512).ok());
   ASSERT_TRUE(follower->Write([&](WriteTxn* t) { return t->InstallSnapshot(*snap); }).ok());
   EXPECT_EQ(**follower->Get("k1"), "v1");
 }
@@ -225,7 +198,7 @@ TEST(SnapshotTest, FailureInsideInstallTransactionRollsBack) {
   auto snap = TakeSnapshot(leader.get());
   auto follower = OpenStore(MakeTempDir());
   ApplyPuts(follower.get(), 1, 2, "old");
-  ASSERT_TRUE(Transfer(*leader, *follower, *snap, 512).ok());
+  ASSERT_TRUE(TransferSnapshot(*leader, *follower, *snap, 512).ok());
   absl::Status s = follower->Write([&](WriteTxn* t) -> absl::Status {
     RETURN_IF_ERROR(t->InstallSnapshot(*snap));
     return absl::InternalError("crash in the middle of the install");

@@ -89,17 +89,8 @@ TEST(StoreUpgradeTest, ASnapshotFromVersionOneIsReadSentAndInstalled) {
 
   // Sent to a new node, which stores it in the split form.
   auto follower = OpenStore(MakeTempDir());
-  auto reader = SnapshotReader::Open(*s, **snap);
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  auto receiver = SnapshotReceiver::Begin(*follower, **snap);
-  ASSERT_TRUE(receiver.ok()) << receiver.status();
-  for (int i = 0; i < 100; ++i) {
-    auto chunk = (*reader)->Next(4096);
-    ASSERT_TRUE(chunk.ok()) << chunk.status();
-    ASSERT_TRUE((*receiver)->Add(*chunk).ok());
-    if (chunk->last()) break;
-  }
-  ASSERT_TRUE((*receiver)->Finish().ok());
+  const absl::Status sent = TransferSnapshot(*s, *follower, **snap, 4096);
+  ASSERT_TRUE(sent.ok()) << sent;
   ASSERT_TRUE(follower->Write([&](WriteTxn* t) { return t->InstallSnapshot(**snap); }).ok());
 
   // And installed from the old file itself, on the node that holds it.

@@ -18,6 +18,7 @@
 #include "base/logging.h"
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
+#include "storage/snapshot.h"
 
 namespace rb::storage {
 
@@ -100,6 +101,34 @@ absl::StatusOr<std::string> DumpStore(const Store& store) {
     absl::StrAppend(&out, "get ", k, " ", v.value_or("<none>"), "\n");
   }
   return out;
+}
+
+std::shared_ptr<const raft::Snapshot> TakeSnapshot(Store* store) {
+  auto builder = SnapshotBuilder::Start(store);
+  EXPECT_TRUE(builder.ok()) << builder.status();
+  if (!builder.ok()) return nullptr;
+  for (int i = 0; i < 100000; ++i) {  // bounded: a step copies up to 64 pages
+    auto done = (*builder)->Step(64);
+    EXPECT_TRUE(done.ok()) << done.status();
+    if (!done.ok()) return nullptr;
+    if (*done) break;
+  }
+  auto snap = (*builder)->Finish();
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  return snap.ok() ? *snap : nullptr;
+}
+
+absl::Status TransferSnapshot(const Store& from, const Store& to, const raft::Snapshot& snap,
+                              size_t max_bytes, int* chunks) {
+  ASSIGN_OR_RETURN(auto reader, SnapshotReader::Open(from, snap));
+  ASSIGN_OR_RETURN(auto receiver, SnapshotReceiver::Begin(to, snap));
+  for (int i = 0; i < 100000; ++i) {  // bounded: at least one row a chunk
+    ASSIGN_OR_RETURN(auto chunk, reader->Next(max_bytes));
+    if (chunks != nullptr) ++*chunks;
+    RETURN_IF_ERROR(receiver->Add(chunk));
+    if (chunk.last()) break;
+  }
+  return receiver->Finish();
 }
 
 namespace {

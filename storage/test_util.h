@@ -37,6 +37,15 @@ absl::Status FillSampleStore(const StoreOptions& options, bool checkpoint,
 // reads), as one string, or the first read error: equal dumps, equal data.
 absl::StatusOr<std::string> DumpStore(const Store& store);
 
+// Builds a snapshot of store's state machine (SnapshotBuilder, 64 pages a step); on
+// failure, records a test failure and returns null.
+std::shared_ptr<const raft::Snapshot> TakeSnapshot(Store* store);
+// Streams snap from `from` into `to`'s snapshot directory (SnapshotReader to
+// SnapshotReceiver) in chunks of max_bytes, counting them in *chunks if given. The caller
+// installs it.
+absl::Status TransferSnapshot(const Store& from, const Store& to, const raft::Snapshot& snap,
+                              size_t max_bytes, int* chunks = nullptr);
+
 // Full-disk tests: small tmpfs file systems, mounted in a mount namespace of the test
 // process's own, so that nothing outlives the test or shows outside it. Without the
 // privilege to make one (CAP_SYS_ADMIN), it goes through a user namespace first, which
