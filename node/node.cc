@@ -256,6 +256,7 @@ void Node::Pump() {
       // once it is durable.
       SendMessages(/*promise_free_only=*/true);
     }
+    AnswerWritesAtCommit();
     if (ready_.snapshot != nullptr) conf_state_ = ready_.snapshot->metadata.conf_state;
     persist_in_flight_ = true;
     StartPersist();
@@ -575,6 +576,7 @@ void Node::OnLeadershipChange() {
   if (was_leader) {
     for (auto& [key, done] : pending_writes_) done(changed);
     pending_writes_.clear();
+    awaiting_commit_.clear();
   }
 }
 
@@ -587,6 +589,7 @@ void Node::Fail(absl::Status status) {
 void Node::FailPending(const absl::Status& status) {
   for (auto& [key, done] : pending_writes_) done(status);
   pending_writes_.clear();
+  awaiting_commit_.clear();
   for (auto& [ctx, read] : reads_by_ctx_) read.ready(status);
   reads_by_ctx_.clear();
   for (auto& [index, read] : reads_by_index_) read.ready(status);

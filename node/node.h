@@ -11,7 +11,8 @@
 //   3. only then send the rest (a vote or an append acknowledgment promises that something
 //      is on disk): from the store's writer thread the moment the write is durable, if it
 //      has one (NodeStore::Persist's on_durable), a thread hand-off sooner than the
-//      completion; and answer the clients whose writes were applied;
+//      completion; and answer the clients whose writes were applied (or, for a write
+//      whose result no state changes, committed: NodeOptions::answer_writes_at_commit);
 //   4. serve linearizable reads whose read index has been applied.
 //
 // The node reads no clock and starts no thread: the driver calls Tick() at its tick
@@ -21,6 +22,7 @@
 #define RAFTBADGER_NODE_NODE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,7 +69,9 @@ enum class ReadConsistency {
   // that also renews the lease). Linearizable as long as clocks drift apart by no more than
   // max_clock_drift_permille.
   kLease,
-  kLocal,  // whatever this node has applied (may be stale)
+  // Whatever this node has applied (may be stale), but at least every write it answered
+  // (NodeOptions::answer_writes_at_commit: once that write is applied here).
+  kLocal,
 };
 
 struct NodeOptions {
@@ -113,6 +117,14 @@ struct NodeOptions {
   // wait. A round unanswered after read_round_patience_ticks() (lost with a message, or
   // with a leader) no longer holds the next one back.
   bool one_read_round_in_flight = false;
+
+  // A leader answers a write whose result no state can change (a put without a session
+  // or require_existing: its result is only its index) once its entry is committed, rather
+  // than once applied. Committed is durable on a quorum and will be applied, and any read
+  // that starts after the answer waits for the apply (its read index is at least the
+  // commit). The answer no longer waits for the apply's transaction, nor, under load, for
+  // the next Ready's write that the apply rides with.
+  bool answer_writes_at_commit = false;
 };
 
 using WriteCallback = std::function<void(absl::StatusOr<raftbadger::kvpb::CommandResult>)>;
@@ -138,7 +150,9 @@ struct NodeCounters {
   uint64_t writes_proposed = 0;  // of those, appended to the leader's log
   // Of those, proposed together with others of the same batch (see BeginBatch).
   uint64_t writes_proposed_together = 0;
-  uint64_t writes_committed = 0;   // answered with their applied result
+  uint64_t writes_committed = 0;  // answered with their result (applied, or at commit)
+  // Of those, answered at commit (NodeOptions::answer_writes_at_commit).
+  uint64_t writes_answered_at_commit = 0;
   uint64_t writes_failed = 0;      // answered with an error (refused, or outcome unknown)
   uint64_t entries_applied = 0;    // committed entries applied to the state machine
   uint64_t elections_started = 0;  // campaigns (a pre-vote round, or a vote without one)
@@ -296,6 +310,13 @@ class Node {
   void AwaitOutcome(std::pair<uint64_t, uint64_t> key, WriteCallback done);
   // Proposes the writes held since BeginBatch as one proposal (see BeginBatch).
   void ProposeHeldWrites();
+  // Whether cmd's result is known once its entry is committed (answer_writes_at_commit).
+  static bool ResultKnownAtCommit(const raftbadger::kvpb::Command& cmd);
+  // Records that the write `key` was appended at index in this leader's term, to be
+  // answered when that entry commits. REQUIRES: this node is the leader.
+  void AwaitCommit(std::pair<uint64_t, uint64_t> key, uint64_t index);
+  // Answers the writes awaiting ready_'s committed entries (before they are applied).
+  void AnswerWritesAtCommit();
   // The error a write gets while the disk is full or low, or OK.
   absl::Status DiskSpaceError() const;
   // Sends the Ready's messages; with promise_free_only, only those that may leave before
@@ -417,7 +438,23 @@ class Node {
   std::map<std::pair<uint64_t, uint64_t>, WriteCallback> pending_writes_;
   // Writes of the open batch, not yet proposed (their callbacks are in pending_writes_
   // already): (client_id, seq) and the encoded command. Bounded by max_pending_requests.
-  std::vector<std::pair<std::pair<uint64_t, uint64_t>, raft::Payload>> held_writes_;
+  struct HeldWrite {
+    std::pair<uint64_t, uint64_t> key;
+    raft::Payload data;
+    bool at_commit = false;  // ResultKnownAtCommit, with answer_writes_at_commit on
+  };
+  std::vector<HeldWrite> held_writes_;
+  // Writes to answer at commit: where this leader appended them, oldest first. Records are
+  // dropped once their index commits, when the role is lost, or when the log they name is
+  // truncated; bounded by max_pending_requests (past it, a write is answered once applied).
+  struct AwaitingCommit {
+    uint64_t index = 0;
+    uint64_t term = 0;
+    std::pair<uint64_t, uint64_t> key;
+  };
+  std::deque<AwaitingCommit> awaiting_commit_;
+  // The highest index of a write answered at commit: stale reads wait for its apply.
+  uint64_t answered_at_commit_index_ = 0;
   uint64_t next_read_id_ = 0;
   // Waiting for a read index, by the context of their round: a round's first read names
   // it, and the reads of the same batch join it (see BeginBatch).

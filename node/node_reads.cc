@@ -33,8 +33,22 @@ uint64_t Node::ReadBarrier(ReadConsistency consistency, std::function<void(absl:
     return 0;
   }
   if (consistency == ReadConsistency::kLocal) {
-    ready(absl::OkStatus());
-    return 0;
+    // A write this node answered at commit (answer_writes_at_commit) may not be applied
+    // yet: a stale read here waits for it, so that it shows what this node answered, as
+    // without the option. Not while the disk is full, which holds the apply back: then
+    // stale reads go on, as they do on a follower.
+    const uint64_t answered = answered_at_commit_index_;
+    if (answered <= store_->applied_index() || !disk_full_.ok()) {
+      ready(absl::OkStatus());
+      return 0;
+    }
+    if (pending_requests() >= options_.max_pending_requests) {
+      ready(absl::ResourceExhaustedError("too many requests in flight on this node"));
+      return 0;
+    }
+    const uint64_t token = ++next_read_id_;
+    reads_by_index_.emplace(answered, PendingRead{std::move(ready), token});
+    return token;
   }
   if (!disk_full_.ok()) {
     ready(ReadRoundRefusal());

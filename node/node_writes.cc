@@ -1,10 +1,13 @@
 // Node's write path: a client's write checked and proposed (alone, or held for its batch
-// and proposed with the others), and its answer once applied (Node::FinishApply, in
-// node.cc) or at once if refused. The rest of Node is in node.cc.
+// and proposed with the others), and its answer: at once if refused, at commit for a write
+// whose result the state machine cannot change (NodeOptions::answer_writes_at_commit),
+// otherwise once applied (Node::FinishApply, in node.cc). The rest of Node is in node.cc.
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/logging.h"
 #include "node/node.h"
 
 namespace rb::node {
@@ -54,10 +57,11 @@ void Node::Write(kvpb::Command cmd, WriteCallback answer) {
   }
   if (options_.log_clock_ms) cmd.set_time_ms(options_.log_clock_ms());
   const auto key = std::make_pair(cmd.client_id(), cmd.seq());
+  const bool at_commit = options_.answer_writes_at_commit && ResultKnownAtCommit(cmd);
   raft::Payload data(cmd.SerializeAsString());
   if (batch_depth_ > 0) {
     AwaitOutcome(key, std::move(done));
-    held_writes_.emplace_back(key, std::move(data));
+    held_writes_.push_back(HeldWrite{key, std::move(data), at_commit});
     return;
   }
   absl::Status proposed = raw_->ProposeBatch({std::move(data)});
@@ -67,7 +71,58 @@ void Node::Write(kvpb::Command cmd, WriteCallback answer) {
   }
   ++counters_.writes_proposed;
   AwaitOutcome(key, std::move(done));
+  if (at_commit) AwaitCommit(key, raw_->raft().log().LastIndex());
   Pump();
+}
+
+bool Node::ResultKnownAtCommit(const kvpb::Command& cmd) {
+  // Without a session nothing suppresses it, and a plain put's result is only the index it
+  // is applied at: no state it finds changes the answer.
+  return cmd.client_id() == 0 && cmd.op_case() == kvpb::Command::kPut &&
+         !cmd.put().require_existing();
+}
+
+void Node::AwaitCommit(std::pair<uint64_t, uint64_t> key, uint64_t index) {
+  // Appended by this leader in its term, so (index, term) names the write's entry alone.
+  RB_CHECK(is_leader(), "node ", id_, ": a write awaits its commit on a node that is not leader");
+  // Entries from index on were truncated since those records were made (this node lost
+  // its role and won it back): the records name entries that are gone.
+  while (!awaiting_commit_.empty() && awaiting_commit_.back().index >= index) {
+    awaiting_commit_.pop_back();
+  }
+  // Past the bound, the write is answered once applied, as any other.
+  if (awaiting_commit_.size() >= options_.max_pending_requests) return;
+  awaiting_commit_.push_back(AwaitingCommit{index, raw_->raft().term(), key});
+}
+
+void Node::AnswerWritesAtCommit() {
+  std::vector<std::pair<WriteCallback, uint64_t>> answers;
+  for (const raft::Entry& e : ready_.committed_entries) {
+    while (!awaiting_commit_.empty() && awaiting_commit_.front().index < e.index) {
+      awaiting_commit_.pop_front();  // its entry was committed in an earlier Ready: gone
+    }
+    if (awaiting_commit_.empty()) break;
+    const AwaitingCommit w = awaiting_commit_.front();
+    if (w.index != e.index) continue;
+    awaiting_commit_.pop_front();
+    // Another leader's entry at this index: the write it named is lost. A lost role
+    // clears the records (OnLeadershipChange) before such an entry can commit here, unless
+    // one batch of inputs lost and won the role back; (index, term) names an entry alone
+    // either way.
+    if (w.term != e.term) continue;
+    auto it = pending_writes_.find(w.key);
+    if (it == pending_writes_.end()) continue;  // cancelled, or answered already
+    answers.emplace_back(std::move(it->second), e.index);
+    pending_writes_.erase(it);
+  }
+  // Once the records are consistent: an answer may bring the client's next write at once.
+  for (auto& [done, index] : answers) {
+    ++counters_.writes_answered_at_commit;
+    answered_at_commit_index_ = std::max(answered_at_commit_index_, index);
+    kvpb::CommandResult result;
+    result.set_revision(index);
+    done(std::move(result));
+  }
 }
 
 absl::Status Node::WriteRefusal() const {
@@ -100,8 +155,7 @@ void Node::AwaitOutcome(std::pair<uint64_t, uint64_t> key, WriteCallback done) {
 
 void Node::ProposeHeldWrites() {
   if (held_writes_.empty()) return;
-  std::vector<std::pair<std::pair<uint64_t, uint64_t>, raft::Payload>> held =
-      std::move(held_writes_);
+  std::vector<HeldWrite> held = std::move(held_writes_);
   held_writes_.clear();
   // Answers a held write with an error, unless a retry or a cancellation already did.
   auto refuse = [this](std::pair<uint64_t, uint64_t> key, absl::Status s) {
@@ -115,30 +169,36 @@ void Node::ProposeHeldWrites() {
   // is proposed, as each would have been refused alone.
   if (absl::Status refused = WriteRefusal(); !refused.ok()) {
     const bool disk = absl::IsResourceExhausted(refused);
-    for (const auto& [key, payload] : held) {
+    for (const HeldWrite& w : held) {
       if (disk) ++counters_.writes_refused_disk;
-      refuse(key, refused);
+      refuse(w.key, refused);
     }
     return;
   }
   std::vector<raft::Payload> data;
   data.reserve(held.size());
-  for (const auto& [key, payload] : held) data.push_back(payload);
+  for (const HeldWrite& w : held) data.push_back(w.data);
   const absl::Status proposed = raw_->ProposeBatch(std::move(data));
   if (proposed.ok()) {
     counters_.writes_proposed += held.size();
     if (held.size() > 1) counters_.writes_proposed_together += held.size();
+    // One proposal: its entries end the log, in the batch's order.
+    const uint64_t first = raw_->raft().log().LastIndex() + 1 - held.size();
+    for (size_t k = 0; k < held.size(); ++k) {
+      if (held[k].at_commit) AwaitCommit(held[k].key, first + k);
+    }
     return;
   }
   // All or none. A batch too large for the uncommitted limit is proposed one by one
   // instead, so that as many get in as would have alone.
   const bool one_by_one = absl::IsResourceExhausted(proposed) && held.size() > 1;
-  for (auto& [key, payload] : held) {
-    absl::Status s = one_by_one ? raw_->ProposeBatch({std::move(payload)}) : proposed;
+  for (HeldWrite& w : held) {
+    absl::Status s = one_by_one ? raw_->ProposeBatch({std::move(w.data)}) : proposed;
     if (s.ok()) {
       ++counters_.writes_proposed;
+      if (w.at_commit) AwaitCommit(w.key, raw_->raft().log().LastIndex());
     } else {
-      refuse(key, std::move(s));
+      refuse(w.key, std::move(s));
     }
   }
 }
