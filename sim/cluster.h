@@ -136,6 +136,8 @@ struct Scenario {
   bool deliver_removals = false;
   // Reads wait for the round in flight (node::NodeOptions::one_read_round_in_flight).
   bool one_read_round_in_flight = false;
+  // Plain puts are answered at commit (node::NodeOptions::answer_writes_at_commit).
+  bool answer_writes_at_commit = false;
   // Every third value of each client is large (Simulation::ClientValue).
   bool large_values = false;
   std::string Describe() const {
@@ -163,6 +165,7 @@ struct Scenario {
         client_batch_us > 0 ? absl::StrCat(" client_batch=", client_batch_us, "us") : "",
         deliver_removals ? " deliver_removals" : "",
         one_read_round_in_flight ? " one_read_round_in_flight" : "",
+        answer_writes_at_commit ? " answer_writes_at_commit" : "",
         large_values ? " large_values" : "");
   }
 };

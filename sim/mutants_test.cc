@@ -157,6 +157,7 @@ ShrinkResult ShrinkMutantRun(Mutant mutant, uint64_t seed) {
   o.batch_client_requests = SimOptions::Draw::kOff;
   o.deliver_removals = SimOptions::Draw::kOff;
   o.one_read_round_in_flight = SimOptions::Draw::kOff;
+  o.answer_writes_at_commit = SimOptions::Draw::kOff;
   return Shrink(o);
 }
 

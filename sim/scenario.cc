@@ -51,6 +51,7 @@ namespace rb::sim::internal {
   X(client_batch_us) \
   X(deliver_removals) \
   X(one_read_round_in_flight) \
+  X(answer_writes_at_commit) \
   X(large_values)
 // clang-format on
 
@@ -228,6 +229,12 @@ Scenario DrawScenario(const SimOptions& o, raft::Rng* rng) {
     const bool drawn = own.Chance(1, 2);
     s.one_read_round_in_flight = o.one_read_round_in_flight == SimOptions::Draw::kAlways ||
                                  (o.one_read_round_in_flight == SimOptions::Draw::kDrawn && drawn);
+  }
+  {
+    raft::Rng own(o.seed ^ 0x616e737761746377ULL);  // "answatcw"
+    const bool drawn = own.Chance(1, 2);
+    s.answer_writes_at_commit = o.answer_writes_at_commit == SimOptions::Draw::kAlways ||
+                                (o.answer_writes_at_commit == SimOptions::Draw::kDrawn && drawn);
   }
   {
     raft::Rng own(o.seed ^ 0x6c61726765766c73ULL);  // "largevls"

@@ -86,6 +86,8 @@ absl::Status SetOption(absl::string_view name, absl::string_view value, SimOptio
     RETURN_IF_ERROR(ParseDraw(name, value, &o->deliver_removals));
   } else if (name == "one_read_round_in_flight") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->one_read_round_in_flight));
+  } else if (name == "answer_writes_at_commit") {
+    RETURN_IF_ERROR(ParseDraw(name, value, &o->answer_writes_at_commit));
   } else if (name == "large_values") {
     RETURN_IF_ERROR(ParseDraw(name, value, &o->large_values));
   } else if (name == "mutant") {
@@ -164,6 +166,7 @@ std::string WriteSchedule(const SimOptions& o, absl::string_view scenario_text,
       "\noption.batch_client_requests=", DrawName(o.batch_client_requests),
       "\noption.deliver_removals=", DrawName(o.deliver_removals),
       "\noption.one_read_round_in_flight=", DrawName(o.one_read_round_in_flight),
+      "\noption.answer_writes_at_commit=", DrawName(o.answer_writes_at_commit),
       "\noption.large_values=", DrawName(o.large_values), "\n");
   for (const BoolOption& b : kBoolOptions) {
     absl::StrAppend(&out, "option.", b.name, "=", o.*b.field ? 1 : 0, "\n");
@@ -191,6 +194,7 @@ absl::StatusOr<SimOptions> ReadSchedule(absl::string_view text) {
   o.batch_client_requests = SimOptions::Draw::kOff;
   o.deliver_removals = SimOptions::Draw::kOff;
   o.one_read_round_in_flight = SimOptions::Draw::kOff;
+  o.answer_writes_at_commit = SimOptions::Draw::kOff;
   std::string scenario;
   bool versioned = false;
   int line_number = 0;

@@ -32,6 +32,7 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   o.pauses = false;
   o.one_read_round_in_flight = SimOptions::Draw::kAlways;
   o.large_values = SimOptions::Draw::kAlways;
+  o.answer_writes_at_commit = SimOptions::Draw::kAlways;
   const SimResult original = RunSimulation(o);
   const std::string text = WriteSchedule(o, original);
   EXPECT_EQ(Line(text, "option.seed"), "11");
@@ -41,6 +42,8 @@ TEST(ScheduleTest, ASavedRunReplaysExactly) {
   EXPECT_EQ(Line(text, "scenario.one_read_round_in_flight"), "1");
   EXPECT_EQ(Line(text, "option.large_values"), "always");
   EXPECT_EQ(Line(text, "scenario.large_values"), "1");
+  EXPECT_EQ(Line(text, "option.answer_writes_at_commit"), "always");
+  EXPECT_EQ(Line(text, "scenario.answer_writes_at_commit"), "1");
   absl::StatusOr<SimOptions> read = ReadSchedule(text);
   ASSERT_TRUE(read.ok()) << read.status();
   const SimResult replay = RunSimulation(*read);
@@ -148,9 +151,10 @@ TEST(ScheduleTest, AnOptionAnOlderScheduleLacksIsOff) {
   EXPECT_EQ(current->batch_client_requests, SimOptions::Draw::kDrawn);
   EXPECT_EQ(current->deliver_removals, SimOptions::Draw::kDrawn);
   EXPECT_EQ(current->one_read_round_in_flight, SimOptions::Draw::kDrawn);
+  EXPECT_EQ(current->answer_writes_at_commit, SimOptions::Draw::kDrawn);
   std::string older = text;
-  for (const char* name :
-       {"batch_client_requests", "deliver_removals", "one_read_round_in_flight"}) {
+  for (const char* name : {"batch_client_requests", "deliver_removals", "one_read_round_in_flight",
+                           "answer_writes_at_commit"}) {
     older = absl::StrReplaceAll(older, {{absl::StrCat("\noption.", name, "=drawn"), ""}});
   }
   ASSERT_EQ(older.find("option.one_read_round_in_flight"), std::string::npos);
@@ -159,6 +163,7 @@ TEST(ScheduleTest, AnOptionAnOlderScheduleLacksIsOff) {
   EXPECT_EQ(read->batch_client_requests, SimOptions::Draw::kOff);
   EXPECT_EQ(read->deliver_removals, SimOptions::Draw::kOff);
   EXPECT_EQ(read->one_read_round_in_flight, SimOptions::Draw::kOff);
+  EXPECT_EQ(read->answer_writes_at_commit, SimOptions::Draw::kOff);
 }
 
 // batch_client_requests was batch_client_writes until reads joined the batch: a schedule

@@ -14,9 +14,12 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -49,6 +52,9 @@ ABSL_FLAG(std::string, deliver_removals, "drawn",
 ABSL_FLAG(std::string, one_read_round_in_flight, "drawn",
           "linearizable reads reaching a node while its last round for reads is out wait for "
           "the next, as the server's do: off, drawn (about half the seeds) or always");
+ABSL_FLAG(std::string, answer_writes_at_commit, "drawn",
+          "leaders answer a plain put (no session) once it is committed, before it is "
+          "applied, as the server's do: off, drawn (about half the seeds) or always");
 ABSL_FLAG(std::string, large_values, "off",
           "a third of the clients' values are large (over the SQLite store's inline limit, up "
           "to about 4 KiB): off, drawn (about half the seeds) or always");
@@ -107,6 +113,23 @@ std::string UserPath(const std::string& path) {
   return absl::StrCat(dir, "/", path);
 }
 
+// The flags that say how a scenario dimension is drawn (off, drawn or always), each with
+// the option it sets in *o (null: only the flags are wanted).
+std::vector<std::pair<absl::Flag<std::string>*, rb::sim::SimOptions::Draw*>> DrawFlags(
+    rb::sim::SimOptions* o) {
+  auto field = [o](rb::sim::SimOptions::Draw rb::sim::SimOptions::*f) {
+    return o == nullptr ? nullptr : &(o->*f);
+  };
+  using rb::sim::SimOptions;
+  return {{&FLAGS_leader_faults, field(&SimOptions::leader_faults)},
+          {&FLAGS_skip_broadcast_commit, field(&SimOptions::skip_broadcast_commit)},
+          {&FLAGS_batch_client_requests, field(&SimOptions::batch_client_requests)},
+          {&FLAGS_deliver_removals, field(&SimOptions::deliver_removals)},
+          {&FLAGS_one_read_round_in_flight, field(&SimOptions::one_read_round_in_flight)},
+          {&FLAGS_answer_writes_at_commit, field(&SimOptions::answer_writes_at_commit)},
+          {&FLAGS_large_values, field(&SimOptions::large_values)}};
+}
+
 // The command that replays `seed` with every option of this run that is not the default.
 std::string ReplayCommand(uint64_t seed) {
   if (!absl::GetFlag(FLAGS_schedule).empty()) {
@@ -123,24 +146,11 @@ std::string ReplayCommand(uint64_t seed) {
   if (absl::GetFlag(FLAGS_max_msg_bytes) != 0) {
     absl::StrAppend(&cmd, " --max_msg_bytes=", absl::GetFlag(FLAGS_max_msg_bytes));
   }
-  if (absl::GetFlag(FLAGS_leader_faults) != "drawn") {
-    absl::StrAppend(&cmd, " --leader_faults=", absl::GetFlag(FLAGS_leader_faults));
-  }
-  if (absl::GetFlag(FLAGS_skip_broadcast_commit) != "drawn") {
-    absl::StrAppend(&cmd, " --skip_broadcast_commit=", absl::GetFlag(FLAGS_skip_broadcast_commit));
-  }
-  if (absl::GetFlag(FLAGS_batch_client_requests) != "drawn") {
-    absl::StrAppend(&cmd, " --batch_client_requests=", absl::GetFlag(FLAGS_batch_client_requests));
-  }
-  if (absl::GetFlag(FLAGS_deliver_removals) != "drawn") {
-    absl::StrAppend(&cmd, " --deliver_removals=", absl::GetFlag(FLAGS_deliver_removals));
-  }
-  if (absl::GetFlag(FLAGS_one_read_round_in_flight) != "drawn") {
-    absl::StrAppend(&cmd,
-                    " --one_read_round_in_flight=", absl::GetFlag(FLAGS_one_read_round_in_flight));
-  }
-  if (absl::GetFlag(FLAGS_large_values) != "off") {
-    absl::StrAppend(&cmd, " --large_values=", absl::GetFlag(FLAGS_large_values));
+  for (const auto& [flag, field] : DrawFlags(nullptr)) {
+    const absl::CommandLineFlag& handle = absl::GetFlagReflectionHandle(*flag);
+    if (absl::GetFlag(*flag) != handle.DefaultValue()) {
+      absl::StrAppend(&cmd, " --", handle.Name(), "=", absl::GetFlag(*flag));
+    }
   }
   if (absl::GetFlag(FLAGS_fault_seconds) != 8) {
     absl::StrAppend(&cmd, " --fault_seconds=", absl::GetFlag(FLAGS_fault_seconds));
@@ -181,13 +191,7 @@ std::string ReplayCommand(uint64_t seed) {
 bool OptionsFromFlags(rb::sim::SimOptions* o) {
   o->voters = absl::GetFlag(FLAGS_voters);
   o->max_msg_bytes = absl::GetFlag(FLAGS_max_msg_bytes);
-  for (const auto& [flag, field] :
-       {std::pair{&FLAGS_leader_faults, &o->leader_faults},
-        std::pair{&FLAGS_skip_broadcast_commit, &o->skip_broadcast_commit},
-        std::pair{&FLAGS_batch_client_requests, &o->batch_client_requests},
-        std::pair{&FLAGS_deliver_removals, &o->deliver_removals},
-        std::pair{&FLAGS_one_read_round_in_flight, &o->one_read_round_in_flight},
-        std::pair{&FLAGS_large_values, &o->large_values}}) {
+  for (const auto& [flag, field] : DrawFlags(o)) {
     const std::string value = absl::GetFlag(*flag);
     if (const absl::Status s =
             rb::sim::ParseDraw(absl::GetFlagReflectionHandle(*flag).Name(), value, field);
@@ -299,8 +303,8 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
   std::printf(
       "  reads: lease=%llu stale_checked=%llu stale_unchecked=%llu sessions: "
       "registered=%llu expired=%llu state_digests_compared=%llu disk_full_episodes=%llu "
-      "disk_full_stalls=%llu writes_proposed_together=%llu reads_joined=%llu "
-      "reads_queued=%llu read_rounds_overdue=%llu\n",
+      "disk_full_stalls=%llu writes_proposed_together=%llu writes_answered_at_commit=%llu "
+      "reads_joined=%llu reads_queued=%llu read_rounds_overdue=%llu\n",
       static_cast<unsigned long long>(r.lease_reads),
       static_cast<unsigned long long>(r.stale_reads_checked),
       static_cast<unsigned long long>(r.stale_reads_unchecked),
@@ -310,6 +314,7 @@ SeedOutcome RunSeed(uint64_t seed, const rb::sim::SimOptions& shared) {
       static_cast<unsigned long long>(r.disk_full_episodes),
       static_cast<unsigned long long>(r.disk_full_stalls),
       static_cast<unsigned long long>(r.writes_proposed_together),
+      static_cast<unsigned long long>(r.writes_answered_at_commit),
       static_cast<unsigned long long>(r.reads_joined),
       static_cast<unsigned long long>(r.reads_queued),
       static_cast<unsigned long long>(r.read_rounds_overdue));

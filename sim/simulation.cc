@@ -101,6 +101,7 @@ node::NodeOptions Simulation::MakeNodeOptions(uint64_t id, uint64_t incarnation)
   o.raft.check_quorum = scenario_.check_quorum;
   o.raft.skip_broadcast_commit = scenario_.skip_broadcast_commit;
   o.one_read_round_in_flight = scenario_.one_read_round_in_flight;
+  o.answer_writes_at_commit = scenario_.answer_writes_at_commit;
   o.raft.max_inflight_msgs = 64;
   o.raft.max_size_per_msg_bytes = scenario_.max_msg_bytes;
   o.raft.max_committed_size_per_ready_bytes = scenario_.max_apply_batch_bytes;
@@ -276,6 +277,7 @@ void Simulation::Crash(SimNode* n, bool power_loss) {
 void Simulation::AddNodeCounters(const node::Node& node) {
   result_.disk_full_stalls += node.counters().disk_full_stalls;
   result_.writes_proposed_together += node.counters().writes_proposed_together;
+  result_.writes_answered_at_commit += node.counters().writes_answered_at_commit;
   result_.reads_joined += node.counters().reads_joined;
   result_.reads_queued += node.counters().reads_queued;
   result_.read_rounds_overdue += node.counters().read_rounds_overdue;

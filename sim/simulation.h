@@ -65,6 +65,9 @@ struct SimOptions {
   // Linearizable reads that reach a node while its last round for reads is out wait for
   // the next (node::NodeOptions::one_read_round_in_flight, as the server runs).
   Draw one_read_round_in_flight = Draw::kDrawn;
+  // Leaders answer a plain put (no session) once it is committed, before it is applied
+  // (node::NodeOptions::answer_writes_at_commit, as the server runs).
+  Draw answer_writes_at_commit = Draw::kDrawn;
   // A third of the clients' values are large: over the SQLite store's inline limit
   // (storage::kMaxInlineValueBytes), up to about 4 KiB, so that they live in its table of
   // large values (Scenario::large_values). Off by default: the seeds under `bazel test` and
@@ -177,6 +180,9 @@ struct SimResult {
   // Client writes proposed together with others of a batch (all nodes; see
   // Scenario::client_batch_us and StrandWrites).
   uint64_t writes_proposed_together = 0;
+  // Plain puts answered once committed, before their apply (all nodes; see
+  // Scenario::answer_writes_at_commit).
+  uint64_t writes_answered_at_commit = 0;
   // Linearizable gets that joined a ReadIndex round another get of the same batch started
   // (all nodes; see Scenario::client_batch_us).
   uint64_t reads_joined = 0;
