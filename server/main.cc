@@ -352,6 +352,9 @@ int Run(int argc, char** argv) {
   // As etcd's server: reads that arrive while a ReadIndex round is out go together in the
   // next, so a busy node runs about one round per round trip, not one per loop round.
   host_options.node.one_read_round_in_flight = true;
+  // A plain put (no session) is answered once committed: its apply and the next Ready's
+  // write it rides with no longer hold its answer.
+  host_options.node.answer_writes_at_commit = true;
   // Lease reads need a clock that keeps running while the process is stopped (SIGSTOP) and
   // while the machine is suspended: CLOCK_BOOTTIME (CLOCK_MONOTONIC stops in a suspend).
   host_options.node.clock_us = [] {

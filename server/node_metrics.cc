@@ -34,8 +34,13 @@ void CollectNode(MetricsRegistry* r, const NodeView& v) {
   };
   counter("rb_proposals_received_total", "Client writes that reached this node's loop.",
           c.writes_received);
-  counter("rb_proposals_committed_total", "Client writes answered with their applied result.",
+  counter("rb_proposals_committed_total",
+          "Client writes answered with their result (applied, or committed for a plain put).",
           c.writes_committed);
+  counter("rb_proposals_answered_at_commit_total",
+          "Of those, plain puts (no session, no require_existing) answered once committed, "
+          "before their apply was written.",
+          c.writes_answered_at_commit);
   counter("rb_proposals_failed_total",
           "Client writes answered with an error (not the leader, overload, outcome unknown).",
           c.writes_failed);

@@ -1,6 +1,7 @@
 // /metrics, /livez and /readyz of a running 3-node cluster under a little load: the
 // counters move as they must on every node, one node says it leads, and a node that knows
 // no leader is not ready.
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/client.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/badger.grpc.pb.h"
 #include "tests/local_cluster.h"
 
 namespace rb::tests {
@@ -53,6 +56,24 @@ TEST(MetricsTest, CountersMoveOnEveryNodeAndOneLeads) {
   constexpr int kWrites = 20;
   for (int i = 0; i < kWrites; ++i) ASSERT_TRUE(client.Put(absl::StrCat("k", i), "v").ok());
   ASSERT_TRUE(client.Get("k0").ok());
+  // The old API's writes have no session: the leader answers them once committed, and a
+  // read that follows still sees each.
+  constexpr int kOldWrites = 5;
+  auto old = badgerpb::BadgerService::NewStub(
+      grpc::CreateChannel(c.endpoint(*leader), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < kOldWrites; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    badgerpb::SaveEntriesRequest req;
+    req.set_id(absl::StrCat("old", i));
+    req.set_secrets(absl::StrCat("secret", i));
+    badgerpb::SaveEntriesResponse resp;
+    const grpc::Status s = old->SaveEntries(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok() && resp.success()) << s.error_message();
+    absl::StatusOr<client::ReadResult> read = client.Get(absl::StrCat("old", i));
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->value, absl::StrCat("secret", i));
+  }
   ASSERT_TRUE(c.AwaitAgreement({1, 2, 3}, 3, kFormTimeout).ok());
 
   int leaders = 0;
@@ -70,7 +91,9 @@ TEST(MetricsTest, CountersMoveOnEveryNodeAndOneLeads) {
     if (after["rb_is_leader"] == 1) {
       ++leaders;
       EXPECT_EQ(i + 1, *leader);
-      EXPECT_EQ(delta("rb_proposals_committed_total"), kWrites + 1);  // + the session
+      // + the session
+      EXPECT_EQ(delta("rb_proposals_committed_total"), kWrites + 1 + kOldWrites);
+      EXPECT_EQ(delta("rb_proposals_answered_at_commit_total"), kOldWrites);
       EXPECT_EQ(delta("rb_proposals_failed_total"), 0);
       EXPECT_GE(delta("rb_peer_messages_sent_total{type=\"app\"}"), kWrites);
       EXPECT_GE(after["rb_ready_entries_count"], 1);
