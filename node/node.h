@@ -310,8 +310,6 @@ class Node {
   void AwaitOutcome(std::pair<uint64_t, uint64_t> key, WriteCallback done);
   // Proposes the writes held since BeginBatch as one proposal (see BeginBatch).
   void ProposeHeldWrites();
-  // Whether cmd's result is known once its entry is committed (answer_writes_at_commit).
-  static bool ResultKnownAtCommit(const raftbadger::kvpb::Command& cmd);
   // Records that the write `key` was appended at index in this leader's term, to be
   // answered when that entry commits. REQUIRES: this node is the leader.
   void AwaitCommit(std::pair<uint64_t, uint64_t> key, uint64_t index);
@@ -441,7 +439,7 @@ class Node {
   struct HeldWrite {
     std::pair<uint64_t, uint64_t> key;
     raft::Payload data;
-    bool at_commit = false;  // ResultKnownAtCommit, with answer_writes_at_commit on
+    bool at_commit = false;  // ResultKnownBeforeApply, with answer_writes_at_commit on
   };
   std::vector<HeldWrite> held_writes_;
   // Writes to answer at commit: where this leader appended them, oldest first. Records are

@@ -57,7 +57,7 @@ void Node::Write(kvpb::Command cmd, WriteCallback answer) {
   }
   if (options_.log_clock_ms) cmd.set_time_ms(options_.log_clock_ms());
   const auto key = std::make_pair(cmd.client_id(), cmd.seq());
-  const bool at_commit = options_.answer_writes_at_commit && ResultKnownAtCommit(cmd);
+  const bool at_commit = options_.answer_writes_at_commit && ResultKnownBeforeApply(cmd);
   raft::Payload data(cmd.SerializeAsString());
   if (batch_depth_ > 0) {
     AwaitOutcome(key, std::move(done));
@@ -73,13 +73,6 @@ void Node::Write(kvpb::Command cmd, WriteCallback answer) {
   AwaitOutcome(key, std::move(done));
   if (at_commit) AwaitCommit(key, raw_->raft().log().LastIndex());
   Pump();
-}
-
-bool Node::ResultKnownAtCommit(const kvpb::Command& cmd) {
-  // Without a session nothing suppresses it, and a plain put's result is only the index it
-  // is applied at: no state it finds changes the answer.
-  return cmd.client_id() == 0 && cmd.op_case() == kvpb::Command::kPut &&
-         !cmd.put().require_existing();
 }
 
 void Node::AwaitCommit(std::pair<uint64_t, uint64_t> key, uint64_t index) {

@@ -204,6 +204,12 @@ bool IsSessionExpired(const absl::Status& status) {
   return status.GetPayload(kSessionExpiredPayload).has_value();
 }
 
+bool ResultKnownBeforeApply(const kvpb::Command& cmd) {
+  // Without a session nothing suppresses it, and a plain put's result is only its index.
+  return cmd.client_id() == 0 && cmd.op_case() == kvpb::Command::kPut &&
+         !cmd.put().require_existing();
+}
+
 std::string SessionKey(uint64_t client_id) {
   std::string key(1, kReservedKeyPrefix);
   key += "session/";

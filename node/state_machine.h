@@ -60,6 +60,11 @@ struct ApplyOutcome {
 absl::StatusOr<ApplyOutcome> ApplyCommand(KvTxn* txn, uint64_t index, absl::string_view data,
                                           const SessionPolicy& policy = {});
 
+// Whether cmd's result is known before it is applied: no state ApplyCommand could find
+// changes it. True for a put without a session or require_existing, whose result is only
+// the index it is applied at (see NodeOptions::answer_writes_at_commit).
+bool ResultKnownBeforeApply(const raftbadger::kvpb::Command& cmd);
+
 std::string SessionKey(uint64_t client_id);
 
 // The error a write gets when its session is unknown or expired: FailedPrecondition,
